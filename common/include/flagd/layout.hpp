@@ -1,0 +1,243 @@
+// The byte layout of a flagd segment and of the compiled flag image inside it.
+//
+// This header is the single definition shared by the writer (daemon/) and the readers
+// (libreader/). Every structure is fixed-width, explicitly padded and checked by static_assert;
+// every reference inside an image is an offset relative to the start of its slot, never a pointer,
+// so the segment means the same thing at any address in any process.
+//
+// Segment (offsets from the start of the mapping):
+//
+//   0      +--------------------------------------------------------------+
+//          | SegmentHeader      magic, layout version, own sizes, slot     |  written once, magic last
+//   64     +--------------------------------------------------------------+
+//          | PublishLine        active_slot: which slot readers start at   |  one store per publish
+//   128    +--------------------------------------------------------------+
+//          | SlotSequence[0]    seqlock counter of slot 0 (odd = writing)  |
+//   192    +--------------------------------------------------------------+
+//          | SlotSequence[1]    seqlock counter of slot 1                  |
+//   256    +--------------------------------------------------------------+
+//          | DaemonStatus       pid, reload results, sources; own seqlock  |  never read on the hot path
+//   4096   +--------------------------------------------------------------+
+//          | slot 0             one compiled image (slot_bytes)            |
+//          +--------------------------------------------------------------+
+//          | slot 1             one compiled image (slot_bytes)            |
+//          +--------------------------------------------------------------+
+//
+// Image (offsets from the start of its slot; everything 8-byte aligned):
+//
+//   0      ImageHeader      generation, publish time, source hash, table sizes
+//   128    FlagRecord[flag_count]         indexed by stable flag index (kRecordsOffset)
+//          NameSlot[name_slots]           open-addressing hash of flag keys -> index
+//          VariantRecord / MetadataBlock  per flag, referenced from its FlagRecord
+//          string bytes                   each 8-aligned, zero-padded to a multiple of 8
+//
+// A reader reads every word of a slot with relaxed atomic loads, then an acquire fence, then
+// re-checks the slot's sequence counter (see shared_access.hpp). Until that check passes the words
+// may be garbage, so every offset and length below is bounds-checked before it is followed.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+namespace flagd::layout {
+
+// Records are decoded from 64-bit words (record_word0) as well as read as structs.
+static_assert(std::endian::native == std::endian::little, "the segment layout is little-endian");
+
+inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
+inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::size_t kCacheLine = 64;
+inline constexpr std::uint64_t kSlotsOffset = 4096;
+inline constexpr std::uint32_t kSlotCount = 2;
+
+struct alignas(kCacheLine) SegmentHeader {
+  std::uint64_t magic;           // kSegmentMagic; stored last when the segment is formatted
+  std::uint32_t layout_version;  // kLayoutVersion of the writer that formatted it
+  std::uint32_t header_bytes;    // sizeof(SegmentHeader), so a reader can tell a foreign layout
+  std::uint64_t segment_bytes;   // total size of the mapping
+  std::uint64_t slot_bytes;      // capacity of each image slot
+  std::uint64_t slot_offset[kSlotCount];
+  std::uint64_t segment_id;      // random at creation; distinguishes a recreated segment
+  std::uint64_t created_unix_ns;
+};
+static_assert(sizeof(SegmentHeader) == kCacheLine);
+static_assert(offsetof(SegmentHeader, layout_version) == 8);
+static_assert(offsetof(SegmentHeader, slot_offset) == 32);
+
+struct alignas(kCacheLine) PublishLine {
+  std::uint64_t active_slot;  // 0 or 1; readers start every read here
+  std::uint8_t padding[kCacheLine - 8];
+};
+static_assert(sizeof(PublishLine) == kCacheLine);
+
+// Each counter alone on its cache line: the writer bumps the inactive slot's counter while readers
+// spin on nothing but the active one.
+struct alignas(kCacheLine) SlotSequence {
+  std::uint64_t value;  // even: stable; odd: the writer is filling the slot
+  std::uint8_t padding[kCacheLine - 8];
+};
+static_assert(sizeof(SlotSequence) == kCacheLine);
+
+inline constexpr std::size_t kSourcesTextBytes = 2048;
+inline constexpr std::size_t kErrorTextBytes = 1280;
+
+// Written by the daemon whenever something happens; read by `flagctl status`. Guarded by its own
+// sequence counter and kept off the cache lines the evaluation path touches.
+struct alignas(kCacheLine) DaemonStatus {
+  std::uint64_t sequence;
+  std::uint32_t daemon_pid;        // pid of the last daemon that served the segment
+  std::uint32_t daemon_running;    // 1 while serving, 0 after a clean exit
+  std::uint64_t daemon_started_unix_ns;
+  std::uint64_t published_generation;
+  std::uint64_t published_unix_ns;
+  std::uint64_t published_flag_count;
+  std::uint64_t reloads_ok;
+  std::uint64_t reloads_failed;
+  std::uint64_t last_reload_unix_ns;
+  std::uint32_t last_reload_ok;    // 1 when the last load attempt was published
+  std::uint32_t reserved;
+  char sources[kSourcesTextBytes];     // "sha256  path\n" per file of the published image
+  char last_error[kErrorTextBytes];    // message of the last rejected load, "" if none
+  std::uint8_t padding[4096 - 256 - 80 - kSourcesTextBytes - kErrorTextBytes];
+};
+static_assert(sizeof(DaemonStatus) == kSlotsOffset - 256);
+static_assert(offsetof(DaemonStatus, sources) == 80);
+
+struct SegmentPrefix {
+  SegmentHeader header;
+  PublishLine publish;
+  SlotSequence sequence[kSlotCount];
+  DaemonStatus status;
+};
+static_assert(offsetof(SegmentPrefix, publish) == 64);
+static_assert(offsetof(SegmentPrefix, sequence) == 128);
+static_assert(offsetof(SegmentPrefix, status) == 256);
+static_assert(sizeof(SegmentPrefix) == kSlotsOffset);
+
+// ---------------------------------------------------------------------------------------------
+// The compiled image inside one slot.
+
+struct ImageHeader {
+  std::uint64_t generation;         // strictly increasing over the segment's life
+  std::uint64_t published_unix_ns;
+  std::uint8_t source_sha256[32];   // SHA-256 over the source files, in load order
+  std::uint32_t image_bytes;        // bytes used in the slot, <= slot_bytes
+  std::uint32_t flag_count;         // records in the table = stable indices assigned so far
+  std::uint32_t present_count;      // records whose flag exists in this image
+  std::uint32_t name_slots_offset;
+  std::uint32_t name_slot_count;    // a power of two
+  std::uint32_t set_metadata_offset;  // MetadataBlock of the set, 0 if none
+  std::uint8_t padding[128 - 72];
+};
+static_assert(sizeof(ImageHeader) == 128);
+static_assert(offsetof(ImageHeader, image_bytes) == 48);
+static_assert(offsetof(ImageHeader, flag_count) == 52);
+
+inline constexpr std::uint32_t kRecordsOffset = sizeof(ImageHeader);
+
+enum class FlagState : std::uint8_t { Absent = 0, Enabled = 1, Disabled = 2 };
+enum class ValueKind : std::uint8_t { Boolean = 0, String = 1, Number = 2, Object = 3 };
+inline constexpr std::uint16_t kNoDefaultVariant = 0xFFFF;
+
+// Payload of a value (a variant's or the default's): boolean 0/1, number as IEEE-754 double bits,
+// string and object (compact JSON text) as a StringRef.
+struct StringRef {
+  std::uint32_t offset;
+  std::uint32_t length;
+};
+static_assert(sizeof(StringRef) == 8);
+
+// One per stable flag index. Words 0 and 1 alone answer the common static evaluation.
+struct alignas(32) FlagRecord {
+  // word 0
+  FlagState state;
+  ValueKind kind;
+  std::uint8_t has_targeting;  // reserved for compiled rules; 0 in layout version 1
+  std::uint8_t reserved0;
+  std::uint16_t variant_count;
+  std::uint16_t default_variant;  // index into the variants, or kNoDefaultVariant
+  // word 1
+  std::uint64_t default_payload;  // payload of the default variant, 0 if none
+  // word 2
+  StringRef key;
+  // word 3
+  std::uint32_t variants_offset;  // VariantRecord[variant_count]
+  std::uint32_t metadata_offset;  // MetadataBlock, 0 if the flag has none
+};
+static_assert(sizeof(FlagRecord) == 32);
+static_assert(offsetof(FlagRecord, default_payload) == 8);
+static_assert(offsetof(FlagRecord, key) == 16);
+static_assert(offsetof(FlagRecord, variants_offset) == 24);
+
+struct VariantRecord {
+  StringRef key;
+  std::uint64_t payload;
+};
+static_assert(sizeof(VariantRecord) == 16);
+
+// Hash slot for lookups by key: index + 1 (0 = empty) and the key's 32-bit hash.
+struct NameSlot {
+  std::uint32_t index_plus_one;
+  std::uint32_t hash;
+};
+static_assert(sizeof(NameSlot) == 8);
+
+enum class MetadataKind : std::uint8_t { Boolean = 0, String = 1, Number = 2 };
+
+struct MetadataEntry {
+  StringRef key;
+  MetadataKind kind;
+  std::uint8_t reserved[7];
+  std::uint64_t payload;  // as a value payload of the same kind
+};
+static_assert(sizeof(MetadataEntry) == 24);
+
+struct MetadataBlock {
+  std::uint32_t count;  // MetadataEntry[count] follow
+  std::uint32_t reserved;
+};
+static_assert(sizeof(MetadataBlock) == 8);
+
+// Word-level view of FlagRecord word 0, so the hot path decodes it from one 64-bit load.
+inline constexpr std::uint64_t record_word0(FlagState state, ValueKind kind, bool targeting,
+                                            std::uint16_t variant_count,
+                                            std::uint16_t default_variant) noexcept {
+  return std::uint64_t{static_cast<std::uint8_t>(state)} |
+         std::uint64_t{static_cast<std::uint8_t>(kind)} << 8 |
+         std::uint64_t{targeting ? 1u : 0u} << 16 | std::uint64_t{variant_count} << 32 |
+         std::uint64_t{default_variant} << 48;
+}
+inline constexpr FlagState word0_state(std::uint64_t w) noexcept {
+  return static_cast<FlagState>(w & 0xFF);
+}
+inline constexpr ValueKind word0_kind(std::uint64_t w) noexcept {
+  return static_cast<ValueKind>((w >> 8) & 0xFF);
+}
+inline constexpr bool word0_targeting(std::uint64_t w) noexcept { return ((w >> 16) & 0xFF) != 0; }
+inline constexpr std::uint16_t word0_variant_count(std::uint64_t w) noexcept {
+  return static_cast<std::uint16_t>(w >> 32);
+}
+inline constexpr std::uint16_t word0_default_variant(std::uint64_t w) noexcept {
+  return static_cast<std::uint16_t>(w >> 48);
+}
+
+// A static boolean flag whose answer is its default variant's payload: the case the hot path
+// answers inline. Enabled, boolean, no targeting, a default variant.
+inline constexpr bool word0_is_static_bool(std::uint64_t w) noexcept {
+  return (w & 0x0000'0000'00FF'FFFFULL) ==
+             (std::uint64_t{static_cast<std::uint8_t>(FlagState::Enabled)} |
+              std::uint64_t{static_cast<std::uint8_t>(ValueKind::Boolean)} << 8) &&
+         word0_default_variant(w) != kNoDefaultVariant;
+}
+
+inline constexpr std::uint64_t pack_string_ref(StringRef r) noexcept {
+  return std::uint64_t{r.offset} | std::uint64_t{r.length} << 32;
+}
+inline constexpr StringRef unpack_string_ref(std::uint64_t payload) noexcept {
+  return StringRef{static_cast<std::uint32_t>(payload), static_cast<std::uint32_t>(payload >> 32)};
+}
+
+inline constexpr std::uint64_t round_up8(std::uint64_t n) noexcept { return (n + 7) & ~std::uint64_t{7}; }
+
+}  // namespace flagd::layout

@@ -1,0 +1,20 @@
+// Limits enforced when flag files are loaded. Each one bounds work or memory somewhere: in the
+// loader, in the image, or in a reader copying a value out. A file over a limit is rejected with
+// an error naming the limit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace flagd::limits {
+
+inline constexpr std::size_t kMaxFileBytes = 64u << 20;          // one flag file
+inline constexpr std::size_t kMaxJsonDepth = 64;                  // nesting in a flag file
+inline constexpr std::size_t kMaxFlagKeyBytes = 256;
+inline constexpr std::size_t kMaxFlags = 1'000'000;               // stable indices per segment
+inline constexpr std::size_t kMaxVariants = 4096;                 // per flag (fits uint16 with a sentinel)
+inline constexpr std::size_t kMaxStringBytes = 1u << 20;          // a string or object value
+inline constexpr std::size_t kMaxMetadataEntries = 256;           // per flag or set
+inline constexpr std::uint64_t kMaxImageBytes = 0xFFFF'0000ULL;   // offsets are 32-bit
+
+}  // namespace flagd::limits

@@ -1,0 +1,19 @@
+// Names of shared-memory segments: what is allowed, and the files that go with a name.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace flagd {
+
+inline constexpr std::string_view kDefaultSegmentName = "flagd";
+inline constexpr std::size_t kMaxSegmentNameBytes = 200;
+
+// Empty when `name` is a valid segment name (1..200 of letters, digits, '.', '_', '-', not
+// starting with '.'); otherwise a sentence saying why it is not.
+std::string segment_name_problem(std::string_view name);
+
+// The lock file a daemon holds while it serves `name` (beside the segment in /dev/shm).
+std::string segment_lock_path(std::string_view name);
+
+}  // namespace flagd

@@ -1,0 +1,209 @@
+#include "daemon.hpp"
+
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <optional>
+
+#include "flag_loader.hpp"
+#include "flagd/segment_name.hpp"
+#include "image_builder.hpp"
+#include "log.hpp"
+#include "segment_lock.hpp"
+#include "segment_writer.hpp"
+#include "shared_segment.hpp"
+#include "stable_index.hpp"
+
+namespace flagd {
+
+namespace {
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Copies `text` into a fixed status field, cut at a line boundary with a marker if it is too long.
+template <std::size_t N>
+void set_text(char (&field)[N], const std::string& text) {
+  std::string fitted = text;
+  if (fitted.size() >= N) {
+    const std::string marker = "\n(more in the daemon log)";
+    fitted.resize(N - 1 - marker.size());
+    fitted += marker;
+  }
+  std::memset(field, 0, N);
+  std::memcpy(field, fitted.data(), fitted.size());
+}
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& options, SharedSegment segment)
+      : options_(options), segment_(std::move(segment)), writer_(segment_.data()) {}
+
+  // Continues the segment's history: its stable indices and its generation sequence.
+  bool resume() {
+    if (segment_.created()) {
+      log::info("created segment '" + options_.segment + "' with two image slots of " +
+                std::to_string(writer_.slot_bytes()) + " bytes");
+      return true;
+    }
+    const std::vector<std::byte> image = writer_.active_image();
+    if (!StableIndex::from_image(image.data(), image.size(), index_)) {
+      log::error("the image in segment '" + options_.segment +
+                 "' is malformed; remove /dev/shm/" + options_.segment + " to start afresh");
+      return false;
+    }
+    generation_ = writer_.newest_generation();
+    log::info("reopened segment '" + options_.segment + "' at generation " +
+              std::to_string(generation_) + " with " + std::to_string(index_.size()) + " known flag keys");
+    return true;
+  }
+
+  void mark_running(bool running) {
+    writer_.update_status([&](layout::DaemonStatus& s) {
+      s.daemon_pid = static_cast<std::uint32_t>(::getpid());
+      s.daemon_running = running ? 1 : 0;
+      if (running) s.daemon_started_unix_ns = now_ns();
+    });
+  }
+
+  // Loads every file and publishes a new generation, or keeps the published one and says why.
+  bool load_and_publish(std::string_view why) {
+    LoadResult loaded = load_flag_files(options_.flag_files);
+    std::string errors;
+    for (const auto& d : loaded.diagnostics) {
+      if (d.severity == Diagnostic::Severity::Warning) {
+        log::warning(format(d));
+      } else {
+        log::error(format(d));
+        errors += format(d) + "\n";
+      }
+    }
+    if (!loaded.ok()) return reject(why, errors);
+
+    const std::uint64_t published_at = now_ns();
+    const std::vector<std::byte> image =
+        build_image(loaded.flags, index_, ImageStamp{generation_ + 1, published_at});
+    if (image.size() > writer_.slot_bytes()) {
+      const std::string message = "the compiled image needs " + std::to_string(image.size()) +
+                                  " bytes but segment '" + options_.segment + "' holds " +
+                                  std::to_string(writer_.slot_bytes()) +
+                                  " per image (a new segment with a larger --image-capacity would fit it)";
+      log::error(message);
+      return reject(why, message);
+    }
+    writer_.publish(image);
+    ++generation_;
+
+    std::string sources;
+    for (const auto& s : loaded.flags.sources) sources += s.sha256 + "  " + s.path + "\n";
+    writer_.update_status([&](layout::DaemonStatus& s) {
+      s.published_generation = generation_;
+      s.published_unix_ns = published_at;
+      s.published_flag_count = loaded.flags.flags.size();
+      s.reloads_ok += 1;
+      s.last_reload_unix_ns = published_at;
+      s.last_reload_ok = 1;
+      set_text(s.sources, sources);
+      set_text(s.last_error, "");
+    });
+    log::info(std::string(why) + ": published generation " + std::to_string(generation_) + " (" +
+              std::to_string(loaded.flags.flags.size()) + " flags, " + std::to_string(image.size()) +
+              " bytes)");
+    return true;
+  }
+
+  std::uint64_t generation() const noexcept { return generation_; }
+
+ private:
+  bool reject(std::string_view why, const std::string& errors) {
+    writer_.update_status([&](layout::DaemonStatus& s) {
+      s.reloads_failed += 1;
+      s.last_reload_unix_ns = now_ns();
+      s.last_reload_ok = 0;
+      set_text(s.last_error, errors);
+    });
+    log::error(std::string(why) + " rejected; still serving generation " + std::to_string(generation_));
+    return false;
+  }
+
+  const DaemonOptions& options_;
+  SharedSegment segment_;
+  SegmentWriter writer_;
+  StableIndex index_;
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  if (const std::string problem = segment_name_problem(options.segment); !problem.empty()) {
+    log::error(problem);
+    return 2;
+  }
+  // Signals arrive through a descriptor, read in the main loop: nothing runs in a handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
+    log::error(std::string("cannot block signals: ") + std::strerror(errno));
+    return 1;
+  }
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    log::error(std::string("cannot create a signalfd: ") + std::strerror(errno));
+    return 1;
+  }
+
+  std::string error;
+  std::optional<SegmentLock> lock = SegmentLock::acquire(options.segment, error);
+  if (!lock) {
+    log::error(error);
+    return 1;
+  }
+  std::optional<SharedSegment> segment =
+      SharedSegment::open_or_create(options.segment, options.image_capacity, error);
+  if (!segment) {
+    log::error(error);
+    return 1;
+  }
+  Daemon daemon(options, std::move(*segment));
+  if (!daemon.resume()) return 1;
+  daemon.mark_running(true);
+  if (!daemon.load_and_publish("start-up load")) {
+    daemon.mark_running(false);
+    log::error("not starting: the flag files must load at start-up");
+    return 1;
+  }
+  log::info("serving segment '" + options.segment + "'; SIGHUP reloads, SIGTERM stops");
+
+  for (;;) {
+    signalfd_siginfo info{};
+    const ssize_t n = ::read(signal_fd, &info, sizeof info);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof info)) {
+      log::error(std::string("reading signals failed: ") + std::strerror(errno));
+      daemon.mark_running(false);
+      return 1;
+    }
+    if (info.ssi_signo == SIGHUP) {
+      daemon.load_and_publish("reload on SIGHUP");
+    } else {
+      log::info(std::string("stopping on ") + (info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT") +
+                "; segment '" + options.segment + "' keeps generation " +
+                std::to_string(daemon.generation()) + " for its readers");
+      daemon.mark_running(false);
+      return 0;
+    }
+  }
+}
+
+}  // namespace flagd

@@ -1,0 +1,20 @@
+// The daemon: loads flag files, publishes them into its segment, reloads on SIGHUP, and keeps
+// the last good image when a reload is rejected.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flagd {
+
+struct DaemonOptions {
+  std::vector<std::string> flag_files;
+  std::string segment = "flagd";
+  std::uint64_t image_capacity = 16u << 20;  // bytes per image slot, for a new segment
+};
+
+// Runs until SIGTERM or SIGINT. Returns the process exit code.
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace flagd

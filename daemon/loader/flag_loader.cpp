@@ -1,0 +1,402 @@
+#include "flag_loader.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "flagd/limits.hpp"
+#include "json_parse.hpp"
+#include "sha256.hpp"
+
+namespace flagd {
+
+namespace {
+
+using Kind = JsonValue::Kind;
+
+// Validates one parsed document and adds its flags to the set.
+class DocumentLoader {
+ public:
+  DocumentLoader(std::string_view text, std::string_view file, std::vector<Diagnostic>& out)
+      : text_(text), file_(file), out_(out) {}
+
+  void load(const JsonValue& root, std::vector<FlagDefinition>& flags) {
+    check_duplicate_keys(root, "");
+    if (root.kind != Kind::Object) {
+      error("", root.offset, "the document must be an object with a \"flags\" member, not " +
+                                 std::string(kind_name(root.kind)));
+      return;
+    }
+    std::vector<MetadataItem> set_metadata;
+    const JsonValue* flag_map = nullptr;
+    for (const auto& m : root.members) {
+      if (m.key == "flags") {
+        flag_map = &m.value;
+      } else if (m.key == "metadata") {
+        load_metadata(m.value, "metadata", set_metadata);
+      } else if (m.key == "$evaluators") {
+        if (m.value.kind != Kind::Object)
+          error("$evaluators", m.value.offset,
+                "must be an object of named rules, not " + std::string(kind_name(m.value.kind)));
+      } else if (m.key != "$schema") {
+        warning(path_join("", m.key), m.key_offset, "unknown top-level member is ignored");
+      }
+    }
+    if (flag_map == nullptr) {
+      error("", root.offset, "the required member \"flags\" is missing");
+      return;
+    }
+    if (flag_map->kind != Kind::Object) {
+      error("flags", flag_map->offset,
+            "must be an object keyed by flag key, not " + std::string(kind_name(flag_map->kind)));
+      return;
+    }
+    for (const auto& m : flag_map->members) {
+      FlagDefinition flag;
+      if (load_flag(m, set_metadata, flag)) flags.push_back(std::move(flag));
+    }
+  }
+
+ private:
+  void report(Diagnostic::Severity severity, std::string path, std::uint32_t offset,
+              std::string message) {
+    Diagnostic d;
+    d.severity = severity;
+    d.file = file_;
+    d.json_path = std::move(path);
+    line_column(text_, offset, d.line, d.column);
+    d.message = std::move(message);
+    out_.push_back(std::move(d));
+  }
+  void error(std::string path, std::uint32_t offset, std::string message) {
+    report(Diagnostic::Severity::Error, std::move(path), offset, std::move(message));
+  }
+  void warning(std::string path, std::uint32_t offset, std::string message) {
+    report(Diagnostic::Severity::Warning, std::move(path), offset, std::move(message));
+  }
+
+  // JSON allows repeated keys and most parsers keep the last silently; in a flag file that hides
+  // a mistake, so every repetition is an error.
+  void check_duplicate_keys(const JsonValue& v, const std::string& path) {
+    if (v.kind == Kind::Object) {
+      std::unordered_set<std::string_view> seen;
+      for (const auto& m : v.members) {
+        if (!seen.insert(m.key).second)
+          error(path_join(path, m.key), m.key_offset, "duplicate key \"" + m.key + "\"");
+        check_duplicate_keys(m.value, path_join(path, m.key));
+      }
+    } else if (v.kind == Kind::Array) {
+      for (std::size_t i = 0; i < v.items.size(); ++i)
+        check_duplicate_keys(v.items[i], path_index(path, i));
+    }
+  }
+
+  void load_metadata(const JsonValue& v, const std::string& path, std::vector<MetadataItem>& out) {
+    if (v.kind != Kind::Object) {
+      error(path, v.offset, "metadata must be an object, not " + std::string(kind_name(v.kind)));
+      return;
+    }
+    if (v.members.size() > limits::kMaxMetadataEntries) {
+      error(path, v.offset, "more than " + std::to_string(limits::kMaxMetadataEntries) +
+                                " metadata entries");
+      return;
+    }
+    for (const auto& m : v.members) {
+      MetadataItem item;
+      item.key = m.key;
+      switch (m.value.kind) {
+        case Kind::Bool:
+          item.kind = layout::MetadataKind::Boolean;
+          item.boolean = m.value.boolean;
+          break;
+        case Kind::Number:
+          item.kind = layout::MetadataKind::Number;
+          item.number = m.value.number;
+          break;
+        case Kind::String:
+          if (!check_string_size(m.value, path_join(path, m.key))) continue;
+          item.kind = layout::MetadataKind::String;
+          item.text = m.value.text;
+          break;
+        default:
+          error(path_join(path, m.key), m.value.offset,
+                "metadata values must be strings, numbers or booleans, not " +
+                    std::string(kind_name(m.value.kind)));
+          continue;
+      }
+      bool replaced = false;
+      for (auto& existing : out)
+        if (existing.key == item.key) {
+          existing = item;
+          replaced = true;
+        }
+      if (!replaced) out.push_back(std::move(item));
+    }
+  }
+
+  bool check_string_size(const JsonValue& v, const std::string& path) {
+    if (v.text.size() <= limits::kMaxStringBytes) return true;
+    error(path, v.offset, "string of " + std::to_string(v.text.size()) + " bytes exceeds the limit of " +
+                              std::to_string(limits::kMaxStringBytes));
+    return false;
+  }
+
+  bool load_flag(const JsonMember& member, const std::vector<MetadataItem>& set_metadata,
+                 FlagDefinition& flag) {
+    const std::string path = path_join("flags", member.key);
+    const JsonValue& v = member.value;
+    const std::size_t errors_before = error_count();
+    flag.key = member.key;
+    flag.source = file_;
+    if (member.key.empty()) error(path, member.key_offset, "a flag key must not be empty");
+    if (member.key.size() > limits::kMaxFlagKeyBytes)
+      error(path, member.key_offset, "flag key is longer than " +
+                                         std::to_string(limits::kMaxFlagKeyBytes) + " bytes");
+    if (v.kind != Kind::Object) {
+      error(path, v.offset, "a flag must be an object, not " + std::string(kind_name(v.kind)));
+      return false;
+    }
+
+    const JsonValue* state = v.find("state");
+    const JsonValue* variants = v.find("variants");
+    const JsonValue* default_variant = v.find("defaultVariant");
+    const JsonValue* targeting = v.find("targeting");
+    const JsonValue* metadata = v.find("metadata");
+    for (const auto& m : v.members)
+      if (m.key != "state" && m.key != "variants" && m.key != "defaultVariant" &&
+          m.key != "targeting" && m.key != "metadata")
+        warning(path_join(path, m.key), m.key_offset, "unknown flag member is ignored");
+
+    if (state == nullptr) {
+      error(path, v.offset, "the required member \"state\" is missing");
+    } else if (state->kind != Kind::String) {
+      error(path + ".state", state->offset,
+            "must be the string \"ENABLED\" or \"DISABLED\", not " + std::string(kind_name(state->kind)));
+    } else if (state->text == "ENABLED" || state->text == "DISABLED") {
+      flag.enabled = state->text == "ENABLED";
+    } else {
+      error(path + ".state", state->offset,
+            "unknown state \"" + state->text + "\" (expected \"ENABLED\" or \"DISABLED\")");
+    }
+
+    load_variants(variants, v, path, flag);
+
+    if (default_variant != nullptr && default_variant->kind != Kind::Null) {
+      if (default_variant->kind != Kind::String) {
+        error(path + ".defaultVariant", default_variant->offset,
+              "must be a variant key (a string) or null, not " +
+                  std::string(kind_name(default_variant->kind)));
+      } else if (variants != nullptr && variants->kind == Kind::Object) {
+        for (std::size_t i = 0; i < flag.variants.size(); ++i)
+          if (flag.variants[i].key == default_variant->text)
+            flag.default_variant = static_cast<std::uint16_t>(i);
+        if (!flag.default_variant)
+          error(path + ".defaultVariant", default_variant->offset,
+                "\"" + default_variant->text + "\" is not one of the flag's variants");
+      }
+    }
+
+    if (targeting != nullptr) {
+      const bool empty = targeting->kind == Kind::Object && targeting->members.empty();
+      if (!empty)
+        error(path + ".targeting", targeting->offset,
+              "flag \"" + member.key +
+                  "\" has targeting rules, which this version of flagd does not evaluate yet; "
+                  "remove them or leave \"targeting\" empty ({})");
+    }
+
+    flag.metadata = set_metadata;
+    if (metadata != nullptr) load_metadata(*metadata, path + ".metadata", flag.metadata);
+    return error_count() == errors_before;
+  }
+
+  void load_variants(const JsonValue* variants, const JsonValue& flag_value, const std::string& flag_path,
+                     FlagDefinition& flag) {
+    const std::string path = flag_path + ".variants";
+    if (variants == nullptr) {
+      error(flag_path, flag_value.offset, "the required member \"variants\" is missing");
+      return;
+    }
+    if (variants->kind != Kind::Object) {
+      error(path, variants->offset,
+            "must be an object of variant values, not " + std::string(kind_name(variants->kind)));
+      return;
+    }
+    if (variants->members.empty()) {
+      error(path, variants->offset, "a flag needs at least one variant");
+      return;
+    }
+    if (variants->members.size() > limits::kMaxVariants) {
+      error(path, variants->offset,
+            std::to_string(variants->members.size()) + " variants exceed the limit of " +
+                std::to_string(limits::kMaxVariants));
+      return;
+    }
+    const JsonMember* first = nullptr;
+    for (const auto& m : variants->members) {
+      const std::string variant_path = path_join(path, m.key);
+      Variant variant;
+      variant.key = m.key;
+      if (m.key.size() > limits::kMaxStringBytes) {
+        error(variant_path, m.key_offset, "variant key is too long");
+        continue;
+      }
+      switch (m.value.kind) {
+        case Kind::Bool:
+          variant.value.kind = layout::ValueKind::Boolean;
+          variant.value.boolean = m.value.boolean;
+          break;
+        case Kind::Number:
+          variant.value.kind = layout::ValueKind::Number;
+          variant.value.number = m.value.number;
+          break;
+        case Kind::String:
+          if (!check_string_size(m.value, variant_path)) continue;
+          variant.value.kind = layout::ValueKind::String;
+          variant.value.text = m.value.text;
+          break;
+        case Kind::Object:
+          variant.value.kind = layout::ValueKind::Object;
+          variant.value.text = to_json(m.value);
+          if (variant.value.text.size() > limits::kMaxStringBytes) {
+            error(variant_path, m.value.offset, "object value exceeds the limit of " +
+                                                    std::to_string(limits::kMaxStringBytes) + " bytes");
+            continue;
+          }
+          break;
+        default:
+          error(variant_path, m.value.offset,
+                "a variant value must be a boolean, string, number or object, not " +
+                    std::string(kind_name(m.value.kind)));
+          continue;
+      }
+      if (first == nullptr) {
+        first = &m;
+        flag.kind = variant.value.kind;
+      } else if (variant.value.kind != flag.kind) {
+        error(variant_path, m.value.offset,
+              "variant \"" + m.key + "\" is " + std::string(kind_name(m.value.kind)) +
+                  " but variant \"" + first->key + "\" is " + std::string(kind_name(first->value.kind)) +
+                  "; all variants of a flag must have one type");
+        continue;
+      }
+      flag.variants.push_back(std::move(variant));
+    }
+  }
+
+  std::size_t error_count() const {
+    std::size_t n = 0;
+    for (const auto& d : out_) n += d.severity == Diagnostic::Severity::Error;
+    return n;
+  }
+
+  std::string_view text_;
+  std::string file_;
+  std::vector<Diagnostic>& out_;
+};
+
+void merge(std::vector<FlagDefinition>&& incoming, FlagSet& set,
+           std::unordered_map<std::string, std::size_t>& position) {
+  for (auto& flag : incoming) {
+    auto [it, inserted] = position.emplace(flag.key, set.flags.size());
+    if (inserted) {
+      set.flags.push_back(std::move(flag));
+    } else {
+      set.flags[it->second] = std::move(flag);
+    }
+  }
+}
+
+bool read_file(const std::string& path, std::string& contents, Diagnostic& error) {
+  error = Diagnostic{};
+  error.file = path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error.message = std::string("cannot open the file: ") + std::strerror(errno);
+    return false;
+  }
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(in.tellg());
+  if (in.fail()) {
+    error.message = "cannot read the file (is it a directory?)";
+    return false;
+  }
+  if (size > limits::kMaxFileBytes) {
+    error.message = "the file is " + std::to_string(size) + " bytes, over the limit of " +
+                    std::to_string(limits::kMaxFileBytes);
+    return false;
+  }
+  in.seekg(0);
+  contents.resize(size);
+  in.read(contents.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::size_t>(in.gcount()) != size) {
+    error.message = "cannot read the file (is it a directory?)";
+    return false;
+  }
+  return true;
+}
+
+void load_document(std::string_view text, std::string_view name, std::vector<FlagDefinition>& flags,
+                   std::vector<Diagnostic>& diagnostics) {
+  Diagnostic parse_error;
+  auto root = parse_json(text, name, parse_error);
+  if (!root) {
+    diagnostics.push_back(std::move(parse_error));
+    return;
+  }
+  DocumentLoader(text, name, diagnostics).load(*root, flags);
+}
+
+}  // namespace
+
+LoadResult load_flag_files(const std::vector<std::string>& paths) {
+  LoadResult result;
+  std::unordered_map<std::string, std::size_t> position;
+  Sha256 all;
+  for (const auto& path : paths) {
+    std::string contents;
+    Diagnostic error;
+    if (!read_file(path, contents, error)) {
+      result.diagnostics.push_back(std::move(error));
+      continue;
+    }
+    all.update(contents);
+    Sha256 one;
+    one.update(contents);
+    result.flags.sources.push_back(SourceFile{path, to_hex(one.finish())});
+    std::vector<FlagDefinition> flags;
+    load_document(contents, path, flags, result.diagnostics);
+    merge(std::move(flags), result.flags, position);
+  }
+  if (paths.empty()) {
+    Diagnostic d;
+    d.message = "no flag file given";
+    result.diagnostics.push_back(std::move(d));
+  }
+  if (result.flags.flags.size() > limits::kMaxFlags) {
+    Diagnostic d;
+    d.message = std::to_string(result.flags.flags.size()) + " flags exceed the limit of " +
+                std::to_string(limits::kMaxFlags);
+    result.diagnostics.push_back(std::move(d));
+  }
+  result.flags.sha256 = all.finish();
+  return result;
+}
+
+LoadResult load_flag_text(std::string_view text, std::string_view name) {
+  LoadResult result;
+  std::unordered_map<std::string, std::size_t> position;
+  std::vector<FlagDefinition> flags;
+  load_document(text, name, flags, result.diagnostics);
+  merge(std::move(flags), result.flags, position);
+  Sha256 digest;
+  digest.update(text);
+  result.flags.sha256 = digest.finish();
+  result.flags.sources.push_back(SourceFile{std::string(name), to_hex(result.flags.sha256)});
+  return result;
+}
+
+}  // namespace flagd

@@ -1,0 +1,55 @@
+// Flag definitions after loading and validation: what the image builder compiles.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flagd/layout.hpp"
+
+namespace flagd {
+
+struct FlagValue {
+  layout::ValueKind kind = layout::ValueKind::Boolean;
+  bool boolean = false;
+  double number = 0;
+  std::string text;  // a string, or an object as compact JSON text
+};
+
+struct Variant {
+  std::string key;
+  FlagValue value;
+};
+
+struct MetadataItem {
+  std::string key;
+  layout::MetadataKind kind = layout::MetadataKind::String;
+  bool boolean = false;
+  double number = 0;
+  std::string text;
+};
+
+struct FlagDefinition {
+  std::string key;
+  bool enabled = true;
+  layout::ValueKind kind = layout::ValueKind::Boolean;
+  std::vector<Variant> variants;
+  std::optional<std::uint16_t> default_variant;  // index into variants
+  std::vector<MetadataItem> metadata;             // set metadata overlaid by the flag's own
+  std::string source;                             // the file it came from
+};
+
+struct SourceFile {
+  std::string path;
+  std::string sha256;  // hex
+};
+
+struct FlagSet {
+  std::vector<FlagDefinition> flags;  // one per key; a later file's flag replaced an earlier one
+  std::vector<SourceFile> sources;
+  std::array<std::uint8_t, 32> sha256{};  // over all source bytes, in load order
+};
+
+}  // namespace flagd

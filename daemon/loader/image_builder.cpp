@@ -1,0 +1,158 @@
+#include "image_builder.hpp"
+
+#include <bit>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+#include "flagd/key_hash.hpp"
+#include "flagd/layout.hpp"
+
+namespace flagd {
+
+namespace {
+
+using namespace layout;
+
+class ImageWriter {
+ public:
+  explicit ImageWriter(std::size_t fixed_bytes) : bytes_(fixed_bytes) {}
+
+  template <class T>
+  void put(std::uint64_t offset, const T& value) {
+    std::memcpy(bytes_.data() + offset, &value, sizeof value);
+  }
+
+  // Appends `text` to the string area (8-aligned, zero-padded), once per distinct string.
+  StringRef intern(const std::string& text) {
+    auto it = strings_.find(text);
+    if (it != strings_.end()) return it->second;
+    const StringRef ref{static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(text.size())};
+    bytes_.resize(bytes_.size() + round_up8(text.size()));
+    std::memcpy(bytes_.data() + ref.offset, text.data(), text.size());
+    strings_.emplace(text, ref);
+    return ref;
+  }
+
+  std::vector<std::byte> take() { return std::move(bytes_); }
+  std::size_t size() const { return bytes_.size(); }
+
+ private:
+  std::vector<std::byte> bytes_;
+  std::unordered_map<std::string, StringRef> strings_;
+};
+
+std::uint64_t payload_of(const FlagValue& value, ImageWriter& w) {
+  switch (value.kind) {
+    case ValueKind::Boolean: return value.boolean ? 1 : 0;
+    case ValueKind::Number: return std::bit_cast<std::uint64_t>(value.number);
+    case ValueKind::String:
+    case ValueKind::Object: return pack_string_ref(w.intern(value.text));
+  }
+  return 0;
+}
+
+// A power-of-two table in which no key is more than kMaxKeyProbes slots from its home.
+std::vector<NameSlot> key_table(const std::vector<std::string>& keys) {
+  std::uint32_t slots = 8;
+  while (slots < keys.size() * 2) slots *= 2;
+  for (;;) {
+    std::vector<NameSlot> table(slots, NameSlot{0, 0});
+    bool fits = true;
+    for (std::uint32_t i = 0; i < keys.size() && fits; ++i) {
+      const std::uint32_t hash = key_hash(keys[i]);
+      std::uint32_t position = hash & (slots - 1);
+      std::uint32_t probe = 0;
+      while (table[position].index_plus_one != 0) {
+        position = (position + 1) & (slots - 1);
+        if (++probe >= kMaxKeyProbes) fits = false;
+      }
+      table[position] = NameSlot{i + 1, hash};
+    }
+    if (fits) return table;
+    slots *= 2;
+  }
+}
+
+}  // namespace
+
+std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp) {
+  std::vector<const FlagDefinition*> by_index;
+  for (const auto& flag : flags.flags) {
+    const std::uint32_t i = index.assign(flag.key);
+    if (by_index.size() <= i) by_index.resize(i + 1, nullptr);
+    by_index[i] = &flag;
+  }
+  by_index.resize(index.size(), nullptr);
+
+  const std::vector<NameSlot> table = key_table(index.keys());
+  std::uint64_t tables = 0;  // variant and metadata blocks
+  for (const auto* flag : by_index)
+    if (flag != nullptr) {
+      tables += flag->variants.size() * sizeof(VariantRecord);
+      if (!flag->metadata.empty())
+        tables += sizeof(MetadataBlock) + flag->metadata.size() * sizeof(MetadataEntry);
+    }
+  const std::uint64_t names_offset = kRecordsOffset + by_index.size() * sizeof(FlagRecord);
+  std::uint64_t next_table = names_offset + table.size() * sizeof(NameSlot);
+  ImageWriter w(next_table + tables);
+
+  std::uint32_t present = 0;
+  for (std::uint32_t i = 0; i < by_index.size(); ++i) {
+    FlagRecord record{};
+    record.key = w.intern(index.keys()[i]);
+    const FlagDefinition* flag = by_index[i];
+    if (flag == nullptr) {
+      record.state = FlagState::Absent;
+      record.default_variant = kNoDefaultVariant;
+      w.put(kRecordsOffset + i * sizeof(FlagRecord), record);
+      continue;
+    }
+    ++present;
+    record.state = flag->enabled ? FlagState::Enabled : FlagState::Disabled;
+    record.kind = flag->kind;
+    record.variant_count = static_cast<std::uint16_t>(flag->variants.size());
+    record.default_variant = flag->default_variant.value_or(kNoDefaultVariant);
+    record.variants_offset = static_cast<std::uint32_t>(next_table);
+    for (const auto& variant : flag->variants) {
+      const VariantRecord v{w.intern(variant.key), payload_of(variant.value, w)};
+      w.put(next_table, v);
+      next_table += sizeof v;
+    }
+    if (flag->default_variant)  // interned above: the same reference again
+      record.default_payload = payload_of(flag->variants[*flag->default_variant].value, w);
+    if (!flag->metadata.empty()) {
+      record.metadata_offset = static_cast<std::uint32_t>(next_table);
+      w.put(next_table, MetadataBlock{static_cast<std::uint32_t>(flag->metadata.size()), 0});
+      next_table += sizeof(MetadataBlock);
+      for (const auto& item : flag->metadata) {
+        MetadataEntry e{};
+        e.key = w.intern(item.key);
+        e.kind = item.kind;
+        switch (item.kind) {
+          case MetadataKind::Boolean: e.payload = item.boolean ? 1 : 0; break;
+          case MetadataKind::Number: e.payload = std::bit_cast<std::uint64_t>(item.number); break;
+          case MetadataKind::String: e.payload = pack_string_ref(w.intern(item.text)); break;
+        }
+        w.put(next_table, e);
+        next_table += sizeof e;
+      }
+    }
+    w.put(kRecordsOffset + i * sizeof(FlagRecord), record);
+  }
+  for (std::size_t i = 0; i < table.size(); ++i) w.put(names_offset + i * sizeof(NameSlot), table[i]);
+
+  ImageHeader header{};
+  header.generation = stamp.generation;
+  header.published_unix_ns = stamp.published_unix_ns;
+  std::memcpy(header.source_sha256, flags.sha256.data(), sizeof header.source_sha256);
+  header.image_bytes = static_cast<std::uint32_t>(w.size());
+  header.flag_count = static_cast<std::uint32_t>(by_index.size());
+  header.present_count = present;
+  header.name_slots_offset = static_cast<std::uint32_t>(names_offset);
+  header.name_slot_count = static_cast<std::uint32_t>(table.size());
+  w.put(0, header);
+  return w.take();
+}
+
+}  // namespace flagd

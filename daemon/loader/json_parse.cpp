@@ -1,0 +1,303 @@
+#include "json_parse.hpp"
+
+#include <simdjson.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "flagd/limits.hpp"
+
+namespace flagd {
+
+namespace {
+
+// Walks JSON text the way the DOM will be walked (pre-order: each value, and each member's key
+// before its value), recording offsets. Stops at the first problem, remembering where it is.
+class OffsetScanner {
+ public:
+  explicit OffsetScanner(std::string_view text) : s_(text) {}
+
+  bool run() {
+    if (!value(0)) return false;
+    skip_space();
+    if (pos_ != s_.size()) return fail("unexpected text after the end of the JSON document");
+    return true;
+  }
+
+  std::vector<std::uint32_t> offsets;
+  std::string problem;
+  std::size_t problem_at = 0;
+
+ private:
+  bool fail(std::string why) {
+    problem = std::move(why);
+    problem_at = pos_;
+    return false;
+  }
+  void skip_space() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+      ++pos_;
+  }
+  bool at(char c) const { return pos_ < s_.size() && s_[pos_] == c; }
+
+  bool value(std::size_t depth) {
+    skip_space();
+    if (pos_ >= s_.size()) return fail("unexpected end of the file: a value is missing");
+    offsets.push_back(static_cast<std::uint32_t>(pos_));
+    const char c = s_[pos_];
+    if (c == '{' || c == '[') {
+      if (depth >= limits::kMaxJsonDepth)
+        return fail("nesting deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
+      return c == '{' ? object(depth + 1) : array(depth + 1);
+    }
+    if (c == '"') return string();
+    if (c == '-' || (c >= '0' && c <= '9')) return number();
+    for (std::string_view word : {"true", "false", "null"})
+      if (s_.substr(pos_, word.size()) == word) {
+        pos_ += word.size();
+        return true;
+      }
+    return fail(std::string("unexpected character '") + printable(c) + "'");
+  }
+
+  static std::string printable(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) return std::string(1, c);
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", u);
+    return buf;
+  }
+
+  bool object(std::size_t depth) {
+    ++pos_;
+    skip_space();
+    if (at('}')) return ++pos_, true;
+    for (;;) {
+      skip_space();
+      if (!at('"')) return fail("expected a member name in double quotes");
+      offsets.push_back(static_cast<std::uint32_t>(pos_));
+      if (!string()) return false;
+      skip_space();
+      if (!at(':')) return fail("expected ':' after a member name");
+      ++pos_;
+      if (!value(depth)) return false;
+      skip_space();
+      if (at(',')) {
+        ++pos_;
+        continue;
+      }
+      if (at('}')) return ++pos_, true;
+      return fail("expected ',' or '}' after an object member");
+    }
+  }
+
+  bool array(std::size_t depth) {
+    ++pos_;
+    skip_space();
+    if (at(']')) return ++pos_, true;
+    for (;;) {
+      if (!value(depth)) return false;
+      skip_space();
+      if (at(',')) {
+        ++pos_;
+        continue;
+      }
+      if (at(']')) return ++pos_, true;
+      return fail("expected ',' or ']' after an array element");
+    }
+  }
+
+  bool string() {
+    ++pos_;
+    while (pos_ < s_.size()) {
+      const auto c = static_cast<unsigned char>(s_[pos_]);
+      if (c == '"') return ++pos_, true;
+      if (c == '\\') {
+        if (pos_ + 1 >= s_.size()) break;
+        const char e = s_[pos_ + 1];
+        if (e == 'u') {
+          for (std::size_t i = 2; i < 6; ++i)
+            if (pos_ + i >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[pos_ + i])))
+              return fail("invalid \\u escape in a string");
+          pos_ += 6;
+          continue;
+        }
+        if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos)
+          return fail(std::string("invalid escape '\\") + printable(e) + "' in a string");
+        pos_ += 2;
+        continue;
+      }
+      if (c < 0x20) return fail("control character " + printable(static_cast<char>(c)) + " in a string");
+      if (c < 0x80) {
+        ++pos_;
+        continue;
+      }
+      const std::size_t n = utf8_sequence_length(pos_);
+      if (n == 0) return fail("invalid UTF-8 byte " + printable(static_cast<char>(c)));
+      pos_ += n;
+    }
+    return fail("a string is not closed before the end of the file");
+  }
+
+  // Length of the valid UTF-8 sequence starting at `at` (a byte >= 0x80), or 0 if invalid.
+  std::size_t utf8_sequence_length(std::size_t at) const {
+    const auto b = [&](std::size_t i) {
+      return at + i < s_.size() ? static_cast<unsigned char>(s_[at + i]) : 0u;
+    };
+    const unsigned c = b(0);
+    const auto cont = [&](std::size_t i) { return (b(i) & 0xC0) == 0x80; };
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+      if (!cont(1) || !cont(2)) return 0;
+      if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+      if (c == 0xED && b(1) > 0x9F) return 0;   // surrogate
+      return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+      if (!cont(1) || !cont(2) || !cont(3)) return 0;
+      if (c == 0xF0 && b(1) < 0x90) return 0;
+      if (c == 0xF4 && b(1) > 0x8F) return 0;
+      return 4;
+    }
+    return 0;
+  }
+
+  bool number() {
+    const std::size_t start = pos_;
+    if (at('-')) ++pos_;
+    if (at('0')) {
+      ++pos_;
+    } else if (pos_ < s_.size() && s_[pos_] >= '1' && s_[pos_] <= '9') {
+      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+    } else {
+      return fail("invalid number");
+    }
+    bool integer = true;
+    if (at('.')) {
+      integer = false;
+      ++pos_;
+      if (!(pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))))
+        return fail("invalid number: digits must follow '.'");
+      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+    }
+    if (at('e') || at('E')) {
+      integer = false;
+      ++pos_;
+      if (at('+') || at('-')) ++pos_;
+      if (!(pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))))
+        return fail("invalid number: digits must follow the exponent");
+      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+    }
+    const std::string literal(s_.substr(start, pos_ - start));
+    errno = 0;
+    if (integer) {
+      // simdjson holds integers in 64 bits: from -2^63 to 2^64-1.
+      if (literal[0] == '-') {
+        (void)std::strtoll(literal.c_str(), nullptr, 10);
+      } else {
+        (void)std::strtoull(literal.c_str(), nullptr, 10);
+      }
+    } else {
+      const double d = std::strtod(literal.c_str(), nullptr);
+      if (std::isinf(d)) errno = ERANGE;
+    }
+    if (errno == ERANGE) {
+      pos_ = start;
+      return fail("number " + literal.substr(0, 40) + (literal.size() > 40 ? "..." : "") +
+                  " is out of range");
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+class DomToValue {
+ public:
+  DomToValue(const std::vector<std::uint32_t>& offsets) : offsets_(offsets) {}
+
+  JsonValue convert(simdjson::dom::element e) {
+    JsonValue v;
+    v.offset = next();
+    switch (e.type()) {
+      case simdjson::dom::element_type::OBJECT:
+        v.kind = JsonValue::Kind::Object;
+        for (auto field : simdjson::dom::object(e)) {
+          JsonMember m;
+          m.key_offset = next();
+          m.key = std::string(field.key);
+          m.value = convert(field.value);
+          v.members.push_back(std::move(m));
+        }
+        break;
+      case simdjson::dom::element_type::ARRAY:
+        v.kind = JsonValue::Kind::Array;
+        for (auto item : simdjson::dom::array(e)) v.items.push_back(convert(item));
+        break;
+      case simdjson::dom::element_type::STRING:
+        v.kind = JsonValue::Kind::String;
+        v.text = std::string(std::string_view(e));
+        break;
+      case simdjson::dom::element_type::INT64:
+        v.kind = JsonValue::Kind::Number;
+        v.number = static_cast<double>(std::int64_t(e));
+        break;
+      case simdjson::dom::element_type::UINT64:
+        v.kind = JsonValue::Kind::Number;
+        v.number = static_cast<double>(std::uint64_t(e));
+        break;
+      case simdjson::dom::element_type::DOUBLE:
+        v.kind = JsonValue::Kind::Number;
+        v.number = double(e);
+        break;
+      case simdjson::dom::element_type::BOOL:
+        v.kind = JsonValue::Kind::Bool;
+        v.boolean = bool(e);
+        break;
+      case simdjson::dom::element_type::NULL_VALUE:
+        v.kind = JsonValue::Kind::Null;
+        break;
+    }
+    return v;
+  }
+
+ private:
+  std::uint32_t next() { return cursor_ < offsets_.size() ? offsets_[cursor_++] : 0; }
+  const std::vector<std::uint32_t>& offsets_;
+  std::size_t cursor_ = 0;
+};
+
+}  // namespace
+
+std::optional<JsonValue> parse_json(std::string_view text, std::string_view file, Diagnostic& error) {
+  error = Diagnostic{};
+  error.file = std::string(file);
+  const auto located = [&](std::size_t at, std::string message) {
+    line_column(text, at, error.line, error.column);
+    error.message = std::move(message);
+    return std::nullopt;
+  };
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    error.message = text.empty() ? "the file is empty" : "the file holds only white space";
+    return std::nullopt;
+  }
+
+  OffsetScanner scanner(text);
+  const bool scanned = scanner.run();
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  const auto code = parser.parse(text.data(), text.size()).get(root);
+  if (code != simdjson::SUCCESS) {
+    if (!scanned) return located(scanner.problem_at, "invalid JSON: " + scanner.problem);
+    error.message = std::string("invalid JSON: ") + simdjson::error_message(code);
+    return std::nullopt;
+  }
+  if (!scanned) return located(scanner.problem_at, "invalid JSON: " + scanner.problem);
+  return DomToValue(scanner.offsets).convert(root);
+}
+
+}  // namespace flagd

@@ -1,0 +1,34 @@
+#include "stable_index.hpp"
+
+#include <cstring>
+
+#include "flagd/layout.hpp"
+#include "flagd/limits.hpp"
+
+namespace flagd {
+
+std::uint32_t StableIndex::assign(std::string_view key) {
+  auto [it, inserted] = by_key_.try_emplace(std::string(key), static_cast<std::uint32_t>(keys_.size()));
+  if (inserted) keys_.emplace_back(key);
+  return it->second;
+}
+
+bool StableIndex::from_image(const std::byte* image, std::uint64_t bytes, StableIndex& out) {
+  out = StableIndex{};
+  if (bytes < sizeof(layout::ImageHeader)) return false;
+  layout::ImageHeader header;
+  std::memcpy(&header, image, sizeof header);
+  if (header.flag_count > limits::kMaxFlags ||
+      layout::kRecordsOffset + std::uint64_t{header.flag_count} * sizeof(layout::FlagRecord) > bytes)
+    return false;
+  for (std::uint32_t i = 0; i < header.flag_count; ++i) {
+    layout::FlagRecord record;
+    std::memcpy(&record, image + layout::kRecordsOffset + i * sizeof record, sizeof record);
+    if (std::uint64_t{record.key.offset} + record.key.length > bytes) return false;
+    const std::string_view key(reinterpret_cast<const char*>(image) + record.key.offset, record.key.length);
+    if (out.assign(key) != i) return false;  // a key twice: not an image this writer made
+  }
+  return true;
+}
+
+}  // namespace flagd

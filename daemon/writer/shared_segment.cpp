@@ -1,0 +1,111 @@
+#include "shared_segment.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "flagd/layout.hpp"
+#include "flagd/limits.hpp"
+#include "flagd/shared_access.hpp"
+#include "segment_writer.hpp"
+
+namespace flagd {
+
+namespace ipc = boost::interprocess;
+
+struct SharedSegment::Impl {
+  ipc::shared_memory_object object;
+  ipc::mapped_region region;
+};
+
+SharedSegment::SharedSegment(std::unique_ptr<Impl> impl, bool created)
+    : impl_(std::move(impl)), created_(created) {}
+SharedSegment::SharedSegment(SharedSegment&&) noexcept = default;
+SharedSegment::~SharedSegment() = default;
+
+std::byte* SharedSegment::data() const noexcept {
+  return static_cast<std::byte*>(impl_->region.get_address());
+}
+std::uint64_t SharedSegment::size() const noexcept { return impl_->region.get_size(); }
+
+namespace {
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace
+
+std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& name,
+                                                           std::uint64_t slot_bytes,
+                                                           std::string& error) {
+  if (slot_bytes < sizeof(layout::ImageHeader) || slot_bytes > limits::kMaxImageBytes) {
+    error = "image capacity " + std::to_string(slot_bytes) + " bytes is out of range";
+    return std::nullopt;
+  }
+  try {
+    auto impl = std::make_unique<Impl>();
+    impl->object = ipc::shared_memory_object(ipc::open_or_create, name.c_str(), ipc::read_write,
+                                             ipc::permissions(0644));
+    const int fd = impl->object.get_mapping_handle().handle;
+    ipc::offset_t size = 0;
+    impl->object.get_size(size);
+    bool created = false;
+    if (size == 0) {
+      // New (or left empty by a daemon that died before sizing it). Reserve the pages now, so a
+      // full /dev/shm fails here with a message rather than later with SIGBUS.
+      ::fchmod(fd, 0644);
+      const std::uint64_t bytes = SegmentWriter::segment_bytes_for(slot_bytes);
+      impl->object.truncate(static_cast<ipc::offset_t>(bytes));
+      if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0) {
+        impl->object.truncate(0);
+        error = "cannot reserve " + std::to_string(bytes) + " bytes for segment '" + name +
+                "' in /dev/shm: " + std::strerror(rc);
+        return std::nullopt;
+      }
+      created = true;
+    }
+    impl->region = ipc::mapped_region(impl->object, ipc::read_write);
+    auto* base = static_cast<std::byte*>(impl->region.get_address());
+    const std::uint64_t mapped = impl->region.get_size();
+    if (mapped < sizeof(layout::SegmentPrefix)) {
+      error = "segment '" + name + "' is too small to be a flagd segment; remove /dev/shm/" + name;
+      return std::nullopt;
+    }
+    const auto magic = shared::load<std::uint64_t>(base + offsetof(layout::SegmentHeader, magic));
+    if (created || magic == 0) {
+      // Formatting is only ever interrupted by a crash, before any reader could attach.
+      const std::uint64_t slots = created ? slot_bytes : (mapped - layout::kSlotsOffset) / 2;
+      std::random_device random;
+      const std::uint64_t id = (std::uint64_t{random()} << 32) ^ random() ^ now_ns();
+      SegmentWriter::format(base, mapped, slots & ~std::uint64_t{63}, id, now_ns());
+      return SharedSegment(std::move(impl), true);
+    }
+    const auto version = shared::load<std::uint32_t>(base + offsetof(layout::SegmentHeader, layout_version));
+    if (magic != layout::kSegmentMagic) {
+      error = "/dev/shm/" + name + " exists but is not a flagd segment";
+      return std::nullopt;
+    }
+    if (version != layout::kLayoutVersion) {
+      error = "segment '" + name + "' has layout version " + std::to_string(version) +
+              " but this daemon writes layout version " + std::to_string(layout::kLayoutVersion) +
+              "; stop its readers and remove /dev/shm/" + name + " to start afresh";
+      return std::nullopt;
+    }
+    return SharedSegment(std::move(impl), false);
+  } catch (const ipc::interprocess_exception& e) {
+    error = "cannot open segment '" + name + "' read-write: " + e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace flagd

@@ -1,0 +1,265 @@
+// flagd reader: evaluates feature flags from a segment published by the flagd daemon.
+//
+//   auto reader = flagd::Reader::attach("flagd");          // once, at start-up
+//   if (!reader) { log(reader.error().message); ... }
+//   flagd::Handle fast_path = reader->resolve("fast-path"); // once per flag
+//   ...
+//   if (reader->get_bool(fast_path, false)) { ... }         // hot loop: no syscall, lock or allocation
+//
+// Evaluation through a Handle never makes a syscall, never takes a lock, never allocates (string
+// and object forms copy into a caller-owned std::string, which allocates only when its capacity is
+// too small), never writes to the segment and never throws. A Handle keeps naming its flag across
+// reloads; a flag removed by a reload evaluates as FLAG_NOT_FOUND with the caller's default.
+//
+// A Reader may be used from many threads at once. It must outlive the Handles it resolved.
+#pragma once
+
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "flagd/layout.hpp"
+#include "flagd/result_codes.hpp"
+#include "flagd/segment_name.hpp"
+#include "flagd/shared_access.hpp"
+
+namespace flagd {
+
+enum class AttachErrorKind : std::uint8_t {
+  InvalidName,     // the segment name is not allowed
+  Missing,         // no segment of that name exists (no daemon has run yet)
+  LayoutMismatch,  // formatted by a build with another layout version
+  Unreadable,      // exists but cannot be opened or mapped, or its header is not a segment's
+};
+
+struct AttachError {
+  AttachErrorKind kind;
+  std::string message;  // says which segment and why, e.g. both layout versions
+};
+
+// A value or an error, without exceptions (in the spirit of simdjson's simdjson_result).
+template <class T, class E = AttachError>
+class Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}   // NOLINT
+  explicit operator bool() const noexcept { return v_.index() == 0; }
+  bool ok() const noexcept { return v_.index() == 0; }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const E& error() const { return std::get<1>(v_); }
+  T* operator->() { return &std::get<0>(v_); }
+  T& operator*() & { return std::get<0>(v_); }
+
+ private:
+  std::variant<T, E> v_;
+};
+
+// The full answer of an evaluation. T is bool, std::int64_t, double or std::string (string and
+// object values; objects as compact JSON text).
+template <class T>
+struct Evaluation {
+  T value{};
+  std::string variant;       // the variant's key; empty when has_variant is false
+  bool has_variant = false;
+  Reason reason = Reason::Error;
+  ErrorCode error = ErrorCode::None;
+  std::uint64_t generation = 0;  // the image the answer came from (0: no segment attached yet)
+};
+
+struct MetadataValue {
+  std::string key;
+  std::variant<bool, std::string, double> value;
+};
+
+// One flag of the current image, for listings.
+struct FlagSummary {
+  std::string key;
+  layout::FlagState state;
+  layout::ValueKind kind;
+  std::optional<std::string> default_variant;
+  std::vector<std::string> variants;
+};
+
+// What the daemon last recorded in the segment, and the segment's own shape.
+struct SegmentStatus {
+  std::uint32_t layout_version = 0;
+  std::uint64_t segment_bytes = 0;
+  std::uint64_t slot_bytes = 0;
+  std::uint64_t segment_id = 0;
+  std::uint64_t created_unix_ns = 0;
+  std::uint64_t image_generation = 0;   // the image readers see now
+  std::uint64_t image_bytes = 0;
+  std::uint64_t image_published_unix_ns = 0;
+  std::uint32_t image_flag_count = 0;   // flags present in it
+  std::string image_sha256;             // hex
+  std::uint32_t daemon_pid = 0;
+  bool daemon_running = false;          // as last recorded; a killed daemon cannot clear it
+  std::uint64_t daemon_started_unix_ns = 0;
+  std::uint64_t reloads_ok = 0;
+  std::uint64_t reloads_failed = 0;
+  std::uint64_t last_reload_unix_ns = 0;
+  bool last_reload_ok = true;
+  std::string sources;     // "sha256  path" per line
+  std::string last_error;  // of the last rejected load; empty if none
+};
+
+namespace detail {
+inline constexpr std::uint32_t kUnresolved = 0xFFFF'FFFFu;
+// A read retries only when the writer rewrote its slot during the read, which takes two
+// publications; the bound keeps a reader from spinning on a writer gone mad.
+inline constexpr int kMaxReadAttempts = 4096;
+
+struct HandleEntry {
+  std::atomic<std::uint32_t> index{kUnresolved};
+  std::string key;
+};
+
+struct Mapping {
+  const std::byte* base;
+  std::uint64_t segment_bytes;
+  std::uint64_t slot_bytes;
+  std::uint64_t slot_offset[layout::kSlotCount];
+};
+
+extern const HandleEntry kNullHandleEntry;
+}  // namespace detail
+
+// A flag resolved by key, for evaluation without hashing or searching. Cheap to copy.
+class Handle {
+ public:
+  Handle() noexcept : entry_(&detail::kNullHandleEntry) {}  // evaluates as FLAG_NOT_FOUND
+  std::string_view key() const noexcept { return entry_->key; }
+
+ private:
+  friend class Reader;
+  explicit Handle(detail::HandleEntry* entry) noexcept : entry_(entry) {}
+  const detail::HandleEntry* entry_;
+};
+
+class Reader {
+ public:
+  // Maps the named segment read-only. Errors (never exceptions): name not allowed, no such
+  // segment, another layout version, unreadable.
+  static Result<Reader> attach(std::string_view segment = kDefaultSegmentName);
+
+  // A reader that answers with the callers' defaults (reason ERROR, FLAG_NOT_FOUND, generation 0)
+  // until try_attach() succeeds. Evaluations cost the same before and after.
+  static Reader detached(std::string_view segment = kDefaultSegmentName);
+
+  // A reader over a segment held in this process's memory (8-aligned, formatted by
+  // flagd::SegmentWriter), e.g. for evaluating a flag file without a daemon. `owner` keeps it alive.
+  static Result<Reader> over_memory(std::shared_ptr<const void> owner, const std::byte* base,
+                                    std::size_t bytes);
+
+  Reader(Reader&& other) noexcept;
+  Reader& operator=(Reader&& other) noexcept;
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  ~Reader();
+
+  // For a detached reader: maps the segment if it exists now. Safe while other threads evaluate.
+  // Returns nullopt once attached.
+  std::optional<AttachError> try_attach();
+  bool attached() const noexcept;
+  const std::string& segment_name() const noexcept { return segment_name_; }
+
+  // Resolves a flag key once; the handle stays valid for the reader's life. Keys not (yet) in the
+  // image resolve too: they evaluate as FLAG_NOT_FOUND until a reload adds them.
+  Handle resolve(std::string_view key);
+
+  // Typed evaluation through a handle: the value, or `fallback` where the rules give the caller's
+  // default (disabled flag, no default variant, missing flag, type mismatch).
+  bool get_bool(Handle flag, bool fallback) const noexcept;
+  std::int64_t get_int(Handle flag, std::int64_t fallback) const noexcept;  // numbers truncate toward 0
+  double get_double(Handle flag, double fallback) const noexcept;
+  void get_string(Handle flag, std::string_view fallback, std::string& out) const noexcept;
+  std::string get_string(Handle flag, std::string_view fallback) const;
+  void get_object(Handle flag, std::string_view fallback_json, std::string& out) const noexcept;
+
+  // The detailed forms: value, variant, reason, error code and generation.
+  void evaluate(Handle flag, bool fallback, Evaluation<bool>& out) const noexcept;
+  void evaluate(Handle flag, std::int64_t fallback, Evaluation<std::int64_t>& out) const noexcept;
+  void evaluate(Handle flag, double fallback, Evaluation<double>& out) const noexcept;
+  void evaluate(Handle flag, std::string_view fallback, Evaluation<std::string>& out) const noexcept;
+  void evaluate_object(Handle flag, std::string_view fallback_json,
+                       Evaluation<std::string>& out) const noexcept;
+
+  // Convenience by key: hashes the key and probes the image's key table on every call, so it is
+  // several times slower than a handle. Resolve once and keep the handle on hot paths.
+  bool get_bool(std::string_view key, bool fallback) const noexcept;
+  std::int64_t get_int(std::string_view key, std::int64_t fallback) const noexcept;
+  double get_double(std::string_view key, double fallback) const noexcept;
+  void get_string(std::string_view key, std::string_view fallback, std::string& out) const noexcept;
+  void evaluate(std::string_view key, bool fallback, Evaluation<bool>& out) const noexcept;
+
+  // Generation of the image readers see now; cheap enough to poll for changes.
+  std::uint64_t generation() const noexcept;
+
+  // Not for hot paths: these allocate.
+  bool metadata(Handle flag, std::vector<MetadataValue>& out) const;  // false if not found
+  std::vector<FlagSummary> list() const;
+  SegmentStatus status() const;
+
+ private:
+  enum class Want : std::uint8_t { Bool, Int, Double, String, Object };
+  struct Raw;
+
+  Reader(std::string segment_name, const detail::Mapping* mapping);
+  const detail::Mapping& mapping() const noexcept {
+    return *mapping_.load(std::memory_order_acquire);
+  }
+  std::uint32_t index_of(Handle flag) const noexcept;
+  std::uint32_t lookup(std::string_view key) const noexcept;
+  void evaluate_index(std::uint32_t index, Want want, std::string* text, Raw& raw) const noexcept;
+  template <class T, class Fallback>
+  void finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const noexcept;
+  bool slow_bool(Handle flag, bool fallback) const noexcept;
+
+  std::string segment_name_;
+  std::atomic<const detail::Mapping*> mapping_;
+  std::shared_ptr<const void> owner_;              // keeps the mapping alive
+  std::unique_ptr<detail::Mapping> own_mapping_;
+  std::unique_ptr<std::mutex> resolve_mutex_;
+  std::unique_ptr<std::deque<detail::HandleEntry>> handles_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The inline hot path: a static boolean flag (enabled, no targeting, a default variant) answered
+// from two words of its record inside one seqlock read. Everything else takes the general path.
+
+inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
+  using namespace layout;
+  const detail::Mapping& m = mapping();
+  const std::uint32_t index = flag.entry_->index.load(std::memory_order_relaxed);
+  const std::uint64_t record_end =
+      std::uint64_t{kRecordsOffset} + (std::uint64_t{index} + 1) * sizeof(FlagRecord);
+  if (index != detail::kUnresolved && record_end <= m.slot_bytes) {
+    const std::uint64_t slot =
+        shared::load_acquire<std::uint64_t>(m.base + offsetof(SegmentPrefix, publish)) & 1;
+    const std::byte* sequence = m.base + offsetof(SegmentPrefix, sequence) + slot * kCacheLine;
+    const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
+    const std::byte* image = m.base + m.slot_offset[slot];
+    const std::uint32_t count = shared::load<std::uint32_t>(image + offsetof(ImageHeader, flag_count));
+    const std::byte* record = image + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
+    const std::uint64_t word0 = shared::load<std::uint64_t>(record);
+    const std::uint64_t payload = shared::load<std::uint64_t>(record + 8);
+    shared::acquire_fence();
+    const std::uint64_t after = shared::load<std::uint64_t>(sequence);
+    if (before == after && (before & 1) == 0 && index < count && word0_is_static_bool(word0))
+      return payload != 0;
+  }
+  return slow_bool(flag, fallback);
+}
+
+}  // namespace flagd

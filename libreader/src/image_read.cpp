@@ -1,0 +1,79 @@
+#include "image_read.hpp"
+
+#include <cstring>
+#include <new>
+
+#include "flagd/key_hash.hpp"
+#include "flagd/limits.hpp"
+
+namespace flagd::detail {
+
+using layout::FlagRecord;
+using layout::ImageHeader;
+using layout::StringRef;
+
+bool copy_string(const SlotView& slot, StringRef ref, std::string& out) noexcept {
+  if (!slot.contains(ref.offset, layout::round_up8(ref.length)) || (ref.offset & 7) != 0 ||
+      ref.length > limits::kMaxStringBytes)
+    return false;
+  try {
+    out.resize(ref.length);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  shared::copy_out_bytes(out.data(), slot.image + ref.offset, ref.length);
+  return true;
+}
+
+bool string_equals(const SlotView& slot, StringRef ref, std::string_view key) noexcept {
+  if (ref.length != key.size()) return false;
+  if (!slot.contains(ref.offset, layout::round_up8(ref.length)) || (ref.offset & 7) != 0)
+    return false;
+  std::size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
+    if (std::memcmp(&w, key.data() + i, 8) != 0) return false;
+  }
+  if (i < key.size()) {
+    const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
+    if (std::memcmp(&w, key.data() + i, key.size() - i) != 0) return false;
+  }
+  return true;
+}
+
+const std::byte* record_at(const SlotView& slot, std::uint32_t index) noexcept {
+  const std::uint32_t count = slot.load<std::uint32_t>(offsetof(ImageHeader, flag_count));
+  if (index >= count) return nullptr;
+  const std::uint64_t offset = layout::kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
+  if (!slot.contains(offset, sizeof(FlagRecord))) return nullptr;
+  return slot.image + offset;
+}
+
+bool find_key(const SlotView& slot, std::string_view key, std::uint32_t& index) noexcept {
+  index = kUnresolved;
+  const std::uint32_t table = slot.load<std::uint32_t>(offsetof(ImageHeader, name_slots_offset));
+  const std::uint32_t slots = slot.load<std::uint32_t>(offsetof(ImageHeader, name_slot_count));
+  if (slots == 0) return true;  // an image without flags
+  if ((slots & (slots - 1)) != 0 || !slot.contains(table, std::uint64_t{slots} * 8)) return false;
+  const std::uint32_t hash = key_hash(key);
+  std::uint32_t position = hash & (slots - 1);
+  for (std::uint32_t probe = 0; probe < kMaxKeyProbes && probe < slots; ++probe) {
+    const std::uint64_t entry = slot.load<std::uint64_t>(table + std::uint64_t{position} * 8);
+    const auto index_plus_one = static_cast<std::uint32_t>(entry);
+    if (index_plus_one == 0) return true;
+    if (static_cast<std::uint32_t>(entry >> 32) == hash) {
+      const std::byte* record = record_at(slot, index_plus_one - 1);
+      if (record == nullptr) return false;
+      const auto ref = layout::unpack_string_ref(
+          shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
+      if (string_equals(slot, ref, key)) {
+        index = index_plus_one - 1;
+        return true;
+      }
+    }
+    position = (position + 1) & (slots - 1);
+  }
+  return true;
+}
+
+}  // namespace flagd::detail

@@ -1,0 +1,67 @@
+// Reading an image inside a seqlock section. Everything here assumes the bytes may be torn: each
+// offset and length is checked against the slot before it is followed, each loop is bounded, and
+// nothing is kept until the section's sequence check has passed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "flagd/layout.hpp"
+#include "flagd/reader.hpp"
+#include "flagd/shared_access.hpp"
+
+namespace flagd::detail {
+
+enum class SectionResult : std::uint8_t { Ok, Malformed, Busy };
+
+// Bytes of one slot, as a bounds-checked view.
+struct SlotView {
+  const std::byte* image;
+  std::uint64_t bytes;
+
+  bool contains(std::uint64_t offset, std::uint64_t length) const noexcept {
+    return offset <= bytes && length <= bytes - offset;
+  }
+  template <class Word>
+  Word load(std::uint64_t offset) const noexcept {
+    return shared::load<Word>(image + offset);
+  }
+  bool contains(layout::StringRef r) const noexcept { return contains(r.offset, r.length); }
+};
+
+// Runs `body(SlotView)` inside a seqlock read of the active slot, again while the writer rewrote
+// the slot under it. The body returns false for data that makes no sense; if the section then
+// validates, the image itself is malformed. The body must have no effect outside its own outputs,
+// which it overwrites on every attempt.
+template <class Body>
+SectionResult read_section(const Mapping& m, Body&& body) noexcept {
+  const std::byte* publish = m.base + offsetof(layout::SegmentPrefix, publish);
+  for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
+    const std::uint64_t slot = shared::load_acquire<std::uint64_t>(publish) & 1;
+    const std::byte* sequence =
+        m.base + offsetof(layout::SegmentPrefix, sequence) + slot * layout::kCacheLine;
+    const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
+    if (before & 1) continue;
+    const bool sane = body(SlotView{m.base + m.slot_offset[slot], m.slot_bytes});
+    shared::acquire_fence();
+    if (shared::load<std::uint64_t>(sequence) != before) continue;
+    return sane ? SectionResult::Ok : SectionResult::Malformed;
+  }
+  return SectionResult::Busy;
+}
+
+// Copies a string of the image into `out`; false if it lies outside the slot or over the limit.
+bool copy_string(const SlotView& slot, layout::StringRef ref, std::string& out) noexcept;
+
+// True if the image string `ref` holds exactly `key`.
+bool string_equals(const SlotView& slot, layout::StringRef ref, std::string_view key) noexcept;
+
+// The stable index of `key` in the image, or kUnresolved. False if the table is malformed.
+bool find_key(const SlotView& slot, std::string_view key, std::uint32_t& index) noexcept;
+
+// The record of `index`, bounds-checked; nullptr if the image has no such record.
+const std::byte* record_at(const SlotView& slot, std::uint32_t index) noexcept;
+
+}  // namespace flagd::detail

@@ -1,0 +1,306 @@
+// Evaluation: flagd's rules for a flag without targeting, read from one consistent image.
+#include <bit>
+#include <cstring>
+#include <limits>
+
+#include "flagd/reader.hpp"
+#include "image_read.hpp"
+
+namespace flagd {
+
+using detail::SectionResult;
+using detail::SlotView;
+using layout::FlagRecord;
+using layout::FlagState;
+using layout::ImageHeader;
+using layout::ValueKind;
+
+// What one read of a flag's record decided, before the caller's type is applied.
+struct Reader::Raw {
+  Reason reason = Reason::Error;
+  ErrorCode error = ErrorCode::General;
+  ValueKind kind = ValueKind::Boolean;
+  std::uint64_t payload = 0;   // of the chosen variant (string values are copied to `text`)
+  bool has_value = false;      // a variant was chosen: the value is the flag's, not the fallback
+  std::uint64_t generation = 0;
+  std::string* variant = nullptr;  // where to copy the chosen variant's key; may be null
+};
+
+namespace {
+
+bool kind_fits(ValueKind kind, int want) {
+  switch (want) {
+    case 0: return kind == ValueKind::Boolean;
+    case 1:
+    case 2: return kind == ValueKind::Number;
+    case 3: return kind == ValueKind::String;
+    default: return kind == ValueKind::Object;
+  }
+}
+
+}  // namespace
+
+Handle Reader::resolve(std::string_view key) {
+  std::lock_guard lock(*resolve_mutex_);
+  auto& entry = handles_->emplace_back();
+  entry.key.assign(key);
+  entry.index.store(lookup(key), std::memory_order_relaxed);
+  return Handle(&entry);
+}
+
+std::uint32_t Reader::lookup(std::string_view key) const noexcept {
+  std::uint32_t index = detail::kUnresolved;
+  const auto result = detail::read_section(
+      mapping(), [&](const SlotView& slot) { return detail::find_key(slot, key, index); });
+  return result == SectionResult::Ok ? index : detail::kUnresolved;
+}
+
+// A handle resolved before its flag existed (or before the segment was attached) is looked up
+// again on each evaluation until the key appears; from then on it costs nothing extra. Indices
+// are stable for the life of a segment, so a found index is kept.
+std::uint32_t Reader::index_of(Handle flag) const noexcept {
+  const std::uint32_t index = flag.entry_->index.load(std::memory_order_relaxed);
+  if (index != detail::kUnresolved || flag.entry_ == &detail::kNullHandleEntry) return index;
+  const std::uint32_t found = lookup(flag.entry_->key);
+  if (found != detail::kUnresolved)
+    const_cast<detail::HandleEntry*>(flag.entry_)->index.store(found, std::memory_order_relaxed);
+  return found;
+}
+
+void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
+                            Raw& raw) const noexcept {
+  std::string* const variant_out = raw.variant;
+  const auto read = [&](const SlotView& slot) {
+    raw = Raw{};
+    raw.variant = variant_out;
+    raw.generation = slot.load<std::uint64_t>(offsetof(ImageHeader, generation));
+    const std::byte* record = index == detail::kUnresolved ? nullptr : detail::record_at(slot, index);
+    const std::uint64_t word0 = record ? shared::load<std::uint64_t>(record) : 0;
+    switch (record ? layout::word0_state(word0) : FlagState::Absent) {
+      case FlagState::Absent:
+        raw.error = ErrorCode::FlagNotFound;
+        return true;
+      case FlagState::Disabled:
+        raw.reason = Reason::Disabled;
+        raw.error = ErrorCode::None;
+        return true;
+      case FlagState::Enabled:
+        break;
+      default:
+        return false;
+    }
+    raw.kind = layout::word0_kind(word0);
+    if (layout::word0_targeting(word0)) return true;  // no rule engine in this layout: GENERAL
+    const std::uint16_t chosen = layout::word0_default_variant(word0);
+    if (chosen == layout::kNoDefaultVariant) {
+      raw.reason = Reason::Default;
+      raw.error = ErrorCode::None;
+      return true;
+    }
+    if (chosen >= layout::word0_variant_count(word0)) return false;
+    if (!kind_fits(raw.kind, static_cast<int>(want))) {
+      raw.error = ErrorCode::TypeMismatch;
+      return true;
+    }
+    const std::uint64_t variants =
+        shared::load<std::uint32_t>(record + offsetof(FlagRecord, variants_offset));
+    const std::uint64_t variant = variants + std::uint64_t{chosen} * sizeof(layout::VariantRecord);
+    if (!slot.contains(variant, sizeof(layout::VariantRecord)) || variant % 8 != 0) return false;
+    raw.payload = slot.load<std::uint64_t>(variant + 8);
+    if ((raw.kind == ValueKind::String || raw.kind == ValueKind::Object) && text != nullptr &&
+        !detail::copy_string(slot, layout::unpack_string_ref(raw.payload), *text))
+      return false;
+    if (raw.variant != nullptr &&
+        !detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(variant)),
+                             *raw.variant))
+      return false;
+    raw.reason = Reason::Static;
+    raw.error = ErrorCode::None;
+    raw.has_value = true;
+    return true;
+  };
+  if (detail::read_section(mapping(), read) != SectionResult::Ok) {
+    raw = Raw{};  // malformed image or a writer that never lets go: the caller's default
+    raw.variant = variant_out;
+  }
+}
+
+template <class T, class Fallback>
+void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const noexcept {
+  out.reason = raw.reason;
+  out.error = raw.error;
+  out.generation = raw.generation;
+  out.has_variant = raw.has_value;
+  if constexpr (std::is_same_v<T, bool>) {
+    out.value = raw.has_value ? raw.payload != 0 : fallback;
+  } else if constexpr (std::is_same_v<T, double>) {
+    out.value = raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    out.value = fallback;
+    if (raw.has_value) {
+      // Truncation toward zero, as flagd does; a number no int64 holds is a type mismatch.
+      const double d = std::bit_cast<double>(raw.payload);
+      if (d > -9223372036854775808.0 - 1.0 && d < 9223372036854775808.0) {
+        out.value = static_cast<std::int64_t>(d);
+      } else {
+        out.reason = Reason::Error;
+        out.error = ErrorCode::TypeMismatch;
+        out.has_variant = false;
+      }
+    }
+  } else {
+    if (!raw.has_value) {
+      try {
+        out.value.assign(fallback);
+      } catch (...) {
+        out.value.clear();
+      }
+    }
+  }
+  if (!out.has_variant) out.variant.clear();
+}
+
+// ---- detailed forms -------------------------------------------------------------------------
+
+void Reader::evaluate(Handle flag, bool fallback, Evaluation<bool>& out) const noexcept {
+  Raw raw;
+  raw.variant = &out.variant;
+  evaluate_index(index_of(flag), Want::Bool, nullptr, raw);
+  finish(raw, fallback, out);
+}
+
+void Reader::evaluate(Handle flag, std::int64_t fallback,
+                      Evaluation<std::int64_t>& out) const noexcept {
+  Raw raw;
+  raw.variant = &out.variant;
+  evaluate_index(index_of(flag), Want::Int, nullptr, raw);
+  finish(raw, fallback, out);
+}
+
+void Reader::evaluate(Handle flag, double fallback, Evaluation<double>& out) const noexcept {
+  Raw raw;
+  raw.variant = &out.variant;
+  evaluate_index(index_of(flag), Want::Double, nullptr, raw);
+  finish(raw, fallback, out);
+}
+
+void Reader::evaluate(Handle flag, std::string_view fallback,
+                      Evaluation<std::string>& out) const noexcept {
+  Raw raw;
+  raw.variant = &out.variant;
+  evaluate_index(index_of(flag), Want::String, &out.value, raw);
+  finish(raw, fallback, out);
+}
+
+void Reader::evaluate_object(Handle flag, std::string_view fallback_json,
+                             Evaluation<std::string>& out) const noexcept {
+  Raw raw;
+  raw.variant = &out.variant;
+  evaluate_index(index_of(flag), Want::Object, &out.value, raw);
+  finish(raw, fallback_json, out);
+}
+
+// ---- value-only forms -----------------------------------------------------------------------
+
+bool Reader::slow_bool(Handle flag, bool fallback) const noexcept {
+  Raw raw;
+  evaluate_index(index_of(flag), Want::Bool, nullptr, raw);
+  return raw.has_value ? raw.payload != 0 : fallback;
+}
+
+std::int64_t Reader::get_int(Handle flag, std::int64_t fallback) const noexcept {
+  Raw raw;
+  evaluate_index(index_of(flag), Want::Int, nullptr, raw);
+  Evaluation<std::int64_t> out;  // no string member is touched: variant stays empty
+  finish(raw, fallback, out);
+  return out.value;
+}
+
+double Reader::get_double(Handle flag, double fallback) const noexcept {
+  Raw raw;
+  evaluate_index(index_of(flag), Want::Double, nullptr, raw);
+  return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
+}
+
+void Reader::get_string(Handle flag, std::string_view fallback, std::string& out) const noexcept {
+  Raw raw;
+  evaluate_index(index_of(flag), Want::String, &out, raw);
+  if (!raw.has_value) {
+    try {
+      out.assign(fallback);
+    } catch (...) {
+      out.clear();
+    }
+  }
+}
+
+std::string Reader::get_string(Handle flag, std::string_view fallback) const {
+  std::string out;
+  get_string(flag, fallback, out);
+  return out;
+}
+
+void Reader::get_object(Handle flag, std::string_view fallback_json, std::string& out) const noexcept {
+  Raw raw;
+  evaluate_index(index_of(flag), Want::Object, &out, raw);
+  if (!raw.has_value) {
+    try {
+      out.assign(fallback_json);
+    } catch (...) {
+      out.clear();
+    }
+  }
+}
+
+// ---- by key ---------------------------------------------------------------------------------
+
+bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
+  Raw raw;
+  evaluate_index(lookup(key), Want::Bool, nullptr, raw);
+  return raw.has_value ? raw.payload != 0 : fallback;
+}
+
+std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const noexcept {
+  Raw raw;
+  evaluate_index(lookup(key), Want::Int, nullptr, raw);
+  Evaluation<std::int64_t> out;
+  finish(raw, fallback, out);
+  return out.value;
+}
+
+double Reader::get_double(std::string_view key, double fallback) const noexcept {
+  Raw raw;
+  evaluate_index(lookup(key), Want::Double, nullptr, raw);
+  return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
+}
+
+void Reader::get_string(std::string_view key, std::string_view fallback,
+                        std::string& out) const noexcept {
+  Raw raw;
+  evaluate_index(lookup(key), Want::String, &out, raw);
+  if (!raw.has_value) {
+    try {
+      out.assign(fallback);
+    } catch (...) {
+      out.clear();
+    }
+  }
+}
+
+void Reader::evaluate(std::string_view key, bool fallback, Evaluation<bool>& out) const noexcept {
+  Raw raw;
+  raw.variant = &out.variant;
+  evaluate_index(lookup(key), Want::Bool, nullptr, raw);
+  finish(raw, fallback, out);
+}
+
+std::uint64_t Reader::generation() const noexcept {
+  std::uint64_t generation = 0;
+  detail::read_section(mapping(), [&](const SlotView& slot) {
+    generation = slot.load<std::uint64_t>(offsetof(ImageHeader, generation));
+    return true;
+  });
+  return generation;
+}
+
+}  // namespace flagd
