@@ -1,0 +1,133 @@
+#include "eval_command.hpp"
+
+#include <simdjson.h>
+
+#include "json_out.hpp"
+
+namespace flagd::cli {
+
+namespace {
+
+std::string error_line(std::string_view message) {
+  std::string line = "{\"value\":null,\"variant\":null,\"reason\":\"ERROR\",\"errorCode\":\"GENERAL\",\"errorMessage\":";
+  append_string(line, message);
+  line += ",\"flagMetadata\":{}}";
+  return line;
+}
+
+}  // namespace
+
+Handle RequestEvaluator::handle(std::string_view flag) {
+  auto it = handles_.find(std::string(flag));
+  if (it == handles_.end()) it = handles_.emplace(std::string(flag), reader_.resolve(flag)).first;
+  return it->second;
+}
+
+std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::string_view default_json) {
+  // The default arrives as JSON; parse it into the requested type.
+  simdjson::dom::parser parser;
+  simdjson::dom::element fallback;
+  const bool has_default = !default_json.empty() && !parser.parse(default_json.data(), default_json.size()).get(fallback);
+  const Handle h = handle(flag);
+  std::vector<MetadataValue> metadata;
+  reader_.metadata(h, metadata);
+  std::string value;
+  const auto finish = [&](auto& result) {
+    return result_line(value, result.has_variant ? &result.variant : nullptr, result.reason,
+                       result.error, metadata);
+  };
+  switch (type) {
+    case Type::Boolean: {
+      bool d = false;
+      if (has_default && fallback.is_bool()) d = bool(fallback);
+      Evaluation<bool> r;
+      reader_.evaluate(h, d, r);
+      value = r.value ? "true" : "false";
+      return finish(r);
+    }
+    case Type::Integer: {
+      std::int64_t d = 0;
+      if (has_default && fallback.is_number()) {
+        if (fallback.is_int64()) d = std::int64_t(fallback);
+        else d = static_cast<std::int64_t>(double(fallback));
+      }
+      Evaluation<std::int64_t> r;
+      reader_.evaluate(h, d, r);
+      value = std::to_string(r.value);
+      return finish(r);
+    }
+    case Type::Float: {
+      double d = 0;
+      if (has_default && fallback.is_number()) d = double(fallback);
+      Evaluation<double> r;
+      reader_.evaluate(h, d, r);
+      append_number(value, r.value);
+      return finish(r);
+    }
+    case Type::String: {
+      std::string d;
+      if (has_default && fallback.is_string()) d = std::string(std::string_view(fallback));
+      Evaluation<std::string> r;
+      reader_.evaluate(h, std::string_view(d), r);
+      append_string(value, r.value);
+      return finish(r);
+    }
+    case Type::Object: {
+      std::string d = "{}";
+      if (has_default && fallback.is_object()) d = simdjson::minify(fallback);
+      Evaluation<std::string> r;
+      reader_.evaluate_object(h, d, r);
+      value = r.value;
+      return finish(r);
+    }
+  }
+  return error_line("unknown type");
+}
+
+std::string RequestEvaluator::answer(std::string_view request_line) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element request;
+  if (auto code = parser.parse(request_line.data(), request_line.size()).get(request))
+    return error_line(std::string("request is not valid JSON: ") + simdjson::error_message(code));
+  if (!request.is_object()) return error_line("request must be a JSON object");
+  std::string_view flag, type_name;
+  if (request["flag"].get(flag)) return error_line("request needs \"flag\": a string");
+  if (request["type"].get(type_name))
+    return error_line("request needs \"type\": boolean, string, integer, float or object");
+  Type type;
+  if (type_name == "boolean") type = Type::Boolean;
+  else if (type_name == "string") type = Type::String;
+  else if (type_name == "integer") type = Type::Integer;
+  else if (type_name == "float") type = Type::Float;
+  else if (type_name == "object") type = Type::Object;
+  else return error_line("unknown \"type\" \"" + std::string(type_name) + "\": boolean, string, integer, float or object");
+  simdjson::dom::element context;
+  if (!request["context"].get(context) && !context.is_object())
+    return error_line("\"context\" must be an object");
+  simdjson::dom::element fallback;
+  std::string default_json;
+  if (!request["default"].get(fallback)) default_json = simdjson::minify(fallback);
+  return evaluate(flag, type, default_json);
+}
+
+std::string RequestEvaluator::get(std::string_view flag, std::string_view context_json) {
+  if (!context_json.empty()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element context;
+    if (parser.parse(context_json.data(), context_json.size()).get(context) || !context.is_object())
+      return error_line("--context must be a JSON object");
+  }
+  Type type = Type::Boolean;
+  for (const auto& summary : reader_.list())
+    if (summary.key == flag) {
+      switch (summary.kind) {
+        case layout::ValueKind::Boolean: type = Type::Boolean; break;
+        case layout::ValueKind::String: type = Type::String; break;
+        case layout::ValueKind::Number: type = Type::Float; break;
+        case layout::ValueKind::Object: type = Type::Object; break;
+      }
+    }
+  return evaluate(flag, type, "");
+}
+
+}  // namespace flagd::cli

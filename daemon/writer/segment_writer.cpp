@@ -35,7 +35,7 @@ void end_write(std::byte* sequence, std::uint64_t odd) {
 
 void SegmentWriter::format(std::byte* base, std::uint64_t bytes, std::uint64_t slot_bytes,
                            std::uint64_t segment_id, std::uint64_t created_unix_ns) {
-  slot_bytes = layout::round_up8(slot_bytes);
+  slot_bytes = slot_capacity(slot_bytes);
   SegmentPrefix prefix{};
   prefix.header.layout_version = layout::kLayoutVersion;
   prefix.header.header_bytes = sizeof(SegmentHeader);

@@ -16,8 +16,12 @@ namespace flagd {
 
 class SegmentWriter {
  public:
+  // Slots start on cache lines: their capacity is rounded up to a multiple of 64 bytes.
+  static std::uint64_t slot_capacity(std::uint64_t requested) noexcept {
+    return (requested + layout::kCacheLine - 1) & ~std::uint64_t{layout::kCacheLine - 1};
+  }
   static std::uint64_t segment_bytes_for(std::uint64_t slot_bytes) noexcept {
-    return layout::kSlotsOffset + layout::kSlotCount * layout::round_up8(slot_bytes);
+    return layout::kSlotsOffset + layout::kSlotCount * slot_capacity(slot_bytes);
   }
 
   // Lays out an empty segment (both slots holding an empty image of generation 0) in `bytes`

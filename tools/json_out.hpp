@@ -1,0 +1,21 @@
+// Writing the JSON lines flagctl prints.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flagd/reader.hpp"
+
+namespace flagd::cli {
+
+void append_string(std::string& out, std::string_view text);
+void append_number(std::string& out, double value);
+
+// {"value":...,"variant":...,"reason":...,"errorCode":...,"flagMetadata":{...}}; `value_json`
+// is the value already written as JSON.
+std::string result_line(std::string_view value_json, const std::string* variant, Reason reason,
+                        ErrorCode error, const std::vector<MetadataValue>& metadata);
+
+}  // namespace flagd::cli
