@@ -11,12 +11,10 @@
 
 #include "flag_loader.hpp"
 #include "flagd/segment_name.hpp"
-#include "image_builder.hpp"
 #include "log.hpp"
 #include "segment_lock.hpp"
-#include "segment_writer.hpp"
+#include "publisher.hpp"
 #include "shared_segment.hpp"
-#include "stable_index.hpp"
 
 namespace flagd {
 
@@ -43,30 +41,20 @@ void set_text(char (&field)[N], const std::string& text) {
 
 class Daemon {
  public:
-  Daemon(const DaemonOptions& options, SharedSegment segment)
-      : options_(options), segment_(std::move(segment)), writer_(segment_.data()) {}
-
-  // Continues the segment's history: its stable indices and its generation sequence.
-  bool resume() {
+  Daemon(const DaemonOptions& options, SharedSegment segment, Publisher publisher)
+      : options_(options), segment_(std::move(segment)), publisher_(std::move(publisher)) {
     if (segment_.created()) {
       log::info("created segment '" + options_.segment + "' with two image slots of " +
-                std::to_string(writer_.slot_bytes()) + " bytes");
-      return true;
+                std::to_string(writer().slot_bytes()) + " bytes");
+    } else {
+      log::info("reopened segment '" + options_.segment + "' at generation " +
+                std::to_string(publisher_.generation()) + " with " +
+                std::to_string(publisher_.known_keys()) + " known flag keys");
     }
-    const std::vector<std::byte> image = writer_.active_image();
-    if (!StableIndex::from_image(image.data(), image.size(), index_)) {
-      log::error("the image in segment '" + options_.segment +
-                 "' is malformed; remove /dev/shm/" + options_.segment + " to start afresh");
-      return false;
-    }
-    generation_ = writer_.newest_generation();
-    log::info("reopened segment '" + options_.segment + "' at generation " +
-              std::to_string(generation_) + " with " + std::to_string(index_.size()) + " known flag keys");
-    return true;
   }
 
   void mark_running(bool running) {
-    writer_.update_status([&](layout::DaemonStatus& s) {
+    writer().update_status([&](layout::DaemonStatus& s) {
       s.daemon_pid = static_cast<std::uint32_t>(::getpid());
       s.daemon_running = running ? 1 : 0;
       if (running) s.daemon_started_unix_ns = now_ns();
@@ -88,23 +76,16 @@ class Daemon {
     if (!loaded.ok()) return reject(why, errors);
 
     const std::uint64_t published_at = now_ns();
-    const std::vector<std::byte> image =
-        build_image(loaded.flags, index_, ImageStamp{generation_ + 1, published_at});
-    if (image.size() > writer_.slot_bytes()) {
-      const std::string message = "the compiled image needs " + std::to_string(image.size()) +
-                                  " bytes but segment '" + options_.segment + "' holds " +
-                                  std::to_string(writer_.slot_bytes()) +
-                                  " per image (a new segment with a larger --image-capacity would fit it)";
-      log::error(message);
-      return reject(why, message);
+    const PublishOutcome outcome = publisher_.publish(loaded.flags, published_at);
+    if (!outcome.published) {
+      log::error("segment '" + options_.segment + "': " + outcome.error);
+      return reject(why, outcome.error);
     }
-    writer_.publish(image);
-    ++generation_;
 
     std::string sources;
     for (const auto& s : loaded.flags.sources) sources += s.sha256 + "  " + s.path + "\n";
-    writer_.update_status([&](layout::DaemonStatus& s) {
-      s.published_generation = generation_;
+    writer().update_status([&](layout::DaemonStatus& s) {
+      s.published_generation = outcome.generation;
       s.published_unix_ns = published_at;
       s.published_flag_count = loaded.flags.flags.size();
       s.reloads_ok += 1;
@@ -113,31 +94,32 @@ class Daemon {
       set_text(s.sources, sources);
       set_text(s.last_error, "");
     });
-    log::info(std::string(why) + ": published generation " + std::to_string(generation_) + " (" +
-              std::to_string(loaded.flags.flags.size()) + " flags, " + std::to_string(image.size()) +
-              " bytes)");
+    log::info(std::string(why) + ": published generation " + std::to_string(outcome.generation) +
+              " (" + std::to_string(loaded.flags.flags.size()) + " flags, " +
+              std::to_string(outcome.image_bytes) + " bytes)");
     return true;
   }
 
-  std::uint64_t generation() const noexcept { return generation_; }
+  std::uint64_t generation() const noexcept { return publisher_.generation(); }
 
  private:
+  SegmentWriter& writer() noexcept { return publisher_.writer(); }
+
   bool reject(std::string_view why, const std::string& errors) {
-    writer_.update_status([&](layout::DaemonStatus& s) {
+    writer().update_status([&](layout::DaemonStatus& s) {
       s.reloads_failed += 1;
       s.last_reload_unix_ns = now_ns();
       s.last_reload_ok = 0;
       set_text(s.last_error, errors);
     });
-    log::error(std::string(why) + " rejected; still serving generation " + std::to_string(generation_));
+    log::error(std::string(why) + " rejected; still serving generation " +
+               std::to_string(publisher_.generation()));
     return false;
   }
 
   const DaemonOptions& options_;
   SharedSegment segment_;
-  SegmentWriter writer_;
-  StableIndex index_;
-  std::uint64_t generation_ = 0;
+  Publisher publisher_;
 };
 
 }  // namespace
@@ -175,8 +157,13 @@ int run_daemon(const DaemonOptions& options) {
     log::error(error);
     return 1;
   }
-  Daemon daemon(options, std::move(*segment));
-  if (!daemon.resume()) return 1;
+  std::optional<Publisher> publisher = Publisher::resume(segment->data(), error);
+  if (!publisher) {
+    log::error("segment '" + options.segment + "': " + error + "; remove /dev/shm/" + options.segment +
+               " to start afresh");
+    return 1;
+  }
+  Daemon daemon(options, std::move(*segment), std::move(*publisher));
   daemon.mark_running(true);
   if (!daemon.load_and_publish("start-up load")) {
     daemon.mark_running(false);

@@ -14,7 +14,7 @@
 #include "flagd/reader.hpp"
 #include "image_builder.hpp"
 #include "segment_lock.hpp"
-#include "segment_writer.hpp"
+#include "publisher.hpp"
 
 namespace {
 
@@ -171,13 +171,19 @@ int eval(const std::vector<std::string>& args) {
   if (!loaded.ok()) return 1;
 
   // The same compile and evaluation code as the daemon and its readers, in private memory.
-  flagd::StableIndex index;
+  flagd::StableIndex sizing;
+  const std::size_t image_bytes = flagd::build_image(loaded.flags, sizing, {}).size();
+  auto segment = std::make_shared<flagd::MemorySegment>(image_bytes);
+  std::string error;
+  auto publisher = flagd::Publisher::resume(segment->data(), error);
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const std::vector<std::byte> image = flagd::build_image(
-      loaded.flags, index,
-      flagd::ImageStamp{1, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())});
-  auto segment = std::make_shared<flagd::MemorySegment>(image.size());
-  flagd::SegmentWriter(segment->data()).publish(image);
+  if (!publisher ||
+      !publisher->publish(loaded.flags, static_cast<std::uint64_t>(
+                                            std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()))
+           .published) {
+    std::fprintf(stderr, "flagctl: cannot compile the flags into an image\n");
+    return 1;
+  }
   auto reader = flagd::Reader::over_memory(segment, segment->data(), segment->size());
   if (!reader) {
     std::fprintf(stderr, "flagctl: %s\n", reader.error().message.c_str());

@@ -1,5 +1,7 @@
 #include "flag_loader.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -313,17 +315,21 @@ void merge(std::vector<FlagDefinition>&& incoming, FlagSet& set,
 bool read_file(const std::string& path, std::string& contents, Diagnostic& error) {
   error = Diagnostic{};
   error.file = path;
+  struct stat info{};
+  if (::stat(path.c_str(), &info) != 0) {
+    error.message = std::string("cannot open the file: ") + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    error.message = "not a regular file";
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error.message = std::string("cannot open the file: ") + std::strerror(errno);
     return false;
   }
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::size_t>(in.tellg());
-  if (in.fail()) {
-    error.message = "cannot read the file (is it a directory?)";
-    return false;
-  }
+  const auto size = static_cast<std::size_t>(info.st_size);
   if (size > limits::kMaxFileBytes) {
     error.message = "the file is " + std::to_string(size) + " bytes, over the limit of " +
                     std::to_string(limits::kMaxFileBytes);
@@ -333,7 +339,7 @@ bool read_file(const std::string& path, std::string& contents, Diagnostic& error
   contents.resize(size);
   in.read(contents.data(), static_cast<std::streamsize>(size));
   if (static_cast<std::size_t>(in.gcount()) != size) {
-    error.message = "cannot read the file (is it a directory?)";
+    error.message = "cannot read the whole file (did it change while being read?)";
     return false;
   }
   return true;

@@ -1,0 +1,53 @@
+// A writer thread publishes as fast as it can while reader threads check that every value they
+// read belongs to the generation it came with. Built with ThreadSanitizer in CI as well.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "generation_flags.hpp"
+#include "image_builder.hpp"
+#include "memory_flags.hpp"
+
+TEST_CASE("readers in other threads never see a mix of two images") {
+  constexpr std::uint64_t kGenerations = 3000;
+  std::vector<std::vector<std::byte>> images;
+  flagd::StableIndex index;
+  for (std::uint64_t g = 1; g <= kGenerations; ++g) {
+    auto loaded = flagd::load_flag_text(flagd::test::generation_json(g));
+    REQUIRE(loaded.ok());
+    images.push_back(flagd::build_image(loaded.flags, index, {g, 0}));
+  }
+  auto segment = std::make_shared<flagd::MemorySegment>(1 << 16);
+  flagd::SegmentWriter writer(segment->data());
+  REQUIRE(writer.publish(images[0]));
+  auto attached = flagd::Reader::over_memory(segment, segment->data(), segment->size());
+  REQUIRE(attached);
+  flagd::Reader& reader = attached.value();
+
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> reads{0}, inconsistent{0};
+  std::vector<std::uint64_t> latest(2, 0);
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t)
+    readers.emplace_back([&, t] {
+      flagd::test::GenerationChecker checker(reader);
+      std::uint64_t n = 0, bad = 0;
+      while (!done.load(std::memory_order_relaxed)) {
+        bad += static_cast<std::uint64_t>(checker.round());
+        n += 4;
+      }
+      reads += n;
+      inconsistent += bad;
+      latest[static_cast<std::size_t>(t)] = checker.latest_generation();
+    });
+  for (std::size_t g = 1; g < images.size(); ++g) REQUIRE(writer.publish(images[g]));
+  done = true;
+  for (auto& t : readers) t.join();
+
+  CHECK(inconsistent.load() == 0);
+  CHECK(reads.load() > 0);
+  flagd::test::GenerationChecker final_check(reader);
+  CHECK(final_check.round() == 0);
+  CHECK(final_check.latest_generation() == kGenerations);
+}

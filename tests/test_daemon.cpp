@@ -1,0 +1,237 @@
+// The daemon binary end to end: publish, reload on SIGHUP, reject a bad reload, survive SIGKILL
+// with readers still answering, restart and continue, refuse a second daemon, stop on SIGTERM.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "flagd/reader.hpp"
+#include "named_segment.hpp"
+
+extern char** environ;
+
+namespace {
+
+// Waits for a condition that depends on another process; the bound only keeps a broken build
+// from hanging CI, it is not a timing assertion.
+template <class Condition>
+bool eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Process {
+  pid_t pid = -1;
+  std::string log;
+
+  static Process spawn(const std::vector<std::string>& args, const std::string& log) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    Process p;
+    p.log = log;
+    if (posix_spawn(&p.pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) p.pid = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    return p;
+  }
+  // Waits for the process to end; its exit code, or 128 + signal.
+  int wait() {
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid) return -1;
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  ~Process() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+std::string run_capture(const std::string& command) {
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+std::string flags_with(std::string_view router, std::string_view extra = "") {
+  return std::string(R"({"flags": {
+    "kill-switch": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off"},
+    "router": {"state": "ENABLED", "variants": {"a": "router-a", "b": "router-b"}, "defaultVariant": ")") +
+         std::string(router) + "\"}" + std::string(extra) + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives kills and restarts") {
+  const std::string segment = flagd::test::unique_segment("daemon");
+  const std::string dir = "/tmp/" + segment;
+  const std::string file = dir + "/flags.json";
+  REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
+  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  std::ofstream(file) << flags_with("a");
+  const std::vector<std::string> args = {FLAGD_BINARY, "--flags", file, "--segment", segment};
+
+  Process daemon = Process::spawn(args, dir + "/daemon1.log");
+  REQUIRE(daemon.pid > 0);
+  std::optional<flagd::Reader> reader;
+  REQUIRE(eventually([&] {
+    auto r = flagd::Reader::attach(segment);
+    if (!r || r->generation() < 1) return false;
+    reader.emplace(std::move(r).value());
+    return true;
+  }));
+  const auto router = reader->resolve("router");
+  const auto kill_switch = reader->resolve("kill-switch");
+  const auto added_later = reader->resolve("added-later");
+  CHECK(reader->get_string(router, "") == "router-a");
+  CHECK(reader->get_bool(kill_switch, true) == false);
+  CHECK(reader->get_bool(added_later, true) == true);
+
+  SECTION("edit, SIGHUP, bad file, SIGKILL, restart, second daemon, SIGTERM") {
+    // A valid edit and SIGHUP: a new generation with the new values, handles unchanged.
+    std::ofstream(file) << flags_with("b", R"(, "added-later": {"state": "ENABLED", "variants": {"x": false}, "defaultVariant": "x"})");
+    ::kill(daemon.pid, SIGHUP);
+    REQUIRE(eventually([&] { return reader->generation() == 2; }));
+    CHECK(reader->get_string(router, "") == "router-b");
+    CHECK(reader->get_bool(added_later, true) == false);
+
+    // An invalid file and SIGHUP: rejected, old values kept, the error visible in status.
+    std::ofstream(file) << R"({"flags": {"router": {"state": "ENABLED", "variants": {}}}})";
+    ::kill(daemon.pid, SIGHUP);
+    REQUIRE(eventually([&] { return reader->status().reloads_failed == 1; }));
+    CHECK(reader->generation() == 2);
+    CHECK(reader->get_string(router, "") == "router-b");
+    const flagd::SegmentStatus status = reader->status();
+    CHECK_FALSE(status.last_reload_ok);
+    CHECK(status.last_error.find(file + ":1:55: error: flags.router.variants: a flag needs at least one variant") !=
+          std::string::npos);
+    const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status");
+    CHECK(shown.find("last reload:   REJECTED") != std::string::npos);
+    CHECK(shown.find("a flag needs at least one variant") != std::string::npos);
+    CHECK(shown.find("daemon:        running, pid " + std::to_string(daemon.pid)) != std::string::npos);
+    CHECK(read_file(daemon.log).find("reload on SIGHUP rejected; still serving generation 2") != std::string::npos);
+
+    // SIGKILL: the segment and its image stay; readers keep evaluating.
+    const pid_t first_pid = daemon.pid;
+    ::kill(daemon.pid, SIGKILL);
+    CHECK(daemon.wait() == 128 + SIGKILL);
+    CHECK(reader->get_string(router, "") == "router-b");
+    CHECK(reader->get_bool(added_later, true) == false);
+    CHECK(reader->status().daemon_running);  // it could not say otherwise
+    CHECK(run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status")
+              .find("not running (last pid " + std::to_string(first_pid)) != std::string::npos);
+
+    // Restart with a fixed file: the generation continues and the attached reader sees it.
+    std::ofstream(file) << flags_with("a");
+    Process restarted = Process::spawn(args, dir + "/daemon2.log");
+    REQUIRE(eventually([&] { return reader->generation() == 3; }));
+    CHECK(reader->get_string(router, "") == "router-a");
+    CHECK(reader->get_bool(added_later, true) == true);  // removed by the fixed file: not found
+    flagd::Evaluation<bool> e;
+    reader->evaluate(added_later, true, e);
+    CHECK(e.error == flagd::ErrorCode::FlagNotFound);
+    CHECK(read_file(restarted.log).find("reopened segment '" + segment + "' at generation 2") != std::string::npos);
+
+    // A second daemon on the same segment is refused, naming the holder's pid.
+    Process second = Process::spawn(args, dir + "/daemon3.log");
+    CHECK(second.wait() == 1);
+    CHECK(read_file(second.log).find("already served by another flagd (pid " + std::to_string(restarted.pid) + ",") !=
+          std::string::npos);
+    CHECK(reader->generation() == 3);
+
+    // SIGTERM: a clean exit; the segment stays for its readers.
+    ::kill(restarted.pid, SIGTERM);
+    CHECK(restarted.wait() == 0);
+    CHECK_FALSE(reader->status().daemon_running);
+    CHECK(reader->get_string(router, "") == "router-a");
+    auto late = flagd::Reader::attach(segment);
+    REQUIRE(late);
+    CHECK(late->get_string(late->resolve("router"), "") == "router-a");
+  }
+
+  SECTION("flagctl reads the segment as an application would") {
+    const std::string get = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " get router");
+    CHECK(get == "{\"value\":\"router-a\",\"variant\":\"a\",\"reason\":\"STATIC\",\"errorCode\":null,\"flagMetadata\":{}}\n");
+    const std::string list = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " list");
+    CHECK(list.find("router\tstring\tENABLED\tdefault=a\tvariants=a,b") != std::string::npos);
+  }
+
+  SECTION("a daemon whose files are invalid at start-up does not start") {
+    ::kill(daemon.pid, SIGTERM);
+    CHECK(daemon.wait() == 0);
+    std::ofstream(file) << "{";
+    Process bad = Process::spawn(args, dir + "/daemon4.log");
+    CHECK(bad.wait() == 1);
+    CHECK(read_file(bad.log).find("not starting") != std::string::npos);
+    CHECK(reader->get_string(router, "") == "router-a");  // the segment keeps its image
+  }
+
+  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  std::remove(flagd::segment_lock_path(segment).c_str());
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("the daemon rejects a bad command line and a bad segment name") {
+  const std::string log = "/tmp/" + flagd::test::unique_segment("args") + ".log";
+  Process no_files = Process::spawn({FLAGD_BINARY}, log);
+  CHECK(no_files.wait() == 2);
+  Process bad_name = Process::spawn({FLAGD_BINARY, "--flags", "x.json", "--segment", "a/b"}, log);
+  CHECK(bad_name.wait() == 2);
+  CHECK(read_file(log).find("segment name 'a/b' may hold only letters") != std::string::npos);
+  std::remove(log.c_str());
+}
+
+TEST_CASE("flagctl validate and eval") {
+  const std::string examples = FLAGD_EXAMPLES;
+  CHECK(run_capture(std::string(FLAGCTL_BINARY) + " validate " + examples + "/flags.json") ==
+        "OK: 8 flags in 1 file\n");
+  const std::string bad = "/tmp/" + flagd::test::unique_segment("validate") + ".json";
+  std::ofstream(bad) << R"({"flags": {"a": {"state": "ENABLED", "variants": {"x": 1, "y": "s"}, "defaultVariant": "z"}}})";
+  const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " validate " + bad + " 2>&1; echo rc=$?");
+  CHECK(shown.find(bad + ":1:64: error: flags.a.variants.y: variant \"y\" is a string") != std::string::npos);
+  CHECK(shown.find(bad + ":1:88: error: flags.a.defaultVariant: \"z\" is not one of the flag's variants") !=
+        std::string::npos);
+  CHECK(shown.find("rc=1") != std::string::npos);
+  std::remove(bad.c_str());
+
+  const std::string answers = run_capture(
+      "printf '%s\\n' '{\"flag\":\"max-order-qty\",\"type\":\"integer\",\"default\":1}' "
+      "'{\"flag\":\"nope\",\"type\":\"string\",\"default\":\"d\"}' | " +
+      std::string(FLAGCTL_BINARY) + " eval --flags " + examples + "/flags.json");
+  CHECK(answers ==
+        "{\"value\":5000,\"variant\":\"normal\",\"reason\":\"STATIC\",\"errorCode\":null,"
+        "\"flagMetadata\":{\"flagSetId\":\"payments\",\"version\":\"42\"}}\n"
+        "{\"value\":\"d\",\"variant\":null,\"reason\":\"ERROR\",\"errorCode\":\"FLAG_NOT_FOUND\",\"flagMetadata\":{}}\n");
+}

@@ -1,0 +1,207 @@
+// The catalogue of inputs the loader rejects, each with the message (what, where, why) it gives.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <string>
+
+#include "flag_loader.hpp"
+
+using flagd::Diagnostic;
+using flagd::load_flag_files;
+using flagd::load_flag_text;
+
+namespace {
+
+// The first error the loader reports for `text`, formatted as the daemon and flagctl print it.
+std::string first_error(std::string_view text) {
+  const auto result = load_flag_text(text, "flags.json");
+  for (const auto& d : result.diagnostics)
+    if (d.severity == Diagnostic::Severity::Error) return flagd::format(d);
+  return "(no error)";
+}
+
+std::string flag(std::string_view body) {
+  return std::string(R"({"flags": {"f": )") + std::string(body) + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("invalid JSON is located and explained") {
+  CHECK(first_error(R"({"flags": {"a": }})") ==
+        "flags.json:1:17: error: invalid JSON: unexpected character '}'");
+  CHECK(first_error("{\"flags\": {\n  \"a\": {\"state\": \"ENABLED\",}\n}}") ==
+        "flags.json:2:28: error: invalid JSON: expected a member name in double quotes");
+  CHECK(first_error(R"({"flags": {}} x)") ==
+        "flags.json:1:15: error: invalid JSON: unexpected text after the end of the JSON document");
+  CHECK(first_error(R"({"flags": {"a)") ==
+        "flags.json:1:14: error: invalid JSON: a string is not closed before the end of the file");
+  CHECK(first_error("{\"flags\": {\"a\tb\": 1}}") ==
+        "flags.json:1:14: error: invalid JSON: control character \\x09 in a string");
+  CHECK(first_error(R"({"flags": {"a": tru}})") ==
+        "flags.json:1:17: error: invalid JSON: unexpected character 't'");
+  CHECK(first_error(R"({"flags": [1,]})") ==
+        "flags.json:1:14: error: invalid JSON: unexpected character ']'");
+}
+
+TEST_CASE("an empty or blank file is rejected") {
+  CHECK(first_error("") == "flags.json: error: the file is empty");
+  CHECK(first_error(" \n\t ") == "flags.json: error: the file holds only white space");
+}
+
+TEST_CASE("a missing file is rejected with the system's reason") {
+  const auto result = load_flag_files({"/nonexistent/flags.json"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(flagd::format(result.diagnostics.at(0)) ==
+        "/nonexistent/flags.json: error: cannot open the file: No such file or directory");
+}
+
+TEST_CASE("a directory is not a flag file") {
+  const auto result = load_flag_files({"/tmp"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(flagd::format(result.diagnostics.at(0)) == "/tmp: error: not a regular file");
+}
+
+TEST_CASE("non-UTF-8 bytes are located") {
+  CHECK(first_error("{\"flags\": {\"a\xff\": {}}}") ==
+        "flags.json:1:14: error: invalid JSON: invalid UTF-8 byte \\xff");
+  CHECK(first_error("{\"flags\": {\"\xc3\x28\": {}}}") ==
+        "flags.json:1:13: error: invalid JSON: invalid UTF-8 byte \\xc3");
+  // An encoded surrogate is not valid UTF-8 either.
+  CHECK(first_error("{\"flags\": {\"\xed\xa0\x80\": {}}}") ==
+        "flags.json:1:13: error: invalid JSON: invalid UTF-8 byte \\xed");
+}
+
+TEST_CASE("numbers beyond what a double or a 64-bit integer holds are rejected") {
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": 1e400}})")) ==
+        "flags.json:1:56: error: invalid JSON: number 1e400 is out of range");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": 123456789012345678901234567890}})")) ==
+        "flags.json:1:56: error: invalid JSON: number 123456789012345678901234567890 is out of range");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": -9223372036854775809}})")) ==
+        "flags.json:1:56: error: invalid JSON: number -9223372036854775809 is out of range");
+}
+
+TEST_CASE("nesting deeper than the limit is rejected") {
+  std::string deep = R"({"flags": {"f": {"state": "ENABLED", "variants": {"a": )";
+  for (int i = 0; i < 70; ++i) deep += "{\"x\": ";
+  deep += "1";
+  for (int i = 0; i < 70; ++i) deep += "}";
+  deep += "}}}}";
+  CHECK(first_error(deep) == "flags.json:1:416: error: invalid JSON: nesting deeper than 64 levels");
+}
+
+TEST_CASE("the document's shape is checked") {
+  CHECK(first_error("[]") ==
+        "flags.json:1:1: error: the document must be an object with a \"flags\" member, not an array");
+  CHECK(first_error(R"({"metadata": {}})") ==
+        "flags.json:1:1: error: the required member \"flags\" is missing");
+  CHECK(first_error(R"({"flags": []})") ==
+        "flags.json:1:11: error: flags: must be an object keyed by flag key, not an array");
+  CHECK(first_error(R"({"flags": {"f": true}})") ==
+        "flags.json:1:17: error: flags.f: a flag must be an object, not a boolean");
+  CHECK(first_error(R"({"flags": {}, "$evaluators": []})") ==
+        "flags.json:1:30: error: $evaluators: must be an object of named rules, not an array");
+  CHECK(first_error(R"({"flags": {"": {"state": "ENABLED", "variants": {"a": true}}}})") ==
+        "flags.json:1:12: error: flags[\"\"]: a flag key must not be empty");
+}
+
+TEST_CASE("state is required and must be ENABLED or DISABLED") {
+  CHECK(first_error(flag(R"({"variants": {"a": true}})")) ==
+        "flags.json:1:17: error: flags.f: the required member \"state\" is missing");
+  CHECK(first_error(flag(R"({"state": "ON", "variants": {"a": true}})")) ==
+        "flags.json:1:27: error: flags.f.state: unknown state \"ON\" (expected \"ENABLED\" or \"DISABLED\")");
+  CHECK(first_error(flag(R"({"state": true, "variants": {"a": true}})")) ==
+        "flags.json:1:27: error: flags.f.state: must be the string \"ENABLED\" or \"DISABLED\", not a boolean");
+}
+
+TEST_CASE("variants are required, non-empty, of allowed values and of one type") {
+  CHECK(first_error(flag(R"({"state": "ENABLED"})")) ==
+        "flags.json:1:17: error: flags.f: the required member \"variants\" is missing");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {}})")) ==
+        "flags.json:1:50: error: flags.f.variants: a flag needs at least one variant");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": ["a"]})")) ==
+        "flags.json:1:50: error: flags.f.variants: must be an object of variant values, not an array");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true, "b": "no"}})")) ==
+        "flags.json:1:67: error: flags.f.variants.b: variant \"b\" is a string but variant \"a\" is a boolean; "
+        "all variants of a flag must have one type");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": null}})")) ==
+        "flags.json:1:56: error: flags.f.variants.a: a variant value must be a boolean, string, number or object, not null");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": [1]}})")) ==
+        "flags.json:1:56: error: flags.f.variants.a: a variant value must be a boolean, string, number or object, not an array");
+}
+
+TEST_CASE("defaultVariant must name a variant") {
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "of"})")) ==
+        "flags.json:1:82: error: flags.f.defaultVariant: \"of\" is not one of the flag's variants");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"on": true}, "defaultVariant": 1})")) ==
+        "flags.json:1:82: error: flags.f.defaultVariant: must be a variant key (a string) or null, not a number");
+}
+
+TEST_CASE("duplicate keys are errors wherever they appear") {
+  CHECK(first_error(R"({"flags": {"f": {"state": "ENABLED", "variants": {"a": true}}, "f": {}}})") ==
+        "flags.json:1:64: error: flags.f: duplicate key \"f\"");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true, "a": false}})")) ==
+        "flags.json:1:62: error: flags.f.variants.a: duplicate key \"a\"");
+  CHECK(first_error(R"({"flags": {}, "flags": {}})") == "flags.json:1:15: error: flags: duplicate key \"flags\"");
+}
+
+TEST_CASE("metadata holds only strings, numbers and booleans") {
+  CHECK(first_error(R"({"metadata": {"team": ["a"]}, "flags": {}})") ==
+        "flags.json:1:23: error: metadata.team: metadata values must be strings, numbers or booleans, not an array");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "metadata": 3})")) ==
+        "flags.json:1:75: error: flags.f.metadata: metadata must be an object, not a number");
+}
+
+TEST_CASE("targeting rules are refused until the rule engine lands, naming the flag") {
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [true, "a"]}})")) ==
+        "flags.json:1:76: error: flags.f.targeting: flag \"f\" has targeting rules, which this version of "
+        "flagd does not evaluate yet; remove them or leave \"targeting\" empty ({})");
+  // An empty rule is the same as none.
+  CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {}})")).ok());
+}
+
+TEST_CASE("limits are enforced with a message naming them") {
+  const std::string long_key(300, 'k');
+  CHECK(first_error(R"({"flags": {")" + long_key + R"(": {"state": "ENABLED", "variants": {"a": true}}}})") ==
+        "flags.json:1:12: error: flags." + long_key + ": flag key is longer than 256 bytes");
+}
+
+TEST_CASE("every error is reported, not just the first") {
+  const auto result = load_flag_text(R"({"flags": {
+    "a": {"state": "ON", "variants": {"x": true}},
+    "b": {"state": "ENABLED", "variants": {}},
+    "c": {"state": "ENABLED", "variants": {"x": 1}, "defaultVariant": "y"}}})",
+                                     "flags.json");
+  std::vector<std::string> errors;
+  for (const auto& d : result.diagnostics)
+    if (d.severity == Diagnostic::Severity::Error) errors.push_back(flagd::format(d));
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].find("flags.json:2:20: error: flags.a.state:") == 0);
+  CHECK(errors[1].find("flags.json:3:43: error: flags.b.variants:") == 0);
+  CHECK(errors[2].find("flags.json:4:71: error: flags.c.defaultVariant:") == 0);
+}
+
+TEST_CASE("unknown members are warnings, and the file still loads") {
+  const auto result = load_flag_text(
+      flag(R"({"state": "ENABLED", "variants": {"a": true}, "defaultVariant": "a", "description": "x"})"),
+      "flags.json");
+  REQUIRE(result.ok());
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(flagd::format(result.diagnostics[0]) ==
+        "flags.json:1:86: warning: flags.f.description: unknown flag member is ignored");
+}
+
+TEST_CASE("a later file's flag replaces an earlier one of the same key") {
+  const std::string a = "/tmp/flagd_test_override_a.json", b = "/tmp/flagd_test_override_b.json";
+  std::ofstream(a) << R"({"flags": {"f": {"state": "ENABLED", "variants": {"x": 1}, "defaultVariant": "x"},
+                                       "g": {"state": "ENABLED", "variants": {"y": true}}}})";
+  std::ofstream(b) << R"({"flags": {"f": {"state": "DISABLED", "variants": {"z": "s"}}}})";
+  const auto result = load_flag_files({a, b});
+  REQUIRE(result.ok());
+  REQUIRE(result.flags.flags.size() == 2);
+  CHECK(result.flags.flags[0].key == "f");
+  CHECK_FALSE(result.flags.flags[0].enabled);
+  CHECK(result.flags.flags[0].variants.at(0).key == "z");
+  CHECK(result.flags.sources.size() == 2);
+  std::remove(a.c_str());
+  std::remove(b.c_str());
+}

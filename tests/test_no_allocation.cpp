@@ -1,0 +1,107 @@
+// "No allocation on the hot path": global operator new and (outside AddressSanitizer, which owns
+// malloc) malloc/calloc/realloc are counted across a million evaluations of every kind.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "memory_flags.hpp"
+
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define FLAGD_COUNT_MALLOC 1
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* malloc(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, n);
+}
+}
+#endif
+
+namespace {
+constexpr std::string_view kFlags = R"({"metadata": {"team": "x"}, "flags": {
+  "b": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+  "s": {"state": "ENABLED", "variants": {"x": "a string longer than any small-string buffer"}, "defaultVariant": "x"},
+  "n": {"state": "ENABLED", "variants": {"one": 7.5}, "defaultVariant": "one"},
+  "o": {"state": "ENABLED", "variants": {"obj": {"k": [1, 2]}}, "defaultVariant": "obj"},
+  "d": {"state": "DISABLED", "variants": {"on": true}},
+  "nd": {"state": "ENABLED", "variants": {"on": true}}}})";
+}  // namespace
+
+TEST_CASE("the counters see allocations") {
+  const auto before = g_allocations.load();
+  auto* p = new std::string(100, 'x');
+  delete p;
+#ifdef FLAGD_COUNT_MALLOC
+  void* m = std::malloc(10);
+  std::free(m);
+  CHECK(g_allocations.load() - before >= 2);
+#else
+  CHECK(g_allocations.load() - before >= 1);
+#endif
+}
+
+TEST_CASE("a million evaluations of every kind allocate nothing") {
+  flagd::test::MemoryFlags flags(kFlags);
+  auto& r = flags.reader();
+  const auto b = r.resolve("b"), s = r.resolve("s"), n = r.resolve("n"), o = r.resolve("o"),
+             d = r.resolve("d"), nd = r.resolve("nd"), missing = r.resolve("missing");
+  std::string text, object;
+  flagd::Evaluation<bool> eb;
+  flagd::Evaluation<std::string> es;
+  flagd::Evaluation<double> ed;
+  flagd::Evaluation<std::int64_t> ei;
+  // The caller's buffers reach their working size once; after that nothing allocates.
+  r.get_string(s, "", text);
+  r.get_object(o, "{}", object);
+  r.evaluate(s, std::string_view(""), es);
+  r.evaluate(b, false, eb);
+
+  const auto before = g_allocations.load();
+  std::uint64_t sum = 0;
+  for (int i = 0; i < 1'000'000; ++i) {
+    sum += r.get_bool(b, false) + r.get_bool(d, false) + r.get_bool(nd, false) + r.get_bool(missing, false);
+    sum += static_cast<std::uint64_t>(r.get_int(n, 0)) + static_cast<std::uint64_t>(r.get_double(n, 0));
+    r.get_string(s, "", text);
+    r.get_object(o, "{}", object);
+    r.evaluate(b, false, eb);
+    r.evaluate(s, std::string_view(""), es);
+    r.evaluate(n, 0.0, ed);
+    r.evaluate(n, std::int64_t{0}, ei);
+    sum += text.size() + object.size() + eb.variant.size() + es.value.size() + ed.variant.size();
+    if (i % 16 == 0) sum += r.get_bool("b", false) + r.generation();
+  }
+  const auto allocations = g_allocations.load() - before;
+  CHECK(allocations == 0);
+  CHECK(sum > 0);
+}
