@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages flagd builds with, when any is missing. Sourced by the other
+# scripts; needs root (or sudo) only when something has to be installed.
+set -euo pipefail
+
+flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev)
+
+flagd_install_deps() {
+  local missing=()
+  for p in "${flagd_packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing missing packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "error: run as root to install ${missing[*]}" >&2; return 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Quick start, part 2: build and run every test, as CI does.
+#   1. optimized build, warnings as errors, the whole suite (benchmarks are built, not run)
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build, the whole suite
+#   3. ThreadSanitizer build, the concurrency tests (CTest label "concurrency")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+flagd_install_deps
+
+jobs=$(nproc)
+
+# build NAME TARGET... -- CMAKE_ARG...
+build() {
+  local name=$1; shift
+  local targets=()
+  while [ "$1" != "--" ]; do targets+=(--target "$1"); shift; done
+  shift
+  echo "==> [$name] build"
+  cmake -S . -B "build/$name" -DFLAGD_WERROR=ON "$@" >/dev/null
+  if ! cmake --build "build/$name" -j"$jobs" "${targets[@]}" >"build/$name.log" 2>&1; then
+    cat "build/$name.log"
+    echo "==> [$name] build failed" >&2
+    exit 1
+  fi
+}
+
+# check NAME CTEST_ARG...
+check() {
+  local name=$1; shift
+  echo "==> [$name] tests"
+  (cd "build/$name" && ctest --output-on-failure -j"$jobs" "$@")
+}
+
+build release all -- -DCMAKE_BUILD_TYPE=Release
+check release
+
+build asan-ubsan all -- -DCMAKE_BUILD_TYPE=Debug -DFLAGD_SANITIZE=address,undefined -DFLAGD_BUILD_BENCH=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 check asan-ubsan
+
+build tsan test_concurrent_threads test_two_process -- \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLAGD_SANITIZE=thread -DFLAGD_BUILD_BENCH=OFF
+TSAN_OPTIONS=halt_on_error=1 check tsan -L concurrency
+
+echo "==> all test suites passed"
