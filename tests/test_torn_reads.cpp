@@ -24,7 +24,7 @@ constexpr std::string_view kFlags = R"({"metadata": {"m": 1}, "flags": {
 std::byte* active_slot(flagd::MemorySegment& segment) {
   flagd::layout::SegmentPrefix prefix;
   std::memcpy(&prefix, segment.data(), sizeof prefix);
-  return segment.data() + prefix.header.slot_offset[prefix.publish.active_slot & 1];
+  return segment.data() + flagd::layout::publish_offset(prefix.publish.active);
 }
 
 // Evaluates everything every way; an error answer must carry the caller's default.

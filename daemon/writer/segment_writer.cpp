@@ -45,11 +45,12 @@ void SegmentWriter::format(std::byte* base, std::uint64_t bytes, std::uint64_t s
     prefix.header.slot_offset[i] = layout::kSlotsOffset + i * slot_bytes;
   prefix.header.segment_id = segment_id;
   prefix.header.created_unix_ns = created_unix_ns;
-  shared::copy_in(base, &prefix, sizeof prefix);
+  prefix.publish.active = layout::pack_publish_word(0, prefix.header.slot_offset[0], 0);
   ImageHeader empty{};
   empty.image_bytes = sizeof empty;
   for (std::uint32_t i = 0; i < layout::kSlotCount; ++i)
     shared::copy_in(base + prefix.header.slot_offset[i], &empty, sizeof empty);
+  shared::copy_in(base, &prefix, sizeof prefix);
   shared::store_release<std::uint64_t>(base + offsetof(SegmentHeader, magic), layout::kSegmentMagic);
 }
 
@@ -61,14 +62,17 @@ bool SegmentWriter::publish(std::span<const std::byte> image) noexcept {
   if (image.size() > slot_bytes() || image.size() % 8 != 0 || image.size() < sizeof(ImageHeader))
     return false;
   std::byte* active = base_ + offsetof(SegmentPrefix, publish);
-  const std::uint64_t target = (shared::load<std::uint64_t>(active) & 1) ^ 1;
+  const std::uint64_t target = layout::publish_slot(shared::load<std::uint64_t>(active)) ^ 1;
+  ImageHeader header;
+  std::memcpy(&header, image.data(), sizeof header);
+  if (header.flag_count > layout::kMaxPublishedFlags) return false;
   const auto slot_offset =
       shared::load<std::uint64_t>(base_ + offsetof(SegmentHeader, slot_offset) + 8 * target);
   std::byte* sequence = sequence_of(base_, target);
   const std::uint64_t odd = begin_write(sequence);
   shared::copy_in(base_ + slot_offset, image.data(), image.size());
   end_write(sequence, odd);
-  shared::store_release<std::uint64_t>(active, target);
+  shared::store_release<std::uint64_t>(active, layout::pack_publish_word(target, slot_offset, header.flag_count));
   return true;
 }
 
@@ -84,7 +88,7 @@ std::uint64_t SegmentWriter::newest_generation() const noexcept {
 }
 
 std::vector<std::byte> SegmentWriter::active_image() const {
-  const std::uint64_t slot = shared::load<std::uint64_t>(base_ + offsetof(SegmentPrefix, publish)) & 1;
+  const std::uint64_t slot = layout::publish_slot(shared::load<std::uint64_t>(base_ + offsetof(SegmentPrefix, publish)));
   const auto offset = shared::load<std::uint64_t>(base_ + offsetof(SegmentHeader, slot_offset) + 8 * slot);
   const auto bytes = shared::load<std::uint32_t>(base_ + offset + offsetof(ImageHeader, image_bytes));
   std::vector<std::byte> copy(std::min<std::uint64_t>(layout::round_up8(bytes), slot_bytes()));

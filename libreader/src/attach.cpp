@@ -4,6 +4,8 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
+#include <cstring>
+
 #include "flagd/reader.hpp"
 
 namespace flagd {
@@ -45,14 +47,13 @@ Result<detail::Mapping> describe(std::string_view name, const std::byte* base, s
   m.base = base;
   m.segment_bytes = shared::load<std::uint64_t>(base + offsetof(SegmentHeader, segment_bytes));
   m.slot_bytes = shared::load<std::uint64_t>(base + offsetof(SegmentHeader, slot_bytes));
-  for (std::uint32_t i = 0; i < layout::kSlotCount; ++i)
-    m.slot_offset[i] =
-        shared::load<std::uint64_t>(base + offsetof(SegmentHeader, slot_offset) + 8 * i);
   bool sane = m.segment_bytes <= bytes && m.slot_bytes >= sizeof(layout::ImageHeader) &&
               m.slot_bytes % 8 == 0;
-  for (std::uint32_t i = 0; sane && i < layout::kSlotCount; ++i)
-    sane = m.slot_offset[i] >= layout::kSlotsOffset && m.slot_offset[i] % 64 == 0 &&
-           m.slot_offset[i] <= m.segment_bytes && m.slot_bytes <= m.segment_bytes - m.slot_offset[i];
+  for (std::uint32_t i = 0; sane && i < layout::kSlotCount; ++i) {
+    const auto offset = shared::load<std::uint64_t>(base + offsetof(SegmentHeader, slot_offset) + 8 * i);
+    sane = offset >= layout::kSlotsOffset && offset % 64 == 0 && offset <= m.segment_bytes &&
+           m.slot_bytes <= m.segment_bytes - offset;
+  }
   if (!sane)
     return error(AttachErrorKind::Unreadable,
                  where + " has a header whose sizes do not fit its " + std::to_string(bytes) +
@@ -74,6 +75,8 @@ struct EmptySegment {
     h.slot_offset[0] = layout::kSlotsOffset;
     h.slot_offset[1] = layout::kSlotsOffset + sizeof(layout::ImageHeader);
     std::memcpy(bytes, &h, sizeof h);
+    const std::uint64_t active = layout::pack_publish_word(0, h.slot_offset[0], 0);
+    std::memcpy(bytes + offsetof(SegmentPrefix, publish), &active, sizeof active);
   }
 };
 
@@ -88,31 +91,44 @@ const detail::Mapping* empty_mapping() {
 
 }  // namespace
 
+void Reader::use_mapping(const detail::Mapping* mapping) noexcept {
+  // A growing limit is published after its base: a reader that sees the new limit sees the new
+  // base; one that sees the old (smaller) limit is within bounds with either base.
+  hot_limit_.store(0, std::memory_order_release);
+  mapping_.store(mapping, std::memory_order_release);
+  hot_base_.store(mapping->base, std::memory_order_release);
+  hot_limit_.store(mapping->segment_bytes, std::memory_order_release);
+}
+
 Reader::Reader(std::string segment_name, const detail::Mapping* mapping)
     : segment_name_(std::move(segment_name)),
       mapping_(mapping),
+      hot_base_(mapping->base),
+      hot_limit_(mapping->segment_bytes),
       resolve_mutex_(std::make_unique<std::mutex>()),
       handles_(std::make_unique<std::deque<detail::HandleEntry>>()) {}
 
 Reader::Reader(Reader&& other) noexcept
     : segment_name_(std::move(other.segment_name_)),
       mapping_(other.mapping_.load()),
+      hot_base_(other.hot_base_.load()),
+      hot_limit_(other.hot_limit_.load()),
       owner_(std::move(other.owner_)),
       own_mapping_(std::move(other.own_mapping_)),
       resolve_mutex_(std::move(other.resolve_mutex_)),
       handles_(std::move(other.handles_)) {
-  other.mapping_.store(empty_mapping());
+  other.use_mapping(empty_mapping());
 }
 
 Reader& Reader::operator=(Reader&& other) noexcept {
   if (this != &other) {
     segment_name_ = std::move(other.segment_name_);
-    mapping_.store(other.mapping_.load());
+    use_mapping(other.mapping_.load());
     owner_ = std::move(other.owner_);
     own_mapping_ = std::move(other.own_mapping_);
     resolve_mutex_ = std::move(other.resolve_mutex_);
     handles_ = std::move(other.handles_);
-    other.mapping_.store(empty_mapping());
+    other.use_mapping(empty_mapping());
   }
   return *this;
 }
@@ -165,7 +181,7 @@ Result<Reader> Reader::over_memory(std::shared_ptr<const void> owner, const std:
   Reader reader("(in memory)", empty_mapping());
   reader.owner_ = std::move(owner);
   reader.own_mapping_ = std::make_unique<detail::Mapping>(described.value());
-  reader.mapping_.store(reader.own_mapping_.get(), std::memory_order_release);
+  reader.use_mapping(reader.own_mapping_.get());
   return reader;
 }
 
@@ -180,7 +196,7 @@ std::optional<AttachError> Reader::try_attach() {
   if (!described) return described.error();
   owner_ = std::move(mapped.value());
   own_mapping_ = std::make_unique<detail::Mapping>(described.value());
-  mapping_.store(own_mapping_.get(), std::memory_order_release);
+  use_mapping(own_mapping_.get());
   return std::nullopt;
 }
 

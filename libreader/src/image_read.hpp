@@ -39,12 +39,15 @@ template <class Body>
 SectionResult read_section(const Mapping& m, Body&& body) noexcept {
   const std::byte* publish = m.base + offsetof(layout::SegmentPrefix, publish);
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
-    const std::uint64_t slot = shared::load_acquire<std::uint64_t>(publish) & 1;
+    const std::uint64_t word = shared::load_acquire<std::uint64_t>(publish);
+    const std::uint64_t offset = layout::publish_offset(word);
+    if (offset < layout::kSlotsOffset || offset > m.segment_bytes || m.slot_bytes > m.segment_bytes - offset)
+      return SectionResult::Malformed;  // only a broken writer stores such a word
     const std::byte* sequence =
-        m.base + offsetof(layout::SegmentPrefix, sequence) + slot * layout::kCacheLine;
+        m.base + offsetof(layout::SegmentPrefix, sequence) + layout::publish_slot(word) * layout::kCacheLine;
     const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
     if (before & 1) continue;
-    const bool sane = body(SlotView{m.base + m.slot_offset[slot], m.slot_bytes});
+    const bool sane = body(SlotView{m.base + offset, m.slot_bytes});
     shared::acquire_fence();
     if (shared::load<std::uint64_t>(sequence) != before) continue;
     return sane ? SectionResult::Ok : SectionResult::Malformed;

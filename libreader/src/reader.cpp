@@ -44,8 +44,9 @@ Handle Reader::resolve(std::string_view key) {
   std::lock_guard lock(*resolve_mutex_);
   auto& entry = handles_->emplace_back();
   entry.key.assign(key);
-  entry.index.store(lookup(key), std::memory_order_relaxed);
-  return Handle(&entry);
+  const std::uint32_t index = lookup(key);
+  entry.index.store(index, std::memory_order_relaxed);
+  return Handle(index, &entry);
 }
 
 std::uint32_t Reader::lookup(std::string_view key) const noexcept {
@@ -59,6 +60,7 @@ std::uint32_t Reader::lookup(std::string_view key) const noexcept {
 // again on each evaluation until the key appears; from then on it costs nothing extra. Indices
 // are stable for the life of a segment, so a found index is kept.
 std::uint32_t Reader::index_of(Handle flag) const noexcept {
+  if (flag.index_ != detail::kUnresolved) return flag.index_;
   const std::uint32_t index = flag.entry_->index.load(std::memory_order_relaxed);
   if (index != detail::kUnresolved || flag.entry_ == &detail::kNullHandleEntry) return index;
   const std::uint32_t found = lookup(flag.entry_->key);

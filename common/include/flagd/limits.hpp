@@ -11,7 +11,7 @@ namespace flagd::limits {
 inline constexpr std::size_t kMaxFileBytes = 64u << 20;          // one flag file
 inline constexpr std::size_t kMaxJsonDepth = 64;                  // nesting in a flag file
 inline constexpr std::size_t kMaxFlagKeyBytes = 256;
-inline constexpr std::size_t kMaxFlags = 1'000'000;               // stable indices per segment
+inline constexpr std::size_t kMaxFlags = 1'000'000;               // stable indices per segment (< 2^24)
 inline constexpr std::size_t kMaxVariants = 4096;                 // per flag (fits uint16 with a sentinel)
 inline constexpr std::size_t kMaxStringBytes = 1u << 20;          // a string or object value
 inline constexpr std::size_t kMaxMetadataEntries = 256;           // per flag or set

@@ -129,21 +129,24 @@ struct Mapping {
   const std::byte* base;
   std::uint64_t segment_bytes;
   std::uint64_t slot_bytes;
-  std::uint64_t slot_offset[layout::kSlotCount];
 };
 
 extern const HandleEntry kNullHandleEntry;
 }  // namespace detail
 
-// A flag resolved by key, for evaluation without hashing or searching. Cheap to copy.
+// A flag resolved by key, for evaluation without hashing or searching. Cheap to copy: it carries
+// the flag's stable index itself, so the hot path does not look it up. A handle resolved before
+// its flag existed carries no index; it finds the flag on its first evaluation after a reload
+// adds it and then takes a slightly longer path than a freshly resolved handle.
 class Handle {
  public:
-  Handle() noexcept : entry_(&detail::kNullHandleEntry) {}  // evaluates as FLAG_NOT_FOUND
+  Handle() noexcept : index_(detail::kUnresolved), entry_(&detail::kNullHandleEntry) {}  // FLAG_NOT_FOUND
   std::string_view key() const noexcept { return entry_->key; }
 
  private:
   friend class Reader;
-  explicit Handle(detail::HandleEntry* entry) noexcept : entry_(entry) {}
+  Handle(std::uint32_t index, detail::HandleEntry* entry) noexcept : index_(index), entry_(entry) {}
+  std::uint32_t index_;
   const detail::HandleEntry* entry_;
 };
 
@@ -226,8 +229,15 @@ class Reader {
   void finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const noexcept;
   bool slow_bool(Handle flag, bool fallback) const noexcept;
 
+  // Sets the mapping every evaluation reads (at construction and on attach).
+  void use_mapping(const detail::Mapping* mapping) noexcept;
+
   std::string segment_name_;
   std::atomic<const detail::Mapping*> mapping_;
+  // The inline hot path reads these two words of the Reader itself instead of following
+  // mapping_: one dependent load fewer per evaluation. use_mapping() keeps them in step.
+  std::atomic<const std::byte*> hot_base_;
+  std::atomic<std::uint64_t> hot_limit_;
   std::shared_ptr<const void> owner_;              // keeps the mapping alive
   std::unique_ptr<detail::Mapping> own_mapping_;
   std::unique_ptr<std::mutex> resolve_mutex_;
@@ -240,24 +250,21 @@ class Reader {
 
 inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
   using namespace layout;
-  const detail::Mapping& m = mapping();
-  const std::uint32_t index = flag.entry_->index.load(std::memory_order_relaxed);
-  const std::uint64_t record_end =
-      std::uint64_t{kRecordsOffset} + (std::uint64_t{index} + 1) * sizeof(FlagRecord);
-  if (index != detail::kUnresolved && record_end <= m.slot_bytes) {
-    const std::uint64_t slot =
-        shared::load_acquire<std::uint64_t>(m.base + offsetof(SegmentPrefix, publish)) & 1;
-    const std::byte* sequence = m.base + offsetof(SegmentPrefix, sequence) + slot * kCacheLine;
+  // Limit before base: a limit from the new mapping guarantees the base is from it too.
+  const std::uint64_t limit = hot_limit_.load(std::memory_order_acquire);
+  const std::byte* const base = hot_base_.load(std::memory_order_relaxed);
+  const std::uint32_t index = flag.index_;
+  const std::uint64_t word = shared::load_acquire<std::uint64_t>(base + offsetof(SegmentPrefix, publish));
+  const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + publish_slot(word) * kCacheLine;
+  const std::uint64_t record =
+      publish_offset(word) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
+  if (index < publish_flag_count(word) && record + 16 <= limit) {
     const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
-    const std::byte* image = m.base + m.slot_offset[slot];
-    const std::uint32_t count = shared::load<std::uint32_t>(image + offsetof(ImageHeader, flag_count));
-    const std::byte* record = image + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
-    const std::uint64_t word0 = shared::load<std::uint64_t>(record);
-    const std::uint64_t payload = shared::load<std::uint64_t>(record + 8);
+    const std::uint64_t word0 = shared::load<std::uint64_t>(base + record);
+    const std::uint64_t payload = shared::load<std::uint64_t>(base + record + 8);
     shared::acquire_fence();
     const std::uint64_t after = shared::load<std::uint64_t>(sequence);
-    if (before == after && (before & 1) == 0 && index < count && word0_is_static_bool(word0))
-      return payload != 0;
+    if (before == after && (before & 1) == 0 && word0_is_static_bool(word0)) return payload != 0;
   }
   return slow_bool(flag, fallback);
 }

@@ -1,0 +1,129 @@
+// Evaluation cost of a static boolean flag through this library (handle, by key, detailed), side
+// by side with the two designs a C++ team would otherwise write: a std::shared_mutex-guarded
+// std::unordered_map and a std::atomic<std::shared_ptr> snapshot of one. Each with one and two
+// threads. The segment is a real /dev/shm mapping published by the daemon's own code.
+//
+//   build/release/bench/reader_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "flag_loader.hpp"
+#include "flagd/reader.hpp"
+#include "publisher.hpp"
+#include "shared_segment.hpp"
+
+namespace {
+
+constexpr int kFlags = 1000;
+const std::string kKey = "flag-500";
+
+std::string flags_json() {
+  std::string s = R"({"flags": {)";
+  for (int i = 0; i < kFlags; ++i)
+    s += (i ? "," : "") + std::string("\"flag-") + std::to_string(i) +
+         R"(": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": ")" +
+         (i % 2 ? "off" : "on") + "\"}";
+  return s + "}}";
+}
+
+// A named segment published once, and a reader attached to it, shared by every benchmark.
+struct Published {
+  std::string name = "flagd-bench-" + std::to_string(::getpid());
+  std::optional<flagd::Reader> reader;
+  flagd::Handle handle;
+
+  Published() {
+    std::string error;
+    auto segment = flagd::SharedSegment::open_or_create(name, 1 << 20, error);
+    auto publisher = flagd::Publisher::resume(segment->data(), error);
+    auto loaded = flagd::load_flag_text(flags_json());
+    if (!segment || !publisher || !loaded.ok() || !publisher->publish(loaded.flags, 0).published) std::abort();
+    reader.emplace(std::move(flagd::Reader::attach(name)).value());
+    handle = reader->resolve(kKey);
+  }
+  ~Published() { boost::interprocess::shared_memory_object::remove(name.c_str()); }
+};
+
+Published& published() {
+  static Published p;
+  return p;
+}
+
+void BM_Handle_StaticBool(benchmark::State& state) {
+  auto& p = published();
+  const flagd::Reader& reader = *p.reader;
+  const flagd::Handle h = p.handle;
+  for (auto _ : state) benchmark::DoNotOptimize(reader.get_bool(h, false));
+}
+BENCHMARK(BM_Handle_StaticBool)->Threads(1)->Threads(2);
+
+void BM_Handle_StaticBool_Detailed(benchmark::State& state) {
+  auto& p = published();
+  flagd::Evaluation<bool> out;
+  for (auto _ : state) {
+    p.reader->evaluate(p.handle, false, out);
+    benchmark::DoNotOptimize(out.value);
+  }
+}
+BENCHMARK(BM_Handle_StaticBool_Detailed);
+
+void BM_ByKey_StaticBool(benchmark::State& state) {
+  auto& p = published();
+  for (auto _ : state) benchmark::DoNotOptimize(p.reader->get_bool(kKey, false));
+}
+BENCHMARK(BM_ByKey_StaticBool);
+
+// --- what a team would write without this library ------------------------------------------
+
+struct FlagValue {
+  bool enabled;
+};
+using FlagMap = std::unordered_map<std::string, FlagValue>;
+
+FlagMap make_map() {
+  FlagMap m;
+  for (int i = 0; i < kFlags; ++i) m["flag-" + std::to_string(i)] = FlagValue{i % 2 == 0};
+  return m;
+}
+
+struct MutexMap {
+  std::shared_mutex mutex;
+  FlagMap map = make_map();
+  bool get(const std::string& key, bool fallback) {
+    std::shared_lock lock(mutex);
+    auto it = map.find(key);
+    return it == map.end() ? fallback : it->second.enabled;
+  }
+};
+
+struct SnapshotMap {
+  std::atomic<std::shared_ptr<const FlagMap>> current{std::make_shared<const FlagMap>(make_map())};
+  bool get(const std::string& key, bool fallback) {
+    const std::shared_ptr<const FlagMap> snapshot = current.load(std::memory_order_acquire);
+    auto it = snapshot->find(key);
+    return it == snapshot->end() ? fallback : it->second.enabled;
+  }
+};
+
+void BM_SharedMutexMap_StaticBool(benchmark::State& state) {
+  static MutexMap flags;
+  for (auto _ : state) benchmark::DoNotOptimize(flags.get(kKey, false));
+}
+BENCHMARK(BM_SharedMutexMap_StaticBool)->Threads(1)->Threads(2);
+
+void BM_AtomicSharedPtrMap_StaticBool(benchmark::State& state) {
+  static SnapshotMap flags;
+  for (auto _ : state) benchmark::DoNotOptimize(flags.get(kKey, false));
+}
+BENCHMARK(BM_AtomicSharedPtrMap_StaticBool)->Threads(1)->Threads(2);
+
+}  // namespace
+
+BENCHMARK_MAIN();
