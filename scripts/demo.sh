@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 flagd_install_deps
 
-echo "==> building (build/release)"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DFLAGD_BUILD_TESTS=OFF >/dev/null
-cmake --build build/release -j"$(nproc)" >/dev/null
-bin=build/release
+echo "==> building (build/demo)"
+cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DFLAGD_BUILD_TESTS=OFF >/dev/null
+cmake --build build/demo -j"$(nproc)" >/dev/null
+bin=build/demo
 
 segment="flagd-demo-$$"
 work=$(mktemp -d)

@@ -13,8 +13,7 @@ using layout::ImageHeader;
 using layout::StringRef;
 
 bool copy_string(const SlotView& slot, StringRef ref, std::string& out) noexcept {
-  if (!slot.contains(ref.offset, layout::round_up8(ref.length)) || (ref.offset & 7) != 0 ||
-      ref.length > limits::kMaxStringBytes)
+  if (!slot.holds_words(ref.offset, layout::round_up8(ref.length)) || ref.length > limits::kMaxStringBytes)
     return false;
   try {
     out.resize(ref.length);
@@ -27,8 +26,7 @@ bool copy_string(const SlotView& slot, StringRef ref, std::string& out) noexcept
 
 bool string_equals(const SlotView& slot, StringRef ref, std::string_view key) noexcept {
   if (ref.length != key.size()) return false;
-  if (!slot.contains(ref.offset, layout::round_up8(ref.length)) || (ref.offset & 7) != 0)
-    return false;
+  if (!slot.holds_words(ref.offset, layout::round_up8(ref.length))) return false;
   std::size_t i = 0;
   for (; i + 8 <= key.size(); i += 8) {
     const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
@@ -54,7 +52,7 @@ bool find_key(const SlotView& slot, std::string_view key, std::uint32_t& index) 
   const std::uint32_t table = slot.load<std::uint32_t>(offsetof(ImageHeader, name_slots_offset));
   const std::uint32_t slots = slot.load<std::uint32_t>(offsetof(ImageHeader, name_slot_count));
   if (slots == 0) return true;  // an image without flags
-  if ((slots & (slots - 1)) != 0 || !slot.contains(table, std::uint64_t{slots} * 8)) return false;
+  if ((slots & (slots - 1)) != 0 || !slot.holds_words(table, std::uint64_t{slots} * 8)) return false;
   const std::uint32_t hash = key_hash(key);
   std::uint32_t position = hash & (slots - 1);
   for (std::uint32_t probe = 0; probe < kMaxKeyProbes && probe < slots; ++probe) {

@@ -28,7 +28,10 @@ struct SlotView {
   Word load(std::uint64_t offset) const noexcept {
     return shared::load<Word>(image + offset);
   }
-  bool contains(layout::StringRef r) const noexcept { return contains(r.offset, r.length); }
+  // In the slot and 8-aligned: where words may be loaded (a misaligned atomic load is undefined).
+  bool holds_words(std::uint64_t offset, std::uint64_t length) const noexcept {
+    return offset % 8 == 0 && contains(offset, length);
+  }
 };
 
 // Runs `body(SlotView)` inside a seqlock read of the active slot, again while the writer rewrote

@@ -107,7 +107,7 @@ void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
     const std::uint64_t variants =
         shared::load<std::uint32_t>(record + offsetof(FlagRecord, variants_offset));
     const std::uint64_t variant = variants + std::uint64_t{chosen} * sizeof(layout::VariantRecord);
-    if (!slot.contains(variant, sizeof(layout::VariantRecord)) || variant % 8 != 0) return false;
+    if (!slot.holds_words(variant, sizeof(layout::VariantRecord))) return false;
     raw.payload = slot.load<std::uint64_t>(variant + 8);
     if ((raw.kind == ValueKind::String || raw.kind == ValueKind::Object) && text != nullptr &&
         !detail::copy_string(slot, layout::unpack_string_ref(raw.payload), *text))

@@ -17,12 +17,12 @@ namespace {
 
 bool read_metadata_block(const SlotView& slot, std::uint64_t block, std::vector<MetadataValue>& out) {
   if (block == 0) return true;
-  if (!slot.contains(block, sizeof(layout::MetadataBlock)) || block % 8 != 0) return false;
+  if (!slot.holds_words(block, sizeof(layout::MetadataBlock))) return false;
   const std::uint32_t count = slot.load<std::uint32_t>(block);
   if (count > limits::kMaxMetadataEntries) return false;
   for (std::uint32_t i = 0; i < count; ++i) {
     const std::uint64_t at = block + sizeof(layout::MetadataBlock) + i * sizeof(layout::MetadataEntry);
-    if (!slot.contains(at, sizeof(layout::MetadataEntry))) return false;
+    if (!slot.holds_words(at, sizeof(layout::MetadataEntry))) return false;
     MetadataValue value;
     if (!detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at)), value.key))
       return false;
@@ -108,7 +108,7 @@ std::vector<FlagSummary> Reader::list() const {
       const std::uint16_t variant_count = layout::word0_variant_count(word0);
       for (std::uint16_t v = 0; v < variant_count; ++v) {
         const std::uint64_t at = variants + v * sizeof(layout::VariantRecord);
-        if (!slot.contains(at, sizeof(layout::VariantRecord))) return false;
+        if (!slot.holds_words(at, sizeof(layout::VariantRecord))) return false;
         std::string name;
         if (!detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at)), name))
           return false;
