@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <memory>
 #include <shared_mutex>
@@ -55,6 +56,31 @@ Published& published() {
   static Published p;
   return p;
 }
+
+// The hardware floor: a seqlock-guarded read of one byte of the same mapping, nothing else.
+void BM_Floor_SeqlockByte(benchmark::State& state) {
+  auto& p = published();
+  const std::byte* base = static_cast<const std::byte*>(nullptr);
+  {
+    // The reader's mapping is private; map the segment once more for the floor.
+    static auto region = [&] {
+      namespace ipc = boost::interprocess;
+      ipc::shared_memory_object object(ipc::open_only, p.name.c_str(), ipc::read_only);
+      return ipc::mapped_region(object, ipc::read_only);
+    }();
+    base = static_cast<const std::byte*>(region.get_address());
+  }
+  const std::byte* sequence = base + offsetof(flagd::layout::SegmentPrefix, sequence);
+  const std::byte* data = base + flagd::layout::kSlotsOffset + 200;
+  for (auto _ : state) {
+    const auto before = flagd::shared::load_acquire<std::uint64_t>(sequence);
+    const auto value = flagd::shared::load<std::uint8_t>(data);
+    flagd::shared::acquire_fence();
+    const auto after = flagd::shared::load<std::uint64_t>(sequence);
+    benchmark::DoNotOptimize(before == after ? value : std::uint8_t{0});
+  }
+}
+BENCHMARK(BM_Floor_SeqlockByte);
 
 void BM_Handle_StaticBool(benchmark::State& state) {
   auto& p = published();

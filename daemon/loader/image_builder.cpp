@@ -119,8 +119,11 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
       w.put(next_table, v);
       next_table += sizeof v;
     }
-    if (flag->default_variant)  // interned above: the same reference again
+    if (flag->default_variant) {  // interned above: the same reference again
       record.default_payload = payload_of(flag->variants[*flag->default_variant].value, w);
+      if (flag->enabled && flag->kind == ValueKind::Boolean)
+        record.static_bool = flag->variants[*flag->default_variant].value.boolean ? kStaticTrue : kStaticFalse;
+    }
     if (!flag->metadata.empty()) {
       record.metadata_offset = static_cast<std::uint32_t>(next_table);
       w.put(next_table, MetadataBlock{static_cast<std::uint32_t>(flag->metadata.size()), 0});

@@ -33,8 +33,9 @@ bool string_equals(const SlotView& slot, StringRef ref, std::string_view key) no
     if (std::memcmp(&w, key.data() + i, 8) != 0) return false;
   }
   if (i < key.size()) {
+    // Image strings are zero-padded to whole words, so the last word compares whole.
     const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
-    if (std::memcmp(&w, key.data() + i, key.size() - i) != 0) return false;
+    if (w != tail_word(key.data() + i, key.size() - i)) return false;
   }
   return true;
 }

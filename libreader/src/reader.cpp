@@ -257,9 +257,7 @@ void Reader::get_object(Handle flag, std::string_view fallback_json, std::string
 // ---- by key ---------------------------------------------------------------------------------
 
 bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
-  Raw raw;
-  evaluate_index(lookup(key), Want::Bool, nullptr, raw);
-  return raw.has_value ? raw.payload != 0 : fallback;
+  return get_bool(Handle(lookup(key), &detail::kNullHandleEntry), fallback);
 }
 
 std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const noexcept {

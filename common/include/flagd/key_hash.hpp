@@ -1,19 +1,34 @@
 // The hash of flag keys in an image's key table. Writer and readers must agree on it, so it is
-// defined once, here. FNV-1a: short keys, no seed, no tables; only by-key lookups pay for it.
+// defined once, here. Eight bytes per multiply (splitmix64's constants): flag keys are short and
+// only by-key lookups pay for it; the table's probe limit, not the hash, bounds the worst case.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace flagd {
 
+// The last 0..7 bytes of a key as a little-endian word (a variable-length memcpy would be a call).
+inline std::uint64_t tail_word(const char* p, std::size_t n) noexcept {
+  std::uint64_t word = 0;
+  for (std::size_t i = 0; i < n && i < 8; ++i)
+    word |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  return word;
+}
+
 inline std::uint32_t key_hash(std::string_view key) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ key.size();
+  std::size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, key.data() + i, 8);
+    h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 29;
   }
-  return static_cast<std::uint32_t>(h ^ (h >> 32));
+  h = (h ^ tail_word(key.data() + i, key.size() - i)) * 0x94d049bb133111ebULL;
+  h ^= h >> 32;
+  return static_cast<std::uint32_t>(h);
 }
 
 // Probes a lookup may make before giving up; the writer sizes the table so none needs more.

@@ -175,7 +175,7 @@ struct alignas(32) FlagRecord {
   FlagState state;
   ValueKind kind;
   std::uint8_t has_targeting;  // reserved for compiled rules; 0 in layout version 1
-  std::uint8_t reserved0;
+  std::uint8_t static_bool;    // StaticBool: the whole answer of a static boolean flag
   std::uint16_t variant_count;
   std::uint16_t default_variant;  // index into the variants, or kNoDefaultVariant
   // word 1
@@ -187,6 +187,7 @@ struct alignas(32) FlagRecord {
   std::uint32_t metadata_offset;  // MetadataBlock, 0 if the flag has none
 };
 static_assert(sizeof(FlagRecord) == 32);
+static_assert(offsetof(FlagRecord, static_bool) == 3);
 static_assert(offsetof(FlagRecord, default_payload) == 8);
 static_assert(offsetof(FlagRecord, key) == 16);
 static_assert(offsetof(FlagRecord, variants_offset) == 24);
@@ -220,15 +221,12 @@ struct MetadataBlock {
 };
 static_assert(sizeof(MetadataBlock) == 8);
 
+// For an enabled boolean flag without targeting and with a default variant, the answer does not
+// depend on anything but the record: the builder stores it in word 0, and the hot path needs no
+// other word of the record. Bit 0: the answer is here; bit 1: the answer.
+enum StaticBool : std::uint8_t { kNotStaticBool = 0, kStaticFalse = 1, kStaticTrue = 3 };
+
 // Word-level view of FlagRecord word 0, so the hot path decodes it from one 64-bit load.
-inline constexpr std::uint64_t record_word0(FlagState state, ValueKind kind, bool targeting,
-                                            std::uint16_t variant_count,
-                                            std::uint16_t default_variant) noexcept {
-  return std::uint64_t{static_cast<std::uint8_t>(state)} |
-         std::uint64_t{static_cast<std::uint8_t>(kind)} << 8 |
-         std::uint64_t{targeting ? 1u : 0u} << 16 | std::uint64_t{variant_count} << 32 |
-         std::uint64_t{default_variant} << 48;
-}
 inline constexpr FlagState word0_state(std::uint64_t w) noexcept {
   return static_cast<FlagState>(w & 0xFF);
 }
@@ -243,14 +241,7 @@ inline constexpr std::uint16_t word0_default_variant(std::uint64_t w) noexcept {
   return static_cast<std::uint16_t>(w >> 48);
 }
 
-// A static boolean flag whose answer is its default variant's payload: the case the hot path
-// answers inline. Enabled, boolean, no targeting, a default variant.
-inline constexpr bool word0_is_static_bool(std::uint64_t w) noexcept {
-  return (w & 0x0000'0000'00FF'FFFFULL) ==
-             (std::uint64_t{static_cast<std::uint8_t>(FlagState::Enabled)} |
-              std::uint64_t{static_cast<std::uint8_t>(ValueKind::Boolean)} << 8) &&
-         word0_default_variant(w) != kNoDefaultVariant;
-}
+inline constexpr std::uint64_t word0_static_bool(std::uint64_t w) noexcept { return (w >> 24) & 3; }
 
 inline constexpr std::uint64_t pack_string_ref(StringRef r) noexcept {
   return std::uint64_t{r.offset} | std::uint64_t{r.length} << 32;
