@@ -11,6 +11,7 @@
 
 #include "flag_loader.hpp"
 #include "flagd/segment_name.hpp"
+#include "flagd/wall_clock.hpp"
 #include "log.hpp"
 #include "segment_lock.hpp"
 #include "publisher.hpp"
@@ -19,12 +20,6 @@
 namespace flagd {
 
 namespace {
-
-std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
 
 // Copies `text` into a fixed status field, cut at a line boundary with a marker if it is too long.
 template <std::size_t N>
@@ -57,7 +52,7 @@ class Daemon {
     writer().update_status([&](layout::DaemonStatus& s) {
       s.daemon_pid = static_cast<std::uint32_t>(::getpid());
       s.daemon_running = running ? 1 : 0;
-      if (running) s.daemon_started_unix_ns = now_ns();
+      if (running) s.daemon_started_unix_ns = unix_now_ns();
     });
   }
 
@@ -75,7 +70,7 @@ class Daemon {
     }
     if (!loaded.ok()) return reject(why, errors);
 
-    const std::uint64_t published_at = now_ns();
+    const std::uint64_t published_at = unix_now_ns();
     const PublishOutcome outcome = publisher_.publish(loaded.flags, published_at);
     if (!outcome.published) {
       log::error("segment '" + options_.segment + "': " + outcome.error);
@@ -108,7 +103,7 @@ class Daemon {
   bool reject(std::string_view why, const std::string& errors) {
     writer().update_status([&](layout::DaemonStatus& s) {
       s.reloads_failed += 1;
-      s.last_reload_unix_ns = now_ns();
+      s.last_reload_unix_ns = unix_now_ns();
       s.last_reload_ok = 0;
       set_text(s.last_error, errors);
     });

@@ -13,8 +13,10 @@ std::atomic<std::uint64_t> g_allocations{0};
 }
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-// Sanitizers own malloc and operator new; they report every allocation to a hook instead.
-#include <sanitizer/allocator_interface.h>
+// Sanitizers own malloc and operator new; they report every allocation to a hook instead. The
+// hook's declaration is the sanitizer runtime's (GCC ships the runtime, not this header).
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, std::size_t),
+                                                        void (*)(const volatile void*));
 namespace {
 void count_allocation(const volatile void*, std::size_t) { g_allocations.fetch_add(1, std::memory_order_relaxed); }
 void ignore_free(const volatile void*) {}

@@ -12,6 +12,7 @@
 #include "eval_command.hpp"
 #include "flag_loader.hpp"
 #include "flagd/reader.hpp"
+#include "flagd/wall_clock.hpp"
 #include "image_builder.hpp"
 #include "segment_lock.hpp"
 #include "publisher.hpp"
@@ -176,11 +177,7 @@ int eval(const std::vector<std::string>& args) {
   auto segment = std::make_shared<flagd::MemorySegment>(image_bytes);
   std::string error;
   auto publisher = flagd::Publisher::resume(segment->data(), error);
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  if (!publisher ||
-      !publisher->publish(loaded.flags, static_cast<std::uint64_t>(
-                                            std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()))
-           .published) {
+  if (!publisher || !publisher->publish(loaded.flags, flagd::unix_now_ns()).published) {
     std::fprintf(stderr, "flagctl: cannot compile the flags into an image\n");
     return 1;
   }

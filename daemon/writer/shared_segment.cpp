@@ -12,6 +12,7 @@
 #include <random>
 
 #include "flagd/layout.hpp"
+#include "flagd/wall_clock.hpp"
 #include "flagd/limits.hpp"
 #include "flagd/shared_access.hpp"
 #include "segment_writer.hpp"
@@ -34,16 +35,6 @@ std::byte* SharedSegment::data() const noexcept {
   return static_cast<std::byte*>(impl_->region.get_address());
 }
 std::uint64_t SharedSegment::size() const noexcept { return impl_->region.get_size(); }
-
-namespace {
-
-std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
-}  // namespace
 
 std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& name,
                                                            std::uint64_t slot_bytes,
@@ -86,8 +77,8 @@ std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& na
       // Formatting is only ever interrupted by a crash, before any reader could attach.
       const std::uint64_t slots = created ? slot_bytes : (mapped - layout::kSlotsOffset) / 2;
       std::random_device random;
-      const std::uint64_t id = (std::uint64_t{random()} << 32) ^ random() ^ now_ns();
-      SegmentWriter::format(base, mapped, slots & ~std::uint64_t{63}, id, now_ns());
+      const std::uint64_t id = (std::uint64_t{random()} << 32) ^ random() ^ unix_now_ns();
+      SegmentWriter::format(base, mapped, slots & ~std::uint64_t{63}, id, unix_now_ns());
       return SharedSegment(std::move(impl), true);
     }
     const auto version = shared::load<std::uint32_t>(base + offsetof(layout::SegmentHeader, layout_version));
