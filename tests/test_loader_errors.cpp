@@ -5,6 +5,7 @@
 #include <string>
 
 #include "flag_loader.hpp"
+#include "flagd/segment_name.hpp"
 
 using flagd::Diagnostic;
 using flagd::load_flag_files;
@@ -204,4 +205,18 @@ TEST_CASE("a later file's flag replaces an earlier one of the same key") {
   CHECK(result.flags.sources.size() == 2);
   std::remove(a.c_str());
   std::remove(b.c_str());
+}
+
+TEST_CASE("tiny numbers that underflow are valid; lone surrogates are not") {
+  CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": 1e-400, "b": 4.9e-324}})")).ok());
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": "\ud800x"}})")) ==
+        "flags.json:1:57: error: invalid JSON: unpaired UTF-16 surrogate in a \\u escape");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": "\udc00"}})")) ==
+        "flags.json:1:57: error: invalid JSON: unpaired UTF-16 surrogate in a \\u escape");
+  CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": "\ud83d\ude00"}})")).ok());
+}
+
+TEST_CASE("the daemon's lock file can never be a segment") {
+  CHECK(flagd::segment_lock_path("flagd") == "/dev/shm/.flagd.lock");
+  CHECK_FALSE(flagd::segment_name_problem(".flagd.lock").empty());
 }

@@ -40,8 +40,9 @@ std::string segment_name_problem(std::string_view name) {
   return {};
 }
 
+// Segment names cannot start with '.', so no segment can ever be this file.
 std::string segment_lock_path(std::string_view name) {
-  return "/dev/shm/" + std::string(name) + ".lock";
+  return "/dev/shm/." + std::string(name) + ".lock";
 }
 
 }  // namespace flagd

@@ -118,9 +118,15 @@ class OffsetScanner {
         if (pos_ + 1 >= s_.size()) break;
         const char e = s_[pos_ + 1];
         if (e == 'u') {
-          for (std::size_t i = 2; i < 6; ++i)
-            if (pos_ + i >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[pos_ + i])))
-              return fail("invalid \\u escape in a string");
+          unsigned unit = 0;
+          if (!hex4(pos_ + 2, unit)) return fail("invalid \\u escape in a string");
+          if (unit >= 0xDC00 && unit <= 0xDFFF) return fail("unpaired UTF-16 surrogate in a \\u escape");
+          if (unit >= 0xD800 && unit <= 0xDBFF) {
+            unsigned low = 0;
+            if (s_.substr(pos_ + 6, 2) != "\\u" || !hex4(pos_ + 8, low) || low < 0xDC00 || low > 0xDFFF)
+              return fail("unpaired UTF-16 surrogate in a \\u escape");
+            pos_ += 6;
+          }
           pos_ += 6;
           continue;
         }
@@ -139,6 +145,21 @@ class OffsetScanner {
       pos_ += n;
     }
     return fail("a string is not closed before the end of the file");
+  }
+
+  // Reads four hex digits at `at` into `unit`.
+  bool hex4(std::size_t at, unsigned& unit) const {
+    unit = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (at + i >= s_.size()) return false;
+      const char c = s_[at + i];
+      unit <<= 4;
+      if (c >= '0' && c <= '9') unit |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') unit |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') unit |= static_cast<unsigned>(c - 'A' + 10);
+      else return false;
+    }
+    return true;
   }
 
   // Length of the valid UTF-8 sequence starting at `at` (a byte >= 0x80), or 0 if invalid.
@@ -200,8 +221,10 @@ class OffsetScanner {
         (void)std::strtoull(literal.c_str(), nullptr, 10);
       }
     } else {
+      // Only overflow is an error: strtod also reports ERANGE for numbers that underflow to a
+      // denormal or zero (1e-400), which simdjson and flagd accept.
       const double d = std::strtod(literal.c_str(), nullptr);
-      if (std::isinf(d)) errno = ERANGE;
+      errno = std::isinf(d) ? ERANGE : 0;
     }
     if (errno == ERANGE) {
       pos_ = start;

@@ -16,6 +16,7 @@ class StableIndex {
  public:
   // The index of `key`, assigning the next free one to a key never seen before.
   std::uint32_t assign(std::string_view key);
+  bool contains(std::string_view key) const { return by_key_.count(std::string(key)) != 0; }
   const std::vector<std::string>& keys() const noexcept { return keys_; }  // by index
   std::size_t size() const noexcept { return keys_.size(); }
 

@@ -1,5 +1,6 @@
 #include "publisher.hpp"
 
+#include "flagd/limits.hpp"
 #include "image_builder.hpp"
 
 namespace flagd {
@@ -17,6 +18,18 @@ std::optional<Publisher> Publisher::resume(std::byte* base, std::string& error) 
 
 PublishOutcome Publisher::publish(const FlagSet& flags, std::uint64_t published_unix_ns) {
   PublishOutcome outcome;
+  // Keys keep their index for the segment's life, removed ones included: the limit is on all
+  // keys ever published, checked before any new key is given an index.
+  std::size_t new_keys = 0;
+  for (const auto& flag : flags.flags) new_keys += index_.contains(flag.key) ? 0 : 1;
+  if (index_.size() + new_keys > limits::kMaxFlags) {
+    outcome.generation = generation_;
+    outcome.error = "the segment has given indices to " + std::to_string(index_.size()) +
+                    " flag keys over its life and " + std::to_string(new_keys) +
+                    " new ones would pass the limit of " + std::to_string(limits::kMaxFlags) +
+                    "; recreate the segment to start its indices afresh";
+    return outcome;
+  }
   const std::vector<std::byte> image =
       build_image(flags, index_, ImageStamp{generation_ + 1, published_unix_ns});
   outcome.image_bytes = image.size();

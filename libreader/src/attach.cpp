@@ -176,6 +176,8 @@ Reader Reader::detached(std::string_view segment) {
 
 Result<Reader> Reader::over_memory(std::shared_ptr<const void> owner, const std::byte* base,
                                    std::size_t bytes) {
+  if (reinterpret_cast<std::uintptr_t>(base) % layout::kCacheLine != 0)
+    return error(AttachErrorKind::Unreadable, "an in-memory segment must be 64-byte aligned");
   auto described = describe("(in memory)", base, bytes);
   if (!described) return described.error();
   Reader reader("(in memory)", empty_mapping());

@@ -12,9 +12,14 @@ using layout::FlagRecord;
 using layout::ImageHeader;
 using layout::StringRef;
 
-bool copy_string(const SlotView& slot, StringRef ref, std::string& out) noexcept {
+bool copy_string(const SlotView& slot, StringRef ref, std::string& out, std::size_t* grow) noexcept {
   if (!slot.holds_words(ref.offset, layout::round_up8(ref.length)) || ref.length > limits::kMaxStringBytes)
     return false;
+  if (grow != nullptr && ref.length > out.capacity()) {
+    *grow = ref.length;
+    out.clear();
+    return true;
+  }
   try {
     out.resize(ref.length);
   } catch (const std::bad_alloc&) {

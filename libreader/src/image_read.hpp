@@ -59,7 +59,12 @@ SectionResult read_section(const Mapping& m, Body&& body) noexcept {
 }
 
 // Copies a string of the image into `out`; false if it lies outside the slot or over the limit.
-bool copy_string(const SlotView& slot, layout::StringRef ref, std::string& out) noexcept;
+// With `grow` null it may allocate (for the allocating views). On evaluation paths `grow` is set:
+// a string longer than out's capacity is not copied and its length is left in *grow, so that the
+// caller reserves after the section validated that length, and reads again. A torn length
+// therefore never makes an evaluation allocate.
+bool copy_string(const SlotView& slot, layout::StringRef ref, std::string& out,
+                 std::size_t* grow = nullptr) noexcept;
 
 // True if the image string `ref` holds exactly `key`.
 bool string_equals(const SlotView& slot, layout::StringRef ref, std::string_view key) noexcept;

@@ -72,9 +72,11 @@ std::uint32_t Reader::index_of(Handle flag) const noexcept {
 void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
                             Raw& raw) const noexcept {
   std::string* const variant_out = raw.variant;
+  std::size_t text_grow = 0, variant_grow = 0;
   const auto read = [&](const SlotView& slot) {
     raw = Raw{};
     raw.variant = variant_out;
+    text_grow = variant_grow = 0;
     raw.generation = slot.load<std::uint64_t>(offsetof(ImageHeader, generation));
     const std::byte* record = index == detail::kUnresolved ? nullptr : detail::record_at(slot, index);
     const std::uint64_t word0 = record ? shared::load<std::uint64_t>(record) : 0;
@@ -110,21 +112,31 @@ void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
     if (!slot.holds_words(variant, sizeof(layout::VariantRecord))) return false;
     raw.payload = slot.load<std::uint64_t>(variant + 8);
     if ((raw.kind == ValueKind::String || raw.kind == ValueKind::Object) && text != nullptr &&
-        !detail::copy_string(slot, layout::unpack_string_ref(raw.payload), *text))
+        !detail::copy_string(slot, layout::unpack_string_ref(raw.payload), *text, &text_grow))
       return false;
     if (raw.variant != nullptr &&
         !detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(variant)),
-                             *raw.variant))
+                             *raw.variant, &variant_grow))
       return false;
     raw.reason = Reason::Static;
     raw.error = ErrorCode::None;
     raw.has_value = true;
     return true;
   };
-  if (detail::read_section(mapping(), read) != SectionResult::Ok) {
-    raw = Raw{};  // malformed image or a writer that never lets go: the caller's default
-    raw.variant = variant_out;
+  // A value longer than the caller's buffer: grow it (outside the read, for a validated length)
+  // and read again. Only the first evaluation of a long value into a new buffer does this.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (detail::read_section(mapping(), read) != SectionResult::Ok) break;
+    if (text_grow == 0 && variant_grow == 0) return;
+    try {
+      if (text_grow != 0) text->reserve(text_grow);
+      if (variant_grow != 0) variant_out->reserve(variant_grow);
+    } catch (...) {
+      break;
+    }
   }
+  raw = Raw{};  // malformed image, a writer that never lets go, or no memory: the caller's default
+  raw.variant = variant_out;
 }
 
 template <class T, class Fallback>
@@ -296,11 +308,11 @@ void Reader::evaluate(std::string_view key, bool fallback, Evaluation<bool>& out
 
 std::uint64_t Reader::generation() const noexcept {
   std::uint64_t generation = 0;
-  detail::read_section(mapping(), [&](const SlotView& slot) {
+  const auto result = detail::read_section(mapping(), [&](const SlotView& slot) {
     generation = slot.load<std::uint64_t>(offsetof(ImageHeader, generation));
     return true;
   });
-  return generation;
+  return result == SectionResult::Ok ? generation : 0;
 }
 
 }  // namespace flagd

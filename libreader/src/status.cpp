@@ -85,12 +85,13 @@ bool Reader::metadata(Handle flag, std::vector<MetadataValue>& out) const {
         shared::load<std::uint32_t>(record + offsetof(FlagRecord, metadata_offset));
     return read_metadata_block(slot, set_block, out) && read_metadata_block(slot, flag_block, out);
   });
+  if (result != SectionResult::Ok) out.clear();
   return result == SectionResult::Ok && found;
 }
 
 std::vector<FlagSummary> Reader::list() const {
   std::vector<FlagSummary> flags;
-  detail::read_section(mapping(), [&](const SlotView& slot) {
+  const auto result = detail::read_section(mapping(), [&](const SlotView& slot) {
     flags.clear();
     const std::uint32_t count = slot.load<std::uint32_t>(offsetof(ImageHeader, flag_count));
     for (std::uint32_t i = 0; i < count && i < limits::kMaxFlags; ++i) {
@@ -119,6 +120,7 @@ std::vector<FlagSummary> Reader::list() const {
     }
     return true;
   });
+  if (result != SectionResult::Ok) flags.clear();  // never a listing mixed from two images
   return flags;
 }
 
@@ -132,7 +134,7 @@ SegmentStatus Reader::status() const {
   s.segment_id = shared::load<std::uint64_t>(base + offsetof(layout::SegmentHeader, segment_id));
   s.created_unix_ns = shared::load<std::uint64_t>(base + offsetof(layout::SegmentHeader, created_unix_ns));
 
-  detail::read_section(m, [&](const SlotView& slot) {
+  const auto image = detail::read_section(m, [&](const SlotView& slot) {
     ImageHeader header;
     shared::copy_out(&header, slot.image, sizeof header);
     s.image_generation = header.generation;
@@ -142,6 +144,11 @@ SegmentStatus Reader::status() const {
     s.image_sha256 = hex(header.source_sha256, sizeof header.source_sha256);
     return true;
   });
+  if (image != SectionResult::Ok) {  // leave the image fields unknown rather than mixed
+    s.image_generation = s.image_bytes = s.image_published_unix_ns = 0;
+    s.image_flag_count = 0;
+    s.image_sha256.clear();
+  }
 
   // The daemon's status block has a seqlock of its own.
   const std::byte* block = base + offsetof(layout::SegmentPrefix, status);

@@ -13,7 +13,8 @@ inline constexpr std::size_t kMaxSegmentNameBytes = 200;
 // starting with '.'); otherwise a sentence saying why it is not.
 std::string segment_name_problem(std::string_view name);
 
-// The lock file a daemon holds while it serves `name` (beside the segment in /dev/shm).
+// The lock file a daemon holds while it serves `name`: /dev/shm/.NAME.lock, beside the segment
+// and never a segment itself.
 std::string segment_lock_path(std::string_view name);
 
 }  // namespace flagd
