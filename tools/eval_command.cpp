@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "json_out.hpp"
+#include "json_value.hpp"
 
 namespace flagd::cli {
 
@@ -10,7 +11,7 @@ namespace {
 
 std::string error_line(std::string_view message) {
   std::string line = "{\"value\":null,\"variant\":null,\"reason\":\"ERROR\",\"errorCode\":\"GENERAL\",\"errorMessage\":";
-  append_string(line, message);
+  append_json_string(line, message);
   line += ",\"flagMetadata\":{}}";
   return line;
 }
@@ -61,7 +62,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       if (has_default && fallback.is_number()) d = double(fallback);
       Evaluation<double> r;
       reader_.evaluate(h, d, r);
-      append_number(value, r.value);
+      append_json_number(value, r.value);
       return finish(r);
     }
     case Type::String: {
@@ -69,7 +70,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       if (has_default && fallback.is_string()) d = std::string(std::string_view(fallback));
       Evaluation<std::string> r;
       reader_.evaluate(h, std::string_view(d), r);
-      append_string(value, r.value);
+      append_json_string(value, r.value);
       return finish(r);
     }
     case Type::Object: {

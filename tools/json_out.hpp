@@ -10,9 +10,6 @@
 
 namespace flagd::cli {
 
-void append_string(std::string& out, std::string_view text);
-void append_number(std::string& out, double value);
-
 // {"value":...,"variant":...,"reason":...,"errorCode":...,"flagMetadata":{...}}; `value_json`
 // is the value already written as JSON.
 std::string result_line(std::string_view value_json, const std::string* variant, Reason reason,

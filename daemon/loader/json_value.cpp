@@ -48,19 +48,23 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-namespace {
-void append_number(std::string& out, double d) {
-  // Shortest text that reads back as the same double; integers without a fraction.
+void append_json_number(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
   char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
   out.append(buf, r.ptr);
 }
+
+namespace {
 
 void append(std::string& out, const JsonValue& v) {
   switch (v.kind) {
     case JsonValue::Kind::Null: out += "null"; break;
     case JsonValue::Kind::Bool: out += v.boolean ? "true" : "false"; break;
-    case JsonValue::Kind::Number: append_number(out, v.number); break;
+    case JsonValue::Kind::Number: append_json_number(out, v.number); break;
     case JsonValue::Kind::String: append_json_string(out, v.text); break;
     case JsonValue::Kind::Array:
       out += '[';

@@ -34,5 +34,7 @@ std::string_view kind_name(JsonValue::Kind kind) noexcept;  // "null", "boolean"
 // Compact JSON text of `value` (object members in source order).
 std::string to_json(const JsonValue& value);
 void append_json_string(std::string& out, std::string_view text);
+// The shortest text that reads back as `value`; null for infinities and NaN, which JSON lacks.
+void append_json_number(std::string& out, double value);
 
 }  // namespace flagd
