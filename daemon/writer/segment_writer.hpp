@@ -16,9 +16,10 @@ namespace flagd {
 
 class SegmentWriter {
  public:
-  // Slots start on cache lines: their capacity is rounded up to a multiple of 64 bytes.
+  // Slots start at multiples of kSlotAlignment (the publish word needs their low bits free):
+  // their capacity is rounded up to one.
   static std::uint64_t slot_capacity(std::uint64_t requested) noexcept {
-    return (requested + layout::kCacheLine - 1) & ~std::uint64_t{layout::kCacheLine - 1};
+    return (requested + layout::kSlotAlignment - 1) & ~std::uint64_t{layout::kSlotAlignment - 1};
   }
   static std::uint64_t segment_bytes_for(std::uint64_t slot_bytes) noexcept {
     return layout::kSlotsOffset + layout::kSlotCount * slot_capacity(slot_bytes);

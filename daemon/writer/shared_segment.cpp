@@ -78,7 +78,7 @@ std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& na
       const std::uint64_t slots = created ? slot_bytes : (mapped - layout::kSlotsOffset) / 2;
       std::random_device random;
       const std::uint64_t id = (std::uint64_t{random()} << 32) ^ random() ^ unix_now_ns();
-      SegmentWriter::format(base, mapped, slots & ~std::uint64_t{63}, id, unix_now_ns());
+      SegmentWriter::format(base, mapped, slots & ~(layout::kSlotAlignment - 1), id, unix_now_ns());
       return SharedSegment(std::move(impl), true);
     }
     const auto version = shared::load<std::uint32_t>(base + offsetof(layout::SegmentHeader, layout_version));

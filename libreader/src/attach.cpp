@@ -51,7 +51,7 @@ Result<detail::Mapping> describe(std::string_view name, const std::byte* base, s
               m.slot_bytes % 8 == 0;
   for (std::uint32_t i = 0; sane && i < layout::kSlotCount; ++i) {
     const auto offset = shared::load<std::uint64_t>(base + offsetof(SegmentHeader, slot_offset) + 8 * i);
-    sane = offset >= layout::kSlotsOffset && offset % 64 == 0 && offset <= m.segment_bytes &&
+    sane = offset >= layout::kSlotsOffset && offset % layout::kSlotAlignment == 0 && offset <= m.segment_bytes &&
            m.slot_bytes <= m.segment_bytes - offset;
   }
   if (!sane)

@@ -45,33 +45,28 @@ bool string_equals(const SlotView& slot, StringRef ref, std::string_view key) no
   return true;
 }
 
-const std::byte* record_at(const SlotView& slot, std::uint32_t index) noexcept {
-  const std::uint32_t count = slot.load<std::uint32_t>(offsetof(ImageHeader, flag_count));
-  if (index >= count) return nullptr;
-  const std::uint64_t offset = layout::kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
-  if (!slot.contains(offset, sizeof(FlagRecord))) return nullptr;
-  return slot.image + offset;
-}
-
-bool find_key(const SlotView& slot, std::string_view key, std::uint32_t& index) noexcept {
+bool find_key(const SlotView& slot, const KeyProbe& probe_key, std::uint32_t& index,
+              const std::byte*& record) noexcept {
   index = kUnresolved;
+  record = nullptr;
   const std::uint32_t table = slot.load<std::uint32_t>(offsetof(ImageHeader, name_slots_offset));
   const std::uint32_t slots = slot.load<std::uint32_t>(offsetof(ImageHeader, name_slot_count));
   if (slots == 0) return true;  // an image without flags
   if ((slots & (slots - 1)) != 0 || !slot.holds_words(table, std::uint64_t{slots} * 8)) return false;
-  const std::uint32_t hash = key_hash(key);
+  const std::uint32_t hash = probe_key.hash;
   std::uint32_t position = hash & (slots - 1);
   for (std::uint32_t probe = 0; probe < kMaxKeyProbes && probe < slots; ++probe) {
     const std::uint64_t entry = slot.load<std::uint64_t>(table + std::uint64_t{position} * 8);
     const auto index_plus_one = static_cast<std::uint32_t>(entry);
     if (index_plus_one == 0) return true;
     if (static_cast<std::uint32_t>(entry >> 32) == hash) {
-      const std::byte* record = record_at(slot, index_plus_one - 1);
-      if (record == nullptr) return false;
+      const std::byte* candidate = record_at(slot, index_plus_one - 1);
+      if (candidate == nullptr) return false;
       const auto ref = layout::unpack_string_ref(
-          shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
-      if (string_equals(slot, ref, key)) {
+          shared::load<std::uint64_t>(candidate + offsetof(FlagRecord, key)));
+      if (string_equals(slot, ref, probe_key.key)) {
         index = index_plus_one - 1;
+        record = candidate;
         return true;
       }
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/shared_access.hpp"
@@ -47,7 +48,7 @@ SectionResult read_section(const Mapping& m, Body&& body) noexcept {
     if (offset < layout::kSlotsOffset || offset > m.segment_bytes || m.slot_bytes > m.segment_bytes - offset)
       return SectionResult::Malformed;  // only a broken writer stores such a word
     const std::byte* sequence =
-        m.base + offsetof(layout::SegmentPrefix, sequence) + layout::publish_slot(word) * layout::kCacheLine;
+        m.base + offsetof(layout::SegmentPrefix, sequence) + (word & layout::kPublishSlotBit);
     const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
     if (before & 1) continue;
     const bool sane = body(SlotView{m.base + offset, m.slot_bytes});
@@ -69,10 +70,25 @@ bool copy_string(const SlotView& slot, layout::StringRef ref, std::string& out,
 // True if the image string `ref` holds exactly `key`.
 bool string_equals(const SlotView& slot, layout::StringRef ref, std::string_view key) noexcept;
 
-// The stable index of `key` in the image, or kUnresolved. False if the table is malformed.
-bool find_key(const SlotView& slot, std::string_view key, std::uint32_t& index) noexcept;
+// A key to look up, hashed once (outside any read section).
+struct KeyProbe {
+  explicit KeyProbe(std::string_view k) noexcept : key(k), hash(key_hash(k)) {}
+  std::string_view key;
+  std::uint32_t hash;
+};
+
+// The stable index of the key in the image and its record, or kUnresolved and nullptr. False if
+// the table is malformed.
+bool find_key(const SlotView& slot, const KeyProbe& probe, std::uint32_t& index,
+              const std::byte*& record) noexcept;
 
 // The record of `index`, bounds-checked; nullptr if the image has no such record.
-const std::byte* record_at(const SlotView& slot, std::uint32_t index) noexcept;
+inline const std::byte* record_at(const SlotView& slot, std::uint32_t index) noexcept {
+  const auto count = slot.load<std::uint32_t>(offsetof(layout::ImageHeader, flag_count));
+  if (index >= count) return nullptr;
+  const std::uint64_t offset = layout::kRecordsOffset + std::uint64_t{index} * sizeof(layout::FlagRecord);
+  if (!slot.contains(offset, sizeof(layout::FlagRecord))) return nullptr;
+  return slot.image + offset;
+}
 
 }  // namespace flagd::detail

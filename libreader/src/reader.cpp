@@ -50,9 +50,11 @@ Handle Reader::resolve(std::string_view key) {
 }
 
 std::uint32_t Reader::lookup(std::string_view key) const noexcept {
+  const detail::KeyProbe probe(key);
   std::uint32_t index = detail::kUnresolved;
+  const std::byte* record;
   const auto result = detail::read_section(
-      mapping(), [&](const SlotView& slot) { return detail::find_key(slot, key, index); });
+      mapping(), [&](const SlotView& slot) { return detail::find_key(slot, probe, index, record); });
   return result == SectionResult::Ok ? index : detail::kUnresolved;
 }
 
@@ -268,8 +270,22 @@ void Reader::get_object(Handle flag, std::string_view fallback_json, std::string
 
 // ---- by key ---------------------------------------------------------------------------------
 
+// The lookup and a static boolean's answer in one read; anything else takes the general path.
 bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
-  return get_bool(Handle(lookup(key), &detail::kNullHandleEntry), fallback);
+  const detail::KeyProbe probe(key);
+  std::uint32_t index = detail::kUnresolved;
+  std::uint64_t answer = 0;
+  const auto result = detail::read_section(mapping(), [&](const SlotView& slot) {
+    const std::byte* record;
+    answer = 0;
+    if (!detail::find_key(slot, probe, index, record)) return false;
+    if (record != nullptr) answer = layout::word0_static_bool(shared::load<std::uint64_t>(record));
+    return true;
+  });
+  if (result == SectionResult::Ok && (answer & 1)) return (answer >> 1) != 0;
+  return slow_bool(Handle(result == SectionResult::Ok ? index : detail::kUnresolved,
+                          &detail::kNullHandleEntry),
+                   fallback);
 }
 
 std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const noexcept {

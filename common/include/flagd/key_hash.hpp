@@ -1,6 +1,6 @@
 // The hash of flag keys in an image's key table. Writer and readers must agree on it, so it is
-// defined once, here. Eight bytes per multiply (splitmix64's constants): flag keys are short and
-// only by-key lookups pay for it; the table's probe limit, not the hash, bounds the worst case.
+// defined once, here. Eight bytes per multiply, then a full 64-bit finalizer: flag keys are short
+// and only by-key lookups pay for it; the table's probe limit, not the hash, bounds the worst case.
 #pragma once
 
 #include <cstdint>
@@ -24,10 +24,15 @@ inline std::uint32_t key_hash(std::string_view key) noexcept {
     std::uint64_t word;
     std::memcpy(&word, key.data() + i, 8);
     h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 29;
+    h ^= h >> 32;  // a product's high bits carry the word's high bytes: fold them down
   }
-  h = (h ^ tail_word(key.data() + i, key.size() - i)) * 0x94d049bb133111ebULL;
-  h ^= h >> 32;
+  h ^= tail_word(key.data() + i, key.size() - i);
+  // MurmurHash3's 64-bit finalizer: every input bit reaches the low bits that pick the slot.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
   return static_cast<std::uint32_t>(h);
 }
 

@@ -66,9 +66,10 @@ static_assert(offsetof(SegmentHeader, layout_version) == 8);
 static_assert(offsetof(SegmentHeader, slot_offset) == 32);
 
 // The word readers start every read at. It packs what the hot path needs to reach a record, so a
-// read costs one load here instead of three (slot, slot offset, flag count):
-//   bits 0..7    active slot (0 or 1)
-//   bits 8..39   offset of the active slot from the segment start, in 64-byte units
+// read costs one load here instead of three (slot, slot offset, flag count), decoded with masks:
+//   bits 0..39   byte offset of the active slot from the segment start (slots are 128-aligned)
+//   bit 6        within those, the active slot (0 or 1): `word & 64` is its counter's offset
+//                from the first counter, since each counter has a 64-byte line of its own
 //   bits 40..63  flag_count of the image in that slot
 // It is written once per publication, after the slot's sequence counter is even again. A reader
 // still validates what it derives from it against the mapping's size.
@@ -78,16 +79,17 @@ struct alignas(kCacheLine) PublishLine {
 };
 static_assert(sizeof(PublishLine) == kCacheLine);
 
+inline constexpr std::uint64_t kSlotAlignment = 128;
+inline constexpr std::uint64_t kPublishOffsetMask = 0xFF'FFFF'FF80ULL;
+inline constexpr std::uint64_t kPublishSlotBit = 64;
 inline constexpr std::uint64_t kMaxPublishedFlags = (std::uint64_t{1} << 24) - 1;
 
 inline constexpr std::uint64_t pack_publish_word(std::uint64_t slot, std::uint64_t slot_offset,
                                                  std::uint64_t flag_count) noexcept {
-  return (slot & 0xFF) | ((slot_offset >> 6) & 0xFFFF'FFFFULL) << 8 | flag_count << 40;
+  return (slot_offset & kPublishOffsetMask) | (slot != 0 ? kPublishSlotBit : 0) | flag_count << 40;
 }
-inline constexpr std::uint64_t publish_slot(std::uint64_t w) noexcept { return w & 1; }
-inline constexpr std::uint64_t publish_offset(std::uint64_t w) noexcept {
-  return ((w >> 8) & 0xFFFF'FFFFULL) << 6;
-}
+inline constexpr std::uint64_t publish_slot(std::uint64_t w) noexcept { return (w & kPublishSlotBit) != 0; }
+inline constexpr std::uint64_t publish_offset(std::uint64_t w) noexcept { return w & kPublishOffsetMask; }
 inline constexpr std::uint32_t publish_flag_count(std::uint64_t w) noexcept {
   return static_cast<std::uint32_t>(w >> 40);
 }
@@ -133,6 +135,7 @@ struct SegmentPrefix {
 };
 static_assert(offsetof(SegmentPrefix, publish) == 64);
 static_assert(offsetof(SegmentPrefix, sequence) == 128);
+static_assert(sizeof(SlotSequence) == kPublishSlotBit, "word & kPublishSlotBit locates the counter");
 static_assert(offsetof(SegmentPrefix, status) == 256);
 static_assert(sizeof(SegmentPrefix) == kSlotsOffset);
 

@@ -255,17 +255,16 @@ inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
   const std::byte* const base = hot_base_.load(std::memory_order_relaxed);
   const std::uint32_t index = flag.index_;
   const std::uint64_t word = shared::load_acquire<std::uint64_t>(base + offsetof(SegmentPrefix, publish));
-  const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + publish_slot(word) * kCacheLine;
-  const std::uint64_t record =
-      publish_offset(word) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
-  // Conditions are combined without short-circuits so the fast path is one straight line with
-  // two well-predicted branches.
+  const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + (word & kPublishSlotBit);
+  const std::uint64_t record = publish_offset(word) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
+  // Conditions are combined without short-circuits so the fast path is one straight line.
   if ((index < publish_flag_count(word)) & (record + 8 <= limit)) [[likely]] {
     const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
     const std::uint64_t answer = word0_static_bool(shared::load<std::uint64_t>(base + record));
     shared::acquire_fence();
     const std::uint64_t after = shared::load<std::uint64_t>(sequence);
-    if (((before ^ after) | (before & 1) | (~answer & 1)) == 0) [[likely]] return (answer >> 1) != 0;
+    // The counter only grows, so after == (before with bit 0 clear) means: even and unchanged.
+    if (((before & ~std::uint64_t{1}) == after) & ((answer & 1) != 0)) [[likely]] return (answer >> 1) != 0;
   }
   return slow_bool(flag, fallback);
 }
