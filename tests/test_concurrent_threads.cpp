@@ -26,6 +26,7 @@ TEST_CASE("readers in other threads never see a mix of two images") {
   flagd::Reader& reader = attached.value();
 
   std::atomic<bool> done{false};
+  std::atomic<int> ready{0};
   std::atomic<std::uint64_t> reads{0}, inconsistent{0};
   std::vector<std::uint64_t> latest(2, 0);
   std::vector<std::thread> readers;
@@ -33,14 +34,16 @@ TEST_CASE("readers in other threads never see a mix of two images") {
     readers.emplace_back([&, t] {
       flagd::test::GenerationChecker checker(reader);
       std::uint64_t n = 0, bad = 0;
-      while (!done.load(std::memory_order_relaxed)) {
+      ready.fetch_add(1);
+      do {
         bad += static_cast<std::uint64_t>(checker.round());
         n += 4;
-      }
+      } while (!done.load(std::memory_order_relaxed));
       reads += n;
       inconsistent += bad;
       latest[static_cast<std::size_t>(t)] = checker.latest_generation();
     });
+  while (ready.load() < 2) std::this_thread::yield();  // publish while both readers read
   for (std::size_t g = 1; g < images.size(); ++g) REQUIRE(writer.publish(images[g]));
   done = true;
   for (auto& t : readers) t.join();
