@@ -152,12 +152,26 @@ TEST_CASE("metadata holds only strings, numbers and booleans") {
         "flags.json:1:75: error: flags.f.metadata: metadata must be an object, not a number");
 }
 
-TEST_CASE("targeting rules are refused until the rule engine lands, naming the flag") {
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [true, "a"]}})")) ==
-        "flags.json:1:76: error: flags.f.targeting: flag \"f\" has targeting rules, which this version of "
-        "flagd does not evaluate yet; remove them or leave \"targeting\" empty ({})");
-  // An empty rule is the same as none.
+TEST_CASE("targeting rules are checked at load, naming the flag's path") {
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [{"frobnicate": [1]}, "a"]}})")) ==
+        "flags.json:1:85: error: flags.f.targeting.if[0].frobnicate: unsupported operator \"frobnicate\"");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"map": [[1]]}})")) ==
+        "flags.json:1:84: error: flags.f.targeting.map: \"map\" takes 2 operands, not 1");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"var": {"cat": ["a"]}}})")) ==
+        "flags.json:1:84: error: flags.f.targeting.var: a \"var\" path must be a string or a whole number known when the file loads");
+  // An empty rule is the same as none; so is null.
   CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {}})")).ok());
+  CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": null})")).ok());
+}
+
+TEST_CASE("a $ref to a missing evaluator loads with a warning") {
+  const auto result = load_flag_text(
+      flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [{"$ref": "nope"}, "a", null]}})"),
+      "flags.json");
+  REQUIRE(result.ok());
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(flagd::format(result.diagnostics[0]).find("warning: flags.f.targeting.if[0].$ref: \"$ref\" names \"nope\", "
+                                                  "which is not in $evaluators") != std::string::npos);
 }
 
 TEST_CASE("limits are enforced with a message naming them") {

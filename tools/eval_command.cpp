@@ -24,7 +24,8 @@ Handle RequestEvaluator::handle(std::string_view flag) {
   return it->second;
 }
 
-std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::string_view default_json) {
+std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::string_view default_json,
+                                       const Context& context) {
   // The default arrives as JSON; parse it into the requested type.
   simdjson::dom::parser parser;
   simdjson::dom::element fallback;
@@ -42,7 +43,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       bool d = false;
       if (has_default && fallback.is_bool()) d = bool(fallback);
       Evaluation<bool> r;
-      reader_.evaluate(h, d, r);
+      reader_.evaluate(h, context, d, r);
       value = r.value ? "true" : "false";
       return finish(r);
     }
@@ -53,7 +54,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
         else d = static_cast<std::int64_t>(double(fallback));
       }
       Evaluation<std::int64_t> r;
-      reader_.evaluate(h, d, r);
+      reader_.evaluate(h, context, d, r);
       value = std::to_string(r.value);
       return finish(r);
     }
@@ -61,7 +62,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       double d = 0;
       if (has_default && fallback.is_number()) d = double(fallback);
       Evaluation<double> r;
-      reader_.evaluate(h, d, r);
+      reader_.evaluate(h, context, d, r);
       append_json_number(value, r.value);
       return finish(r);
     }
@@ -69,7 +70,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       std::string d;
       if (has_default && fallback.is_string()) d = std::string(std::string_view(fallback));
       Evaluation<std::string> r;
-      reader_.evaluate(h, std::string_view(d), r);
+      reader_.evaluate(h, context, std::string_view(d), r);
       append_json_string(value, r.value);
       return finish(r);
     }
@@ -77,7 +78,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       std::string d = "{}";
       if (has_default && fallback.is_object()) d = simdjson::minify(fallback);
       Evaluation<std::string> r;
-      reader_.evaluate_object(h, d, r);
+      reader_.evaluate_object(h, context, d, r);
       value = r.value;
       return finish(r);
     }
@@ -103,21 +104,19 @@ std::string RequestEvaluator::answer(std::string_view request_line) {
   else if (type_name == "object") type = Type::Object;
   else return error_line("unknown \"type\" \"" + std::string(type_name) + "\": boolean, string, integer, float or object");
   simdjson::dom::element context;
-  if (!request["context"].get(context) && !context.is_object())
-    return error_line("\"context\" must be an object");
+  std::string context_json = "{}", error;
+  if (!request["context"].get(context)) context_json = simdjson::minify(context);
+  if (!context_.parse(context_json, error)) return error_line(error);
   simdjson::dom::element fallback;
   std::string default_json;
   if (!request["default"].get(fallback)) default_json = simdjson::minify(fallback);
-  return evaluate(flag, type, default_json);
+  return evaluate(flag, type, default_json, context_.context());
 }
 
 std::string RequestEvaluator::get(std::string_view flag, std::string_view context_json) {
-  if (!context_json.empty()) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element context;
-    if (parser.parse(context_json.data(), context_json.size()).get(context) || !context.is_object())
-      return error_line("--context must be a JSON object");
-  }
+  std::string error;
+  if (!context_.parse(context_json.empty() ? std::string_view("{}") : context_json, error))
+    return error_line("--context: " + error);
   Type type = Type::Boolean;
   for (const auto& summary : reader_.list())
     if (summary.key == flag) {
@@ -128,7 +127,7 @@ std::string RequestEvaluator::get(std::string_view flag, std::string_view contex
         case layout::ValueKind::Object: type = Type::Object; break;
       }
     }
-  return evaluate(flag, type, "");
+  return evaluate(flag, type, "", context_.context());
 }
 
 }  // namespace flagd::cli

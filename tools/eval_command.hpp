@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "context_json.hpp"
 #include "flagd/reader.hpp"
 
 namespace flagd::cli {
@@ -24,9 +25,10 @@ class RequestEvaluator {
  private:
   enum class Type { Boolean, String, Integer, Float, Object };
   Handle handle(std::string_view flag);
-  std::string evaluate(std::string_view flag, Type type, std::string_view default_json);
+  std::string evaluate(std::string_view flag, Type type, std::string_view default_json, const Context& context);
 
   Reader& reader_;
+  JsonContext context_;
   std::unordered_map<std::string, Handle> handles_;
 };
 

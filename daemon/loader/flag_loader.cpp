@@ -11,6 +11,7 @@
 
 #include "flagd/limits.hpp"
 #include "json_parse.hpp"
+#include "rule_compiler.hpp"
 #include "sha256.hpp"
 
 namespace flagd {
@@ -34,6 +35,7 @@ class DocumentLoader {
     }
     std::vector<MetadataItem> set_metadata;
     const JsonValue* flag_map = nullptr;
+    evaluators_ = root.find("$evaluators");
     for (const auto& m : root.members) {
       if (m.key == "flags") {
         flag_map = &m.value;
@@ -202,12 +204,16 @@ class DocumentLoader {
     }
 
     if (targeting != nullptr) {
-      const bool empty = targeting->kind == Kind::Object && targeting->members.empty();
-      if (!empty)
-        error(path + ".targeting", targeting->offset,
-              "flag \"" + member.key +
-                  "\" has targeting rules, which this version of flagd does not evaluate yet; "
-                  "remove them or leave \"targeting\" empty ({})");
+      // Absent, null or {}: no rule. Anything else is compiled (rule_compiler.cpp).
+      const bool empty = targeting->kind == Kind::Null ||
+                         (targeting->kind == Kind::Object && targeting->members.empty());
+      if (!empty) {
+        const RuleReporter reporter = [this](Diagnostic::Severity severity, const std::string& where,
+                                             std::uint32_t offset, std::string message) {
+          report(severity, where, offset, std::move(message));
+        };
+        compile_rule(*targeting, evaluators_, path + ".targeting", reporter, flag.rule);
+      }
     }
 
     flag.metadata = set_metadata;
@@ -298,6 +304,7 @@ class DocumentLoader {
   std::string_view text_;
   std::string file_;
   std::vector<Diagnostic>& out_;
+  const JsonValue* evaluators_ = nullptr;
 };
 
 void merge(std::vector<FlagDefinition>&& incoming, FlagSet& set,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flagd/layout.hpp"
+#include "flagd/rule_layout.hpp"
 
 namespace flagd {
 
@@ -31,6 +32,16 @@ struct MetadataItem {
   std::string text;
 };
 
+// One node of a compiled targeting rule, before it is laid out in an image (rule_layout.hpp).
+struct RuleDraftNode {
+  layout::RuleOp op = layout::RuleOp::Null;
+  std::uint16_t argc = 0;
+  std::uint32_t first = 0;
+  bool boolean = false;
+  double number = 0;
+  std::string text;  // String constant, Var path, Object literal (JSON text)
+};
+
 struct FlagDefinition {
   std::string key;
   bool enabled = true;
@@ -38,6 +49,7 @@ struct FlagDefinition {
   std::vector<Variant> variants;
   std::optional<std::uint16_t> default_variant;  // index into variants
   std::vector<MetadataItem> metadata;             // set metadata overlaid by the flag's own
+  std::vector<RuleDraftNode> rule;                // empty: no targeting
   std::string source;                             // the file it came from
 };
 

@@ -7,6 +7,7 @@
 
 #include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
+#include "flagd/rule_layout.hpp"
 
 namespace flagd {
 
@@ -52,6 +53,28 @@ std::uint64_t payload_of(const FlagValue& value, ImageWriter& w) {
   return 0;
 }
 
+RuleNode rule_node(const RuleDraftNode& draft, ImageWriter& w) {
+  RuleNode node{};
+  node.op = draft.op;
+  node.argc = draft.argc;
+  node.first = draft.first;
+  switch (draft.op) {
+    case RuleOp::Bool: node.a = draft.boolean ? 1 : 0; break;
+    case RuleOp::Number: node.a = std::bit_cast<std::uint64_t>(draft.number); break;
+    case RuleOp::String: node.a = pack_string_ref(w.intern(draft.text)); break;
+    case RuleOp::Object:
+      node.a = pack_string_ref(w.intern(draft.text));
+      node.b = draft.boolean ? 1 : 0;  // non-empty
+      break;
+    case RuleOp::Var:
+      node.a = pack_string_ref(w.intern(draft.text));
+      node.b = key_hash(draft.text);
+      break;
+    default: break;
+  }
+  return node;
+}
+
 // A power-of-two table in which no key is more than kMaxKeyProbes slots from its home.
 std::vector<NameSlot> key_table(const std::vector<std::string>& keys) {
   std::uint32_t slots = 8;
@@ -92,9 +115,11 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
       tables += flag->variants.size() * sizeof(VariantRecord);
       if (!flag->metadata.empty())
         tables += sizeof(MetadataBlock) + flag->metadata.size() * sizeof(MetadataEntry);
+      tables += flag->rule.size() * sizeof(RuleNode);
     }
   const std::uint64_t names_offset = kRecordsOffset + by_index.size() * sizeof(FlagRecord);
-  std::uint64_t next_table = names_offset + table.size() * sizeof(NameSlot);
+  const std::uint64_t rules_offset = names_offset + table.size() * sizeof(NameSlot);
+  std::uint64_t next_table = rules_offset + by_index.size() * sizeof(RuleRef);
   ImageWriter w(next_table + tables);
 
   std::uint32_t present = 0;
@@ -119,9 +144,18 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
       w.put(next_table, v);
       next_table += sizeof v;
     }
+    if (!flag->rule.empty()) {
+      record.has_targeting = 1;
+      w.put(rules_offset + i * sizeof(RuleRef),
+            RuleRef{static_cast<std::uint32_t>(next_table), static_cast<std::uint32_t>(flag->rule.size())});
+      for (const auto& draft : flag->rule) {
+        w.put(next_table, rule_node(draft, w));
+        next_table += sizeof(RuleNode);
+      }
+    }
     if (flag->default_variant) {  // interned above: the same reference again
       record.default_payload = payload_of(flag->variants[*flag->default_variant].value, w);
-      if (flag->enabled && flag->kind == ValueKind::Boolean)
+      if (flag->enabled && flag->kind == ValueKind::Boolean && flag->rule.empty())
         record.static_bool = flag->variants[*flag->default_variant].value.boolean ? kStaticTrue : kStaticFalse;
     }
     if (!flag->metadata.empty()) {
@@ -154,6 +188,7 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
   header.present_count = present;
   header.name_slots_offset = static_cast<std::uint32_t>(names_offset);
   header.name_slot_count = static_cast<std::uint32_t>(table.size());
+  header.rules_offset = static_cast<std::uint32_t>(rules_offset);
   w.put(0, header);
   return w.take();
 }

@@ -5,6 +5,7 @@
 
 #include "flagd/reader.hpp"
 #include "image_read.hpp"
+#include "rule_eval.hpp"
 
 namespace flagd {
 
@@ -71,7 +72,12 @@ std::uint32_t Reader::index_of(Handle flag) const noexcept {
   return found;
 }
 
-void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
+const Context& Reader::empty_context() noexcept {
+  static const Context empty;
+  return empty;
+}
+
+void Reader::evaluate_index(std::uint32_t index, Want want, const Context& context, std::string* text,
                             Raw& raw) const noexcept {
   std::string* const variant_out = raw.variant;
   std::size_t text_grow = 0, variant_grow = 0;
@@ -96,8 +102,42 @@ void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
         return false;
     }
     raw.kind = layout::word0_kind(word0);
-    if (layout::word0_targeting(word0)) return true;  // no rule engine in this layout: GENERAL
-    const std::uint16_t chosen = layout::word0_default_variant(word0);
+    std::uint16_t chosen = layout::word0_default_variant(word0);
+    Reason reason = Reason::Static;
+    const std::uint64_t variants =
+        shared::load<std::uint32_t>(record + offsetof(FlagRecord, variants_offset));
+    if (layout::word0_targeting(word0)) {
+      const std::uint64_t refs = slot.load<std::uint32_t>(offsetof(ImageHeader, rules_offset));
+      const std::uint64_t at = refs + std::uint64_t{index} * sizeof(layout::RuleRef);
+      if (!slot.holds_words(at, sizeof(layout::RuleRef))) return false;
+      const std::uint64_t ref_word = slot.load<std::uint64_t>(at);
+      const layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32)};
+      const auto key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
+      detail::RuleEvaluator rule(slot, ref, &context, key);
+      switch (rule.run()) {
+        case detail::RuleOutcome::Malformed: return false;
+        case detail::RuleOutcome::ParseError: raw.error = ErrorCode::ParseError; return true;
+        case detail::RuleOutcome::General: raw.error = ErrorCode::General; return true;
+        case detail::RuleOutcome::Null: reason = Reason::Default; break;
+        case detail::RuleOutcome::Variant: {
+          const std::uint16_t count = layout::word0_variant_count(word0);
+          std::uint16_t found = layout::kNoDefaultVariant;
+          for (std::uint16_t v = 0; v < count && found == layout::kNoDefaultVariant; ++v) {
+            const std::uint64_t at_v = variants + std::uint64_t{v} * sizeof(layout::VariantRecord);
+            if (!slot.holds_words(at_v, sizeof(layout::VariantRecord))) return false;
+            if (detail::string_equals(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at_v)), rule.variant()))
+              found = v;
+          }
+          if (found == layout::kNoDefaultVariant) {  // the rule named no variant of this flag
+            raw.error = ErrorCode::General;
+            return true;
+          }
+          chosen = found;
+          reason = Reason::TargetingMatch;
+          break;
+        }
+      }
+    }
     if (chosen == layout::kNoDefaultVariant) {
       raw.reason = Reason::Default;
       raw.error = ErrorCode::None;
@@ -108,8 +148,6 @@ void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
       raw.error = ErrorCode::TypeMismatch;
       return true;
     }
-    const std::uint64_t variants =
-        shared::load<std::uint32_t>(record + offsetof(FlagRecord, variants_offset));
     const std::uint64_t variant = variants + std::uint64_t{chosen} * sizeof(layout::VariantRecord);
     if (!slot.holds_words(variant, sizeof(layout::VariantRecord))) return false;
     raw.payload = slot.load<std::uint64_t>(variant + 8);
@@ -120,7 +158,7 @@ void Reader::evaluate_index(std::uint32_t index, Want want, std::string* text,
         !detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(variant)),
                              *raw.variant, &variant_grow))
       return false;
-    raw.reason = Reason::Static;
+    raw.reason = reason;
     raw.error = ErrorCode::None;
     raw.has_value = true;
     return true;
@@ -178,69 +216,70 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
 
 // ---- detailed forms -------------------------------------------------------------------------
 
-void Reader::evaluate(Handle flag, bool fallback, Evaluation<bool>& out) const noexcept {
+void Reader::evaluate(Handle flag, const Context& context, bool fallback, Evaluation<bool>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Bool, nullptr, raw);
+  evaluate_index(index_of(flag), Want::Bool, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
-void Reader::evaluate(Handle flag, std::int64_t fallback,
+void Reader::evaluate(Handle flag, const Context& context, std::int64_t fallback,
                       Evaluation<std::int64_t>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Int, nullptr, raw);
+  evaluate_index(index_of(flag), Want::Int, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
-void Reader::evaluate(Handle flag, double fallback, Evaluation<double>& out) const noexcept {
+void Reader::evaluate(Handle flag, const Context& context, double fallback, Evaluation<double>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Double, nullptr, raw);
+  evaluate_index(index_of(flag), Want::Double, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
-void Reader::evaluate(Handle flag, std::string_view fallback,
+void Reader::evaluate(Handle flag, const Context& context, std::string_view fallback,
                       Evaluation<std::string>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::String, &out.value, raw);
+  evaluate_index(index_of(flag), Want::String, context, &out.value, raw);
   finish(raw, fallback, out);
 }
 
-void Reader::evaluate_object(Handle flag, std::string_view fallback_json,
+void Reader::evaluate_object(Handle flag, const Context& context, std::string_view fallback_json,
                              Evaluation<std::string>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Object, &out.value, raw);
+  evaluate_index(index_of(flag), Want::Object, context, &out.value, raw);
   finish(raw, fallback_json, out);
 }
 
 // ---- value-only forms -----------------------------------------------------------------------
 
-bool Reader::slow_bool(Handle flag, bool fallback) const noexcept {
+bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), Want::Bool, nullptr, raw);
+  evaluate_index(index_of(flag), Want::Bool, context, nullptr, raw);
   return raw.has_value ? raw.payload != 0 : fallback;
 }
 
-std::int64_t Reader::get_int(Handle flag, std::int64_t fallback) const noexcept {
+std::int64_t Reader::get_int(Handle flag, const Context& context, std::int64_t fallback) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), Want::Int, nullptr, raw);
+  evaluate_index(index_of(flag), Want::Int, context, nullptr, raw);
   Evaluation<std::int64_t> out;  // no string member is touched: variant stays empty
   finish(raw, fallback, out);
   return out.value;
 }
 
-double Reader::get_double(Handle flag, double fallback) const noexcept {
+double Reader::get_double(Handle flag, const Context& context, double fallback) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), Want::Double, nullptr, raw);
+  evaluate_index(index_of(flag), Want::Double, context, nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
 
-void Reader::get_string(Handle flag, std::string_view fallback, std::string& out) const noexcept {
+void Reader::get_string(Handle flag, const Context& context, std::string_view fallback,
+                        std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), Want::String, &out, raw);
+  evaluate_index(index_of(flag), Want::String, context, &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback);
@@ -256,9 +295,10 @@ std::string Reader::get_string(Handle flag, std::string_view fallback) const {
   return out;
 }
 
-void Reader::get_object(Handle flag, std::string_view fallback_json, std::string& out) const noexcept {
+void Reader::get_object(Handle flag, const Context& context, std::string_view fallback_json,
+                        std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), Want::Object, &out, raw);
+  evaluate_index(index_of(flag), Want::Object, context, &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback_json);
@@ -285,12 +325,12 @@ bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
   if (result == SectionResult::Ok && (answer & 1)) return (answer >> 1) != 0;
   return slow_bool(Handle(result == SectionResult::Ok ? index : detail::kUnresolved,
                           &detail::kNullHandleEntry),
-                   fallback);
+                   empty_context(), fallback);
 }
 
 std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), Want::Int, nullptr, raw);
+  evaluate_index(lookup(key), Want::Int, empty_context(), nullptr, raw);
   Evaluation<std::int64_t> out;
   finish(raw, fallback, out);
   return out.value;
@@ -298,14 +338,14 @@ std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const 
 
 double Reader::get_double(std::string_view key, double fallback) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), Want::Double, nullptr, raw);
+  evaluate_index(lookup(key), Want::Double, empty_context(), nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
 
 void Reader::get_string(std::string_view key, std::string_view fallback,
                         std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), Want::String, &out, raw);
+  evaluate_index(lookup(key), Want::String, empty_context(), &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback);
@@ -318,7 +358,7 @@ void Reader::get_string(std::string_view key, std::string_view fallback,
 void Reader::evaluate(std::string_view key, bool fallback, Evaluation<bool>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(lookup(key), Want::Bool, nullptr, raw);
+  evaluate_index(lookup(key), Want::Bool, empty_context(), nullptr, raw);
   finish(raw, fallback, out);
 }
 

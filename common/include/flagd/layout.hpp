@@ -46,7 +46,7 @@ namespace flagd::layout {
 static_assert(std::endian::native == std::endian::little, "the segment layout is little-endian");
 
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;  // 2: compiled targeting rules
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSlotsOffset = 4096;
 inline constexpr std::uint32_t kSlotCount = 2;
@@ -152,11 +152,13 @@ struct ImageHeader {
   std::uint32_t name_slots_offset;
   std::uint32_t name_slot_count;    // a power of two
   std::uint32_t set_metadata_offset;  // MetadataBlock of the set, 0 if none
-  std::uint8_t padding[128 - 72];
+  std::uint32_t rules_offset;         // RuleRef[flag_count] (rule_layout.hpp)
+  std::uint8_t padding[128 - 76];
 };
 static_assert(sizeof(ImageHeader) == 128);
 static_assert(offsetof(ImageHeader, image_bytes) == 48);
 static_assert(offsetof(ImageHeader, flag_count) == 52);
+static_assert(offsetof(ImageHeader, rules_offset) == 72);
 
 inline constexpr std::uint32_t kRecordsOffset = sizeof(ImageHeader);
 
@@ -177,7 +179,7 @@ struct alignas(32) FlagRecord {
   // word 0
   FlagState state;
   ValueKind kind;
-  std::uint8_t has_targeting;  // reserved for compiled rules; 0 in layout version 1
+  std::uint8_t has_targeting;  // 1: the flag has a rule (RuleRef at its index)
   std::uint8_t static_bool;    // StaticBool: the whole answer of a static boolean flag
   std::uint16_t variant_count;
   std::uint16_t default_variant;  // index into the variants, or kNoDefaultVariant

@@ -28,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include "flagd/context.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/result_codes.hpp"
 #include "flagd/segment_name.hpp"
@@ -182,21 +183,50 @@ class Reader {
   Handle resolve(std::string_view key);
 
   // Typed evaluation through a handle: the value, or `fallback` where the rules give the caller's
-  // default (disabled flag, no default variant, missing flag, type mismatch).
-  bool get_bool(Handle flag, bool fallback) const noexcept;
-  std::int64_t get_int(Handle flag, std::int64_t fallback) const noexcept;  // numbers truncate toward 0
-  double get_double(Handle flag, double fallback) const noexcept;
-  void get_string(Handle flag, std::string_view fallback, std::string& out) const noexcept;
+  // default (disabled flag, no default variant, missing flag, type mismatch, a rule's error).
+  // Targeting rules read `context`; the forms without one evaluate them on an empty context.
+  bool get_bool(Handle flag, const Context& context, bool fallback) const noexcept;
+  std::int64_t get_int(Handle flag, const Context& context, std::int64_t fallback) const noexcept;
+  double get_double(Handle flag, const Context& context, double fallback) const noexcept;
+  void get_string(Handle flag, const Context& context, std::string_view fallback, std::string& out) const noexcept;
+  void get_object(Handle flag, const Context& context, std::string_view fallback_json, std::string& out) const noexcept;
+
+  bool get_bool(Handle flag, bool fallback) const noexcept { return get_bool(flag, empty_context(), fallback); }
+  std::int64_t get_int(Handle flag, std::int64_t fallback) const noexcept {  // numbers truncate toward 0
+    return get_int(flag, empty_context(), fallback);
+  }
+  double get_double(Handle flag, double fallback) const noexcept { return get_double(flag, empty_context(), fallback); }
+  void get_string(Handle flag, std::string_view fallback, std::string& out) const noexcept {
+    get_string(flag, empty_context(), fallback, out);
+  }
   std::string get_string(Handle flag, std::string_view fallback) const;
-  void get_object(Handle flag, std::string_view fallback_json, std::string& out) const noexcept;
+  void get_object(Handle flag, std::string_view fallback_json, std::string& out) const noexcept {
+    get_object(flag, empty_context(), fallback_json, out);
+  }
 
   // The detailed forms: value, variant, reason, error code and generation.
-  void evaluate(Handle flag, bool fallback, Evaluation<bool>& out) const noexcept;
-  void evaluate(Handle flag, std::int64_t fallback, Evaluation<std::int64_t>& out) const noexcept;
-  void evaluate(Handle flag, double fallback, Evaluation<double>& out) const noexcept;
-  void evaluate(Handle flag, std::string_view fallback, Evaluation<std::string>& out) const noexcept;
-  void evaluate_object(Handle flag, std::string_view fallback_json,
+  void evaluate(Handle flag, const Context& context, bool fallback, Evaluation<bool>& out) const noexcept;
+  void evaluate(Handle flag, const Context& context, std::int64_t fallback, Evaluation<std::int64_t>& out) const noexcept;
+  void evaluate(Handle flag, const Context& context, double fallback, Evaluation<double>& out) const noexcept;
+  void evaluate(Handle flag, const Context& context, std::string_view fallback, Evaluation<std::string>& out) const noexcept;
+  void evaluate_object(Handle flag, const Context& context, std::string_view fallback_json,
                        Evaluation<std::string>& out) const noexcept;
+
+  void evaluate(Handle flag, bool fallback, Evaluation<bool>& out) const noexcept {
+    evaluate(flag, empty_context(), fallback, out);
+  }
+  void evaluate(Handle flag, std::int64_t fallback, Evaluation<std::int64_t>& out) const noexcept {
+    evaluate(flag, empty_context(), fallback, out);
+  }
+  void evaluate(Handle flag, double fallback, Evaluation<double>& out) const noexcept {
+    evaluate(flag, empty_context(), fallback, out);
+  }
+  void evaluate(Handle flag, std::string_view fallback, Evaluation<std::string>& out) const noexcept {
+    evaluate(flag, empty_context(), fallback, out);
+  }
+  void evaluate_object(Handle flag, std::string_view fallback_json, Evaluation<std::string>& out) const noexcept {
+    evaluate_object(flag, empty_context(), fallback_json, out);
+  }
 
   // Convenience by key: hashes the key and probes the image's key table on every call, so it is
   // several times slower than a handle. Resolve once and keep the handle on hot paths.
@@ -224,10 +254,12 @@ class Reader {
   }
   std::uint32_t index_of(Handle flag) const noexcept;
   std::uint32_t lookup(std::string_view key) const noexcept;
-  void evaluate_index(std::uint32_t index, Want want, std::string* text, Raw& raw) const noexcept;
+  void evaluate_index(std::uint32_t index, Want want, const Context& context, std::string* text,
+                      Raw& raw) const noexcept;
+  static const Context& empty_context() noexcept;
   template <class T, class Fallback>
   void finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const noexcept;
-  bool slow_bool(Handle flag, bool fallback) const noexcept;
+  bool slow_bool(Handle flag, const Context& context, bool fallback) const noexcept;
 
   // Sets the mapping every evaluation reads (at construction and on attach).
   void use_mapping(const detail::Mapping* mapping) noexcept;
@@ -248,7 +280,7 @@ class Reader {
 // The inline hot path: a static boolean flag (enabled, no targeting, a default variant) answered
 // from one word of its record inside one seqlock read. Everything else takes the general path.
 
-inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
+inline bool Reader::get_bool(Handle flag, const Context& context, bool fallback) const noexcept {
   using namespace layout;
   // Limit before base: a limit from the new mapping guarantees the base is from it too.
   const std::uint64_t limit = hot_limit_.load(std::memory_order_acquire);
@@ -266,7 +298,7 @@ inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
     // The counter only grows, so after == (before with bit 0 clear) means: even and unchanged.
     if (((before & ~std::uint64_t{1}) == after) & ((answer & 1) != 0)) [[likely]] return (answer >> 1) != 0;
   }
-  return slow_bool(flag, fallback);
+  return slow_bool(flag, context, fallback);
 }
 
 }  // namespace flagd

@@ -1,0 +1,53 @@
+// The compiled form of targeting rules inside an image.
+//
+// A flag's rule is an array of RuleNode. Node 0 is the root; a node's operands are the `argc`
+// nodes starting at `first`, so every node's children are contiguous and no node points back.
+// The array is reached through the image's RuleRef table (one entry per flag index, beside the
+// records, so that FlagRecord stays 32 bytes for the static hot path). Strings (constants and
+// `var` paths) are image strings; `var` paths carry their key hash, so that a lookup in the
+// evaluation context compares hashes before bytes and never hashes at evaluation time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace flagd::layout {
+
+enum class RuleOp : std::uint8_t {
+  // constants
+  Null, Bool, Number, String, Array, Object,
+  // context
+  Var, FlagKey, Timestamp, Missing, MissingSome,
+  // logic and comparison
+  If, Equal, StrictEqual, NotEqual, StrictNotEqual, Not, NotNot, Or, And,
+  Less, LessEqual, Greater, GreaterEqual,
+  // arithmetic
+  Max, Min, Add, Subtract, Multiply, Divide, Modulo,
+  // strings and arrays
+  In, Cat, Substr, Merge, Map, Filter, Reduce, All, None, Some,
+  // flagd's operators
+  Fractional, SemVer, StartsWith, EndsWith,
+  // a $ref to an evaluator that does not exist: the evaluation fails (flagd: PARSE_ERROR)
+  Invalid,
+  Count_
+};
+
+struct RuleNode {
+  RuleOp op;
+  std::uint8_t reserved;
+  std::uint16_t argc;   // operands, at [first, first + argc)
+  std::uint32_t first;
+  std::uint64_t a;      // Bool: 0/1; Number: double bits; String, Var, Object: packed StringRef
+  std::uint64_t b;      // Var: key hash of the path
+};
+static_assert(sizeof(RuleNode) == 24);
+static_assert(offsetof(RuleNode, first) == 4);
+static_assert(offsetof(RuleNode, a) == 8);
+
+struct RuleRef {
+  std::uint32_t nodes_offset;  // RuleNode[node_count], 0 if the flag has no rule
+  std::uint32_t node_count;
+};
+static_assert(sizeof(RuleRef) == 8);
+
+}  // namespace flagd::layout

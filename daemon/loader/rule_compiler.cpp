@@ -1,0 +1,257 @@
+#include "rule_compiler.hpp"
+
+#include <deque>
+#include <memory>
+
+namespace flagd {
+
+namespace {
+
+using layout::RuleOp;
+using Kind = JsonValue::Kind;
+using Severity = Diagnostic::Severity;
+
+struct OperatorSpec {
+  std::string_view name;
+  RuleOp op;
+  std::size_t min_args;
+  std::size_t max_args;  // SIZE_MAX: any
+};
+
+constexpr std::size_t kAny = static_cast<std::size_t>(-1);
+
+// The operators flagd evaluates (JsonLogic's set and flagd's own), with the operand counts
+// accepted at load. Counts JsonLogic tolerates (extra operands ignored) stay tolerated.
+constexpr OperatorSpec kOperators[] = {
+    {"var", RuleOp::Var, 0, 2},
+    {"missing", RuleOp::Missing, 0, kAny},
+    {"missing_some", RuleOp::MissingSome, 2, 2},
+    {"if", RuleOp::If, 0, kAny},
+    {"?:", RuleOp::If, 0, kAny},
+    {"==", RuleOp::Equal, 0, kAny},
+    {"===", RuleOp::StrictEqual, 0, kAny},
+    {"!=", RuleOp::NotEqual, 0, kAny},
+    {"!==", RuleOp::StrictNotEqual, 0, kAny},
+    {"!", RuleOp::Not, 0, kAny},
+    {"!!", RuleOp::NotNot, 0, kAny},
+    {"or", RuleOp::Or, 0, kAny},
+    {"and", RuleOp::And, 0, kAny},
+    {"<", RuleOp::Less, 0, kAny},
+    {"<=", RuleOp::LessEqual, 0, kAny},
+    {">", RuleOp::Greater, 0, kAny},
+    {">=", RuleOp::GreaterEqual, 0, kAny},
+    {"max", RuleOp::Max, 0, kAny},
+    {"min", RuleOp::Min, 0, kAny},
+    {"+", RuleOp::Add, 0, kAny},
+    {"-", RuleOp::Subtract, 0, kAny},
+    {"*", RuleOp::Multiply, 0, kAny},
+    {"/", RuleOp::Divide, 0, kAny},
+    {"%", RuleOp::Modulo, 0, kAny},
+    {"in", RuleOp::In, 0, kAny},
+    {"cat", RuleOp::Cat, 0, kAny},
+    {"substr", RuleOp::Substr, 0, kAny},
+    {"merge", RuleOp::Merge, 0, kAny},
+    {"map", RuleOp::Map, 2, 2},
+    {"filter", RuleOp::Filter, 2, 2},
+    {"reduce", RuleOp::Reduce, 2, 3},
+    {"all", RuleOp::All, 2, 2},
+    {"none", RuleOp::None, 2, 2},
+    {"some", RuleOp::Some, 2, 2},
+    {"fractional", RuleOp::Fractional, 0, kAny},
+    {"sem_ver", RuleOp::SemVer, 0, kAny},
+    {"starts_with", RuleOp::StartsWith, 0, kAny},
+    {"ends_with", RuleOp::EndsWith, 0, kAny},
+};
+
+const OperatorSpec* find_operator(std::string_view name) {
+  for (const auto& spec : kOperators)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+// The rule as a tree, before its nodes are laid out breadth-first.
+struct Expr {
+  RuleDraftNode node;
+  std::vector<std::unique_ptr<Expr>> children;
+};
+
+class Compiler {
+ public:
+  Compiler(const JsonValue* evaluators, const RuleReporter& report) : evaluators_(evaluators), report_(report) {}
+
+  std::unique_ptr<Expr> compile(const JsonValue& v, const std::string& path, std::size_t depth,
+                                bool in_evaluator) {
+    if (++nodes_ > kMaxRuleNodes) {
+      if (!size_reported_)
+        error(path, v.offset, "the rule has more than " + std::to_string(kMaxRuleNodes) +
+                                  " nodes (after $ref expansion)");
+      size_reported_ = true;
+      return nullptr;
+    }
+    if (depth > kMaxRuleDepth) {
+      error(path, v.offset, "the rule nests deeper than " + std::to_string(kMaxRuleDepth) + " operators");
+      return nullptr;
+    }
+    auto e = std::make_unique<Expr>();
+    switch (v.kind) {
+      case Kind::Null: e->node.op = RuleOp::Null; return e;
+      case Kind::Bool: e->node.op = RuleOp::Bool; e->node.boolean = v.boolean; return e;
+      case Kind::Number: e->node.op = RuleOp::Number; e->node.number = v.number; return e;
+      case Kind::String: e->node.op = RuleOp::String; e->node.text = v.text; return e;
+      case Kind::Array:
+        // JsonLogic evaluates the elements of an array.
+        e->node.op = RuleOp::Array;
+        for (std::size_t i = 0; i < v.items.size(); ++i) {
+          auto child = compile(v.items[i], path_index(path, i), depth + 1, in_evaluator);
+          if (!child) return nullptr;
+          e->children.push_back(std::move(child));
+        }
+        return e;
+      case Kind::Object:
+        break;
+    }
+    // An object with one key is an operation; with any other number of keys, a literal.
+    if (v.members.size() != 1) {
+      e->node.op = RuleOp::Object;
+      e->node.text = to_json(v);
+      e->node.boolean = !v.members.empty();
+      return e;
+    }
+    const JsonMember& m = v.members[0];
+    const std::string op_path = path_join(path, m.key);
+    if (m.key == "$ref") return reference(m, op_path, depth, in_evaluator);
+    const OperatorSpec* spec = find_operator(m.key);
+    if (spec == nullptr) {
+      error(op_path, m.key_offset, "unsupported operator \"" + m.key + "\"");
+      return nullptr;
+    }
+    e->node.op = spec->op;
+    // Operands: an array's elements, or a single non-array value.
+    std::vector<const JsonValue*> args;
+    if (m.value.kind == Kind::Array) {
+      for (const auto& item : m.value.items) args.push_back(&item);
+    } else {
+      args.push_back(&m.value);
+    }
+    if (args.size() < spec->min_args || (spec->max_args != kAny && args.size() > spec->max_args)) {
+      error(op_path, m.value.offset,
+            "\"" + m.key + "\" takes " +
+                (spec->min_args == spec->max_args ? std::to_string(spec->min_args)
+                                                  : std::to_string(spec->min_args) + " to " + std::to_string(spec->max_args)) +
+                " operands, not " + std::to_string(args.size()));
+      return nullptr;
+    }
+    if (spec->op == RuleOp::Var) return variable(std::move(e), args, m, op_path, depth, in_evaluator);
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      auto child = compile(*args[i], m.value.kind == Kind::Array ? path_index(op_path, i) : op_path,
+                           depth + 1, in_evaluator);
+      if (!child) return nullptr;
+      e->children.push_back(std::move(child));
+    }
+    return e;
+  }
+
+ private:
+  void error(const std::string& path, std::uint32_t offset, std::string message) {
+    report_(Severity::Error, path, offset, std::move(message));
+  }
+
+  // {"var": path} or {"var": [path, default]}: the path must be known at load (a string or a
+  // number); it is kept with its hash. $flagd.flagKey and $flagd.timestamp get their own nodes.
+  std::unique_ptr<Expr> variable(std::unique_ptr<Expr> e, const std::vector<const JsonValue*>& args,
+                                 const JsonMember& m, const std::string& path, std::size_t depth,
+                                 bool in_evaluator) {
+    std::string name;
+    if (!args.empty()) {
+      const JsonValue& p = *args[0];
+      if (p.kind == Kind::String) {
+        name = p.text;
+      } else if (p.kind == Kind::Number && p.number >= 0 && p.number == static_cast<double>(static_cast<std::int64_t>(p.number))) {
+        name = std::to_string(static_cast<std::int64_t>(p.number));
+      } else if (p.kind != Kind::Null) {
+        error(path, p.offset, "a \"var\" path must be a string or a whole number known when the file loads");
+        return nullptr;
+      }
+    }
+    if (name == "$flagd.flagKey" && args.size() < 2) {
+      e->node.op = RuleOp::FlagKey;
+      return e;
+    }
+    if (name == "$flagd.timestamp" && args.size() < 2) {
+      e->node.op = RuleOp::Timestamp;
+      return e;
+    }
+    e->node.text = name;
+    if (args.size() == 2) {
+      auto fallback = compile(*args[1], path_index(path, 1), depth + 1, in_evaluator);
+      if (!fallback) return nullptr;
+      e->children.push_back(std::move(fallback));
+    }
+    (void)m;
+    return e;
+  }
+
+  // {"$ref": "name"} stands for $evaluators.name, as flagd substitutes it before parsing. A
+  // reference to an evaluator that does not exist loads with a warning and fails at evaluation
+  // with PARSE_ERROR, as in flagd; flagd does not expand a $ref inside an evaluator either.
+  std::unique_ptr<Expr> reference(const JsonMember& m, const std::string& path, std::size_t depth,
+                                  bool in_evaluator) {
+    if (m.value.kind != Kind::String) {
+      error(path, m.value.offset, "\"$ref\" must name an evaluator (a string)");
+      return nullptr;
+    }
+    const JsonValue* target =
+        evaluators_ != nullptr && evaluators_->kind == Kind::Object ? evaluators_->find(m.value.text) : nullptr;
+    auto e = std::make_unique<Expr>();
+    e->node.op = RuleOp::Invalid;
+    if (in_evaluator) {
+      report_(Severity::Warning, path, m.value.offset,
+              "\"$ref\" inside an evaluator is not expanded (flagd does not either); evaluating this "
+              "rule fails with PARSE_ERROR");
+      return e;
+    }
+    if (target == nullptr) {
+      report_(Severity::Warning, path, m.value.offset,
+              "\"$ref\" names \"" + m.value.text +
+                  "\", which is not in $evaluators; evaluating this rule fails with PARSE_ERROR");
+      return e;
+    }
+    return compile(*target, path_join("$evaluators", m.value.text), depth, true);
+  }
+
+  const JsonValue* evaluators_;
+  const RuleReporter& report_;
+  std::size_t nodes_ = 0;
+  bool size_reported_ = false;
+};
+
+}  // namespace
+
+bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const std::string& path,
+                  const RuleReporter& report, std::vector<RuleDraftNode>& out) {
+  out.clear();
+  Compiler compiler(evaluators, report);
+  std::unique_ptr<Expr> root = compiler.compile(targeting, path, 0, false);
+  if (!root) return false;
+  // Breadth-first: each node's children take consecutive places.
+  std::deque<Expr*> queue{root.get()};
+  std::vector<Expr*> order;
+  while (!queue.empty()) {
+    Expr* e = queue.front();
+    queue.pop_front();
+    order.push_back(e);
+    for (auto& c : e->children) queue.push_back(c.get());
+  }
+  out.reserve(order.size());
+  std::uint32_t next_child = 1;
+  for (Expr* e : order) {
+    RuleDraftNode node = std::move(e->node);
+    node.argc = static_cast<std::uint16_t>(e->children.size());
+    node.first = node.argc != 0 ? next_child : 0;
+    next_child += node.argc;
+    out.push_back(std::move(node));
+  }
+  return true;
+}
+
+}  // namespace flagd

@@ -1,0 +1,30 @@
+// Compiling a flag's `targeting` (JsonLogic, with flagd's operators and $ref to $evaluators)
+// into the node array an image stores. Everything that can be known at load is checked here:
+// unknown operators, malformed operands, size and depth limits, references to missing evaluators.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "diagnostic.hpp"
+#include "flag_model.hpp"
+#include "json_value.hpp"
+
+namespace flagd {
+
+inline constexpr std::size_t kMaxRuleNodes = 4096;  // per flag, after $ref expansion
+inline constexpr std::size_t kMaxRuleDepth = 48;    // operator nesting
+
+// Reports a problem: severity, JSON path, source offset, message.
+using RuleReporter =
+    std::function<void(Diagnostic::Severity, const std::string&, std::uint32_t, std::string)>;
+
+// Compiles `targeting` of flag `flag_key` found at JSON path `path`. `evaluators` is the file's
+// "$evaluators" object, or null. Returns false (with errors reported) if the rule is rejected.
+bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const std::string& path,
+                  const RuleReporter& report, std::vector<RuleDraftNode>& out);
+
+}  // namespace flagd

@@ -1,0 +1,94 @@
+// The evaluation context: the attributes targeting rules read ({"var": "email"}).
+//
+//   flagd::Context ctx;
+//   ctx.set_targeting_key(account_id).set("country", country).set("tier", 3.0);
+//   reader.get_bool(handle, ctx, false);
+//
+// Strings are not copied: the caller's strings must outlive every evaluation that uses the
+// context. Up to kInlineAttributes attributes (and kInlineListItems list items in all) live inside
+// the Context, so building and reusing one allocates nothing; more spill to the heap. Nested
+// objects are set with dotted keys ("user.email"), which is also how rules address them.
+// A Context is not thread-safe to modify; evaluating many flags with one const Context is fine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace flagd {
+
+class Context {
+ public:
+  static constexpr std::size_t kInlineAttributes = 32;
+  static constexpr std::size_t kInlineListItems = 64;
+
+  enum class Type : std::uint8_t { Null, Bool, Number, String, List, Object };
+
+  // An item of a list attribute.
+  struct Item {
+    Type type = Type::Null;  // Null, Bool, Number or String
+    bool boolean = false;
+    double number = 0;
+    std::string_view text;
+    static Item of(std::string_view s) noexcept { return Item{Type::String, false, 0, s}; }
+    static Item of(const char* s) noexcept { return of(std::string_view(s)); }
+    static Item of(double d) noexcept { return Item{Type::Number, false, d, {}}; }
+    static Item of(bool b) noexcept { return Item{Type::Bool, b, 0, {}}; }
+  };
+
+  struct Attribute {
+    std::uint32_t hash = 0;  // key_hash(key), computed once when set
+    Type type = Type::Null;
+    bool boolean = false;
+    std::string_view key;
+    double number = 0;
+    std::string_view text;
+    std::uint32_t list_begin = 0;  // into the list items
+    std::uint32_t list_size = 0;
+  };
+
+  Context() = default;
+  Context(const Context&) = default;
+  Context& operator=(const Context&) = default;
+
+  // Setting a key again replaces its value.
+  Context& set(std::string_view key, std::string_view value);
+  Context& set(std::string_view key, const char* value) { return set(key, std::string_view(value)); }
+  Context& set(std::string_view key, double value);
+  Context& set(std::string_view key, std::int64_t value) { return set(key, static_cast<double>(value)); }
+  Context& set(std::string_view key, int value) { return set(key, static_cast<double>(value)); }
+  Context& set(std::string_view key, bool value);
+  Context& set_null(std::string_view key);
+  Context& set_list(std::string_view key, std::span<const Item> items);
+  // Marks `key` as an object whose members are set with dotted keys ("user" for "user.email"),
+  // so that {"var": "user"} is an object rather than missing.
+  Context& set_object(std::string_view key);
+  // The bucketing key of `fractional`: the attribute "targetingKey".
+  Context& set_targeting_key(std::string_view key) { return set("targetingKey", key); }
+  void clear() noexcept;
+
+  std::size_t size() const noexcept { return count_; }
+  // The attribute stored under `key`, or nullptr (linear in the number of attributes).
+  const Attribute* find(std::string_view key, std::uint32_t hash) const noexcept;
+  const Attribute* find(std::string_view key) const noexcept;
+  std::span<const Item> list(const Attribute& a) const noexcept;
+
+ private:
+  Attribute& slot_for(std::string_view key);
+  Attribute* attributes() noexcept { return spilled_ ? spill_.data() : inline_; }
+  const Attribute* attributes() const noexcept { return spilled_ ? spill_.data() : inline_; }
+  const Item* items() const noexcept { return items_spilled_ ? item_spill_.data() : items_; }
+
+  Attribute inline_[kInlineAttributes];
+  std::size_t count_ = 0;
+  bool spilled_ = false;
+  std::vector<Attribute> spill_;
+  Item items_[kInlineListItems];
+  std::size_t item_count_ = 0;
+  bool items_spilled_ = false;
+  std::vector<Item> item_spill_;
+};
+
+}  // namespace flagd

@@ -1,0 +1,848 @@
+#include "rule_eval.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "flagd/key_hash.hpp"
+#include "flagd/murmur3.hpp"
+#include "semver.hpp"
+
+namespace flagd::detail {
+
+using layout::RuleNode;
+using layout::RuleOp;
+using Kind = RuleValue::Kind;
+
+struct RuleEvaluator::Scope {
+  enum class Type : std::uint8_t { Context, Element, Reduce };
+  Type type = Type::Context;
+  const RuleValue* current = nullptr;
+  const RuleValue* accumulator = nullptr;
+};
+
+namespace {
+
+RuleValue null_value() noexcept { return RuleValue{}; }
+RuleValue bool_value(bool b) noexcept {
+  RuleValue v;
+  v.kind = Kind::Bool;
+  v.boolean = b;
+  return v;
+}
+RuleValue number_value(double d) noexcept {
+  RuleValue v;
+  v.kind = Kind::Number;
+  v.number = d;
+  return v;
+}
+RuleValue string_value(std::string_view s) noexcept {
+  RuleValue v;
+  v.kind = Kind::String;
+  v.text = s.data();
+  v.length = static_cast<std::uint32_t>(s.size());
+  return v;
+}
+
+// $flagd.timestamp: whole seconds. clock_gettime goes through the vDSO: no system call.
+double unix_seconds() noexcept {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<double>(now.tv_sec);
+}
+
+bool blank(std::string_view s) noexcept {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f') return false;
+  return true;
+}
+
+// A string as Go's strconv.ParseFloat reads it (no surrounding space; an optional sign; "Inf",
+// "Infinity" and "NaN" in any case); false if it is not a number. Out-of-range values saturate.
+bool parse_float(std::string_view s, double& out) noexcept {
+  bool negative = false;
+  std::string_view body = s;
+  if (!body.empty() && (body.front() == '+' || body.front() == '-')) {
+    negative = body.front() == '-';
+    body.remove_prefix(1);
+  }
+  if (body.empty()) return false;
+  const auto r = std::from_chars(body.data(), body.data() + body.size(), out);
+  if (r.ptr != body.data() + body.size()) return false;
+  if (r.ec == std::errc::result_out_of_range) {
+    // Overflow to infinity, underflow to zero, as ParseFloat does.
+    out = std::strtod(std::string(body).c_str(), nullptr);
+  } else if (r.ec != std::errc()) {
+    return false;
+  }
+  if (negative) out = -out;
+  return true;
+}
+
+// flagd's comparisons coerce like JavaScript's Number() as its engine implements it: null 0,
+// booleans 0/1, a blank string 0, another string parsed as it is (" 1" is not a number), arrays
+// and objects NaN.
+double to_number(const RuleValue& v) noexcept {
+  switch (v.kind) {
+    case Kind::Null: return 0;
+    case Kind::Bool: return v.boolean ? 1 : 0;
+    case Kind::Number: return v.number;
+    case Kind::String: {
+      if (blank(v.view())) return 0;
+      double d = 0;
+      return parse_float(v.view(), d) ? d : std::nan("");
+    }
+    default: return std::nan("");
+  }
+}
+
+// The shortest text that reads back as `d`, as flagd names variants after numbers (1 -> "1").
+std::size_t number_text(double d, char* buf, std::size_t size) noexcept {
+  if (std::isnan(d)) {
+    std::memcpy(buf, "NaN", 3);
+    return 3;
+  }
+  if (std::isinf(d)) {
+    const char* s = d > 0 ? "Infinity" : "-Infinity";
+    const std::size_t n = std::strlen(s);
+    std::memcpy(buf, s, n);
+    return n;
+  }
+  const auto r = std::to_chars(buf, buf + size, d);
+  return static_cast<std::size_t>(r.ptr - buf);
+}
+
+bool loose_equal(const RuleValue& a, const RuleValue& b) noexcept {
+  if (a.kind == Kind::Null || b.kind == Kind::Null) return a.kind == b.kind;
+  if (a.kind == Kind::String && b.kind == Kind::String) return a.view() == b.view();
+  return to_number(a) == to_number(b);
+}
+
+bool strict_equal(const RuleValue& a, const RuleValue& b) noexcept {
+  return a.kind == b.kind && loose_equal(a, b);
+}
+
+// a < b as flagd's engine decides it: two strings byte-wise, anything else as numbers (NaN: false).
+// <=, > and >= are built from it and loose equality, so null <= 0 is false.
+bool less(const RuleValue& a, const RuleValue& b) noexcept {
+  if (a.kind == Kind::String && b.kind == Kind::String) return a.view() < b.view();
+  return to_number(a) < to_number(b);
+}
+bool less_or_equal(const RuleValue& a, const RuleValue& b) noexcept { return less(a, b) || loose_equal(a, b); }
+
+}  // namespace
+
+bool truthy(const RuleValue& v) noexcept {
+  switch (v.kind) {
+    case Kind::Null: return false;
+    case Kind::Bool: return v.boolean;
+    case Kind::Number: return v.number != 0;  // NaN is true, as in flagd's engine
+    case Kind::String: return v.length != 0;
+    case Kind::Array: return v.length != 0;
+    case Kind::Object: return v.boolean;      // an object with at least one member
+  }
+  return false;
+}
+
+bool RuleEvaluator::node(std::uint32_t index, RuleNode& out) noexcept {
+  if (index >= rule_.node_count) return false;
+  const std::uint64_t at = std::uint64_t{rule_.nodes_offset} + std::uint64_t{index} * sizeof(RuleNode);
+  if (!slot_.holds_words(at, sizeof(RuleNode))) return false;
+  const std::uint64_t w0 = slot_.load<std::uint64_t>(at);
+  out.op = static_cast<RuleOp>(w0 & 0xFF);
+  out.argc = static_cast<std::uint16_t>(w0 >> 16);
+  out.first = static_cast<std::uint32_t>(w0 >> 32);
+  out.a = slot_.load<std::uint64_t>(at + 8);
+  out.b = slot_.load<std::uint64_t>(at + 16);
+  return out.op < RuleOp::Count_ && (out.argc == 0 || (out.first > index && out.first < rule_.node_count &&
+                                                       out.argc <= rule_.node_count - out.first));
+}
+
+// Evaluates every operand of `n` into consecutive value slots reserved first (operands may push
+// values of their own, after the reserved ones). `first` receives the first slot's index.
+bool RuleEvaluator::operands(const RuleNode& n, const Scope& scope, std::uint32_t depth, std::uint32_t& first) noexcept {
+  if (n.argc > kRuleValueScratch - values_used_) {
+    failure_ = RuleOutcome::General;
+    return false;
+  }
+  first = values_used_;
+  values_used_ += n.argc;
+  for (std::uint32_t i = 0; i < n.argc; ++i)
+    if (!arg(n, i, scope, depth, values_[first + i])) return false;
+  return true;
+}
+
+bool RuleEvaluator::push(const RuleValue& v) noexcept {
+  if (values_used_ >= kRuleValueScratch) {
+    failure_ = RuleOutcome::General;
+    return false;
+  }
+  values_[values_used_++] = v;
+  return true;
+}
+
+// Copies an image string into the scratch area: everything the rule compares is private memory.
+bool RuleEvaluator::image_text(std::uint64_t packed, RuleValue& out) noexcept {
+  const layout::StringRef ref = layout::unpack_string_ref(packed);
+  if (!slot_.holds_words(ref.offset, layout::round_up8(ref.length))) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
+  if (ref.length > kRuleTextScratch - text_used_) {
+    failure_ = RuleOutcome::General;
+    return false;
+  }
+  char* at = text_ + text_used_;
+  shared::copy_out_bytes(at, slot_.image + ref.offset, ref.length);
+  text_used_ += ref.length;
+  out = string_value({at, ref.length});
+  return true;
+}
+
+bool RuleEvaluator::append(RuleValue& into, std::string_view more) noexcept {
+  // `into` must be the last string built in the scratch area (or empty and new).
+  if (more.size() > kRuleTextScratch - text_used_) {
+    failure_ = RuleOutcome::General;
+    return false;
+  }
+  if (into.length == 0) into = string_value({text_ + text_used_, 0});
+  std::memcpy(text_ + text_used_, more.data(), more.size());
+  text_used_ += more.size();
+  into.length += static_cast<std::uint32_t>(more.size());
+  return true;
+}
+
+// The text a value has in `cat` and as a variant name.
+bool RuleEvaluator::text_of(const RuleValue& v, RuleValue& out) noexcept {
+  switch (v.kind) {
+    case Kind::String: out = v; return true;
+    case Kind::Null: out = string_value({}); return true;
+    case Kind::Bool: out = string_value(v.boolean ? "true" : "false"); return true;
+    case Kind::Number: {
+      char buf[32];
+      const std::size_t n = number_text(v.number, buf, sizeof buf);
+      out = RuleValue{};
+      out.kind = Kind::String;
+      return append(out, {buf, n});
+    }
+    default: out = string_value({}); return true;
+  }
+}
+
+bool RuleEvaluator::flag_key(RuleValue& out) noexcept {
+  if (!flag_key_loaded_) {
+    if (!image_text(layout::pack_string_ref(flag_key_ref_), flag_key_)) return false;
+    flag_key_loaded_ = true;
+  }
+  out = flag_key_;
+  return true;
+}
+
+bool RuleEvaluator::arg(const RuleNode& n, std::uint32_t i, const Scope& scope, std::uint32_t depth,
+                        RuleValue& out) noexcept {
+  if (i >= n.argc) {
+    out = null_value();
+    return true;
+  }
+  return eval(n.first + i, scope, depth + 1, out);
+}
+
+// --- variables ---------------------------------------------------------------------------------
+
+bool RuleEvaluator::lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept {
+  out = null_value();
+  if (scope.type == Scope::Type::Reduce) {
+    if (path == "current" && scope.current) out = *scope.current;
+    if (path == "accumulator" && scope.accumulator) out = *scope.accumulator;
+    return true;
+  }
+  if (scope.type == Scope::Type::Element) {
+    if (path.empty() && scope.current) out = *scope.current;
+    return true;
+  }
+  // flagd replaces the caller's "$flagd" with {"flagKey", "timestamp"}.
+  if (path.size() >= 6 && path.substr(0, 6) == "$flagd" && (path.size() == 6 || path[6] == '.')) {
+    const std::string_view member = path.size() > 7 ? path.substr(7) : std::string_view{};
+    if (path.size() == 6) {
+      out.kind = Kind::Object;
+      out.boolean = true;
+    } else if (member == "flagKey") {
+      return flag_key(out);
+    } else if (member == "timestamp") {
+      out = number_value(unix_seconds());
+    }
+    return true;
+  }
+  if (path.empty()) {
+    out.kind = Kind::Object;  // the whole context
+    out.boolean = context_ != nullptr && context_->size() != 0;
+    return true;
+  }
+  if (context_ == nullptr) return true;
+  const Context::Attribute* a = context_->find(path, hash);
+  std::size_t element = static_cast<std::size_t>(-1);
+  if (a == nullptr) {
+    // "list.2": an element of a list attribute.
+    const std::size_t dot = path.rfind('.');
+    if (dot == std::string_view::npos) return true;
+    const std::string_view tail = path.substr(dot + 1);
+    std::size_t i = 0;
+    const auto r = std::from_chars(tail.data(), tail.data() + tail.size(), i);
+    if (tail.empty() || r.ec != std::errc() || r.ptr != tail.data() + tail.size()) return true;
+    a = context_->find(path.substr(0, dot));
+    if (a == nullptr || a->type != Context::Type::List) return true;
+    element = i;
+  }
+  const auto item_value = [](const Context::Item& item) {
+    switch (item.type) {
+      case Context::Type::Bool: return bool_value(item.boolean);
+      case Context::Type::Number: return number_value(item.number);
+      case Context::Type::String: return string_value(item.text);
+      default: return null_value();
+    }
+  };
+  switch (a->type) {
+    case Context::Type::Null: return true;
+    case Context::Type::Bool: out = bool_value(a->boolean); return true;
+    case Context::Type::Number: out = number_value(a->number); return true;
+    case Context::Type::String: out = string_value(a->text); return true;
+    case Context::Type::Object:
+      out.kind = Kind::Object;
+      out.boolean = true;
+      return true;
+    case Context::Type::List: {
+      const auto items = context_->list(*a);
+      if (element != static_cast<std::size_t>(-1)) {
+        if (element < items.size()) out = item_value(items[element]);
+        return true;
+      }
+      RuleValue array;
+      array.kind = Kind::Array;
+      array.begin = values_used_;
+      for (const auto& item : items)
+        if (!push(item_value(item))) return false;
+      array.length = static_cast<std::uint32_t>(items.size());
+      out = array;
+      return true;
+    }
+  }
+  return true;
+}
+
+bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  RuleValue path;
+  const std::size_t mark = text_used_;
+  if (!image_text(n.a, path)) return false;
+  if (!lookup(path.view(), static_cast<std::uint32_t>(n.b), scope, out)) return false;
+  text_used_ = mark;  // the path's copy is no longer needed: nothing found points into it
+  if (out.kind == Kind::Null && n.argc > 0) return arg(n, 0, scope, depth, out);
+  return true;
+}
+
+// --- operators -----------------------------------------------------------------------------------
+
+bool RuleEvaluator::op_if(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  std::uint32_t i = 0;
+  for (; i + 1 < n.argc; i += 2) {
+    RuleValue condition;
+    if (!arg(n, i, scope, depth, condition)) return false;
+    if (truthy(condition)) return arg(n, i + 1, scope, depth, out);
+  }
+  if (i < n.argc) return arg(n, i, scope, depth, out);
+  out = null_value();
+  return true;
+}
+
+bool RuleEvaluator::op_and_or(const RuleNode& n, bool is_and, const Scope& scope, std::uint32_t depth,
+                              RuleValue& out) noexcept {
+  out = null_value();
+  for (std::uint32_t i = 0; i < n.argc; ++i) {
+    if (!arg(n, i, scope, depth, out)) return false;
+    if (truthy(out) != is_and) return true;
+  }
+  return true;
+}
+
+bool RuleEvaluator::op_compare(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  if (n.argc < 2) return engine_error();  // flagd's engine fails on a missing operand
+  std::uint32_t first;
+  if (!operands(n, scope, depth, first)) return false;
+  const RuleValue& a = values_[first];
+  const RuleValue& b = values_[first + 1];
+  const RuleValue* c = n.argc >= 3 ? &values_[first + 2] : nullptr;
+  bool result = false;
+  switch (n.op) {
+    case RuleOp::Equal: result = loose_equal(a, b); break;
+    case RuleOp::NotEqual: result = !loose_equal(a, b); break;
+    case RuleOp::StrictEqual: result = strict_equal(a, b); break;
+    case RuleOp::StrictNotEqual: result = !strict_equal(a, b); break;
+    case RuleOp::Less: result = c ? less(a, b) && less(b, *c) : less(a, b); break;
+    case RuleOp::LessEqual: result = c ? less_or_equal(a, b) && less_or_equal(b, *c) : less_or_equal(a, b); break;
+    case RuleOp::Greater: result = c ? less(*c, b) && less(b, a) : less(b, a); break;
+    case RuleOp::GreaterEqual: result = c ? less_or_equal(*c, b) && less_or_equal(b, a) : less_or_equal(b, a); break;
+    default: break;
+  }
+  out = bool_value(result);
+  return true;
+}
+
+// Arithmetic operands as flagd's engine coerces them: a number, or a string parsed as a number (0
+// if it is not one); null, booleans, arrays and objects make the evaluation fail.
+bool RuleEvaluator::arithmetic_operand(const RuleValue& v, double& out) noexcept {
+  if (v.kind == Kind::Number) {
+    out = v.number;
+    return true;
+  }
+  if (v.kind == Kind::String) {
+    if (!parse_float(v.view(), out)) out = 0;
+    return true;
+  }
+  return engine_error();
+}
+
+bool RuleEvaluator::op_arithmetic(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  if ((n.op == RuleOp::Max || n.op == RuleOp::Min) && n.argc == 0) {
+    out = null_value();
+    return true;
+  }
+  if (n.op == RuleOp::Modulo && n.argc < 2) return engine_error();
+  double acc = n.op == RuleOp::Multiply ? 1 : 0;
+  for (std::uint32_t i = 0; i < n.argc; ++i) {
+    RuleValue v;
+    double x = 0;
+    if (!arg(n, i, scope, depth, v) || !arithmetic_operand(v, x)) return false;
+    if (i == 0) {
+      acc = x;
+      continue;
+    }
+    switch (n.op) {  // -, / and % chain over every operand
+      case RuleOp::Add: acc += x; break;
+      case RuleOp::Multiply: acc *= x; break;
+      case RuleOp::Subtract: acc -= x; break;
+      case RuleOp::Divide: acc /= x; break;
+      case RuleOp::Modulo: acc = i == 1 ? std::fmod(acc, x) : acc; break;
+      case RuleOp::Max: acc = std::max(acc, x); break;
+      case RuleOp::Min: acc = std::min(acc, x); break;
+      default: break;
+    }
+  }
+  if (n.op == RuleOp::Subtract && n.argc == 1) acc = -acc;
+  out = number_value(acc);
+  return true;
+}
+
+bool RuleEvaluator::op_in(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  RuleValue needle, haystack;
+  if (!arg(n, 0, scope, depth, needle) || !arg(n, 1, scope, depth, haystack)) return false;
+  if (n.argc < 2) return engine_error();
+  bool found = false;
+  if (haystack.kind == Kind::String) {
+    if (needle.kind != Kind::String) return engine_error();  // flagd's engine fails here
+    found = haystack.view().find(needle.view()) != std::string_view::npos;
+  } else if (haystack.kind == Kind::Array) {
+    for (std::uint32_t i = 0; i < haystack.length && !found; ++i) {
+      const RuleValue& e = element(haystack, i);
+      if (e.kind == Kind::Array) {  // [low, high]: a range, both ends included
+        if (e.length < 2) return engine_error();
+        const double x = to_number(needle);
+        found = to_number(element(e, 0)) <= x && x <= to_number(element(e, 1));
+      } else if (needle.kind == Kind::Number) {
+        if (e.kind == Kind::Null || e.kind == Kind::Bool) return engine_error();
+        found = to_number(e) == needle.number;
+      } else {
+        found = strict_equal(e, needle);
+      }
+    }
+  }
+  out = bool_value(found);
+  return true;
+}
+
+bool RuleEvaluator::op_cat(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  // Evaluate every operand first, then build the result in one piece of the scratch area.
+  std::uint32_t first;
+  if (!operands(n, scope, depth, first)) return false;
+  for (std::uint32_t i = 0; i < n.argc; ++i) {
+    RuleValue& v = values_[first + i];
+    if (v.kind == Kind::Number) {
+      char buf[400];  // fixed notation of any double
+      const auto r = std::to_chars(buf, buf + sizeof buf, v.number, std::chars_format::fixed);
+      v = RuleValue{};
+      v.kind = Kind::String;
+      if (!append(v, {buf, static_cast<std::size_t>(r.ptr - buf)})) return false;
+    } else if (v.kind == Kind::Null) {
+      v = string_value({});
+    } else if (v.kind != Kind::String) {
+      return engine_error();  // booleans, arrays and objects: flagd's engine fails
+    }
+  }
+  out = RuleValue{};
+  out.kind = Kind::String;
+  out.text = text_ + text_used_;
+  for (std::uint32_t i = 0; i < n.argc; ++i)
+    if (!append(out, values_[first + i].view())) return false;
+  if (n.argc >= 2) {  // flagd's engine trims a concatenation of two or more
+    std::string_view t = out.view();
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    out.text = t.data();
+    out.length = static_cast<std::uint32_t>(t.size());
+  }
+  return true;
+}
+
+bool RuleEvaluator::op_substr(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  RuleValue source, start_v, length_v, text;
+  if (!arg(n, 0, scope, depth, source) || !arg(n, 1, scope, depth, start_v) || !text_of(source, text))
+    return false;
+  const auto size = static_cast<std::int64_t>(text.length);
+  const double start_d = to_number(start_v);
+  std::int64_t start = std::isnan(start_d) ? 0 : static_cast<std::int64_t>(start_d);
+  if (start < 0) start = std::max<std::int64_t>(0, size + start);
+  start = std::min(start, size);
+  std::int64_t end = size;
+  if (n.argc >= 3) {
+    if (!arg(n, 2, scope, depth, length_v)) return false;
+    const double length_d = to_number(length_v);
+    const std::int64_t length = std::isnan(length_d) ? 0 : static_cast<std::int64_t>(length_d);
+    end = length < 0 ? std::max(start, size + length) : std::min(size, start + length);
+  }
+  out = string_value(text.view().substr(static_cast<std::size_t>(start), static_cast<std::size_t>(end - start)));
+  return true;
+}
+
+bool RuleEvaluator::op_merge(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  std::uint32_t first;
+  if (!operands(n, scope, depth, first)) return false;
+  RuleValue array;
+  array.kind = Kind::Array;
+  array.begin = values_used_;
+  for (std::uint32_t i = 0; i < n.argc; ++i) {
+    const RuleValue operand = values_[first + i];
+    if (operand.kind == Kind::Null || operand.kind == Kind::Object) return engine_error();
+    if (operand.kind == Kind::Array) {
+      for (std::uint32_t j = 0; j < operand.length; ++j)
+        if (!push(element(operand, j))) return false;
+    } else if (!push(operand)) {
+      return false;
+    }
+  }
+  array.length = values_used_ - array.begin;
+  out = array;
+  return true;
+}
+
+bool RuleEvaluator::op_missing(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  std::uint32_t need = 0;
+  RuleValue keys;
+  if (n.op == RuleOp::MissingSome) {
+    RuleValue minimum;
+    if (!arg(n, 0, scope, depth, minimum) || !arg(n, 1, scope, depth, keys)) return false;
+    const double m = to_number(minimum);
+    need = std::isnan(m) || m < 0 ? 0 : static_cast<std::uint32_t>(std::min(m, 1e9));
+  } else if (n.argc == 1) {
+    if (!arg(n, 0, scope, depth, keys)) return false;
+  } else {
+    std::uint32_t first;
+    if (!operands(n, scope, depth, first)) return false;
+    keys.kind = Kind::Array;
+    keys.begin = first;
+    keys.length = n.argc;
+  }
+  if (keys.kind != Kind::Array) {
+    RuleValue single = keys;
+    keys = RuleValue{};
+    keys.kind = Kind::Array;
+    keys.begin = values_used_;
+    if (!push(single)) return false;
+    keys.length = 1;
+  }
+  // The result's slots are reserved first: lookups may push values of their own.
+  if (keys.length > kRuleValueScratch - values_used_) return limit_reached();
+  RuleValue missing;
+  missing.kind = Kind::Array;
+  missing.begin = values_used_;
+  values_used_ += keys.length;
+  std::uint32_t present = 0;
+  for (std::uint32_t i = 0; i < keys.length; ++i) {
+    RuleValue key_text, value;
+    if (!text_of(element(keys, i), key_text)) return false;
+    if (!lookup(key_text.view(), key_hash(key_text.view()), scope, value)) return false;
+    if (value.kind == Kind::Null) {  // flagd's engine: null is missing, "" is not
+      values_[missing.begin + missing.length++] = key_text;
+    } else {
+      ++present;
+    }
+  }
+  if (n.op == RuleOp::MissingSome && present >= need) missing.length = 0;
+  out = missing;
+  return true;
+}
+
+bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  RuleValue input;
+  if (!arg(n, 0, scope, depth, input)) return false;
+  const std::uint32_t count = input.kind == Kind::Array ? input.length : 0;
+  if (n.op == RuleOp::Reduce) {
+    RuleValue accumulator;
+    if (!arg(n, 2, scope, depth, accumulator)) return false;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const RuleValue current = element(input, i);
+      Scope inner{Scope::Type::Reduce, &current, &accumulator};
+      RuleValue next;
+      if (!arg(n, 1, inner, depth, next)) return false;
+      accumulator = next;
+    }
+    out = accumulator;
+    return true;
+  }
+  // map and filter reserve their result's slots first: the body may push values of its own.
+  RuleValue result;
+  result.kind = Kind::Array;
+  if (n.op == RuleOp::Map || n.op == RuleOp::Filter) {
+    if (count > kRuleValueScratch - values_used_) return limit_reached();
+    result.begin = values_used_;
+    values_used_ += count;
+  }
+  std::uint32_t matches = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const RuleValue current = element(input, i);
+    Scope inner{Scope::Type::Element, &current, nullptr};
+    RuleValue v;
+    if (!arg(n, 1, inner, depth, v)) return false;
+    const bool t = truthy(v);
+    matches += t ? 1 : 0;
+    if (n.op == RuleOp::Map) values_[result.begin + result.length++] = v;
+    if (n.op == RuleOp::Filter && t) values_[result.begin + result.length++] = current;
+    if (n.op == RuleOp::All && !t) break;
+    if ((n.op == RuleOp::Some || n.op == RuleOp::None) && t) break;
+  }
+  switch (n.op) {
+    case RuleOp::Map:
+    case RuleOp::Filter:
+      out = result;
+      return true;
+    case RuleOp::All: out = bool_value(count != 0 && matches == count); return true;
+    case RuleOp::Some: out = bool_value(matches != 0); return true;
+    default: out = bool_value(matches == 0); return true;  // None
+  }
+}
+
+bool RuleEvaluator::op_affix(const RuleNode& n, bool prefix, const Scope& scope, std::uint32_t depth,
+                             RuleValue& out) noexcept {
+  RuleValue a, b;
+  out = null_value();
+  if (n.argc != 2) return true;
+  if (!arg(n, 0, scope, depth, a) || !arg(n, 1, scope, depth, b)) return false;
+  if (a.kind != Kind::String || b.kind != Kind::String) return true;
+  const std::string_view s = a.view(), affix = b.view();
+  out = bool_value(affix.size() <= s.size() &&
+                   (prefix ? s.substr(0, affix.size()) == affix : s.substr(s.size() - affix.size()) == affix));
+  return true;
+}
+
+bool RuleEvaluator::op_sem_ver(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  out = null_value();
+  if (n.argc != 3) return true;
+  RuleValue value, op, version, value_text, version_text;
+  if (!arg(n, 0, scope, depth, value) || !arg(n, 1, scope, depth, op) || !arg(n, 2, scope, depth, version))
+    return false;
+  if (op.kind != Kind::String || !text_of(value, value_text) || !text_of(version, version_text)) return true;
+  if (value.kind != Kind::String && value.kind != Kind::Number) return true;
+  if (version.kind != Kind::String && version.kind != Kind::Number) return true;
+  SemVer left, right;
+  if (!parse_semver(value_text.view(), left) || !parse_semver(version_text.view(), right)) return true;
+  const int c = compare_semver(left, right);
+  const std::string_view o = op.view();
+  if (o == "=") out = bool_value(c == 0);
+  else if (o == "!=") out = bool_value(c != 0);
+  else if (o == "<") out = bool_value(c < 0);
+  else if (o == "<=") out = bool_value(c <= 0);
+  else if (o == ">") out = bool_value(c > 0);
+  else if (o == ">=") out = bool_value(c >= 0);
+  else if (o == "^") out = bool_value(left.major == right.major);
+  else if (o == "~") out = bool_value(left.major == right.major && left.minor == right.minor);
+  return true;
+}
+
+bool RuleEvaluator::op_fractional(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  out = null_value();
+  if (n.argc == 0) return true;
+  std::uint32_t slots;
+  if (!operands(n, scope, depth, slots)) return false;  // flagd evaluates every operand first
+  const RuleValue& head = values_[slots];
+  std::string_view key_a, key_b;
+  std::uint32_t buckets_from = 0;
+  RuleValue key_storage;
+  if (head.kind == Kind::String) {
+    key_a = head.view();
+    buckets_from = 1;
+  } else {
+    buckets_from = head.kind == Kind::Null ? 1 : 0;
+    const Context::Attribute* tk = context_ ? context_->find("targetingKey") : nullptr;
+    if (tk == nullptr || tk->type != Context::Type::String || tk->text.empty()) return true;
+    if (!flag_key(key_storage)) return false;
+    key_a = key_storage.view();
+    key_b = tk->text;
+  }
+  // Buckets: [variant, weight?]; a weight is a whole number, absent or null meaning 1, negative 0.
+  constexpr std::uint64_t kMaxTotal = 2147483647;
+  const auto weight_of = [&](const RuleValue& bucket, std::uint64_t& weight) {
+    weight = 1;
+    if (bucket.length < 2 || element(bucket, 1).kind == Kind::Null) return true;
+    const RuleValue& w = element(bucket, 1);
+    if (w.kind != Kind::Number || w.number != std::floor(w.number) || w.number > static_cast<double>(kMaxTotal))
+      return false;
+    weight = w.number < 0 ? 0 : static_cast<std::uint64_t>(w.number);
+    return true;
+  };
+  std::uint64_t total = 0;
+  for (std::uint32_t i = buckets_from; i < n.argc; ++i) {
+    const RuleValue& bucket = values_[slots + i];
+    if (bucket.kind != Kind::Array || bucket.length == 0) return true;
+    const RuleValue& variant = element(bucket, 0);
+    if (variant.kind == Kind::Array || variant.kind == Kind::Object) return true;
+    std::uint64_t weight;
+    if (!weight_of(bucket, weight)) return true;
+    total += weight;
+    if (total > kMaxTotal) return true;
+  }
+  if (total == 0) return true;
+  const std::uint64_t hash = murmur3_x86_32(key_a, key_b);
+  const std::uint64_t point = (hash * total) >> 32;
+  std::uint64_t running = 0;
+  for (std::uint32_t i = buckets_from; i < n.argc; ++i) {
+    const RuleValue& bucket = values_[slots + i];
+    std::uint64_t weight;
+    weight_of(bucket, weight);
+    running += weight;
+    if (running > point) {
+      out = element(bucket, 0);
+      return true;
+    }
+  }
+  return true;
+}
+
+bool RuleEvaluator::limit_reached() noexcept {
+  failure_ = RuleOutcome::General;
+  return false;
+}
+
+bool RuleEvaluator::engine_error() noexcept {
+  failure_ = RuleOutcome::ParseError;
+  return false;
+}
+
+// --- the dispatcher --------------------------------------------------------------------------
+
+bool RuleEvaluator::eval(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  RuleNode n;
+  if (++steps_ > kRuleStepBudget || depth > kRuleEvalDepth) {
+    failure_ = RuleOutcome::General;
+    return false;
+  }
+  if (!node(index, n)) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
+  switch (n.op) {
+    case RuleOp::Null: out = null_value(); return true;
+    case RuleOp::Bool: out = bool_value(n.a != 0); return true;
+    case RuleOp::Number: out = number_value(std::bit_cast<double>(n.a)); return true;
+    case RuleOp::String: return image_text(n.a, out);
+    case RuleOp::Object:
+      out = RuleValue{};
+      out.kind = Kind::Object;
+      out.boolean = n.b != 0;  // non-empty
+      return true;
+    case RuleOp::Array: {
+      std::uint32_t first;
+      if (!operands(n, scope, depth, first)) return false;
+      out = RuleValue{};
+      out.kind = Kind::Array;
+      out.begin = first;
+      out.length = n.argc;
+      return true;
+    }
+    case RuleOp::Var: return variable(n, scope, depth, out);
+    case RuleOp::FlagKey: return flag_key(out);
+    case RuleOp::Timestamp: out = number_value(unix_seconds()); return true;
+    case RuleOp::Missing:
+    case RuleOp::MissingSome: return op_missing(n, scope, depth, out);
+    case RuleOp::If: return op_if(n, scope, depth, out);
+    case RuleOp::Equal:
+    case RuleOp::StrictEqual:
+    case RuleOp::NotEqual:
+    case RuleOp::StrictNotEqual:
+    case RuleOp::Less:
+    case RuleOp::LessEqual:
+    case RuleOp::Greater:
+    case RuleOp::GreaterEqual: return op_compare(n, scope, depth, out);
+    case RuleOp::Not:
+    case RuleOp::NotNot: {
+      RuleValue v;
+      if (!arg(n, 0, scope, depth, v)) return false;
+      if (v.kind == Kind::Array && v.length != 0) v = element(v, 0);  // flagd's engine
+      out = bool_value(truthy(v) == (n.op == RuleOp::NotNot));
+      return true;
+    }
+    case RuleOp::Or: return op_and_or(n, false, scope, depth, out);
+    case RuleOp::And: return op_and_or(n, true, scope, depth, out);
+    case RuleOp::Max:
+    case RuleOp::Min:
+    case RuleOp::Add:
+    case RuleOp::Subtract:
+    case RuleOp::Multiply:
+    case RuleOp::Divide:
+    case RuleOp::Modulo: return op_arithmetic(n, scope, depth, out);
+    case RuleOp::In: return op_in(n, scope, depth, out);
+    case RuleOp::Cat: return op_cat(n, scope, depth, out);
+    case RuleOp::Substr: return op_substr(n, scope, depth, out);
+    case RuleOp::Merge: return op_merge(n, scope, depth, out);
+    case RuleOp::Map:
+    case RuleOp::Filter:
+    case RuleOp::Reduce:
+    case RuleOp::All:
+    case RuleOp::None:
+    case RuleOp::Some: return op_iterate(n, scope, depth, out);
+    case RuleOp::Fractional: return op_fractional(n, scope, depth, out);
+    case RuleOp::SemVer: return op_sem_ver(n, scope, depth, out);
+    case RuleOp::StartsWith: return op_affix(n, true, scope, depth, out);
+    case RuleOp::EndsWith: return op_affix(n, false, scope, depth, out);
+    case RuleOp::Invalid: failure_ = RuleOutcome::ParseError; return false;
+    case RuleOp::Count_: break;
+  }
+  failure_ = RuleOutcome::Malformed;
+  return false;
+}
+
+RuleOutcome RuleEvaluator::run() noexcept {
+  if (rule_.node_count == 0) return RuleOutcome::Malformed;
+  RuleValue result;
+  const Scope scope;
+  if (!eval(0, scope, 0, result)) return failure_;
+  if (result.kind == Kind::Null) return RuleOutcome::Null;
+  if (result.kind == Kind::Number && !std::isfinite(result.number)) return RuleOutcome::ParseError;
+  if (result.kind == Kind::Array || result.kind == Kind::Object) return RuleOutcome::General;
+  if (result.kind == Kind::String) {
+    // flagd names the variant after the JSON encoding of the result with its quotes removed: a
+    // string with characters JSON escapes (quotes, backslash, controls, < > &) names no variant.
+    for (char c : result.view())
+      if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || static_cast<unsigned char>(c) < 0x20)
+        return RuleOutcome::General;
+  }
+  RuleValue name;
+  if (!text_of(result, name)) return failure_;
+  variant_ = name.view();
+  return RuleOutcome::Variant;
+}
+
+}  // namespace flagd::detail

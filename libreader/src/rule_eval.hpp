@@ -1,0 +1,110 @@
+// Evaluating a compiled targeting rule (rule_layout.hpp) against an evaluation context, inside a
+// seqlock read section. Torn-read safe like the rest of the reader: node indices are checked
+// against the rule's node count, operands against their node, recursion against a depth bound,
+// and the total work against a step budget. Nothing allocates: strings and arrays that the rule
+// builds live in a fixed scratch area on the evaluator; a rule that needs more fails (GENERAL).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "flagd/context.hpp"
+#include "flagd/rule_layout.hpp"
+#include "image_read.hpp"
+
+namespace flagd::detail {
+
+inline constexpr std::size_t kRuleTextScratch = 4096;   // bytes of strings a rule may build
+inline constexpr std::size_t kRuleValueScratch = 512;   // array elements a rule may build
+inline constexpr std::uint32_t kRuleStepBudget = 65536; // nodes visited in one evaluation
+inline constexpr std::uint32_t kRuleEvalDepth = 64;
+
+struct RuleValue {
+  enum class Kind : std::uint8_t { Null, Bool, Number, String, Array, Object };
+  Kind kind = Kind::Null;
+  bool boolean = false;
+  double number = 0;
+  const char* text = nullptr;  // String: private memory (scratch or the caller's context)
+  std::uint32_t length = 0;    // String: bytes; Array: elements
+  std::uint32_t begin = 0;     // Array: first element in the evaluator's value scratch
+
+  std::string_view view() const noexcept { return {text, length}; }
+};
+
+enum class RuleOutcome : std::uint8_t {
+  Variant,     // the rule chose a variant name (RuleEvaluator::variant())
+  Null,        // the rule gave null: the default variant applies
+  ParseError,  // flagd: PARSE_ERROR (a $ref to a missing evaluator)
+  General,     // flagd: GENERAL (a result no variant can be named after, a scratch or step limit)
+  Malformed,   // the bytes make no sense (torn, or a broken image)
+};
+
+class RuleEvaluator {
+ public:
+  RuleEvaluator(const SlotView& slot, layout::RuleRef rule, const Context* context,
+                layout::StringRef flag_key) noexcept
+      : slot_(slot), rule_(rule), context_(context), flag_key_ref_(flag_key) {}
+
+  RuleOutcome run() noexcept;
+  // The chosen variant's name, valid after run() returned Variant, until the evaluator goes.
+  std::string_view variant() const noexcept { return variant_; }
+
+ private:
+  struct Scope;  // the data `var` reads: the context, or an element inside map/filter/reduce
+
+  bool eval(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool node(std::uint32_t index, layout::RuleNode& out) noexcept;
+  bool arg(const layout::RuleNode& n, std::uint32_t i, const Scope& scope, std::uint32_t depth,
+           RuleValue& out) noexcept;
+  bool image_text(std::uint64_t packed_ref, RuleValue& out) noexcept;
+  bool variable(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept;
+  bool text_of(const RuleValue& v, RuleValue& out) noexcept;
+  bool append(RuleValue& into, std::string_view more) noexcept;
+  bool push(const RuleValue& v) noexcept;
+  // flagd's engine fails (and flagd answers PARSE_ERROR) on operands of the wrong kind.
+  bool engine_error() noexcept;
+  // A scratch area or the step budget ran out: GENERAL.
+  bool limit_reached() noexcept;
+  bool arithmetic_operand(const RuleValue& v, double& out) noexcept;
+  bool operands(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, std::uint32_t& first) noexcept;
+  const RuleValue& element(const RuleValue& array, std::uint32_t i) const noexcept {
+    return values_[array.begin + i];
+  }
+  bool flag_key(RuleValue& out) noexcept;
+
+  // Operators with more than a line or two of logic.
+  bool op_if(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_and_or(const layout::RuleNode& n, bool is_and, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_compare(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_arithmetic(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_in(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_cat(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_substr(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_merge(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_missing(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_iterate(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_fractional(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_sem_ver(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_affix(const layout::RuleNode& n, bool prefix, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+
+  const SlotView& slot_;
+  layout::RuleRef rule_;
+  const Context* context_;
+  layout::StringRef flag_key_ref_;
+  RuleOutcome failure_ = RuleOutcome::General;  // why eval() returned false
+  std::uint32_t steps_ = 0;
+  std::string_view variant_;
+  char text_[kRuleTextScratch];
+  std::size_t text_used_ = 0;
+  RuleValue values_[kRuleValueScratch];
+  std::uint32_t values_used_ = 0;
+  RuleValue flag_key_{};
+  bool flag_key_loaded_ = false;
+};
+
+// JsonLogic's truthiness: false, null, 0, NaN, "" and [] are false; everything else is true.
+bool truthy(const RuleValue& v) noexcept;
+
+}  // namespace flagd::detail
