@@ -1,0 +1,332 @@
+// Targeting rules: every operator and quirk of the evaluation contract (shared semantics page),
+// with flagd's Go evaluator as the reference where its engine differs from other JsonLogic ones.
+#include <catch2/catch.hpp>
+
+#include "memory_flags.hpp"
+
+using flagd::Context;
+using flagd::ErrorCode;
+using flagd::Reason;
+
+namespace {
+
+// Names a rule's result can take in these tests; each is a variant whose value is its own name.
+const char* const kNames[] = {"true", "false", "on", "off", "a", "b", "c", "yes", "no", "0", "1", "2",
+                              "3", "4", "5", "6", "7", "10", "-1", "-0", "0.5", "2.5", "1.5", "abc", "ab", "bc",
+                              "cd", "hello", "x", "y", "z", "G", "S", "ab cd", "1000000000000000000000",
+                              "1e+21", "-2", "12", "5.5", "20", "def", "de"};
+
+std::string flags_with(std::string_view rule, std::string_view evaluators = "") {
+  std::string variants;
+  for (const char* name : kNames) variants += (variants.empty() ? "\"" : ",\"") + std::string(name) + "\":\"" + name + "\"";
+  return std::string("{") + (evaluators.empty() ? "" : "\"$evaluators\": " + std::string(evaluators) + ",") +
+         R"("flags": {"rule": {"state": "ENABLED", "variants": {)" + variants +
+         R"(}, "defaultVariant": "S", "targeting": )" + std::string(rule) + "}}}";
+}
+
+// The outcome of a rule: the variant it named, "DEFAULT" (null), "STATIC:<variant>" (no rule),
+// or "ERROR:<code>".
+std::string outcome(std::string_view rule, const Context& context = Context{}, std::string_view evaluators = "") {
+  flagd::test::MemoryFlags flags(flags_with(rule, evaluators));
+  auto& r = flags.reader();
+  flagd::Evaluation<std::string> e;
+  r.evaluate(r.resolve("rule"), context, std::string_view("fallback"), e);
+  if (e.reason == Reason::Error) return "ERROR:" + std::string(flagd::to_string(e.error));
+  if (e.reason == Reason::Default) return "DEFAULT";
+  if (e.reason == Reason::Static) return "STATIC:" + e.variant;
+  REQUIRE(e.reason == Reason::TargetingMatch);
+  REQUIRE(e.value == e.variant);
+  return e.variant;
+}
+
+}  // namespace
+
+TEST_CASE("results name variants: strings as-is, booleans and numbers as text, null the default") {
+  CHECK(outcome(R"("on")") == "on");
+  CHECK(outcome(R"({"if": [true, "a", "b"]})") == "a");
+  CHECK(outcome(R"({"==": [1, 1]})") == "true");
+  CHECK(outcome(R"({"+": [1, 1]})") == "2");
+  CHECK(outcome(R"({"/": [1, 2]})") == "0.5");
+  CHECK(outcome(R"({"-": [0]})") == "-0");  // as flagd's JSON encoding prints it
+  CHECK(outcome(R"({"if": [false, "a"]})") == "DEFAULT");
+  CHECK(outcome(R"(null)") == "STATIC:S");  // a null rule is no rule
+  CHECK(outcome(R"("nope")") == "ERROR:GENERAL");  // names no variant
+  CHECK(outcome(R"({"cat": ["a<", "b"]})") == "ERROR:GENERAL");  // JSON would escape '<'
+  CHECK(outcome(R"({"/": [1, 0]})") == "ERROR:PARSE_ERROR");  // infinity cannot be a variant name
+}
+
+TEST_CASE("reasons: TARGETING_MATCH, DEFAULT with and without a default variant, PARSE_ERROR") {
+  flagd::test::MemoryFlags flags(R"({"flags": {
+    "with-default": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                     "targeting": {"if": [{"==": [{"var": "tier"}, "gold"]}, "on", null]}},
+    "without-default": {"state": "ENABLED", "variants": {"on": true, "off": false},
+                        "targeting": {"if": [{"==": [{"var": "tier"}, "gold"]}, "on", null]}},
+    "disabled": {"state": "DISABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": {"$ref": "x"}}}})");
+  auto& r = flags.reader();
+  Context gold, silver;
+  gold.set("tier", "gold");
+  silver.set("tier", "silver");
+  flagd::Evaluation<bool> e;
+  r.evaluate(r.resolve("with-default"), gold, false, e);
+  CHECK(e.value);
+  CHECK(e.reason == Reason::TargetingMatch);
+  CHECK(e.variant == "on");
+  r.evaluate(r.resolve("with-default"), silver, true, e);
+  CHECK_FALSE(e.value);
+  CHECK(e.reason == Reason::Default);
+  CHECK(e.variant == "off");
+  r.evaluate(r.resolve("without-default"), silver, true, e);
+  CHECK(e.value);
+  CHECK(e.reason == Reason::Default);
+  CHECK_FALSE(e.has_variant);
+  r.evaluate(r.resolve("disabled"), gold, false, e);  // targeting is not run
+  CHECK(e.reason == Reason::Disabled);
+  CHECK(r.get_bool(r.resolve("with-default"), gold, false));
+  CHECK_FALSE(r.get_bool(r.resolve("with-default"), silver, true));
+}
+
+TEST_CASE("$ref: evaluators are expanded; a missing one fails with PARSE_ERROR") {
+  const std::string evaluators = R"({"is_staff": {"ends_with": [{"var": "email"}, "@example.com"]}})";
+  Context staff, other;
+  staff.set("email", "ann@example.com");
+  other.set("email", "bob@else.org");
+  CHECK(outcome(R"({"if": [{"$ref": "is_staff"}, "yes", "no"]})", staff, evaluators) == "yes");
+  CHECK(outcome(R"({"if": [{"$ref": "is_staff"}, "yes", "no"]})", other, evaluators) == "no");
+  CHECK(outcome(R"({"if": [{"$ref": "nobody"}, "yes", "no"]})", staff, evaluators) == "ERROR:PARSE_ERROR");
+}
+
+TEST_CASE("var: dotted paths, defaults, lists, $flagd and the targeting key") {
+  Context c;
+  c.set("name", "abc").set_object("user").set("user.tier", 3.0).set_null("gone");
+  const Context::Item tags[] = {Context::Item::of("x"), Context::Item::of("y")};
+  c.set_list("tags", tags).set_targeting_key("hello");
+  CHECK(outcome(R"({"var": "name"})", c) == "abc");
+  CHECK(outcome(R"({"var": "user.tier"})", c) == "3");
+  CHECK(outcome(R"({"var": "tags.1"})", c) == "y");
+  CHECK(outcome(R"({"var": "targetingKey"})", c) == "hello");
+  CHECK(outcome(R"({"var": ["missing", "b"]})", c) == "b");
+  CHECK(outcome(R"({"var": ["gone", "b"]})", c) == "b");  // null is missing, as in flagd's engine
+  CHECK(outcome(R"({"var": "missing"})", c) == "DEFAULT");
+  CHECK(outcome(R"({"if": [{"var": "user"}, "yes", "no"]})", c) == "yes");
+  CHECK(outcome(R"({"var": "$flagd.flagKey"})") == "ERROR:GENERAL");  // "rule" is no variant
+  CHECK(outcome(R"({"if": [{"==": [{"var": "$flagd.flagKey"}, "rule"]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{">": [{"var": "$flagd.timestamp"}, 1700000000]}, "yes", "no"]})") == "yes");
+  Context spoof;
+  spoof.set("$flagd.flagKey", "other");
+  CHECK(outcome(R"({"if": [{"==": [{"var": "$flagd.flagKey"}, "rule"]}, "yes", "no"]})", spoof) == "yes");
+}
+
+TEST_CASE("missing and missing_some") {
+  Context c;
+  c.set("a", "x").set("e", "").set_null("n");
+  CHECK(outcome(R"({"if": [{"missing": ["a", "e"]}, "yes", "no"]})", c) == "no");  // "" is not missing
+  CHECK(outcome(R"({"if": [{"missing": ["a", "n"]}, "yes", "no"]})", c) == "yes");  // null is
+  CHECK(outcome(R"({"cat": {"missing": ["a", "b"]}})", c) == "ERROR:PARSE_ERROR");  // cat of an array
+  CHECK(outcome(R"({"if": [{"missing_some": [1, ["a", "b"]]}, "yes", "no"]})", c) == "no");
+  CHECK(outcome(R"({"if": [{"missing_some": [2, ["a", "b"]]}, "yes", "no"]})", c) == "yes");
+}
+
+TEST_CASE("if, and, or, !, !! with JsonLogic's truthiness") {
+  CHECK(outcome(R"({"if": []})") == "DEFAULT");
+  CHECK(outcome(R"({"if": ["a"]})") == "a");
+  CHECK(outcome(R"({"if": [false, "a", false, "b", "c"]})") == "c");
+  CHECK(outcome(R"({"if": [0, "a", "b"]})") == "b");
+  CHECK(outcome(R"({"if": ["", "a", "b"]})") == "b");
+  CHECK(outcome(R"({"if": [[], "a", "b"]})") == "b");
+  CHECK(outcome(R"({"if": ["0", "a", "b"]})") == "a");
+  CHECK(outcome(R"({"if": [{"a": 1, "b": 2}, "a", "b"]})") == "a");  // two keys: a literal object
+  CHECK(outcome(R"({"?:": [true, "a", "b"]})") == "a");
+  CHECK(outcome(R"({"or": [false, 0, "x"]})") == "x");
+  CHECK(outcome(R"({"or": [false, 0]})") == "0");
+  CHECK(outcome(R"({"and": [1, "x"]})") == "x");
+  CHECK(outcome(R"({"and": [1, 0, "x"]})") == "0");
+  CHECK(outcome(R"({"!": [true]})") == "false");
+  CHECK(outcome(R"({"!": [[]]})") == "true");
+  CHECK(outcome(R"({"!!": ["0"]})") == "true");
+  CHECK(outcome(R"({"!!": [[0]]})") == "false");  // flagd's engine looks at the first element
+}
+
+TEST_CASE("equality and comparison coerce as flagd's engine does") {
+  CHECK(outcome(R"({"==": ["1", 1]})") == "true");
+  CHECK(outcome(R"({"==": [true, 1]})") == "true");
+  CHECK(outcome(R"({"==": [null, 0]})") == "false");  // null equals only null
+  CHECK(outcome(R"({"==": [null, null]})") == "true");
+  CHECK(outcome(R"({"==": ["", 0]})") == "true");
+  CHECK(outcome(R"({"==": [" 1", 1]})") == "false");
+  CHECK(outcome(R"({"==": ["a", "a"]})") == "true");
+  CHECK(outcome(R"({"===": ["1", 1]})") == "false");
+  CHECK(outcome(R"({"===": [1, 1.0]})") == "true");
+  CHECK(outcome(R"({"!=": ["a", "b"]})") == "true");
+  CHECK(outcome(R"({"!==": [1, "1"]})") == "true");
+  CHECK(outcome(R"({"<": [1, 2]})") == "true");
+  CHECK(outcome(R"({"<": ["10", "9"]})") == "true");  // two strings: byte order
+  CHECK(outcome(R"({"<": [null, 1]})") == "true");
+  CHECK(outcome(R"({"<=": [null, 0]})") == "false");
+  CHECK(outcome(R"({">=": [null, 0]})") == "false");
+  CHECK(outcome(R"({"<": [1, 2, 3]})") == "true");
+  CHECK(outcome(R"({"<": [1, 3, 3]})") == "false");
+  CHECK(outcome(R"({"<=": [1, 3, 3]})") == "true");
+  CHECK(outcome(R"({">": [3, 2]})") == "true");
+  CHECK(outcome(R"({"==": [1]})") == "ERROR:PARSE_ERROR");
+}
+
+TEST_CASE("arithmetic, min and max") {
+  CHECK(outcome(R"({"+": [1, "2", 3]})") == "6");
+  CHECK(outcome(R"({"+": "3"})") == "3");
+  CHECK(outcome(R"({"-": [10, 2, 3]})") == "5");
+  CHECK(outcome(R"({"-": [2]})") == "-2");
+  CHECK(outcome(R"({"*": [2, 2.5]})") == "5");
+  CHECK(outcome(R"({"/": [10, 4]})") == "2.5");
+  CHECK(outcome(R"({"%": [7, 3]})") == "1");
+  CHECK(outcome(R"({"%": [-7, 3]})") == "-1");
+  CHECK(outcome(R"({"+": ["abc", 1]})") == "1");  // a non-number string counts 0
+  CHECK(outcome(R"({"+": [null, 1]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"+": [true, 1]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"max": [1, 3, 2]})") == "3");
+  CHECK(outcome(R"({"min": [1, "-1"]})") == "-1");
+  CHECK(outcome(R"({"max": []})") == "DEFAULT");
+  CHECK(outcome(R"({"if": [{">": [{"/": [1, 0]}, 5]}, "yes", "no"]})") == "yes");
+}
+
+TEST_CASE("in, cat, substr, merge") {
+  CHECK(outcome(R"({"if": [{"in": ["b", "abc"]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"in": ["x", ["a", "x"]]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"in": [1, ["1"]]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"in": [5, [[1, 10]]]}, "yes", "no"]})") == "yes");  // a range
+  CHECK(outcome(R"({"if": [{"in": ["a", null]}, "yes", "no"]})") == "no");
+  CHECK(outcome(R"({"in": [1, "a1b"]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"cat": ["a", "b", "c"]})") == "abc");
+  CHECK(outcome(R"({"cat": [" ab", " cd "]})") == "ab cd");  // two or more operands: trimmed
+  CHECK(outcome(R"({"cat": [1, 2]})") == "12");
+  CHECK(outcome(R"({"cat": [1e21]})") == "1000000000000000000000");
+  CHECK(outcome(R"({"cat": ["a", null]})") == "a");
+  CHECK(outcome(R"({"cat": ["a", true]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"substr": ["abcdef", 3]})") == "def");
+  CHECK(outcome(R"({"substr": ["abcdef", -3, 2]})") == "de");
+  CHECK(outcome(R"({"substr": ["abcdef", 1, -4]})") == "b");
+  CHECK(outcome(R"({"if": [{"in": ["c", {"merge": [["a"], ["b", "c"]]}]}, "yes", "no"]})") == "yes");
+}
+
+TEST_CASE("map, filter, reduce, all, none, some over context lists") {
+  Context c;
+  const Context::Item numbers[] = {Context::Item::of(1.0), Context::Item::of(2.0), Context::Item::of(3.0)};
+  c.set_list("n", numbers);
+  CHECK(outcome(R"({"reduce": [{"var": "n"}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]})", c) == "6");
+  CHECK(outcome(R"({"reduce": [{"map": [{"var": "n"}, {"*": [{"var": ""}, 2]}]}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]})", c) == "12");
+  CHECK(outcome(R"({"if": [{"in": [3, {"filter": [{"var": "n"}, {">": [{"var": ""}, 2]}]}]}, "yes", "no"]})", c) == "yes");
+  CHECK(outcome(R"({"all": [{"var": "n"}, {">": [{"var": ""}, 0]}]})", c) == "true");
+  CHECK(outcome(R"({"all": [[], {">": [{"var": ""}, 0]}]})", c) == "false");
+  CHECK(outcome(R"({"none": [{"var": "n"}, {">": [{"var": ""}, 5]}]})", c) == "true");
+  CHECK(outcome(R"({"some": [{"var": "n"}, {"==": [{"var": ""}, 2]}]})", c) == "true");
+}
+
+TEST_CASE("starts_with and ends_with: two strings, else null") {
+  Context c;
+  c.set("email", "ann@example.com").set("n", 5.0);
+  CHECK(outcome(R"({"if": [{"starts_with": [{"var": "email"}, "ann"]}, "yes", "no"]})", c) == "yes");
+  CHECK(outcome(R"({"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "yes", "no"]})", c) == "yes");
+  CHECK(outcome(R"({"ends_with": [{"var": "n"}, "5"]})", c) == "DEFAULT");
+  CHECK(outcome(R"({"starts_with": ["a"]})", c) == "DEFAULT");
+}
+
+TEST_CASE("sem_ver: operators, partial versions, prefixes, pre-release order, invalid forms") {
+  const auto is = [](std::string_view version, std::string_view op, std::string_view other) {
+    Context c;
+    c.set("v", version);
+    return outcome(R"({"sem_ver": [{"var": "v"}, ")" + std::string(op) + R"(", ")" + std::string(other) + "\"]}", c);
+  };
+  CHECK(is("1.2.3", "=", "1.2.3") == "true");
+  CHECK(is("v1.2.3", "=", "1.2.3") == "true");
+  CHECK(is("V1.2.3", "=", "1.2.3") == "true");
+  CHECK(is("1.2", "=", "1.2.0") == "true");
+  CHECK(is("1", "=", "1.0.0") == "true");
+  CHECK(is("1.2.3+build.5", "=", "1.2.3") == "true");
+  CHECK(is("1.10.0", ">", "1.9.0") == "true");
+  CHECK(is("1.0.0-alpha", "<", "1.0.0") == "true");
+  CHECK(is("1.0.0-alpha", "<", "1.0.0-alpha.1") == "true");
+  CHECK(is("1.0.0-alpha.1", "<", "1.0.0-alpha.beta") == "true");
+  CHECK(is("1.0.0-beta.2", "<", "1.0.0-beta.11") == "true");
+  CHECK(is("1.0.0-rc.1", "<", "1.0.0") == "true");
+  CHECK(is("2.5.1", "^", "2.0.0") == "true");
+  CHECK(is("3.0.0", "^", "2.0.0") == "false");
+  CHECK(is("2.5.1", "~", "2.5.0") == "true");
+  CHECK(is("2.6.0", "~", "2.5.0") == "false");
+  CHECK(is("1.2.3", "!=", "1.2.4") == "true");
+  CHECK(is("1.2.3", ">=", "1.2.3") == "true");
+  CHECK(is("1.2.3", "<=", "1.2.2") == "false");
+  CHECK(is("01.2.3", "=", "1.2.3") == "DEFAULT");   // leading zero
+  CHECK(is("2.0.0.0", "=", "2.0.0") == "DEFAULT");  // a fourth part
+  CHECK(is("1.2-beta", "=", "1.2.0") == "DEFAULT"); // partial with pre-release
+  CHECK(is("1.2.3", "===", "1.2.3") == "DEFAULT");  // unknown operator
+  CHECK(outcome(R"({"sem_ver": [1.2, "=", "1.2.0"]})") == "true");  // numbers as text
+  CHECK(outcome(R"({"sem_ver": ["1.2.3", "="]})") == "DEFAULT");
+}
+
+TEST_CASE("fractional: the contract's vectors, keys and bucket forms") {
+  const auto bucket = [](std::string_view flag, std::string_view rule, std::string_view targeting_key) {
+    flagd::test::MemoryFlags flags(std::string(R"({"flags": {")") + std::string(flag) +
+                                   R"(": {"state": "ENABLED", "variants": {"on": "on", "off": "off", "x": "x"},
+                                   "defaultVariant": "x", "targeting": )" + std::string(rule) + "}}}");
+    Context c;
+    if (!targeting_key.empty()) c.set_targeting_key(targeting_key);
+    flagd::Evaluation<std::string> e;
+    flags.reader().evaluate(flags.reader().resolve(flag), c, std::string_view("?"), e);
+    return e.reason == Reason::TargetingMatch ? e.variant : std::string(flagd::to_string(e.reason));
+  };
+  const std::string split = R"({"fractional": [["on", 25], ["off", 75]]})";
+  CHECK(bucket("new-checkout", split, "user-123") == "off");  // b = 53
+  CHECK(bucket("new-checkout", split, "user-456") == "off");  // b = 73
+  CHECK(bucket("new-checkout", split, "") == "DEFAULT");      // no targeting key: null
+  CHECK(bucket("new-checkout", R"({"fractional": [["on", 54], ["off", 46]]})", "user-123") == "on");
+  CHECK(bucket("new-checkout", R"({"fractional": [["on", 53], ["off", 47]]})", "user-123") == "off");
+  CHECK(bucket("f", R"({"fractional": [{"var": "missing"}, ["on", 100]]})", "k") == "on");  // null first: dropped
+  CHECK(bucket("f", R"({"fractional": ["fixed-key", ["on", 1], ["off", 0]]})", "") == "on");
+  CHECK(bucket("f", R"({"fractional": [["on"], ["off", null]]})", "k") != "DEFAULT");  // weight 1 each
+  CHECK(bucket("f", R"({"fractional": [["on", 0], ["off", 0]]})", "k") == "DEFAULT");  // total 0
+  CHECK(bucket("f", R"({"fractional": [["on", 1.5], ["off", 1]]})", "k") == "DEFAULT");  // not whole
+  CHECK(bucket("f", R"({"fractional": [["on", -5], ["off", 1]]})", "k") == "off");  // negative: 0
+  CHECK(bucket("f", R"({"fractional": [["on", 2147483647], ["off", 1]]})", "k") == "DEFAULT");  // total too big
+  CHECK(bucket("f", R"({"fractional": []})", "k") == "DEFAULT");
+}
+
+TEST_CASE("fractional rollouts are sticky, monotonic and close to their weights") {
+  const auto shares = [](int on_weight, std::vector<int>& assignment) {
+    flagd::test::MemoryFlags flags(R"({"flags": {"rollout": {"state": "ENABLED", "variants": {"on": true, "off": false},
+      "defaultVariant": "off", "targeting": {"fractional": [["on", )" + std::to_string(on_weight) + R"(], ["off", )" +
+                                   std::to_string(100 - on_weight) + "]]}}}}");
+    auto& r = flags.reader();
+    const auto h = r.resolve("rollout");
+    Context c;
+    int on = 0;
+    assignment.assign(100000, 0);
+    std::string key;
+    for (int i = 0; i < 100000; ++i) {
+      key = "user-" + std::to_string(i);
+      c.set_targeting_key(key);
+      assignment[static_cast<std::size_t>(i)] = r.get_bool(h, c, false) ? 1 : 0;
+      on += assignment[static_cast<std::size_t>(i)];
+    }
+    return on;
+  };
+  std::vector<int> at10, at10_again, at30;
+  const int on10 = shares(10, at10);
+  CHECK(shares(10, at10_again) == on10);
+  CHECK(at10 == at10_again);  // sticky
+  const int on30 = shares(30, at30);
+  for (std::size_t i = 0; i < at10.size(); ++i)
+    if (at10[i]) REQUIRE(at30[i]);  // raising the first weight only moves keys into it
+  CHECK(std::abs(on10 - 10000) < 600);  // within a few standard deviations of the weight
+  CHECK(std::abs(on30 - 30000) < 900);
+}
+
+TEST_CASE("a context built before a reload serves rules that reload adds") {
+  flagd::test::MemoryFlags flags(R"({"flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off"}}})");
+  Context c;
+  c.set("region", "eu").set("tier", 7.0);
+  auto& r = flags.reader();
+  const auto h = r.resolve("f");
+  CHECK_FALSE(r.get_bool(h, c, false));
+  flags.publish(R"({"flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+    "targeting": {"if": [{"and": [{"==": [{"var": "region"}, "eu"]}, {">": [{"var": "tier"}, 5]}]}, "on", "off"]}}}})");
+  CHECK(r.get_bool(h, c, false));
+}
