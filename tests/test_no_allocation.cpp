@@ -65,7 +65,13 @@ constexpr std::string_view kFlags = R"({"metadata": {"team": "x"}, "flags": {
   "n": {"state": "ENABLED", "variants": {"one": 7.5}, "defaultVariant": "one"},
   "o": {"state": "ENABLED", "variants": {"obj": {"k": [1, 2]}}, "defaultVariant": "obj"},
   "d": {"state": "DISABLED", "variants": {"on": true}},
-  "nd": {"state": "ENABLED", "variants": {"on": true}}}})";
+  "nd": {"state": "ENABLED", "variants": {"on": true}},
+  "rule": {"state": "ENABLED", "variants": {"gold": "gold-tier", "std": "standard"}, "defaultVariant": "std",
+           "targeting": {"if": [{"and": [{"in": [{"var": "country"}, ["DE", "FR", "NL"]]},
+                                          {"sem_ver": [{"var": "version"}, ">=", "1.2.0"]},
+                                          {"in": ["vip", {"var": "tags"}]}]},
+                                 {"fractional": [["gold", 50], ["std", 50]]},
+                                 {"cat": ["s", "td"]}]}}}})";
 }  // namespace
 
 TEST_CASE("the counters see allocations") {
@@ -93,6 +99,13 @@ TEST_CASE("a million evaluations of every kind allocate nothing") {
   r.evaluate(s, std::string_view(""), es);
   r.evaluate(b, false, eb);
 
+  const auto rule = r.resolve("rule");
+  flagd::Context context;
+  const flagd::Context::Item tags[] = {flagd::Context::Item::of("new"), flagd::Context::Item::of("vip")};
+  context.set("country", "FR").set("version", "1.3.0").set_list("tags", tags);
+  const std::string keys[] = {"user-1", "user-2", "user-3", "user-4"};
+  r.evaluate(rule, context, std::string_view(""), es);
+
   const auto before = g_allocations.load();
   std::uint64_t sum = 0;
   for (int i = 0; i < 1'000'000; ++i) {
@@ -106,6 +119,9 @@ TEST_CASE("a million evaluations of every kind allocate nothing") {
     r.evaluate(n, std::int64_t{0}, ei);
     sum += text.size() + object.size() + eb.variant.size() + es.value.size() + ed.variant.size();
     if (i % 16 == 0) sum += r.get_bool("b", false) + r.generation();
+    context.set_targeting_key(keys[i % 4]);
+    r.evaluate(rule, context, std::string_view(""), es);
+    sum += es.value.size();
   }
   const auto allocations = g_allocations.load() - before;
   CHECK(allocations == 0);

@@ -3,11 +3,15 @@
 // sigreturn. The child reports what it evaluated through a pipe and exits with SYS_exit.
 #include <catch2/catch.hpp>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstddef>
 
 #include "memory_flags.hpp"
 #include "named_segment.hpp"
@@ -19,12 +23,22 @@ constexpr std::string_view kFlags = R"({"flags": {
   "s": {"state": "ENABLED", "variants": {"x": "a string longer than any small-string buffer"}, "defaultVariant": "x"},
   "n": {"state": "ENABLED", "variants": {"one": 7.5}, "defaultVariant": "one"},
   "o": {"state": "ENABLED", "variants": {"obj": {"k": [1, 2]}}, "defaultVariant": "obj"},
-  "d": {"state": "DISABLED", "variants": {"on": true}}}})";
+  "d": {"state": "DISABLED", "variants": {"on": true}},
+  "rule": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+           "targeting": {"if": [{"and": [{"ends_with": [{"var": "email"}, "@example.com"]},
+                                          {"sem_ver": [{"var": "version"}, ">=", "1.2.0"]}]},
+                                 {"fractional": [["on", 50], ["off", 50]]}, "off"]}},
+  "clock": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+            "targeting": {"if": [{">": [{"var": "$flagd.timestamp"}, 1700000000]}, "on", "off"]}}}})";
 
 // Returns a checksum of everything evaluated; with `sandbox`, under seccomp after the set-up.
 std::uint64_t evaluate_all(flagd::Reader& reader, bool sandbox) {
   const auto b = reader.resolve("b"), s = reader.resolve("s"), n = reader.resolve("n"),
-             o = reader.resolve("o"), d = reader.resolve("d"), missing = reader.resolve("missing");
+             o = reader.resolve("o"), d = reader.resolve("d"), missing = reader.resolve("missing"),
+             rule = reader.resolve("rule");
+  flagd::Context context;
+  context.set("email", "ann@example.com").set("version", "1.4.0");
+  const std::string keys[] = {"user-1", "user-2", "user-3", "user-4"};
   std::string text, object;
   text.reserve(256);
   object.reserve(256);
@@ -51,6 +65,8 @@ std::uint64_t evaluate_all(flagd::Reader& reader, bool sandbox) {
     reader.evaluate(s, std::string_view(""), detailed_text);
     sum += detailed_text.value.size();
     sum += reader.get_bool("b", false);  // by key: hashing and probing, still no syscall
+    context.set_targeting_key(keys[i % 4]);  // a targeting rule: context, semver, clock, hash
+    sum += reader.get_bool(rule, context, false) ? 7 : 3;
     sum += reader.generation();
   }
   return sum;
@@ -90,6 +106,56 @@ TEST_CASE("evaluations make no syscalls (SECCOMP_MODE_STRICT child)") {
   REQUIRE(WIFEXITED(status));
   REQUIRE(got == static_cast<ssize_t>(sizeof sum));
   CHECK(sum == expected);
+}
+
+// SECCOMP_MODE_STRICT also disables the RDTSC instruction, which the vDSO's clock_gettime uses:
+// under it, reading the clock faults even though it makes no syscall. $flagd.timestamp is
+// therefore checked under a seccomp filter that allows only write and exit, like strict mode
+// but with the timestamp counter left on.
+TEST_CASE("rules that read $flagd.timestamp make no syscalls (seccomp filter child)") {
+  flagd::test::MemoryFlags flags(kFlags);
+  flagd::test::NamedSegment named(flagd::test::unique_segment("seccomp-clock"), flags.segment().data(),
+                                  flags.segment().size());
+  auto attached = flagd::Reader::attach(named.name);
+  REQUIRE(attached);
+  flagd::Reader& reader = attached.value();
+  const auto clock = reader.resolve("clock");
+  const flagd::Context context;
+  REQUIRE(reader.get_bool(clock, context, false));
+
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+    std::uint64_t on = 0;
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0)
+      for (int i = 0; i < 100000; ++i) on += reader.get_bool(clock, context, false);
+    (void)!::write(pipe_fds[1], &on, sizeof on);
+    ::syscall(SYS_exit, 0);
+  }
+  ::close(pipe_fds[1]);
+  std::uint64_t on = 0;
+  const auto got = ::read(pipe_fds[0], &on, sizeof on);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  INFO("a child killed by SIGSYS made a syscall under the filter");
+  REQUIRE_FALSE(WIFSIGNALED(status));
+  REQUIRE(got == static_cast<ssize_t>(sizeof on));
+  CHECK(on == 100000);
 }
 
 TEST_CASE("the seccomp check itself catches a syscall") {

@@ -19,7 +19,11 @@ constexpr std::string_view kFlags = R"({"metadata": {"m": 1}, "flags": {
   "s": {"state": "ENABLED", "variants": {"x": "some text here", "y": "other"}, "defaultVariant": "y"},
   "n": {"state": "ENABLED", "variants": {"one": 1.5}, "defaultVariant": "one"},
   "o": {"state": "ENABLED", "variants": {"obj": {"k": [1, 2]}}, "defaultVariant": "obj"},
-  "d": {"state": "DISABLED", "variants": {"on": true}}}})";
+  "d": {"state": "DISABLED", "variants": {"on": true}},
+  "t": {"state": "ENABLED", "variants": {"x": "x", "y": "y"}, "defaultVariant": "y",
+        "targeting": {"if": [{"and": [{"in": [{"var": "c"}, ["DE", "FR"]]}, {"sem_ver": [{"var": "v"}, ">", "1.0.0"]},
+                                      {"some": [{"var": "l"}, {"==": [{"var": ""}, 2]}]}]},
+                             {"fractional": [["x", 50], ["y", 50]]}, {"cat": ["y", {"substr": ["zz", 5]}]}]}}}})";
 
 std::byte* active_slot(flagd::MemorySegment& segment) {
   flagd::layout::SegmentPrefix prefix;
@@ -29,7 +33,10 @@ std::byte* active_slot(flagd::MemorySegment& segment) {
 
 // Evaluates everything every way; an error answer must carry the caller's default.
 void evaluate_everything(flagd::Reader& r) {
-  const char* keys[] = {"b", "s", "n", "o", "d", "zz"};
+  const char* keys[] = {"b", "s", "n", "o", "d", "t", "zz"};
+  flagd::Context context;
+  const flagd::Context::Item list[] = {flagd::Context::Item::of(1.0), flagd::Context::Item::of(2.0)};
+  context.set("c", "FR").set("v", "1.2.0").set_list("l", list).set_targeting_key("k1");
   std::string text;
   for (const char* key : keys) {
     const auto h = r.resolve(key);
@@ -38,6 +45,8 @@ void evaluate_everything(flagd::Reader& r) {
     if (b.reason == Reason::Error) REQUIRE(b.value == true);
     Evaluation<std::string> s;
     r.evaluate(h, std::string_view("fallback"), s);
+    if (s.reason == Reason::Error) REQUIRE(s.value == "fallback");
+    r.evaluate(h, context, std::string_view("fallback"), s);
     if (s.reason == Reason::Error) REQUIRE(s.value == "fallback");
     REQUIRE(s.value.size() <= flagd::limits::kMaxStringBytes);
     Evaluation<double> d;
@@ -59,7 +68,7 @@ void evaluate_everything(flagd::Reader& r) {
 }  // namespace
 
 TEST_CASE("random bytes flipped in a published image never crash a reader") {
-  flagd::test::MemoryFlags flags(kFlags, 4096);
+  flagd::test::MemoryFlags flags(kFlags, 8192);
   std::byte* slot = active_slot(flags.segment());
   const auto image_bytes = flagd::layout::round_up8(flags.segment().size());  // whole slot region
   (void)image_bytes;
@@ -85,7 +94,7 @@ TEST_CASE("random bytes flipped in a published image never crash a reader") {
 }
 
 TEST_CASE("a slot of pure noise never crashes a reader") {
-  flagd::test::MemoryFlags flags(kFlags, 4096);
+  flagd::test::MemoryFlags flags(kFlags, 8192);
   std::byte* slot = active_slot(flags.segment());
   std::mt19937_64 random(777);
   for (int round = 0; round < 500; ++round) {
