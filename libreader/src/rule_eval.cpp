@@ -213,7 +213,7 @@ bool RuleEvaluator::append(RuleValue& into, std::string_view more) noexcept {
     return false;
   }
   if (into.length == 0) into = string_value({text_ + text_used_, 0});
-  std::memcpy(text_ + text_used_, more.data(), more.size());
+  if (!more.empty()) std::memcpy(text_ + text_used_, more.data(), more.size());
   text_used_ += more.size();
   into.length += static_cast<std::uint32_t>(more.size());
   return true;
