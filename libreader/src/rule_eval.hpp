@@ -96,9 +96,20 @@ class RuleEvaluator {
   RuleOutcome failure_ = RuleOutcome::General;  // why eval() returned false
   std::uint32_t steps_ = 0;
   std::string_view variant_;
+  // Scratch storage is left uninitialized: an evaluation touches only what it uses (zeroing 20 KiB
+  // per evaluation would cost more than the evaluation).
+  struct ValueScratch {
+    union Slot {
+      Slot() noexcept {}
+      RuleValue value;
+    };
+    Slot slots[kRuleValueScratch];
+    RuleValue& operator[](std::size_t i) noexcept { return slots[i].value; }
+    const RuleValue& operator[](std::size_t i) const noexcept { return slots[i].value; }
+  };
   char text_[kRuleTextScratch];
   std::size_t text_used_ = 0;
-  RuleValue values_[kRuleValueScratch];
+  ValueScratch values_;
   std::uint32_t values_used_ = 0;
   RuleValue flag_key_{};
   bool flag_key_loaded_ = false;
