@@ -1,4 +1,6 @@
-// Evaluation cost of targeting rules, through a handle, with a context built once. The shapes are
+// Evaluation cost of targeting rules (bench/targeting_flags.json, shared with the JavaScript
+// reference's benchmark bench/js/reference_bench.js), through a handle, with a context built
+// once. The shapes are
 // the issue's: one string comparison on a context attribute; three conditions (and of ==, in on a
 // list, ends_with); a fractional rollout on a targeting key of up to 32 bytes; sem_ver against a
 // context version string.
@@ -6,25 +8,21 @@
 //   build/release/bench/targeting_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <fstream>
+#include <iterator>
+#include <string>
+
 #include "memory_flags.hpp"
 
 namespace {
 
-constexpr const char* kFlags = R"({"flags": {
-  "one-condition": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-    "targeting": {"if": [{"==": [{"var": "country"}, "DE"]}, "on", "off"]}},
-  "three-conditions": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-    "targeting": {"if": [{"and": [{"==": [{"var": "country"}, "DE"]},
-                                  {"in": [{"var": "plan"}, ["pro", "enterprise", "team"]]},
-                                  {"ends_with": [{"var": "email"}, "@example.com"]}]}, "on", "off"]}},
-  "rollout": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-    "targeting": {"fractional": [["on", 25], ["off", 75]]}},
-  "semver": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-    "targeting": {"if": [{"sem_ver": [{"var": "version"}, ">=", "2.4.0"]}, "on", "off"]}}
-}})";
+std::string flags_json() {
+  std::ifstream in(FLAGD_BENCH_FLAGS);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 struct Setup {
-  flagd::test::MemoryFlags flags{kFlags};
+  flagd::test::MemoryFlags flags{flags_json()};
   flagd::Context context;
   Setup() {
     context.set("country", "DE")

@@ -141,6 +141,20 @@ class DocumentLoader {
     }
   }
 
+  // String constants of a rule that name one of the flag's variants carry its index, so that a
+  // rule answering with one needs no string comparison. Names JSON would escape never match in
+  // flagd (it names variants after the JSON text of the result), so they get no index.
+  static void name_variants(FlagDefinition& flag) {
+    for (auto& node : flag.rule) {
+      if (node.op != layout::RuleOp::String) continue;
+      bool plain = true;
+      for (char c : node.text)
+        plain = plain && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && static_cast<unsigned char>(c) >= 0x20;
+      for (std::size_t v = 0; plain && v < flag.variants.size(); ++v)
+        if (flag.variants[v].key == node.text) node.variant_hint = static_cast<std::uint16_t>(v + 1);
+    }
+  }
+
   bool check_string_size(const JsonValue& v, const std::string& path) {
     if (v.text.size() <= limits::kMaxStringBytes) return true;
     error(path, v.offset, "string of " + std::to_string(v.text.size()) + " bytes exceeds the limit of " +
@@ -213,6 +227,7 @@ class DocumentLoader {
           report(severity, where, offset, std::move(message));
         };
         compile_rule(*targeting, evaluators_, path + ".targeting", reporter, flag.rule);
+        name_variants(flag);
       }
     }
 

@@ -40,6 +40,7 @@ struct RuleDraftNode {
   bool boolean = false;
   double number = 0;
   std::string text;  // String constant, Var path, Object literal (JSON text)
+  std::uint16_t variant_hint = 0;  // String constant naming a variant of the flag: its index + 1
 };
 
 struct FlagDefinition {

@@ -61,7 +61,10 @@ RuleNode rule_node(const RuleDraftNode& draft, ImageWriter& w) {
   switch (draft.op) {
     case RuleOp::Bool: node.a = draft.boolean ? 1 : 0; break;
     case RuleOp::Number: node.a = std::bit_cast<std::uint64_t>(draft.number); break;
-    case RuleOp::String: node.a = pack_string_ref(w.intern(draft.text)); break;
+    case RuleOp::String:
+      node.a = pack_string_ref(w.intern(draft.text));
+      node.b = draft.variant_hint;  // the variant it names, + 1; 0 if none
+      break;
     case RuleOp::Object:
       node.a = pack_string_ref(w.intern(draft.text));
       node.b = draft.boolean ? 1 : 0;  // non-empty

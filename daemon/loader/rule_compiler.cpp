@@ -142,9 +142,14 @@ class Compiler {
       return nullptr;
     }
     if (spec->op == RuleOp::Var) return variable(std::move(e), args, m, op_path, depth, in_evaluator);
+    const bool iterates = spec->op == RuleOp::Map || spec->op == RuleOp::Filter || spec->op == RuleOp::Reduce ||
+                          spec->op == RuleOp::All || spec->op == RuleOp::None || spec->op == RuleOp::Some;
     for (std::size_t i = 0; i < args.size(); ++i) {
+      const bool body = iterates && i == 1;
+      iteration_bodies_ += body ? 1 : 0;
       auto child = compile(*args[i], m.value.kind == Kind::Array ? path_index(op_path, i) : op_path,
                            depth + 1, in_evaluator);
+      iteration_bodies_ -= body ? 1 : 0;
       if (!child) return nullptr;
       e->children.push_back(std::move(child));
     }
@@ -173,12 +178,22 @@ class Compiler {
         return nullptr;
       }
     }
-    if (name == "$flagd.flagKey" && args.size() < 2) {
-      e->node.op = RuleOp::FlagKey;
-      return e;
-    }
-    if (name == "$flagd.timestamp" && args.size() < 2) {
-      e->node.op = RuleOp::Timestamp;
+    // flagd replaces the caller's "$flagd" with {"flagKey", "timestamp"}: resolved here, once, for
+    // the context's data (inside map/filter/... bodies `var` reads the element instead).
+    if (iteration_bodies_ == 0 && (name == "$flagd" || name.rfind("$flagd.", 0) == 0)) {
+      if (name == "$flagd.flagKey") {
+        e->node.op = RuleOp::FlagKey;
+      } else if (name == "$flagd.timestamp") {
+        e->node.op = RuleOp::Timestamp;
+      } else if (name == "$flagd") {
+        e->node.op = RuleOp::Object;
+        e->node.text = "{}";
+        e->node.boolean = true;
+      } else if (args.size() == 2) {
+        return compile(*args[1], path_index(path, 1), depth + 1, in_evaluator);
+      } else {
+        e->node.op = RuleOp::Null;
+      }
       return e;
     }
     e->node.text = name;
@@ -222,6 +237,7 @@ class Compiler {
   const JsonValue* evaluators_;
   const RuleReporter& report_;
   std::size_t nodes_ = 0;
+  std::size_t iteration_bodies_ = 0;  // map/filter/... bodies being compiled
   bool size_reported_ = false;
 };
 

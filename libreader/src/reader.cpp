@@ -122,6 +122,8 @@ void Reader::evaluate_index(std::uint32_t index, Want want, const Context& conte
         case detail::RuleOutcome::Variant: {
           const std::uint16_t count = layout::word0_variant_count(word0);
           std::uint16_t found = layout::kNoDefaultVariant;
+          if (rule.variant_index() != 0 && rule.variant_index() <= count)  // named at load
+            found = static_cast<std::uint16_t>(rule.variant_index() - 1);
           for (std::uint16_t v = 0; v < count && found == layout::kNoDefaultVariant; ++v) {
             const std::uint64_t at_v = variants + std::uint64_t{v} * sizeof(layout::VariantRecord);
             if (!slot.holds_words(at_v, sizeof(layout::VariantRecord))) return false;

@@ -267,19 +267,6 @@ bool RuleEvaluator::lookup(std::string_view path, std::uint32_t hash, const Scop
     if (path.empty() && scope.current) out = *scope.current;
     return true;
   }
-  // flagd replaces the caller's "$flagd" with {"flagKey", "timestamp"}.
-  if (path.size() >= 6 && path.substr(0, 6) == "$flagd" && (path.size() == 6 || path[6] == '.')) {
-    const std::string_view member = path.size() > 7 ? path.substr(7) : std::string_view{};
-    if (path.size() == 6) {
-      out.kind = Kind::Object;
-      out.boolean = true;
-    } else if (member == "flagKey") {
-      return flag_key(out);
-    } else if (member == "timestamp") {
-      out = number_value(unix_seconds());
-    }
-    return true;
-  }
   if (path.empty()) {
     out.kind = Kind::Object;  // the whole context
     out.boolean = context_ != nullptr && context_->size() != 0;
@@ -300,29 +287,36 @@ bool RuleEvaluator::lookup(std::string_view path, std::uint32_t hash, const Scop
     if (a == nullptr || a->type != Context::Type::List) return true;
     element = i;
   }
-  const auto item_value = [](const Context::Item& item) {
-    switch (item.type) {
-      case Context::Type::Bool: return bool_value(item.boolean);
-      case Context::Type::Number: return number_value(item.number);
-      case Context::Type::String: return string_value(item.text);
-      default: return null_value();
-    }
-  };
-  switch (a->type) {
+  if (element != static_cast<std::size_t>(-1)) {
+    const auto items = context_->list(*a);
+    if (element < items.size()) out = item_value(items[element]);
+    return true;
+  }
+  return attribute_value(*a, out);
+}
+
+RuleValue RuleEvaluator::item_value(const Context::Item& item) noexcept {
+  switch (item.type) {
+    case Context::Type::Bool: return bool_value(item.boolean);
+    case Context::Type::Number: return number_value(item.number);
+    case Context::Type::String: return string_value(item.text);
+    default: return null_value();
+  }
+}
+
+bool RuleEvaluator::attribute_value(const Context::Attribute& a, RuleValue& out) noexcept {
+  out = null_value();
+  switch (a.type) {
     case Context::Type::Null: return true;
-    case Context::Type::Bool: out = bool_value(a->boolean); return true;
-    case Context::Type::Number: out = number_value(a->number); return true;
-    case Context::Type::String: out = string_value(a->text); return true;
+    case Context::Type::Bool: out = bool_value(a.boolean); return true;
+    case Context::Type::Number: out = number_value(a.number); return true;
+    case Context::Type::String: out = string_value(a.text); return true;
     case Context::Type::Object:
       out.kind = Kind::Object;
       out.boolean = true;
       return true;
     case Context::Type::List: {
-      const auto items = context_->list(*a);
-      if (element != static_cast<std::size_t>(-1)) {
-        if (element < items.size()) out = item_value(items[element]);
-        return true;
-      }
+      const auto items = context_->list(a);
       RuleValue array;
       array.kind = Kind::Array;
       array.begin = values_used_;
@@ -337,6 +331,18 @@ bool RuleEvaluator::lookup(std::string_view path, std::uint32_t hash, const Scop
 }
 
 bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  // The common case: an attribute of the context, found by the path's hash and compared with the
+  // path where it lies in the image, without copying it.
+  if (scope.type == Scope::Type::Context && context_ != nullptr) {
+    const layout::StringRef ref = layout::unpack_string_ref(n.a);
+    const auto hash = static_cast<std::uint32_t>(n.b);
+    for (const Context::Attribute& a : context_->attributes_view()) {
+      if (a.hash != hash || !string_equals(slot_, ref, a.key)) continue;
+      if (!attribute_value(a, out)) return false;
+      if (out.kind == Kind::Null && n.argc > 0) return arg(n, 0, scope, depth, out);
+      return true;
+    }
+  }
   RuleValue path;
   const std::size_t mark = text_used_;
   if (!image_text(n.a, path)) return false;
@@ -757,7 +763,10 @@ bool RuleEvaluator::eval(std::uint32_t index, const Scope& scope, std::uint32_t 
     case RuleOp::Null: out = null_value(); return true;
     case RuleOp::Bool: out = bool_value(n.a != 0); return true;
     case RuleOp::Number: out = number_value(std::bit_cast<double>(n.a)); return true;
-    case RuleOp::String: return image_text(n.a, out);
+    case RuleOp::String:
+      if (!image_text(n.a, out)) return false;
+      out.variant = static_cast<std::uint16_t>(n.b);
+      return true;
     case RuleOp::Object:
       out = RuleValue{};
       out.kind = Kind::Object;
@@ -842,6 +851,7 @@ RuleOutcome RuleEvaluator::run() noexcept {
   RuleValue name;
   if (!text_of(result, name)) return failure_;
   variant_ = name.view();
+  variant_index_ = result.kind == Kind::String ? result.variant : 0;
   return RuleOutcome::Variant;
 }
 

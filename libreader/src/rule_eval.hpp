@@ -28,6 +28,7 @@ struct RuleValue {
   const char* text = nullptr;  // String: private memory (scratch or the caller's context)
   std::uint32_t length = 0;    // String: bytes; Array: elements
   std::uint32_t begin = 0;     // Array: first element in the evaluator's value scratch
+  std::uint16_t variant = 0;   // String from a rule constant naming a variant: its index + 1
 
   std::string_view view() const noexcept { return {text, length}; }
 };
@@ -49,6 +50,8 @@ class RuleEvaluator {
   RuleOutcome run() noexcept;
   // The chosen variant's name, valid after run() returned Variant, until the evaluator goes.
   std::string_view variant() const noexcept { return variant_; }
+  // Its index + 1 when the compiler knew it (a constant naming a variant), else 0.
+  std::uint16_t variant_index() const noexcept { return variant_index_; }
 
  private:
   struct Scope;  // the data `var` reads: the context, or an element inside map/filter/reduce
@@ -60,6 +63,8 @@ class RuleEvaluator {
   bool image_text(std::uint64_t packed_ref, RuleValue& out) noexcept;
   bool variable(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept;
+  bool attribute_value(const Context::Attribute& a, RuleValue& out) noexcept;
+  static RuleValue item_value(const Context::Item& item) noexcept;
   bool text_of(const RuleValue& v, RuleValue& out) noexcept;
   bool append(RuleValue& into, std::string_view more) noexcept;
   bool push(const RuleValue& v) noexcept;
@@ -96,6 +101,7 @@ class RuleEvaluator {
   RuleOutcome failure_ = RuleOutcome::General;  // why eval() returned false
   std::uint32_t steps_ = 0;
   std::string_view variant_;
+  std::uint16_t variant_index_ = 0;
   // Scratch storage is left uninitialized: an evaluation touches only what it uses (zeroing 20 KiB
   // per evaluation would cost more than the evaluation).
   struct ValueScratch {

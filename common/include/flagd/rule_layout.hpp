@@ -38,7 +38,7 @@ struct RuleNode {
   std::uint16_t argc;   // operands, at [first, first + argc)
   std::uint32_t first;
   std::uint64_t a;      // Bool: 0/1; Number: double bits; String, Var, Object: packed StringRef
-  std::uint64_t b;      // Var: key hash of the path
+  std::uint64_t b;      // Var: key hash of the path; String: index + 1 of the variant it names, or 0
 };
 static_assert(sizeof(RuleNode) == 24);
 static_assert(offsetof(RuleNode, first) == 4);

@@ -74,6 +74,7 @@ class Context {
   const Attribute* find(std::string_view key, std::uint32_t hash) const noexcept;
   const Attribute* find(std::string_view key) const noexcept;
   std::span<const Item> list(const Attribute& a) const noexcept;
+  std::span<const Attribute> attributes_view() const noexcept { return {attributes(), count_}; }
 
  private:
   Attribute& slot_for(std::string_view key);
