@@ -184,6 +184,14 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
   SECTION("flagctl reads the segment as an application would") {
     const std::string get = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " get router");
     CHECK(get == "{\"value\":\"router-a\",\"variant\":\"a\",\"reason\":\"STATIC\",\"errorCode\":null,\"flagMetadata\":{}}\n");
+    // With a targeting rule and a context.
+    std::ofstream(file) << flags_with("a", R"(, "beta": {"state": "ENABLED", "variants": {"on": true, "off": false},
+      "defaultVariant": "off", "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "on", "off"]}})");
+    ::kill(daemon.pid, SIGHUP);
+    REQUIRE(eventually([&] { return reader->generation() == 2; }));
+    CHECK(run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment +
+                      " get beta --context '{\"email\": \"ann@example.com\"}'") ==
+          "{\"value\":true,\"variant\":\"on\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
     const std::string list = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " list");
     CHECK(list.find("router\tstring\tENABLED\tdefault=a\tvariants=a,b") != std::string::npos);
   }
@@ -225,6 +233,14 @@ TEST_CASE("flagctl validate and eval") {
         std::string::npos);
   CHECK(shown.find("rc=1") != std::string::npos);
   std::remove(bad.c_str());
+
+  const std::string rules = "/tmp/" + flagd::test::unique_segment("rules") + ".json";
+  std::ofstream(rules) << R"({"flags": {"tiered": {"state": "ENABLED", "variants": {"gold": "G", "std": "S"},
+    "defaultVariant": "std", "targeting": {"if": [{">=": [{"var": "user.tier"}, 3]}, "gold", null]}}}})";
+  CHECK(run_capture("printf '%s\\n' '{\"flag\":\"tiered\",\"type\":\"string\",\"context\":{\"user\":{\"tier\":4}}}' | " +
+                    std::string(FLAGCTL_BINARY) + " eval --flags " + rules) ==
+        "{\"value\":\"G\",\"variant\":\"gold\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
+  std::remove(rules.c_str());
 
   const std::string answers = run_capture(
       "printf '%s\\n' '{\"flag\":\"max-order-qty\",\"type\":\"integer\",\"default\":1}' "

@@ -234,3 +234,19 @@ TEST_CASE("the daemon's lock file can never be a segment") {
   CHECK(flagd::segment_lock_path("flagd") == "/dev/shm/.flagd.lock");
   CHECK_FALSE(flagd::segment_name_problem(".flagd.lock").empty());
 }
+
+TEST_CASE("rules over the documented size and depth limits are rejected") {
+  std::string wide = R"({"cat": [)";
+  for (int i = 0; i < 4100; ++i) wide += (i ? ",\"x\"" : "\"x\"");
+  wide += "]}";
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": )" + wide + "}")).find(
+            "error: flags.f.targeting.cat[4095]: the rule has more than 4096 nodes (after $ref expansion)") !=
+        std::string::npos);
+  // 49 nested operators: deeper than the rule limit, shallower than the file's nesting limit.
+  std::string deep;
+  for (int i = 0; i < 49; ++i) deep += R"({"!": )";
+  deep += "true";
+  for (int i = 0; i < 49; ++i) deep += "}";
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": )" + deep + "}")).find(
+            "the rule nests deeper than 48 operators") != std::string::npos);
+}
