@@ -12,6 +12,7 @@ namespace {
 
 // Names a rule's result can take in these tests; each is a variant whose value is its own name.
 const char* const kNames[] = {"true", "false", "on", "off", "a", "b", "c", "yes", "no", "0", "1", "2",
+                              "1000000", "0.0001", "1e-7", "j\xc3\xbc", "abcdef",
                               "3", "4", "5", "6", "7", "10", "-1", "-0", "0.5", "2.5", "1.5", "abc", "ab", "bc",
                               "cd", "hello", "x", "y", "z", "G", "S", "ab cd", "1000000000000000000000",
                               "1e+21", "-2", "12", "5.5", "20", "def", "de"};
@@ -48,6 +49,9 @@ TEST_CASE("results name variants: strings as-is, booleans and numbers as text, n
   CHECK(outcome(R"({"+": [1, 1]})") == "2");
   CHECK(outcome(R"({"/": [1, 2]})") == "0.5");
   CHECK(outcome(R"({"-": [0]})") == "-0");  // as flagd's JSON encoding prints it
+  CHECK(outcome(R"({"*": [1000, 1000]})") == "1000000");
+  CHECK(outcome(R"({"/": [1, 10000]})") == "0.0001");
+  CHECK(outcome(R"({"/": [1, 10000000]})") == "1e-7");
   CHECK(outcome(R"({"if": [false, "a"]})") == "DEFAULT");
   CHECK(outcome(R"(null)") == "STATIC:S");  // a null rule is no rule
   CHECK(outcome(R"("nope")") == "ERROR:GENERAL");  // names no variant
@@ -168,6 +172,9 @@ TEST_CASE("equality and comparison coerce as flagd's engine does") {
   CHECK(outcome(R"({"<=": [1, 3, 3]})") == "true");
   CHECK(outcome(R"({">": [3, 2]})") == "true");
   CHECK(outcome(R"({"==": [1]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"<": ["+-5", 0]})") == "false");  // one sign only: not a number
+  CHECK(outcome(R"({"<": ["1e400", 0]})") == "false");  // +Inf
+  CHECK(outcome(R"({">": ["1e-400", -1]})") == "true");  // 0
 }
 
 TEST_CASE("arithmetic, min and max") {
@@ -204,6 +211,11 @@ TEST_CASE("in, cat, substr, merge") {
   CHECK(outcome(R"({"substr": ["abcdef", 3]})") == "def");
   CHECK(outcome(R"({"substr": ["abcdef", -3, 2]})") == "de");
   CHECK(outcome(R"({"substr": ["abcdef", 1, -4]})") == "b");
+  CHECK(outcome("{\"substr\": [\"j\xc3\xbcrgen\", 0, 2]}") == "j\xc3\xbc");  // code points
+  CHECK(outcome(R"({"substr": ["abcdef", 9]})") == "abcdef");  // a start past the end: all of it
+  CHECK(outcome(R"({"substr": ["abcdef", 4, -3]})") == "ERROR:PARSE_ERROR");  // crossing lengths fail
+  CHECK(outcome(R"({"substr": ["abcdef", 0, 1e19]})") == "abcdef");
+  CHECK(outcome("{\"cat\": [\"\xc2\xa0" "a\", \"b \"]}") == "ab");  // Go's TrimSpace set
   CHECK(outcome(R"({"if": [{"in": ["c", {"merge": [["a"], ["b", "c"]]}]}, "yes", "no"]})") == "yes");
 }
 
@@ -317,6 +329,18 @@ TEST_CASE("fractional rollouts are sticky, monotonic and close to their weights"
     if (at10[i]) REQUIRE(at30[i]);  // raising the first weight only moves keys into it
   CHECK(std::abs(on10 - 10000) < 600);  // within a few standard deviations of the weight
   CHECK(std::abs(on30 - 30000) < 900);
+}
+
+TEST_CASE("long rules do not run out of scratch: 300 comparisons in a chain") {
+  std::string chain = R"({"if": [{"or": [)";
+  for (int i = 0; i < 300; ++i)
+    chain += (i ? "," : "") + std::string(R"({"==": [{"var": "email"}, "user)") + std::to_string(i) + R"(@example.com"]})";
+  chain += R"(]}, "yes", "no"]})";
+  Context late, none;
+  late.set("email", "user299@example.com");
+  none.set("email", "nobody@example.com");
+  CHECK(outcome(chain, late) == "yes");
+  CHECK(outcome(chain, none) == "no");
 }
 
 TEST_CASE("a context built before a reload serves rules that reload adds") {

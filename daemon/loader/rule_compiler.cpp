@@ -1,5 +1,7 @@
 #include "rule_compiler.hpp"
 
+#include "flagd/limits.hpp"
+
 #include <deque>
 #include <memory>
 
@@ -97,9 +99,24 @@ class Compiler {
       case Kind::Null: e->node.op = RuleOp::Null; return e;
       case Kind::Bool: e->node.op = RuleOp::Bool; e->node.boolean = v.boolean; return e;
       case Kind::Number: e->node.op = RuleOp::Number; e->node.number = v.number; return e;
-      case Kind::String: e->node.op = RuleOp::String; e->node.text = v.text; return e;
+      case Kind::String:
+        if (v.text.size() > limits::kRuleTextScratch) {
+          error(path, v.offset, "a string constant of " + std::to_string(v.text.size()) +
+                                    " bytes exceeds the rule evaluator's limit of " +
+                                    std::to_string(limits::kRuleTextScratch));
+          return nullptr;
+        }
+        e->node.op = RuleOp::String;
+        e->node.text = v.text;
+        return e;
       case Kind::Array:
         // JsonLogic evaluates the elements of an array.
+        if (v.items.size() > limits::kRuleValueScratch) {
+          error(path, v.offset, "an array of " + std::to_string(v.items.size()) +
+                                    " elements exceeds the rule evaluator's limit of " +
+                                    std::to_string(limits::kRuleValueScratch));
+          return nullptr;
+        }
         e->node.op = RuleOp::Array;
         for (std::size_t i = 0; i < v.items.size(); ++i) {
           auto child = compile(v.items[i], path_index(path, i), depth + 1, in_evaluator);

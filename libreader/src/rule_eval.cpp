@@ -64,8 +64,38 @@ bool blank(std::string_view s) noexcept {
   return true;
 }
 
-// A string as Go's strconv.ParseFloat reads it (no surrounding space; an optional sign; "Inf",
-// "Infinity" and "NaN" in any case); false if it is not a number. Out-of-range values saturate.
+// For a decimal literal from_chars found out of range: whether it overflows (rather than
+// underflows), from the position of its first significant digit and its exponent.
+bool overflows(std::string_view s) noexcept {
+  std::int64_t magnitude = 0;  // decimal exponent of the first significant digit
+  bool seen_digit = false, after_point = false;
+  std::size_t i = 0;
+  for (; i < s.size() && s[i] != 'e' && s[i] != 'E'; ++i) {
+    if (s[i] == '.') {
+      after_point = true;
+    } else if (!seen_digit && s[i] == '0') {
+      if (after_point) --magnitude;
+    } else if (!seen_digit) {
+      seen_digit = true;
+      if (after_point) --magnitude;
+    } else if (!after_point) {
+      ++magnitude;
+    }
+  }
+  std::int64_t exponent = 0;
+  if (i < s.size()) {
+    ++i;
+    bool negative = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+    for (; i < s.size() && exponent < 1'000'000; ++i) exponent = exponent * 10 + (s[i] - '0');
+    if (negative) exponent = -exponent;
+  }
+  return magnitude + exponent > 0;
+}
+
+// A string as Go's strconv.ParseFloat reads it (no surrounding space; one optional sign; "Inf",
+// "Infinity" and "NaN" in any case); false if it is not a number. Out-of-range values saturate
+// to infinity or zero as ParseFloat's do.
 bool parse_float(std::string_view s, double& out) noexcept {
   bool negative = false;
   std::string_view body = s;
@@ -73,12 +103,12 @@ bool parse_float(std::string_view s, double& out) noexcept {
     negative = body.front() == '-';
     body.remove_prefix(1);
   }
-  if (body.empty()) return false;
+  if (body.empty() || body.front() == '+' || body.front() == '-' || body.find('(') != std::string_view::npos)
+    return false;
   const auto r = std::from_chars(body.data(), body.data() + body.size(), out);
   if (r.ptr != body.data() + body.size()) return false;
   if (r.ec == std::errc::result_out_of_range) {
-    // Overflow to infinity, underflow to zero, as ParseFloat does.
-    out = std::strtod(std::string(body).c_str(), nullptr);
+    out = overflows(body) ? HUGE_VAL : 0.0;
   } else if (r.ec != std::errc()) {
     return false;
   }
@@ -103,20 +133,31 @@ double to_number(const RuleValue& v) noexcept {
   }
 }
 
-// The shortest text that reads back as `d`, as flagd names variants after numbers (1 -> "1").
+// The text flagd names a variant after when a rule gives a number: Go's JSON encoding of a float,
+// which is ES's Number#toString: the shortest round-trip digits, in fixed notation from 1e-6 to
+// 1e21 and scientific outside it, with no leading zero in the exponent (1e-7, 1e+21).
 std::size_t number_text(double d, char* buf, std::size_t size) noexcept {
-  if (std::isnan(d)) {
+  if (std::isnan(d) || std::isinf(d)) {  // no JSON text; the result is rejected before naming
     std::memcpy(buf, "NaN", 3);
     return 3;
   }
-  if (std::isinf(d)) {
-    const char* s = d > 0 ? "Infinity" : "-Infinity";
-    const std::size_t n = std::strlen(s);
-    std::memcpy(buf, s, n);
-    return n;
+  const double a = std::fabs(d);
+  if (a == 0 || (a >= 1e-6 && a < 1e21)) {
+    const auto r = std::to_chars(buf, buf + size, d, std::chars_format::fixed);
+    return static_cast<std::size_t>(r.ptr - buf);
   }
-  const auto r = std::to_chars(buf, buf + size, d);
-  return static_cast<std::size_t>(r.ptr - buf);
+  const auto r = std::to_chars(buf, buf + size, d, std::chars_format::scientific);
+  std::size_t n = static_cast<std::size_t>(r.ptr - buf);
+  // "1e-07" -> "1e-7", "1e+021" cannot happen but "1e+21" stays.
+  const char* e = static_cast<const char*>(std::memchr(buf, 'e', n));
+  if (e != nullptr) {
+    std::size_t digits = static_cast<std::size_t>(e - buf) + 2;  // after 'e' and the sign
+    while (digits + 1 < n && buf[digits] == '0') {
+      std::memmove(buf + digits, buf + digits + 1, n - digits - 1);
+      --n;
+    }
+  }
+  return n;
 }
 
 bool loose_equal(const RuleValue& a, const RuleValue& b) noexcept {
@@ -451,8 +492,10 @@ bool RuleEvaluator::op_in(const RuleNode& n, const Scope& scope, std::uint32_t d
   bool found = false;
   if (haystack.kind == Kind::String) {
     if (needle.kind != Kind::String) return engine_error();  // flagd's engine fails here
+    if (!charge(haystack.length / 8)) return false;
     found = haystack.view().find(needle.view()) != std::string_view::npos;
   } else if (haystack.kind == Kind::Array) {
+    if (!charge(haystack.length)) return false;
     for (std::uint32_t i = 0; i < haystack.length && !found; ++i) {
       const RuleValue& e = element(haystack, i);
       if (e.kind == Kind::Array) {  // [low, high]: a range, both ends included
@@ -494,33 +537,81 @@ bool RuleEvaluator::op_cat(const RuleNode& n, const Scope& scope, std::uint32_t 
   out.text = text_ + text_used_;
   for (std::uint32_t i = 0; i < n.argc; ++i)
     if (!append(out, values_[first + i].view())) return false;
-  if (n.argc >= 2) {  // flagd's engine trims a concatenation of two or more
+  if (n.argc >= 2) {  // flagd's engine trims a concatenation of two or more (Go's TrimSpace)
     std::string_view t = out.view();
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    const auto ascii_space = [](char c) {
+      return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+    };
+    const auto unicode_space = [](std::string_view two) {  // U+0085 and U+00A0 in UTF-8
+      return two == "\xC2\x85" || two == "\xC2\xA0";
+    };
+    for (bool trimmed = true; trimmed && !t.empty();) {
+      trimmed = false;
+      if (ascii_space(t.front())) t.remove_prefix(1), trimmed = true;
+      else if (t.size() >= 2 && unicode_space(t.substr(0, 2))) t.remove_prefix(2), trimmed = true;
+    }
+    for (bool trimmed = true; trimmed && !t.empty();) {
+      trimmed = false;
+      if (ascii_space(t.back())) t.remove_suffix(1), trimmed = true;
+      else if (t.size() >= 2 && unicode_space(t.substr(t.size() - 2))) t.remove_suffix(2), trimmed = true;
+    }
     out.text = t.data();
     out.length = static_cast<std::uint32_t>(t.size());
   }
   return true;
 }
 
+namespace {
+// Byte offset of code point `index` in UTF-8 text (its size if past the end).
+std::size_t rune_offset(std::string_view s, std::int64_t index) noexcept {
+  std::size_t at = 0;
+  for (std::int64_t i = 0; i < index && at < s.size(); ++i) {
+    ++at;
+    while (at < s.size() && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) ++at;
+  }
+  return at;
+}
+std::int64_t rune_count(std::string_view s) noexcept {
+  std::int64_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+std::int64_t clamp_index(double d) noexcept {
+  if (std::isnan(d)) return 0;
+  return static_cast<std::int64_t>(std::clamp(d, -4.0e18, 4.0e18));
+}
+}  // namespace
+
+// substr as flagd's engine runs it: code points; a start past either end gives the whole
+// string; a negative length that crosses the start fails.
 bool RuleEvaluator::op_substr(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
   RuleValue source, start_v, length_v, text;
-  if (!arg(n, 0, scope, depth, source) || !arg(n, 1, scope, depth, start_v) || !text_of(source, text))
-    return false;
-  const auto size = static_cast<std::int64_t>(text.length);
-  const double start_d = to_number(start_v);
-  std::int64_t start = std::isnan(start_d) ? 0 : static_cast<std::int64_t>(start_d);
-  if (start < 0) start = std::max<std::int64_t>(0, size + start);
-  start = std::min(start, size);
-  std::int64_t end = size;
+  if (!arg(n, 0, scope, depth, source) || !arg(n, 1, scope, depth, start_v)) return false;
+  if (source.kind == Kind::Bool || source.kind == Kind::Array || source.kind == Kind::Object) return engine_error();
+  if (!text_of(source, text)) return false;
+  const std::string_view s = text.view();
+  const std::int64_t runes = rune_count(s);
+  if (!charge(static_cast<std::uint64_t>(runes))) return false;
+  std::int64_t from = clamp_index(to_number(start_v));
+  if (from < 0) from += runes;
+  if (from < 0 || from > runes) {
+    out = text;
+    return true;
+  }
+  std::int64_t to = runes;
   if (n.argc >= 3) {
     if (!arg(n, 2, scope, depth, length_v)) return false;
-    const double length_d = to_number(length_v);
-    const std::int64_t length = std::isnan(length_d) ? 0 : static_cast<std::int64_t>(length_d);
-    end = length < 0 ? std::max(start, size + length) : std::min(size, start + length);
+    const std::int64_t length = clamp_index(to_number(length_v));
+    if (length >= 0) {
+      to = std::min(runes, from + length);
+    } else {
+      to = runes + length;
+      if (to < from) return engine_error();
+    }
   }
-  out = string_value(text.view().substr(static_cast<std::size_t>(start), static_cast<std::size_t>(end - start)));
+  const std::size_t begin = rune_offset(s, from);
+  const std::size_t end = rune_offset(s, to);
+  out = string_value(s.substr(begin, end - begin));
   return true;
 }
 
@@ -533,6 +624,7 @@ bool RuleEvaluator::op_merge(const RuleNode& n, const Scope& scope, std::uint32_
   for (std::uint32_t i = 0; i < n.argc; ++i) {
     const RuleValue operand = values_[first + i];
     if (operand.kind == Kind::Null || operand.kind == Kind::Object) return engine_error();
+    if (operand.kind == Kind::Array && !charge(operand.length)) return false;
     if (operand.kind == Kind::Array) {
       for (std::uint32_t j = 0; j < operand.length; ++j)
         if (!push(element(operand, j))) return false;
@@ -572,6 +664,7 @@ bool RuleEvaluator::op_missing(const RuleNode& n, const Scope& scope, std::uint3
   }
   // The result's slots are reserved first: lookups may push values of their own.
   if (keys.length > kRuleValueScratch - values_used_) return limit_reached();
+  if (!charge(keys.length)) return false;
   RuleValue missing;
   missing.kind = Kind::Array;
   missing.begin = values_used_;
@@ -737,6 +830,12 @@ bool RuleEvaluator::op_fractional(const RuleNode& n, const Scope& scope, std::ui
   return true;
 }
 
+bool RuleEvaluator::charge(std::uint64_t elements) noexcept {
+  if (elements > kRuleStepBudget - std::min<std::uint64_t>(steps_, kRuleStepBudget)) return limit_reached();
+  steps_ += static_cast<std::uint32_t>(elements);
+  return true;
+}
+
 bool RuleEvaluator::limit_reached() noexcept {
   failure_ = RuleOutcome::General;
   return false;
@@ -749,7 +848,20 @@ bool RuleEvaluator::engine_error() noexcept {
 
 // --- the dispatcher --------------------------------------------------------------------------
 
+// Scratch that a subexpression used is given back when its result cannot refer to it (null,
+// booleans, numbers), so long rules (a chain of 300 comparisons) do not run out of it.
 bool RuleEvaluator::eval(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  const std::size_t text_mark = text_used_;
+  const std::uint32_t value_mark = values_used_;
+  if (!dispatch(index, scope, depth, out)) return false;
+  if (out.kind == Kind::Null || out.kind == Kind::Bool || out.kind == Kind::Number) {
+    text_used_ = text_mark;
+    values_used_ = value_mark;
+  }
+  return true;
+}
+
+bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
   RuleNode n;
   if (++steps_ > kRuleStepBudget || depth > kRuleEvalDepth) {
     failure_ = RuleOutcome::General;

@@ -10,15 +10,16 @@
 #include <string_view>
 
 #include "flagd/context.hpp"
+#include "flagd/limits.hpp"
 #include "flagd/rule_layout.hpp"
 #include "image_read.hpp"
 
 namespace flagd::detail {
 
-inline constexpr std::size_t kRuleTextScratch = 4096;   // bytes of strings a rule may build
-inline constexpr std::size_t kRuleValueScratch = 512;   // array elements a rule may build
-inline constexpr std::uint32_t kRuleStepBudget = 65536; // nodes visited in one evaluation
-inline constexpr std::uint32_t kRuleEvalDepth = 64;
+using limits::kRuleEvalDepth;
+using limits::kRuleStepBudget;
+using limits::kRuleTextScratch;
+using limits::kRuleValueScratch;
 
 struct RuleValue {
   enum class Kind : std::uint8_t { Null, Bool, Number, String, Array, Object };
@@ -57,6 +58,7 @@ class RuleEvaluator {
   struct Scope;  // the data `var` reads: the context, or an element inside map/filter/reduce
 
   bool eval(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool dispatch(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool node(std::uint32_t index, layout::RuleNode& out) noexcept;
   bool arg(const layout::RuleNode& n, std::uint32_t i, const Scope& scope, std::uint32_t depth,
            RuleValue& out) noexcept;
@@ -72,6 +74,8 @@ class RuleEvaluator {
   bool engine_error() noexcept;
   // A scratch area or the step budget ran out: GENERAL.
   bool limit_reached() noexcept;
+  // Charges `elements` scanned to the step budget (work that is not a node visit).
+  bool charge(std::uint64_t elements) noexcept;
   bool arithmetic_operand(const RuleValue& v, double& out) noexcept;
   bool operands(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, std::uint32_t& first) noexcept;
   const RuleValue& element(const RuleValue& array, std::uint32_t i) const noexcept {
