@@ -41,6 +41,7 @@ struct RuleDraftNode {
   double number = 0;
   std::string text;  // String constant, Var path, Object literal (JSON text)
   std::uint16_t variant_hint = 0;  // String constant naming a variant of the flag: its index + 1
+  layout::RuleOp fused = layout::RuleOp::Null;  // AttrTest: the operator it stands for
 };
 
 struct FlagDefinition {

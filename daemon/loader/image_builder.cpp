@@ -73,6 +73,10 @@ RuleNode rule_node(const RuleDraftNode& draft, ImageWriter& w) {
       node.a = pack_string_ref(w.intern(draft.text));
       node.b = key_hash(draft.text);
       break;
+    case RuleOp::AttrTest:
+      node.a = pack_string_ref(w.intern(draft.text));
+      node.b = key_hash(draft.text) | std::uint64_t{static_cast<std::uint8_t>(draft.fused)} << 32;
+      break;
     default: break;
   }
   return node;

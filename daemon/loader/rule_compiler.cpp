@@ -170,12 +170,51 @@ class Compiler {
       if (!child) return nullptr;
       e->children.push_back(std::move(child));
     }
+    if (iteration_bodies_ == 0) fuse_attribute_test(*e);
     return e;
   }
 
  private:
   void error(const std::string& path, std::uint32_t offset, std::string message) {
     report_(Severity::Error, path, offset, std::move(message));
+  }
+
+  // The commonest rule test, a context attribute against string constants, becomes one node
+  // (RuleOp::AttrTest). Only where `var` reads the context (not inside map/filter/... bodies).
+  static void fuse_attribute_test(Expr& e) {
+    if (e.children.size() != 2) return;
+    const auto is_var = [](const Expr& x) { return x.node.op == RuleOp::Var && x.children.empty(); };
+    const auto is_string = [](const Expr& x) { return x.node.op == RuleOp::String; };
+    std::size_t var = 2;
+    switch (e.node.op) {
+      case RuleOp::Equal:
+      case RuleOp::NotEqual:
+      case RuleOp::StrictEqual:
+      case RuleOp::StrictNotEqual:  // symmetric: the attribute may come second
+        if (is_var(*e.children[0]) && is_string(*e.children[1])) var = 0;
+        else if (is_string(*e.children[0]) && is_var(*e.children[1])) var = 1;
+        break;
+      case RuleOp::StartsWith:
+      case RuleOp::EndsWith:
+        if (is_var(*e.children[0]) && is_string(*e.children[1])) var = 0;
+        break;
+      case RuleOp::In:
+        if (is_var(*e.children[0]) && e.children[1]->node.op == RuleOp::Array) {
+          bool strings = true;
+          for (const auto& item : e.children[1]->children) strings = strings && is_string(*item);
+          if (strings) var = 0;
+        }
+        break;
+      default:
+        break;
+    }
+    if (var == 2) return;
+    e.node.fused = e.node.op;
+    e.node.op = RuleOp::AttrTest;
+    e.node.text = e.children[var]->node.text;
+    std::unique_ptr<Expr> constant = std::move(e.children[1 - var]);
+    e.children.clear();
+    e.children.push_back(std::move(constant));
   }
 
   // {"var": path} or {"var": [path, default]}: the path must be known at load (a string or a

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "diagnostic.hpp"
+#include "flagd/limits.hpp"
 #include "flag_model.hpp"
 #include "json_value.hpp"
 
 namespace flagd {
 
-inline constexpr std::size_t kMaxRuleNodes = 4096;  // per flag, after $ref expansion
-inline constexpr std::size_t kMaxRuleDepth = 48;    // operator nesting
+using limits::kMaxRuleDepth;
+using limits::kMaxRuleNodes;
 
 // Reports a problem: severity, JSON path, source offset, message.
 using RuleReporter =

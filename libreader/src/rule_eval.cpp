@@ -192,16 +192,16 @@ bool truthy(const RuleValue& v) noexcept {
   return false;
 }
 
+// run() checked once that the rule's node array lies inside the slot: `nodes_` + index is safe.
 bool RuleEvaluator::node(std::uint32_t index, RuleNode& out) noexcept {
   if (index >= rule_.node_count) return false;
-  const std::uint64_t at = std::uint64_t{rule_.nodes_offset} + std::uint64_t{index} * sizeof(RuleNode);
-  if (!slot_.holds_words(at, sizeof(RuleNode))) return false;
-  const std::uint64_t w0 = slot_.load<std::uint64_t>(at);
+  const std::byte* at = nodes_ + std::uint64_t{index} * sizeof(RuleNode);
+  const std::uint64_t w0 = shared::load<std::uint64_t>(at);
   out.op = static_cast<RuleOp>(w0 & 0xFF);
   out.argc = static_cast<std::uint16_t>(w0 >> 16);
   out.first = static_cast<std::uint32_t>(w0 >> 32);
-  out.a = slot_.load<std::uint64_t>(at + 8);
-  out.b = slot_.load<std::uint64_t>(at + 16);
+  out.a = shared::load<std::uint64_t>(at + 8);
+  out.b = shared::load<std::uint64_t>(at + 16);
   return out.op < RuleOp::Count_ && (out.argc == 0 || (out.first > index && out.first < rule_.node_count &&
                                                        out.argc <= rule_.node_count - out.first));
 }
@@ -395,14 +395,20 @@ bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_
 
 // --- operators -----------------------------------------------------------------------------------
 
-bool RuleEvaluator::op_if(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+bool RuleEvaluator::op_if(const RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,
+                          RuleValue& out) noexcept {
+  // The branch an `if` in tail position returns is in tail position too.
+  const auto branch = [&](std::uint32_t i) {
+    if (index == tail_ && i < n.argc) tail_ = n.first + i;
+    return arg(n, i, scope, depth, out);
+  };
   std::uint32_t i = 0;
   for (; i + 1 < n.argc; i += 2) {
     RuleValue condition;
     if (!arg(n, i, scope, depth, condition)) return false;
-    if (truthy(condition)) return arg(n, i + 1, scope, depth, out);
+    if (truthy(condition)) return branch(i + 1);
   }
-  if (i < n.argc) return arg(n, i, scope, depth, out);
+  if (i < n.argc) return branch(i);
   out = null_value();
   return true;
 }
@@ -489,6 +495,10 @@ bool RuleEvaluator::op_in(const RuleNode& n, const Scope& scope, std::uint32_t d
   RuleValue needle, haystack;
   if (!arg(n, 0, scope, depth, needle) || !arg(n, 1, scope, depth, haystack)) return false;
   if (n.argc < 2) return engine_error();
+  return in_values(needle, haystack, out);
+}
+
+bool RuleEvaluator::in_values(const RuleValue& needle, const RuleValue& haystack, RuleValue& out) noexcept {
   bool found = false;
   if (haystack.kind == Kind::String) {
     if (needle.kind != Kind::String) return engine_error();  // flagd's engine fails here
@@ -740,11 +750,87 @@ bool RuleEvaluator::op_affix(const RuleNode& n, bool prefix, const Scope& scope,
   out = null_value();
   if (n.argc != 2) return true;
   if (!arg(n, 0, scope, depth, a) || !arg(n, 1, scope, depth, b)) return false;
-  if (a.kind != Kind::String || b.kind != Kind::String) return true;
+  affix_values(prefix, a, b, out);
+  return true;
+}
+
+void RuleEvaluator::affix_values(bool prefix, const RuleValue& a, const RuleValue& b, RuleValue& out) noexcept {
+  out = null_value();
+  if (a.kind != Kind::String || b.kind != Kind::String) return;
   const std::string_view s = a.view(), affix = b.view();
   out = bool_value(affix.size() <= s.size() &&
                    (prefix ? s.substr(0, affix.size()) == affix : s.substr(s.size() - affix.size()) == affix));
-  return true;
+}
+
+// A fused attribute test. When the attribute is a string (the case it exists for) the constants
+// are compared where they lie in the image; anything else takes the operator's general path with
+// both operands materialized, so the result is the same as the unfused rule's.
+bool RuleEvaluator::op_attr_test(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  const auto op = static_cast<RuleOp>((n.b >> 32) & 0xFF);
+  const auto hash = static_cast<std::uint32_t>(n.b);
+  const layout::StringRef path = layout::unpack_string_ref(n.a);
+  const Context::Attribute* attribute = nullptr;
+  if (context_ != nullptr)
+    for (const Context::Attribute& a : context_->attributes_view())
+      if (a.hash == hash && string_equals(slot_, path, a.key)) {
+        attribute = &a;
+        break;
+      }
+  RuleNode constant;
+  if (n.argc != 1 || !node(n.first, constant)) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
+  if (attribute != nullptr && attribute->type == Context::Type::String) {
+    const std::string_view text = attribute->text;
+    bool result = false;
+    if (op == RuleOp::In && constant.op == RuleOp::Array) {
+      if (!charge(constant.argc)) return false;
+      for (std::uint32_t i = 0; i < constant.argc && !result; ++i) {
+        RuleNode item;
+        if (!node(constant.first + i, item) || item.op != RuleOp::String) {
+          failure_ = RuleOutcome::Malformed;
+          return false;
+        }
+        result = string_equals(slot_, layout::unpack_string_ref(item.a), text);
+      }
+      out = bool_value(result);
+      return true;
+    }
+    if (constant.op == RuleOp::String) {
+      const layout::StringRef c = layout::unpack_string_ref(constant.a);
+      switch (op) {
+        case RuleOp::Equal:
+        case RuleOp::StrictEqual: result = string_equals(slot_, c, text); break;
+        case RuleOp::NotEqual:
+        case RuleOp::StrictNotEqual: result = !string_equals(slot_, c, text); break;
+        case RuleOp::StartsWith: result = c.length <= text.size() && string_equals(slot_, c, text.substr(0, c.length)); break;
+        case RuleOp::EndsWith:
+          result = c.length <= text.size() && string_equals(slot_, c, text.substr(text.size() - c.length));
+          break;
+        default: failure_ = RuleOutcome::Malformed; return false;
+      }
+      out = bool_value(result);
+      return true;
+    }
+  }
+  // The general path: the attribute as `var` reads it, the constant evaluated.
+  RuleValue a, b;
+  const std::size_t mark = text_used_;
+  RuleValue path_text;
+  if (!image_text(n.a, path_text) || !lookup(path_text.view(), hash, scope, a)) return false;
+  if (a.kind != Kind::String) text_used_ = mark;
+  if (!arg(n, 0, scope, depth, b)) return false;
+  switch (op) {
+    case RuleOp::Equal: out = bool_value(loose_equal(a, b)); return true;
+    case RuleOp::NotEqual: out = bool_value(!loose_equal(a, b)); return true;
+    case RuleOp::StrictEqual: out = bool_value(strict_equal(a, b)); return true;
+    case RuleOp::StrictNotEqual: out = bool_value(!strict_equal(a, b)); return true;
+    case RuleOp::StartsWith: affix_values(true, a, b, out); return true;
+    case RuleOp::EndsWith: affix_values(false, a, b, out); return true;
+    case RuleOp::In: return in_values(a, b, out);
+    default: failure_ = RuleOutcome::Malformed; return false;
+  }
 }
 
 bool RuleEvaluator::op_sem_ver(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
@@ -876,6 +962,14 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
     case RuleOp::Bool: out = bool_value(n.a != 0); return true;
     case RuleOp::Number: out = number_value(std::bit_cast<double>(n.a)); return true;
     case RuleOp::String:
+      if (index == tail_ && n.b != 0) {
+        // The rule's answer and a variant's name: only its index is needed.
+        out = RuleValue{};
+        out.kind = Kind::String;
+        out.length = layout::unpack_string_ref(n.a).length;
+        out.variant = static_cast<std::uint16_t>(n.b);
+        return true;
+      }
       if (!image_text(n.a, out)) return false;
       out.variant = static_cast<std::uint16_t>(n.b);
       return true;
@@ -898,7 +992,7 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
     case RuleOp::Timestamp: out = number_value(unix_seconds()); return true;
     case RuleOp::Missing:
     case RuleOp::MissingSome: return op_missing(n, scope, depth, out);
-    case RuleOp::If: return op_if(n, scope, depth, out);
+    case RuleOp::If: return op_if(n, index, scope, depth, out);
     case RuleOp::Equal:
     case RuleOp::StrictEqual:
     case RuleOp::NotEqual:
@@ -939,6 +1033,7 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
     case RuleOp::StartsWith: return op_affix(n, true, scope, depth, out);
     case RuleOp::EndsWith: return op_affix(n, false, scope, depth, out);
     case RuleOp::Invalid: failure_ = RuleOutcome::ParseError; return false;
+    case RuleOp::AttrTest: return op_attr_test(n, scope, depth, out);
     case RuleOp::Count_: break;
   }
   failure_ = RuleOutcome::Malformed;
@@ -946,13 +1041,20 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
 }
 
 RuleOutcome RuleEvaluator::run() noexcept {
-  if (rule_.node_count == 0) return RuleOutcome::Malformed;
+  if (rule_.node_count == 0 || rule_.node_count > limits::kMaxRuleNodes ||
+      !slot_.holds_words(rule_.nodes_offset, std::uint64_t{rule_.node_count} * sizeof(RuleNode)))
+    return RuleOutcome::Malformed;
+  nodes_ = slot_.image + rule_.nodes_offset;
   RuleValue result;
   const Scope scope;
   if (!eval(0, scope, 0, result)) return failure_;
   if (result.kind == Kind::Null) return RuleOutcome::Null;
   if (result.kind == Kind::Number && !std::isfinite(result.number)) return RuleOutcome::ParseError;
   if (result.kind == Kind::Array || result.kind == Kind::Object) return RuleOutcome::General;
+  // A constant named at load (its name has nothing JSON escapes): only its index is needed, and
+  // in tail position its text was never copied.
+  variant_index_ = result.kind == Kind::String ? result.variant : 0;
+  if (variant_index_ != 0) return RuleOutcome::Variant;
   if (result.kind == Kind::String) {
     // flagd names the variant after the JSON encoding of the result with its quotes removed: a
     // string with characters JSON escapes (quotes, backslash, controls, < > &) names no variant.
@@ -963,7 +1065,6 @@ RuleOutcome RuleEvaluator::run() noexcept {
   RuleValue name;
   if (!text_of(result, name)) return failure_;
   variant_ = name.view();
-  variant_index_ = result.kind == Kind::String ? result.variant : 0;
   return RuleOutcome::Variant;
 }
 

@@ -84,7 +84,11 @@ class RuleEvaluator {
   bool flag_key(RuleValue& out) noexcept;
 
   // Operators with more than a line or two of logic.
-  bool op_if(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_if(const layout::RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,
+             RuleValue& out) noexcept;
+  bool op_attr_test(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool in_values(const RuleValue& needle, const RuleValue& haystack, RuleValue& out) noexcept;
+  static void affix_values(bool prefix, const RuleValue& a, const RuleValue& b, RuleValue& out) noexcept;
   bool op_and_or(const layout::RuleNode& n, bool is_and, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_compare(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_arithmetic(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
@@ -100,6 +104,8 @@ class RuleEvaluator {
 
   const SlotView& slot_;
   layout::RuleRef rule_;
+  const std::byte* nodes_ = nullptr;  // the rule's node array, checked to lie in the slot
+  std::uint32_t tail_ = 0;            // the node whose value is the rule's answer, if known
   const Context* context_;
   layout::StringRef flag_key_ref_;
   RuleOutcome failure_ = RuleOutcome::General;  // why eval() returned false

@@ -17,6 +17,10 @@ inline constexpr std::size_t kMaxStringBytes = 1u << 20;          // a string or
 inline constexpr std::size_t kMaxMetadataEntries = 256;           // per flag or set
 inline constexpr std::uint64_t kMaxImageBytes = 0xFFFF'0000ULL;   // offsets are 32-bit
 
+// A targeting rule, after $ref expansion.
+inline constexpr std::size_t kMaxRuleNodes = 4096;
+inline constexpr std::size_t kMaxRuleDepth = 48;  // operator nesting
+
 // One evaluation of a targeting rule: the scratch its strings and arrays live in, and its work.
 inline constexpr std::size_t kRuleTextScratch = 4096;    // bytes of strings
 inline constexpr std::size_t kRuleValueScratch = 512;    // values (array elements, operands)

@@ -29,6 +29,11 @@ enum class RuleOp : std::uint8_t {
   Fractional, SemVer, StartsWith, EndsWith,
   // a $ref to an evaluator that does not exist: the evaluation fails (flagd: PARSE_ERROR)
   Invalid,
+  // A context attribute tested against constants, fused at load from ==, !=, ===, !==,
+  // starts_with, ends_with (attribute first) or in (attribute in a list of strings): the same
+  // operator, evaluated without copying the constants out of the image. `a`: the attribute's path;
+  // `b`: its key hash | the original operator << 32; the one operand: the constant(s).
+  AttrTest,
   Count_
 };
 
