@@ -10,10 +10,23 @@
 namespace flagd {
 
 // The last 0..7 bytes of a key as a little-endian word (a variable-length memcpy would be a call).
+// Built from fixed-size pieces (4, 2, 1 bytes), which compile to plain loads.
 inline std::uint64_t tail_word(const char* p, std::size_t n) noexcept {
   std::uint64_t word = 0;
-  for (std::size_t i = 0; i < n && i < 8; ++i)
-    word |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  std::size_t at = 0;
+  if (n & 4) {
+    std::uint32_t piece;
+    std::memcpy(&piece, p, 4);
+    word = piece;
+    at = 4;
+  }
+  if (n & 2) {
+    std::uint16_t piece;
+    std::memcpy(&piece, p + at, 2);
+    word |= std::uint64_t{piece} << (8 * at);
+    at += 2;
+  }
+  if (n & 1) word |= std::uint64_t{static_cast<unsigned char>(p[at])} << (8 * at);
   return word;
 }
 
