@@ -857,9 +857,87 @@ bool RuleEvaluator::op_sem_ver(const RuleNode& n, const Scope& scope, std::uint3
   return true;
 }
 
-bool RuleEvaluator::op_fractional(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+// fractional with constant buckets and the targeting key, the usual form: the buckets are read
+// from their nodes where they lie, nothing is evaluated or copied but the flag key. `handled` is
+// false (and nothing done) for any other form, which takes the general path.
+bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, bool& handled, RuleValue& out) noexcept {
+  handled = false;
+  constexpr std::uint64_t kMaxTotal = 2147483647;
+  // Decodes bucket i: its variant node and its weight; false if it is not a constant bucket.
+  const auto bucket = [&](std::uint32_t i, RuleNode& variant, std::uint64_t& weight, bool& valid) {
+    RuleNode array, w;
+    valid = true;
+    if (!node(n.first + i, array) || array.op != RuleOp::Array || array.argc == 0 || !node(array.first, variant))
+      return false;
+    if (variant.op != RuleOp::String && variant.op != RuleOp::Bool && variant.op != RuleOp::Number &&
+        variant.op != RuleOp::Null)
+      return false;
+    weight = 1;
+    if (array.argc >= 2) {
+      if (!node(array.first + 1, w)) return false;
+      if (w.op == RuleOp::Number) {
+        const double d = std::bit_cast<double>(w.a);
+        valid = d == std::floor(d) && d <= static_cast<double>(kMaxTotal);
+        weight = valid && d > 0 ? static_cast<std::uint64_t>(d) : 0;
+      } else if (w.op != RuleOp::Null) {
+        return false;  // a computed or non-number weight: the general path decides
+      }
+    }
+    for (std::uint32_t k = 2; k < array.argc; ++k) {  // extra elements are ignored, if constant
+      RuleNode extra;
+      if (!node(array.first + k, extra) || extra.op > RuleOp::Number) return false;
+    }
+    return true;
+  };
+  RuleNode variant;
+  std::uint64_t total = 0, weight;
+  bool valid = true, all_valid = true;
+  for (std::uint32_t i = 0; i < n.argc; ++i) {
+    if (!bucket(i, variant, weight, valid)) return true;
+    all_valid = all_valid && valid;
+    total += weight;
+  }
+  handled = true;
+  out = null_value();
+  if (!charge(n.argc)) return false;
+  if (!all_valid || total == 0 || total > kMaxTotal) return true;
+  const Context::Attribute* tk = context_ ? context_->find("targetingKey") : nullptr;
+  if (tk == nullptr || tk->type != Context::Type::String || tk->text.empty()) return true;
+  RuleValue key;
+  if (!flag_key(key)) return false;
+  const std::uint64_t point = (std::uint64_t{murmur3_x86_32(key.view(), tk->text)} * total) >> 32;
+  std::uint64_t running = 0;
+  for (std::uint32_t i = 0; i < n.argc; ++i) {
+    bucket(i, variant, weight, valid);
+    running += weight;
+    if (running <= point) continue;
+    switch (variant.op) {
+      case RuleOp::Bool: out = bool_value(variant.a != 0); return true;
+      case RuleOp::Number: out = number_value(std::bit_cast<double>(variant.a)); return true;
+      case RuleOp::Null: return true;
+      default: break;
+    }
+    if (index == tail_ && variant.b != 0) {  // the answer, naming a variant: its index suffices
+      out = RuleValue{};
+      out.kind = Kind::String;
+      out.length = layout::unpack_string_ref(variant.a).length;
+      out.variant = static_cast<std::uint16_t>(variant.b);
+      return true;
+    }
+    if (!image_text(variant.a, out)) return false;
+    out.variant = static_cast<std::uint16_t>(variant.b);
+    return true;
+  }
+  return true;
+}
+
+bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,
+                                  RuleValue& out) noexcept {
   out = null_value();
   if (n.argc == 0) return true;
+  bool handled = false;
+  if (!fractional_constant(n, index, handled, out)) return false;
+  if (handled) return true;
   std::uint32_t slots;
   if (!operands(n, scope, depth, slots)) return false;  // flagd evaluates every operand first
   const RuleValue& head = values_[slots];
@@ -1028,7 +1106,7 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
     case RuleOp::All:
     case RuleOp::None:
     case RuleOp::Some: return op_iterate(n, scope, depth, out);
-    case RuleOp::Fractional: return op_fractional(n, scope, depth, out);
+    case RuleOp::Fractional: return op_fractional(n, index, scope, depth, out);
     case RuleOp::SemVer: return op_sem_ver(n, scope, depth, out);
     case RuleOp::StartsWith: return op_affix(n, true, scope, depth, out);
     case RuleOp::EndsWith: return op_affix(n, false, scope, depth, out);

@@ -98,7 +98,9 @@ class RuleEvaluator {
   bool op_merge(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_missing(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_iterate(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
-  bool op_fractional(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_fractional(const layout::RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,
+                     RuleValue& out) noexcept;
+  bool fractional_constant(const layout::RuleNode& n, std::uint32_t index, bool& handled, RuleValue& out) noexcept;
   bool op_sem_ver(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_affix(const layout::RuleNode& n, bool prefix, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
 
