@@ -911,24 +911,30 @@ bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, 
     bucket(i, variant, weight, valid);
     running += weight;
     if (running <= point) continue;
-    switch (variant.op) {
-      case RuleOp::Bool: out = bool_value(variant.a != 0); return true;
-      case RuleOp::Number: out = number_value(std::bit_cast<double>(variant.a)); return true;
-      case RuleOp::Null: return true;
-      default: break;
-    }
-    if (index == tail_ && variant.b != 0) {  // the answer, naming a variant: its index suffices
-      out = RuleValue{};
-      out.kind = Kind::String;
-      out.length = layout::unpack_string_ref(variant.a).length;
-      out.variant = static_cast<std::uint16_t>(variant.b);
-      return true;
-    }
-    if (!image_text(variant.a, out)) return false;
-    out.variant = static_cast<std::uint16_t>(variant.b);
-    return true;
+    return constant(variant, index == tail_, out);
   }
   return true;
+}
+
+// The value of a constant node. A string constant that is the rule's answer (`tail`) and names a
+// variant needs only the variant's index: its text is not copied.
+bool RuleEvaluator::constant(const RuleNode& c, bool tail, RuleValue& out) noexcept {
+  switch (c.op) {
+    case RuleOp::Null: out = null_value(); return true;
+    case RuleOp::Bool: out = bool_value(c.a != 0); return true;
+    case RuleOp::Number: out = number_value(std::bit_cast<double>(c.a)); return true;
+    case RuleOp::String:
+      if (tail && c.b != 0) {
+        out = RuleValue{};
+        out.kind = Kind::String;
+        out.length = layout::unpack_string_ref(c.a).length;
+      } else if (!image_text(c.a, out)) {
+        return false;
+      }
+      out.variant = static_cast<std::uint16_t>(c.b);
+      return true;
+    default: failure_ = RuleOutcome::Malformed; return false;
+  }
 }
 
 bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,
@@ -1036,21 +1042,10 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
     return false;
   }
   switch (n.op) {
-    case RuleOp::Null: out = null_value(); return true;
-    case RuleOp::Bool: out = bool_value(n.a != 0); return true;
-    case RuleOp::Number: out = number_value(std::bit_cast<double>(n.a)); return true;
-    case RuleOp::String:
-      if (index == tail_ && n.b != 0) {
-        // The rule's answer and a variant's name: only its index is needed.
-        out = RuleValue{};
-        out.kind = Kind::String;
-        out.length = layout::unpack_string_ref(n.a).length;
-        out.variant = static_cast<std::uint16_t>(n.b);
-        return true;
-      }
-      if (!image_text(n.a, out)) return false;
-      out.variant = static_cast<std::uint16_t>(n.b);
-      return true;
+    case RuleOp::Null:
+    case RuleOp::Bool:
+    case RuleOp::Number:
+    case RuleOp::String: return constant(n, index == tail_, out);
     case RuleOp::Object:
       out = RuleValue{};
       out.kind = Kind::Object;

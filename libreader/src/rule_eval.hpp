@@ -100,6 +100,7 @@ class RuleEvaluator {
   bool op_iterate(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_fractional(const layout::RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,
                      RuleValue& out) noexcept;
+  bool constant(const layout::RuleNode& c, bool tail, RuleValue& out) noexcept;
   bool fractional_constant(const layout::RuleNode& n, std::uint32_t index, bool& handled, RuleValue& out) noexcept;
   bool op_sem_ver(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_affix(const layout::RuleNode& n, bool prefix, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
