@@ -191,7 +191,7 @@ class Reader {
   void get_string(Handle flag, const Context& context, std::string_view fallback, std::string& out) const noexcept;
   void get_object(Handle flag, const Context& context, std::string_view fallback_json, std::string& out) const noexcept;
 
-  bool get_bool(Handle flag, bool fallback) const noexcept { return get_bool(flag, empty_context(), fallback); }
+  bool get_bool(Handle flag, bool fallback) const noexcept;
   std::int64_t get_int(Handle flag, std::int64_t fallback) const noexcept {  // numbers truncate toward 0
     return get_int(flag, empty_context(), fallback);
   }
@@ -260,6 +260,8 @@ class Reader {
   template <class T, class Fallback>
   void finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const noexcept;
   bool slow_bool(Handle flag, const Context& context, bool fallback) const noexcept;
+  // The answer of a static boolean flag, read inline; false if the flag is anything else.
+  bool static_bool(Handle flag, bool& answer) const noexcept;
 
   // Sets the mapping every evaluation reads (at construction and on attach).
   void use_mapping(const detail::Mapping* mapping) noexcept;
@@ -280,24 +282,39 @@ class Reader {
 // The inline hot path: a static boolean flag (enabled, no targeting, a default variant) answered
 // from one word of its record inside one seqlock read. Everything else takes the general path.
 
-inline bool Reader::get_bool(Handle flag, const Context& context, bool fallback) const noexcept {
+inline bool Reader::static_bool(Handle flag, bool& answer) const noexcept {
   using namespace layout;
   // Limit before base: a limit from the new mapping guarantees the base is from it too.
   const std::uint64_t limit = hot_limit_.load(std::memory_order_acquire);
   const std::byte* const base = hot_base_.load(std::memory_order_relaxed);
   const std::uint32_t index = flag.index_;
-  const std::uint64_t word = shared::load_acquire<std::uint64_t>(base + offsetof(SegmentPrefix, publish));
-  const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + (word & kPublishSlotBit);
-  const std::uint64_t record = publish_offset(word) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
+  const std::uint64_t publish = shared::load_acquire<std::uint64_t>(base + offsetof(SegmentPrefix, publish));
+  const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + (publish & kPublishSlotBit);
+  const std::uint64_t record = publish_offset(publish) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
   // Conditions are combined without short-circuits so the fast path is one straight line.
-  if ((index < publish_flag_count(word)) & (record + 8 <= limit)) [[likely]] {
+  if ((index < publish_flag_count(publish)) & (record + 8 <= limit)) [[likely]] {
     const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
-    const std::uint64_t answer = word0_static_bool(shared::load<std::uint64_t>(base + record));
+    const std::uint64_t stored = word0_static_bool(shared::load<std::uint64_t>(base + record));
     shared::acquire_fence();
     const std::uint64_t after = shared::load<std::uint64_t>(sequence);
     // The counter only grows, so after == (before with bit 0 clear) means: even and unchanged.
-    if (((before & ~std::uint64_t{1}) == after) & ((answer & 1) != 0)) [[likely]] return (answer >> 1) != 0;
+    if (((before & ~std::uint64_t{1}) == after) & ((stored & 1) != 0)) [[likely]] {
+      answer = (stored >> 1) != 0;
+      return true;
+    }
   }
+  return false;
+}
+
+inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
+  bool answer;
+  if (static_bool(flag, answer)) [[likely]] return answer;
+  return slow_bool(flag, empty_context(), fallback);
+}
+
+inline bool Reader::get_bool(Handle flag, const Context& context, bool fallback) const noexcept {
+  bool answer;
+  if (static_bool(flag, answer)) [[likely]] return answer;
   return slow_bool(flag, context, fallback);
 }
 
