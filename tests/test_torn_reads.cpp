@@ -70,8 +70,6 @@ void evaluate_everything(flagd::Reader& r) {
 TEST_CASE("random bytes flipped in a published image never crash a reader") {
   flagd::test::MemoryFlags flags(kFlags, 8192);
   std::byte* slot = active_slot(flags.segment());
-  const auto image_bytes = flagd::layout::round_up8(flags.segment().size());  // whole slot region
-  (void)image_bytes;
   flagd::layout::ImageHeader header;
   std::memcpy(&header, slot, sizeof header);
   const std::vector<std::byte> original(slot, slot + header.image_bytes);

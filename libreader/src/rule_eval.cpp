@@ -277,6 +277,17 @@ bool RuleEvaluator::text_of(const RuleValue& v, RuleValue& out) noexcept {
   }
 }
 
+namespace {
+// Hashed once when the library loads, not per evaluation.
+const std::uint32_t kTargetingKeyHash = key_hash("targetingKey");
+}  // namespace
+
+// The context's targeting key, if it is a non-empty string (else empty: fractional gives null).
+std::string_view RuleEvaluator::targeting_key() const noexcept {
+  const Context::Attribute* tk = context_ ? context_->find("targetingKey", kTargetingKeyHash) : nullptr;
+  return tk != nullptr && tk->type == Context::Type::String ? tk->text : std::string_view{};
+}
+
 bool RuleEvaluator::flag_key(RuleValue& out) noexcept {
   if (!flag_key_loaded_) {
     if (!image_text(layout::pack_string_ref(flag_key_ref_), flag_key_)) return false;
@@ -901,11 +912,11 @@ bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, 
   out = null_value();
   if (!charge(n.argc)) return false;
   if (!all_valid || total == 0 || total > kMaxTotal) return true;
-  const Context::Attribute* tk = context_ ? context_->find("targetingKey") : nullptr;
-  if (tk == nullptr || tk->type != Context::Type::String || tk->text.empty()) return true;
+  const std::string_view tk = targeting_key();
+  if (tk.empty()) return true;
   RuleValue key;
   if (!flag_key(key)) return false;
-  const std::uint64_t point = (std::uint64_t{murmur3_x86_32(key.view(), tk->text)} * total) >> 32;
+  const std::uint64_t point = (std::uint64_t{murmur3_x86_32(key.view(), tk)} * total) >> 32;
   std::uint64_t running = 0;
   for (std::uint32_t i = 0; i < n.argc; ++i) {
     bucket(i, variant, weight, valid);
@@ -955,11 +966,11 @@ bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const 
     buckets_from = 1;
   } else {
     buckets_from = head.kind == Kind::Null ? 1 : 0;
-    const Context::Attribute* tk = context_ ? context_->find("targetingKey") : nullptr;
-    if (tk == nullptr || tk->type != Context::Type::String || tk->text.empty()) return true;
+    const std::string_view tk = targeting_key();
+    if (tk.empty()) return true;
     if (!flag_key(key_storage)) return false;
     key_a = key_storage.view();
-    key_b = tk->text;
+    key_b = tk;
   }
   // Buckets: [variant, weight?]; a weight is a whole number, absent or null meaning 1, negative 0.
   constexpr std::uint64_t kMaxTotal = 2147483647;

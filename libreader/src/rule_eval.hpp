@@ -82,6 +82,7 @@ class RuleEvaluator {
     return values_[array.begin + i];
   }
   bool flag_key(RuleValue& out) noexcept;
+  std::string_view targeting_key() const noexcept;
 
   // Operators with more than a line or two of logic.
   bool op_if(const layout::RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,

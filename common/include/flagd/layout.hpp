@@ -42,7 +42,7 @@
 
 namespace flagd::layout {
 
-// Records are decoded from 64-bit words (record_word0) as well as read as structs.
+// Records are decoded from 64-bit words (word0_*) as well as written as structs.
 static_assert(std::endian::native == std::endian::little, "the segment layout is little-endian");
 
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
@@ -174,7 +174,7 @@ struct StringRef {
 };
 static_assert(sizeof(StringRef) == 8);
 
-// One per stable flag index. Words 0 and 1 alone answer the common static evaluation.
+// One per stable flag index. Word 0 alone answers a static boolean evaluation (static_bool).
 struct alignas(32) FlagRecord {
   // word 0
   FlagState state;
