@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "flagd/key_hash.hpp"
@@ -53,6 +54,13 @@ std::uint64_t payload_of(const FlagValue& value, ImageWriter& w) {
   return 0;
 }
 
+// "tags.0": a path that may name an element of a list attribute (see kPathMayNameListElement).
+bool may_name_list_element(std::string_view path) {
+  const std::size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos || dot + 1 == path.size()) return false;
+  return path.find_first_not_of("0123456789", dot + 1) == std::string_view::npos;
+}
+
 RuleNode rule_node(const RuleDraftNode& draft, ImageWriter& w) {
   RuleNode node{};
   node.op = draft.op;
@@ -72,8 +80,10 @@ RuleNode rule_node(const RuleDraftNode& draft, ImageWriter& w) {
     case RuleOp::Var:
       node.a = pack_string_ref(w.intern(draft.text));
       node.b = key_hash(draft.text);
+      node.flags = may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
       break;
     case RuleOp::AttrTest:
+      node.flags = may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
       node.a = pack_string_ref(w.intern(draft.text));
       node.b = key_hash(draft.text) | std::uint64_t{static_cast<std::uint8_t>(draft.fused)} << 32;
       break;

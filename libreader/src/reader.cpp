@@ -5,6 +5,7 @@
 
 #include "flagd/reader.hpp"
 #include "image_read.hpp"
+#include "fast_rule.hpp"
 #include "rule_eval.hpp"
 
 namespace flagd {
@@ -113,30 +114,40 @@ void Reader::evaluate_index(std::uint32_t index, Want want, const Context& conte
       const std::uint64_t ref_word = slot.load<std::uint64_t>(at);
       const layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32)};
       const auto key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
-      detail::RuleEvaluator rule(slot, ref, &context, key);
-      switch (rule.run()) {
-        case detail::RuleOutcome::Malformed: return false;
-        case detail::RuleOutcome::ParseError: raw.error = ErrorCode::ParseError; return true;
-        case detail::RuleOutcome::General: raw.error = ErrorCode::General; return true;
-        case detail::RuleOutcome::Null: reason = Reason::Default; break;
-        case detail::RuleOutcome::Variant: {
-          const std::uint16_t count = layout::word0_variant_count(word0);
-          std::uint16_t found = layout::kNoDefaultVariant;
-          if (rule.variant_index() != 0 && rule.variant_index() <= count)  // named at load
-            found = static_cast<std::uint16_t>(rule.variant_index() - 1);
-          for (std::uint16_t v = 0; v < count && found == layout::kNoDefaultVariant; ++v) {
-            const std::uint64_t at_v = variants + std::uint64_t{v} * sizeof(layout::VariantRecord);
-            if (!slot.holds_words(at_v, sizeof(layout::VariantRecord))) return false;
-            if (detail::string_equals(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at_v)), rule.variant()))
-              found = v;
+      detail::RuleNodes nodes;
+      if (!nodes.open(slot, ref)) return false;
+      const detail::FastDecision fast = detail::decide_fast(slot, nodes, &context, key);
+      if (fast.kind == detail::FastDecision::Kind::Variant && fast.variant < layout::word0_variant_count(word0)) {
+        chosen = fast.variant;
+        reason = Reason::TargetingMatch;
+      } else if (fast.kind == detail::FastDecision::Kind::Null) {
+        reason = Reason::Default;
+      } else {
+        detail::RuleEvaluator rule(slot, ref, &context, key);
+        switch (rule.run()) {
+          case detail::RuleOutcome::Malformed: return false;
+          case detail::RuleOutcome::ParseError: raw.error = ErrorCode::ParseError; return true;
+          case detail::RuleOutcome::General: raw.error = ErrorCode::General; return true;
+          case detail::RuleOutcome::Null: reason = Reason::Default; break;
+          case detail::RuleOutcome::Variant: {
+            const std::uint16_t count = layout::word0_variant_count(word0);
+            std::uint16_t found = layout::kNoDefaultVariant;
+            if (rule.variant_index() != 0 && rule.variant_index() <= count)  // named at load
+              found = static_cast<std::uint16_t>(rule.variant_index() - 1);
+            for (std::uint16_t v = 0; v < count && found == layout::kNoDefaultVariant; ++v) {
+              const std::uint64_t at_v = variants + std::uint64_t{v} * sizeof(layout::VariantRecord);
+              if (!slot.holds_words(at_v, sizeof(layout::VariantRecord))) return false;
+              if (detail::string_equals(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at_v)), rule.variant()))
+                found = v;
+            }
+            if (found == layout::kNoDefaultVariant) {  // the rule named no variant of this flag
+              raw.error = ErrorCode::General;
+              return true;
+            }
+            chosen = found;
+            reason = Reason::TargetingMatch;
+            break;
           }
-          if (found == layout::kNoDefaultVariant) {  // the rule named no variant of this flag
-            raw.error = ErrorCode::General;
-            return true;
-          }
-          chosen = found;
-          reason = Reason::TargetingMatch;
-          break;
         }
       }
     }

@@ -192,19 +192,7 @@ bool truthy(const RuleValue& v) noexcept {
   return false;
 }
 
-// run() checked once that the rule's node array lies inside the slot: `nodes_` + index is safe.
-bool RuleEvaluator::node(std::uint32_t index, RuleNode& out) noexcept {
-  if (index >= rule_.node_count) return false;
-  const std::byte* at = nodes_ + std::uint64_t{index} * sizeof(RuleNode);
-  const std::uint64_t w0 = shared::load<std::uint64_t>(at);
-  out.op = static_cast<RuleOp>(w0 & 0xFF);
-  out.argc = static_cast<std::uint16_t>(w0 >> 16);
-  out.first = static_cast<std::uint32_t>(w0 >> 32);
-  out.a = shared::load<std::uint64_t>(at + 8);
-  out.b = shared::load<std::uint64_t>(at + 16);
-  return out.op < RuleOp::Count_ && (out.argc == 0 || (out.first > index && out.first < rule_.node_count &&
-                                                       out.argc <= rule_.node_count - out.first));
-}
+bool RuleEvaluator::node(std::uint32_t index, RuleNode& out) noexcept { return nodes_.read(index, out); }
 
 // Evaluates every operand of `n` into consecutive value slots reserved first (operands may push
 // values of their own, after the reserved ones). `first` receives the first slot's index.
@@ -277,16 +265,7 @@ bool RuleEvaluator::text_of(const RuleValue& v, RuleValue& out) noexcept {
   }
 }
 
-namespace {
-// Hashed once when the library loads, not per evaluation.
-const std::uint32_t kTargetingKeyHash = key_hash("targetingKey");
-}  // namespace
-
-// The context's targeting key, if it is a non-empty string (else empty: fractional gives null).
-std::string_view RuleEvaluator::targeting_key() const noexcept {
-  const Context::Attribute* tk = context_ ? context_->find("targetingKey", kTargetingKeyHash) : nullptr;
-  return tk != nullptr && tk->type == Context::Type::String ? tk->text : std::string_view{};
-}
+std::string_view RuleEvaluator::targeting_key() const noexcept { return detail::targeting_key(context_); }
 
 bool RuleEvaluator::flag_key(RuleValue& out) noexcept {
   if (!flag_key_loaded_) {
@@ -385,12 +364,9 @@ bool RuleEvaluator::attribute_value(const Context::Attribute& a, RuleValue& out)
 bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
   // The common case: an attribute of the context, found by the path's hash and compared with the
   // path where it lies in the image, without copying it.
-  if (scope.type == Scope::Type::Context && context_ != nullptr) {
-    const layout::StringRef ref = layout::unpack_string_ref(n.a);
-    const auto hash = static_cast<std::uint32_t>(n.b);
-    for (const Context::Attribute& a : context_->attributes_view()) {
-      if (a.hash != hash || !string_equals(slot_, ref, a.key)) continue;
-      if (!attribute_value(a, out)) return false;
+  if (scope.type == Scope::Type::Context) {
+    if (const Context::Attribute* a = find_attribute(slot_, context_, n.a, static_cast<std::uint32_t>(n.b))) {
+      if (!attribute_value(*a, out)) return false;
       if (out.kind == Kind::Null && n.argc > 0) return arg(n, 0, scope, depth, out);
       return true;
     }
@@ -777,52 +753,21 @@ void RuleEvaluator::affix_values(bool prefix, const RuleValue& a, const RuleValu
 // are compared where they lie in the image; anything else takes the operator's general path with
 // both operands materialized, so the result is the same as the unfused rule's.
 bool RuleEvaluator::op_attr_test(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
-  const auto op = static_cast<RuleOp>((n.b >> 32) & 0xFF);
+  const RuleOp op = fused_operator(n);
   const auto hash = static_cast<std::uint32_t>(n.b);
-  const layout::StringRef path = layout::unpack_string_ref(n.a);
-  const Context::Attribute* attribute = nullptr;
-  if (context_ != nullptr)
-    for (const Context::Attribute& a : context_->attributes_view())
-      if (a.hash == hash && string_equals(slot_, path, a.key)) {
-        attribute = &a;
-        break;
-      }
   RuleNode constant;
   if (n.argc != 1 || !node(n.first, constant)) {
     failure_ = RuleOutcome::Malformed;
     return false;
   }
+  const Context::Attribute* attribute = find_attribute(slot_, context_, n.a, hash);
   if (attribute != nullptr && attribute->type == Context::Type::String) {
-    const std::string_view text = attribute->text;
-    bool result = false;
-    if (op == RuleOp::In && constant.op == RuleOp::Array) {
-      if (!charge(constant.argc)) return false;
-      for (std::uint32_t i = 0; i < constant.argc && !result; ++i) {
-        RuleNode item;
-        if (!node(constant.first + i, item) || item.op != RuleOp::String) {
-          failure_ = RuleOutcome::Malformed;
-          return false;
-        }
-        result = string_equals(slot_, layout::unpack_string_ref(item.a), text);
-      }
-      out = bool_value(result);
-      return true;
-    }
-    if (constant.op == RuleOp::String) {
-      const layout::StringRef c = layout::unpack_string_ref(constant.a);
-      switch (op) {
-        case RuleOp::Equal:
-        case RuleOp::StrictEqual: result = string_equals(slot_, c, text); break;
-        case RuleOp::NotEqual:
-        case RuleOp::StrictNotEqual: result = !string_equals(slot_, c, text); break;
-        case RuleOp::StartsWith: result = c.length <= text.size() && string_equals(slot_, c, text.substr(0, c.length)); break;
-        case RuleOp::EndsWith:
-          result = c.length <= text.size() && string_equals(slot_, c, text.substr(text.size() - c.length));
-          break;
-        default: failure_ = RuleOutcome::Malformed; return false;
-      }
-      out = bool_value(result);
-      return true;
+    if (op == RuleOp::In && constant.op == RuleOp::Array && !charge(constant.argc)) return false;
+    switch (string_attribute_test(slot_, nodes_, op, constant, attribute->text)) {
+      case StringTest::False: out = bool_value(false); return true;
+      case StringTest::True: out = bool_value(true); return true;
+      case StringTest::Malformed: failure_ = RuleOutcome::Malformed; return false;
+      case StringTest::Undecided: break;
     }
   }
   // The general path: the attribute as `var` reads it, the constant evaluated.
@@ -872,59 +817,21 @@ bool RuleEvaluator::op_sem_ver(const RuleNode& n, const Scope& scope, std::uint3
 // from their nodes where they lie, nothing is evaluated or copied but the flag key. `handled` is
 // false (and nothing done) for any other form, which takes the general path.
 bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, bool& handled, RuleValue& out) noexcept {
-  handled = false;
-  constexpr std::uint64_t kMaxTotal = 2147483647;
-  // Decodes bucket i: its variant node and its weight; false if it is not a constant bucket.
-  const auto bucket = [&](std::uint32_t i, RuleNode& variant, std::uint64_t& weight, bool& valid) {
-    RuleNode array, w;
-    valid = true;
-    if (!node(n.first + i, array) || array.op != RuleOp::Array || array.argc == 0 || !node(array.first, variant))
-      return false;
-    if (variant.op != RuleOp::String && variant.op != RuleOp::Bool && variant.op != RuleOp::Number &&
-        variant.op != RuleOp::Null)
-      return false;
-    weight = 1;
-    if (array.argc >= 2) {
-      if (!node(array.first + 1, w)) return false;
-      if (w.op == RuleOp::Number) {
-        const double d = std::bit_cast<double>(w.a);
-        valid = d == std::floor(d) && d <= static_cast<double>(kMaxTotal);
-        weight = valid && d > 0 ? static_cast<std::uint64_t>(d) : 0;
-      } else if (w.op != RuleOp::Null) {
-        return false;  // a computed or non-number weight: the general path decides
-      }
-    }
-    for (std::uint32_t k = 2; k < array.argc; ++k) {  // extra elements are ignored, if constant
-      RuleNode extra;
-      if (!node(array.first + k, extra) || extra.op > RuleOp::Number) return false;
-    }
-    return true;
-  };
-  RuleNode variant;
-  std::uint64_t total = 0, weight;
-  bool valid = true, all_valid = true;
-  for (std::uint32_t i = 0; i < n.argc; ++i) {
-    if (!bucket(i, variant, weight, valid)) return true;
-    all_valid = all_valid && valid;
-    total += weight;
-  }
-  handled = true;
+  std::uint64_t total;
+  bool valid;
+  handled = constant_buckets(nodes_, n, total, valid);
+  if (!handled) return true;
   out = null_value();
   if (!charge(n.argc)) return false;
-  if (!all_valid || total == 0 || total > kMaxTotal) return true;
+  if (!valid || total == 0 || total > kMaxFractionalTotal) return true;
   const std::string_view tk = targeting_key();
   if (tk.empty()) return true;
   RuleValue key;
   if (!flag_key(key)) return false;
   const std::uint64_t point = (std::uint64_t{murmur3_x86_32(key.view(), tk)} * total) >> 32;
-  std::uint64_t running = 0;
-  for (std::uint32_t i = 0; i < n.argc; ++i) {
-    bucket(i, variant, weight, valid);
-    running += weight;
-    if (running <= point) continue;
-    return constant(variant, index == tail_, out);
-  }
-  return true;
+  RuleNode variant;
+  if (!constant_bucket_at(nodes_, n, point, variant)) return true;
+  return constant(variant, index == tail_, out);
 }
 
 // The value of a constant node. A string constant that is the rule's answer (`tail`) and names a
@@ -973,12 +880,11 @@ bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const 
     key_b = tk;
   }
   // Buckets: [variant, weight?]; a weight is a whole number, absent or null meaning 1, negative 0.
-  constexpr std::uint64_t kMaxTotal = 2147483647;
   const auto weight_of = [&](const RuleValue& bucket, std::uint64_t& weight) {
     weight = 1;
     if (bucket.length < 2 || element(bucket, 1).kind == Kind::Null) return true;
     const RuleValue& w = element(bucket, 1);
-    if (w.kind != Kind::Number || w.number != std::floor(w.number) || w.number > static_cast<double>(kMaxTotal))
+    if (w.kind != Kind::Number || w.number != std::floor(w.number) || w.number > static_cast<double>(kMaxFractionalTotal))
       return false;
     weight = w.number < 0 ? 0 : static_cast<std::uint64_t>(w.number);
     return true;
@@ -992,7 +898,7 @@ bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const 
     std::uint64_t weight;
     if (!weight_of(bucket, weight)) return true;
     total += weight;
-    if (total > kMaxTotal) return true;
+    if (total > kMaxFractionalTotal) return true;
   }
   if (total == 0) return true;
   const std::uint64_t hash = murmur3_x86_32(key_a, key_b);
@@ -1125,10 +1031,7 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
 }
 
 RuleOutcome RuleEvaluator::run() noexcept {
-  if (rule_.node_count == 0 || rule_.node_count > limits::kMaxRuleNodes ||
-      !slot_.holds_words(rule_.nodes_offset, std::uint64_t{rule_.node_count} * sizeof(RuleNode)))
-    return RuleOutcome::Malformed;
-  nodes_ = slot_.image + rule_.nodes_offset;
+  if (!nodes_.open(slot_, rule_)) return RuleOutcome::Malformed;
   RuleValue result;
   const Scope scope;
   if (!eval(0, scope, 0, result)) return failure_;

@@ -13,6 +13,7 @@
 #include "flagd/limits.hpp"
 #include "flagd/rule_layout.hpp"
 #include "image_read.hpp"
+#include "rule_nodes.hpp"
 
 namespace flagd::detail {
 
@@ -108,7 +109,7 @@ class RuleEvaluator {
 
   const SlotView& slot_;
   layout::RuleRef rule_;
-  const std::byte* nodes_ = nullptr;  // the rule's node array, checked to lie in the slot
+  RuleNodes nodes_;  // the rule's node array, checked to lie in the slot
   std::uint32_t tail_ = 0;            // the node whose value is the rule's answer, if known
   const Context* context_;
   layout::StringRef flag_key_ref_;

@@ -37,15 +37,21 @@ enum class RuleOp : std::uint8_t {
   Count_
 };
 
+// RuleNode::flags bits.
+// The path of a Var or AttrTest node ends in ".<digits>": when no attribute has the whole path, it
+// may name an element of a list attribute ("tags.0"), which only the general evaluator resolves.
+inline constexpr std::uint8_t kPathMayNameListElement = 1;
+
 struct RuleNode {
   RuleOp op;
-  std::uint8_t reserved;
+  std::uint8_t flags;   // kPathMayNameListElement, else 0
   std::uint16_t argc;   // operands, at [first, first + argc)
   std::uint32_t first;
   std::uint64_t a;      // Bool: 0/1; Number: double bits; String, Var, Object: packed StringRef
   std::uint64_t b;      // Var: key hash of the path; String: index + 1 of the variant it names, or 0
 };
 static_assert(sizeof(RuleNode) == 24);
+static_assert(offsetof(RuleNode, flags) == 1);
 static_assert(offsetof(RuleNode, first) == 4);
 static_assert(offsetof(RuleNode, a) == 8);
 

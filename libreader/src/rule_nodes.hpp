@@ -1,0 +1,91 @@
+// Reading a compiled rule's nodes (rule_layout.hpp) out of a slot, for both rule evaluators: the
+// general interpreter (rule_eval.hpp) and the fast path for common shapes (fast_rule.hpp). Torn
+// bytes are expected: every node read is checked against the rule's node count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "flagd/context.hpp"
+#include "flagd/limits.hpp"
+#include "flagd/rule_layout.hpp"
+#include "image_read.hpp"
+
+namespace flagd::detail {
+
+class RuleNodes {
+ public:
+  // False if the rule's node array does not lie inside the slot (or breaks the node limit).
+  bool open(const SlotView& slot, layout::RuleRef rule) noexcept {
+    if (rule.node_count == 0 || rule.node_count > limits::kMaxRuleNodes ||
+        !slot.holds_words(rule.nodes_offset, std::uint64_t{rule.node_count} * sizeof(layout::RuleNode)))
+      return false;
+    base_ = slot.image + rule.nodes_offset;
+    count_ = rule.node_count;
+    return true;
+  }
+
+  // Node `index`; false if it is out of range or its operands are not all after it and in range
+  // (which makes every walk over the nodes finite).
+  bool read(std::uint32_t index, layout::RuleNode& out) const noexcept {
+    if (index >= count_) return false;
+    const std::byte* at = base_ + std::uint64_t{index} * sizeof(layout::RuleNode);
+    const std::uint64_t w0 = shared::load<std::uint64_t>(at);
+    out.op = static_cast<layout::RuleOp>(w0 & 0xFF);
+    out.flags = static_cast<std::uint8_t>(w0 >> 8);
+    out.argc = static_cast<std::uint16_t>(w0 >> 16);
+    out.first = static_cast<std::uint32_t>(w0 >> 32);
+    out.a = shared::load<std::uint64_t>(at + 8);
+    out.b = shared::load<std::uint64_t>(at + 16);
+    return out.op < layout::RuleOp::Count_ &&
+           (out.argc == 0 || (out.first > index && out.first < count_ && out.argc <= count_ - out.first));
+  }
+
+  std::uint32_t count() const noexcept { return count_; }
+
+ private:
+  const std::byte* base_ = nullptr;
+  std::uint32_t count_ = 0;
+};
+
+// The context attribute a Var or AttrTest node names (its path where it lies in the image, and the
+// path's hash), compared by hash first; nullptr if the context has no attribute of that path.
+inline const Context::Attribute* find_attribute(const SlotView& slot, const Context* context,
+                                                std::uint64_t packed_path, std::uint32_t hash) noexcept {
+  if (context == nullptr) return nullptr;
+  const layout::StringRef path = layout::unpack_string_ref(packed_path);
+  for (const Context::Attribute& a : context->attributes_view())
+    if (a.hash == hash && string_equals(slot, path, a.key)) return &a;
+  return nullptr;
+}
+
+// The context's targeting key if it is a non-empty string, else empty (fractional then gives null).
+std::string_view targeting_key(const Context* context) noexcept;
+
+// The result of a fused attribute test (RuleOp::AttrTest) on a string attribute: the constants
+// are compared where they lie in the image. Undecided: a constant the test does not compare
+// strings with this way (the general path decides); Malformed: the nodes make no sense.
+enum class StringTest : std::uint8_t { False, True, Undecided, Malformed };
+
+// `op` is the operator the test stands for, `constant` its operand node.
+StringTest string_attribute_test(const SlotView& slot, const RuleNodes& nodes, layout::RuleOp op,
+                                 const layout::RuleNode& constant, std::string_view text) noexcept;
+
+// The operator an AttrTest node stands for.
+inline layout::RuleOp fused_operator(const layout::RuleNode& test) noexcept {
+  return static_cast<layout::RuleOp>((test.b >> 32) & 0xFF);
+}
+
+// `fractional` with constant buckets ([variant constant, weight?, constant extras...]), the usual
+// form, read where its nodes lie. constant_buckets() sums the weights (`valid`: every weight is a
+// whole number no larger than kMaxFractionalTotal; absent or null counts 1, negative 0); false if
+// some bucket is computed, which leaves the operator to the general path. constant_bucket_at()
+// gives the variant constant of the bucket a point in [0, total) falls in.
+inline constexpr std::uint64_t kMaxFractionalTotal = 2147483647;
+bool constant_buckets(const RuleNodes& nodes, const layout::RuleNode& fractional, std::uint64_t& total,
+                      bool& valid) noexcept;
+bool constant_bucket_at(const RuleNodes& nodes, const layout::RuleNode& fractional, std::uint64_t point,
+                        layout::RuleNode& variant) noexcept;
+
+}  // namespace flagd::detail
