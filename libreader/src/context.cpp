@@ -33,6 +33,7 @@ Context::Attribute& Context::slot_for(std::string_view key) {
   *slot = Attribute{};
   slot->hash = hash;
   slot->key = key;
+  slot->key_head = head_word(key);
   return *slot;
 }
 
@@ -40,6 +41,7 @@ Context& Context::set(std::string_view key, std::string_view value) {
   Attribute& a = slot_for(key);
   a.type = Type::String;
   a.text = value;
+  a.text_head = head_word(value);
   return *this;
 }
 

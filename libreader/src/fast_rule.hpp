@@ -28,4 +28,12 @@ struct FastDecision {
 FastDecision decide_fast(const SlotView& slot, const RuleNodes& nodes, const Context* context,
                          layout::StringRef flag_key) noexcept;
 
+// The value-only evaluation of an enabled flag with targeting whose rule the fast path decides,
+// in one read section of its own: Value (the chosen variant's payload, of kind `want`), Fallback
+// (the rule gave null and the flag has no default variant), or General: anything else (another
+// state or kind, an undecided rule, a busy or malformed image), which the general path evaluates.
+enum class FastValue : std::uint8_t { Value, Fallback, General };
+FastValue fast_targeted_value(const Mapping& mapping, std::uint32_t index, layout::ValueKind want,
+                              const Context& context, std::uint64_t& payload) noexcept;
+
 }  // namespace flagd::detail

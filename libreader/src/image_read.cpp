@@ -29,22 +29,6 @@ bool copy_string(const SlotView& slot, StringRef ref, std::string& out, std::siz
   return true;
 }
 
-bool string_equals(const SlotView& slot, StringRef ref, std::string_view key) noexcept {
-  if (ref.length != key.size()) return false;
-  if (!slot.holds_words(ref.offset, layout::round_up8(ref.length))) return false;
-  std::size_t i = 0;
-  for (; i + 8 <= key.size(); i += 8) {
-    const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
-    if (std::memcmp(&w, key.data() + i, 8) != 0) return false;
-  }
-  if (i < key.size()) {
-    // Image strings are zero-padded to whole words, so the last word compares whole.
-    const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
-    if (w != tail_word(key.data() + i, key.size() - i)) return false;
-  }
-  return true;
-}
-
 bool find_key(const SlotView& slot, const KeyProbe& probe_key, std::uint32_t& index,
               const std::byte*& record) noexcept {
   index = kUnresolved;

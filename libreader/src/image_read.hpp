@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -67,8 +68,23 @@ SectionResult read_section(const Mapping& m, Body&& body) noexcept {
 bool copy_string(const SlotView& slot, layout::StringRef ref, std::string& out,
                  std::size_t* grow = nullptr) noexcept;
 
-// True if the image string `ref` holds exactly `key`.
-bool string_equals(const SlotView& slot, layout::StringRef ref, std::string_view key) noexcept;
+// True if the image string `ref` holds exactly `key`. Inline: rules compare strings in their
+// innermost loops.
+inline bool string_equals(const SlotView& slot, layout::StringRef ref, std::string_view key) noexcept {
+  if (ref.length != key.size()) return false;
+  if (!slot.holds_words(ref.offset, layout::round_up8(ref.length))) return false;
+  std::size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
+    if (std::memcmp(&w, key.data() + i, 8) != 0) return false;
+  }
+  if (i < key.size()) {
+    // Image strings are zero-padded to whole words, so the last word compares whole.
+    const std::uint64_t w = slot.load<std::uint64_t>(ref.offset + i);
+    if (w != tail_word(key.data() + i, key.size() - i)) return false;
+  }
+  return true;
+}
 
 // A key to look up, hashed once (outside any read section).
 struct KeyProbe {

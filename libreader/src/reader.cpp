@@ -270,22 +270,45 @@ void Reader::evaluate_object(Handle flag, const Context& context, std::string_vi
 // ---- value-only forms -----------------------------------------------------------------------
 
 bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const noexcept {
+  const std::uint32_t index = index_of(flag);
+  std::uint64_t payload = 0;
+  switch (detail::fast_targeted_value(mapping(), index, ValueKind::Boolean, context, payload)) {
+    case detail::FastValue::Value: return payload != 0;
+    case detail::FastValue::Fallback: return fallback;
+    case detail::FastValue::General: break;
+  }
   Raw raw;
-  evaluate_index(index_of(flag), Want::Bool, context, nullptr, raw);
+  evaluate_index(index, Want::Bool, context, nullptr, raw);
   return raw.has_value ? raw.payload != 0 : fallback;
 }
 
 std::int64_t Reader::get_int(Handle flag, const Context& context, std::int64_t fallback) const noexcept {
+  const std::uint32_t index = index_of(flag);
   Raw raw;
-  evaluate_index(index_of(flag), Want::Int, context, nullptr, raw);
+  std::uint64_t payload = 0;
+  switch (detail::fast_targeted_value(mapping(), index, ValueKind::Number, context, payload)) {
+    case detail::FastValue::Value:
+      raw.has_value = true;
+      raw.payload = payload;
+      break;
+    case detail::FastValue::Fallback: return fallback;
+    case detail::FastValue::General: evaluate_index(index, Want::Int, context, nullptr, raw); break;
+  }
   Evaluation<std::int64_t> out;  // no string member is touched: variant stays empty
   finish(raw, fallback, out);
   return out.value;
 }
 
 double Reader::get_double(Handle flag, const Context& context, double fallback) const noexcept {
+  const std::uint32_t index = index_of(flag);
+  std::uint64_t payload = 0;
+  switch (detail::fast_targeted_value(mapping(), index, ValueKind::Number, context, payload)) {
+    case detail::FastValue::Value: return std::bit_cast<double>(payload);
+    case detail::FastValue::Fallback: return fallback;
+    case detail::FastValue::General: break;
+  }
   Raw raw;
-  evaluate_index(index_of(flag), Want::Double, context, nullptr, raw);
+  evaluate_index(index, Want::Double, context, nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
 

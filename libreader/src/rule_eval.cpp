@@ -763,7 +763,7 @@ bool RuleEvaluator::op_attr_test(const RuleNode& n, const Scope& scope, std::uin
   const Context::Attribute* attribute = find_attribute(slot_, context_, n.a, hash);
   if (attribute != nullptr && attribute->type == Context::Type::String) {
     if (op == RuleOp::In && constant.op == RuleOp::Array && !charge(constant.argc)) return false;
-    switch (string_attribute_test(slot_, nodes_, op, constant, attribute->text)) {
+    switch (string_attribute_test(slot_, nodes_, op, constant, *attribute)) {
       case StringTest::False: out = bool_value(false); return true;
       case StringTest::True: out = bool_value(true); return true;
       case StringTest::Malformed: failure_ = RuleOutcome::Malformed; return false;

@@ -20,35 +20,6 @@ std::string_view targeting_key(const Context* context) noexcept {
   return tk != nullptr && tk->type == Context::Type::String ? tk->text : std::string_view{};
 }
 
-StringTest string_attribute_test(const SlotView& slot, const RuleNodes& nodes, RuleOp op, const RuleNode& constant,
-                                 std::string_view text) noexcept {
-  if (op == RuleOp::In && constant.op == RuleOp::Array) {
-    for (std::uint32_t i = 0; i < constant.argc; ++i) {
-      RuleNode item;
-      if (!nodes.read(constant.first + i, item) || item.op != RuleOp::String) return StringTest::Malformed;
-      if (string_equals(slot, layout::unpack_string_ref(item.a), text)) return StringTest::True;
-    }
-    return StringTest::False;
-  }
-  if (constant.op != RuleOp::String) return StringTest::Undecided;
-  const layout::StringRef c = layout::unpack_string_ref(constant.a);
-  bool result;
-  switch (op) {
-    case RuleOp::Equal:
-    case RuleOp::StrictEqual: result = string_equals(slot, c, text); break;
-    case RuleOp::NotEqual:
-    case RuleOp::StrictNotEqual: result = !string_equals(slot, c, text); break;
-    case RuleOp::StartsWith:
-      result = c.length <= text.size() && string_equals(slot, c, text.substr(0, c.length));
-      break;
-    case RuleOp::EndsWith:
-      result = c.length <= text.size() && string_equals(slot, c, text.substr(text.size() - c.length));
-      break;
-    default: return StringTest::Malformed;
-  }
-  return result ? StringTest::True : StringTest::False;
-}
-
 namespace {
 
 // Bucket i: its variant constant and weight; false if it is not a constant bucket.

@@ -44,10 +44,33 @@ class RuleNodes {
 
   std::uint32_t count() const noexcept { return count_; }
 
+  // Word `w` (0: op, flags, argc, first; 1: a; 2: b) of node `index` < count(), without decoding
+  // or checking its operands: for walks that check each index they read and bound their depth.
+  std::uint64_t word(std::uint32_t index, unsigned w) const noexcept {
+    return shared::load<std::uint64_t>(base_ + std::uint64_t{index} * sizeof(layout::RuleNode) + w * 8);
+  }
+
  private:
   const std::byte* base_ = nullptr;
   std::uint32_t count_ = 0;
 };
+
+// Node word 0, decoded.
+inline layout::RuleOp node_op(std::uint64_t w0) noexcept { return static_cast<layout::RuleOp>(w0 & 0xFF); }
+inline std::uint8_t node_flags(std::uint64_t w0) noexcept { return static_cast<std::uint8_t>(w0 >> 8); }
+inline std::uint32_t node_argc(std::uint64_t w0) noexcept { return static_cast<std::uint16_t>(w0 >> 16); }
+inline std::uint32_t node_first(std::uint64_t w0) noexcept { return static_cast<std::uint32_t>(w0 >> 32); }
+
+// True if the image string `ref` holds exactly `s`, whose first 8 bytes (zero-padded) are `head`:
+// image strings are zero-padded words, so strings of up to 8 bytes compare in one load.
+inline bool equals_headed(const SlotView& slot, layout::StringRef ref, std::string_view s, std::uint64_t head) noexcept {
+  if (ref.length != s.size()) return false;
+  if (ref.length == 0) return true;
+  if (!slot.holds_words(ref.offset, layout::round_up8(ref.length))) return false;
+  if (slot.load<std::uint64_t>(ref.offset) != head) return false;
+  return s.size() <= 8 ||
+         string_equals(slot, layout::StringRef{ref.offset + 8, ref.length - 8}, s.substr(8));
+}
 
 // The context attribute a Var or AttrTest node names (its path where it lies in the image, and the
 // path's hash), compared by hash first; nullptr if the context has no attribute of that path.
@@ -56,7 +79,7 @@ inline const Context::Attribute* find_attribute(const SlotView& slot, const Cont
   if (context == nullptr) return nullptr;
   const layout::StringRef path = layout::unpack_string_ref(packed_path);
   for (const Context::Attribute& a : context->attributes_view())
-    if (a.hash == hash && string_equals(slot, path, a.key)) return &a;
+    if (a.hash == hash && equals_headed(slot, path, a.key, a.key_head)) return &a;
   return nullptr;
 }
 
@@ -68,9 +91,37 @@ std::string_view targeting_key(const Context* context) noexcept;
 // strings with this way (the general path decides); Malformed: the nodes make no sense.
 enum class StringTest : std::uint8_t { False, True, Undecided, Malformed };
 
-// `op` is the operator the test stands for, `constant` its operand node.
-StringTest string_attribute_test(const SlotView& slot, const RuleNodes& nodes, layout::RuleOp op,
-                                 const layout::RuleNode& constant, std::string_view text) noexcept;
+// `op` is the operator the test stands for, `constant` its operand node, `attribute` a string.
+inline StringTest string_attribute_test(const SlotView& slot, const RuleNodes& nodes, layout::RuleOp op,
+                                        const layout::RuleNode& constant, const Context::Attribute& attribute) noexcept {
+  using layout::RuleOp;
+  const std::string_view text = attribute.text;
+  if (op == RuleOp::In && constant.op == RuleOp::Array) {
+    for (std::uint32_t i = 0; i < constant.argc; ++i) {
+      layout::RuleNode item;
+      if (!nodes.read(constant.first + i, item) || item.op != RuleOp::String) return StringTest::Malformed;
+      if (equals_headed(slot, layout::unpack_string_ref(item.a), text, attribute.text_head)) return StringTest::True;
+    }
+    return StringTest::False;
+  }
+  if (constant.op != RuleOp::String) return StringTest::Undecided;
+  const layout::StringRef c = layout::unpack_string_ref(constant.a);
+  bool result;
+  switch (op) {
+    case RuleOp::Equal:
+    case RuleOp::StrictEqual: result = equals_headed(slot, c, text, attribute.text_head); break;
+    case RuleOp::NotEqual:
+    case RuleOp::StrictNotEqual: result = !equals_headed(slot, c, text, attribute.text_head); break;
+    case RuleOp::StartsWith:
+      result = c.length <= text.size() && string_equals(slot, c, text.substr(0, c.length));
+      break;
+    case RuleOp::EndsWith:
+      result = c.length <= text.size() && string_equals(slot, c, text.substr(text.size() - c.length));
+      break;
+    default: return StringTest::Malformed;
+  }
+  return result ? StringTest::True : StringTest::False;
+}
 
 // The operator an AttrTest node stands for.
 inline layout::RuleOp fused_operator(const layout::RuleNode& test) noexcept {

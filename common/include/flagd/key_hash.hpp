@@ -30,6 +30,17 @@ inline std::uint64_t tail_word(const char* p, std::size_t n) noexcept {
   return word;
 }
 
+// The first 8 bytes of a string as a little-endian word, zero-padded: how image strings begin, so
+// one comparison of words settles most short keys and values.
+inline std::uint64_t head_word(std::string_view s) noexcept {
+  if (s.size() >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data(), 8);
+    return word;
+  }
+  return tail_word(s.data(), s.size());
+}
+
 inline std::uint32_t key_hash(std::string_view key) noexcept {
   std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ key.size();
   std::size_t i = 0;

@@ -47,6 +47,10 @@ class Context {
     std::string_view text;
     std::uint32_t list_begin = 0;  // into the list items
     std::uint32_t list_size = 0;
+    // The first 8 bytes of key and text, zero-padded, taken when set: rules compare short keys
+    // and values with one word.
+    std::uint64_t key_head = 0;
+    std::uint64_t text_head = 0;
   };
 
   Context() = default;
