@@ -45,6 +45,11 @@ class FastRule {
   }
 
  private:
+  // The operands of the node with word 0 `w0` are all nodes of the rule (torn bytes may say not).
+  bool operands_in_range(std::uint64_t w0) const noexcept {
+    return node_first(w0) < nodes_.count() && node_argc(w0) <= nodes_.count() - node_first(w0);
+  }
+
   FastDecision if_chain(std::uint64_t w0, std::uint32_t depth) noexcept {
     const std::uint32_t first = node_first(w0), argc = node_argc(w0);
     std::uint32_t i = 0;
@@ -130,7 +135,7 @@ class FastRule {
   // sem_ver over a string attribute and two string constants (operator, version).
   Truth sem_ver(std::uint64_t w0) noexcept {
     const std::uint32_t first = node_first(w0);
-    if (node_argc(w0) != 3) return Truth::Undecided;  // (first + 2 < count: operands follow their node)
+    if (node_argc(w0) != 3 || !operands_in_range(w0)) return Truth::Undecided;
     const std::uint64_t value = nodes_.word(first, 0), op = nodes_.word(first + 1, 0),
                         version = nodes_.word(first + 2, 0);
     if (node_op(value) != RuleOp::Var || node_argc(value) != 0 || node_op(op) != RuleOp::String ||
@@ -169,7 +174,7 @@ class FastRule {
   // <, <=, >, >= of a number attribute and a number constant, either way round.
   Truth numeric_compare(std::uint64_t w0) noexcept {
     const std::uint32_t first = node_first(w0);
-    if (node_argc(w0) != 2) return Truth::Undecided;
+    if (node_argc(w0) != 2 || !operands_in_range(w0)) return Truth::Undecided;
     const std::uint64_t x = nodes_.word(first, 0), y = nodes_.word(first + 1, 0);
     const bool var_first = node_op(x) == RuleOp::Var && node_argc(x) == 0 && node_op(y) == RuleOp::Number;
     const bool var_second = node_op(y) == RuleOp::Var && node_argc(y) == 0 && node_op(x) == RuleOp::Number;
