@@ -27,3 +27,18 @@ TEST_CASE("bucketing per the contract: new-checkout with 25/75") {
   CHECK(bucket("user-123") == 53);
   CHECK(bucket("user-456") == 73);
 }
+
+TEST_CASE("a prefix hashed ahead and finished later equals the whole, for every length and cut") {
+  const std::string text = "abcdefghijklmnopq\xc3\xbcrs";
+  for (std::size_t length = 0; length <= text.size(); ++length) {
+    const std::string_view whole = std::string_view(text).substr(0, length);
+    const std::uint32_t expected = flagd::murmur3_x86_32(whole);
+    for (std::size_t cut = 0; cut <= length; ++cut) {
+      const flagd::Murmur3Prefix prefix = flagd::murmur3_prefix(whole.substr(0, cut));
+      CHECK(prefix.length == cut);
+      CHECK(prefix.carry_bytes == cut % 4);
+      CHECK(flagd::murmur3_finish(prefix, whole.substr(cut)) == expected);
+    }
+  }
+  CHECK(flagd::murmur3_finish(flagd::murmur3_prefix("new-checkout"), "user-123") == 0x87f041c2u);
+}

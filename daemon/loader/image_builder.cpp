@@ -8,6 +8,7 @@
 
 #include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
+#include "flagd/murmur3.hpp"
 #include "flagd/rule_layout.hpp"
 
 namespace flagd {
@@ -61,7 +62,7 @@ bool may_name_list_element(std::string_view path) {
   return path.find_first_not_of("0123456789", dot + 1) == std::string_view::npos;
 }
 
-RuleNode rule_node(const RuleDraftNode& draft, ImageWriter& w) {
+RuleNode rule_node(const RuleDraftNode& draft, std::string_view flag_key, ImageWriter& w) {
   RuleNode node{};
   node.op = draft.op;
   node.argc = draft.argc;
@@ -82,6 +83,13 @@ RuleNode rule_node(const RuleDraftNode& draft, ImageWriter& w) {
       node.b = key_hash(draft.text);
       node.flags = may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
       break;
+    case RuleOp::Fractional: {
+      const Murmur3Prefix prefix = murmur3_prefix(flag_key);
+      node.flags = layout::kFlagKeyHashed;
+      node.a = prefix.h | std::uint64_t{prefix.carry} << 32 | std::uint64_t{prefix.carry_bytes} << 56;
+      node.b = prefix.length;
+      break;
+    }
     case RuleOp::AttrTest:
       node.flags = may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
       node.a = pack_string_ref(w.intern(draft.text));
@@ -166,7 +174,7 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
       w.put(rules_offset + i * sizeof(RuleRef),
             RuleRef{static_cast<std::uint32_t>(next_table), static_cast<std::uint32_t>(flag->rule.size())});
       for (const auto& draft : flag->rule) {
-        w.put(next_table, rule_node(draft, w));
+        w.put(next_table, rule_node(draft, flag->key, w));
         next_table += sizeof(RuleNode);
       }
     }

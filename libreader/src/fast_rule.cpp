@@ -199,21 +199,21 @@ class FastRule {
     std::uint64_t total;
     bool valid;
     if (n.argc == 0) return kNull;
-    if (!constant_buckets(nodes_, n, total, valid)) return kUndecided;
+    if (!constant_buckets(nodes_, n.first, n.argc, total, valid)) return kUndecided;
     if (!valid || total == 0 || total > kMaxFractionalTotal) return kNull;
     const std::string_view tk = targeting_key(context_);
     if (tk.empty()) return kNull;
-    if (flag_key_.length > limits::kMaxFlagKeyBytes ||
-        !slot_.holds_words(flag_key_.offset, layout::round_up8(flag_key_.length)))
-      return kUndecided;
-    char key[limits::kMaxFlagKeyBytes];
-    shared::copy_out_bytes(key, slot_.image + flag_key_.offset, flag_key_.length);
-    const std::uint64_t point = (std::uint64_t{murmur3_x86_32({key, flag_key_.length}, tk)} * total) >> 32;
-    RuleNode variant;
-    if (!constant_bucket_at(nodes_, n, point, variant)) return kNull;
-    if (variant.op == RuleOp::Null) return kNull;
-    if (variant.op == RuleOp::String && variant.b != 0)
-      return FastDecision{Kind::Variant, static_cast<std::uint16_t>(variant.b - 1)};
+    // The flag key's part of the hash was done at load.
+    if ((n.flags & layout::kFlagKeyHashed) == 0 || n.b != flag_key_.length) return kUndecided;
+    const Murmur3Prefix prefix{static_cast<std::uint32_t>(n.a), static_cast<std::uint32_t>(n.a >> 32) & 0xFFFFFF,
+                               static_cast<std::uint32_t>(n.a >> 56) & 3, flag_key_.length};
+    const std::uint64_t point = (std::uint64_t{murmur3_finish(prefix, tk)} * total) >> 32;
+    std::uint32_t variant;
+    if (!constant_bucket_at(nodes_, n.first, n.argc, point, variant)) return kNull;
+    const RuleOp op = node_op(nodes_.word(variant, 0));
+    if (op == RuleOp::Null) return kNull;
+    const std::uint64_t hint = nodes_.word(variant, 2);
+    if (op == RuleOp::String && hint != 0) return FastDecision{Kind::Variant, static_cast<std::uint16_t>(hint - 1)};
     return kUndecided;  // a bucket named by a number, a boolean or no variant
   }
 

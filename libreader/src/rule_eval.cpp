@@ -819,7 +819,7 @@ bool RuleEvaluator::op_sem_ver(const RuleNode& n, const Scope& scope, std::uint3
 bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, bool& handled, RuleValue& out) noexcept {
   std::uint64_t total;
   bool valid;
-  handled = constant_buckets(nodes_, n, total, valid);
+  handled = constant_buckets(nodes_, n.first, n.argc, total, valid);
   if (!handled) return true;
   out = null_value();
   if (!charge(n.argc)) return false;
@@ -829,8 +829,13 @@ bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, 
   RuleValue key;
   if (!flag_key(key)) return false;
   const std::uint64_t point = (std::uint64_t{murmur3_x86_32(key.view(), tk)} * total) >> 32;
+  std::uint32_t at;
   RuleNode variant;
-  if (!constant_bucket_at(nodes_, n, point, variant)) return true;
+  if (!constant_bucket_at(nodes_, n.first, n.argc, point, at)) return true;
+  if (!node(at, variant)) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
   return constant(variant, index == tail_, out);
 }
 

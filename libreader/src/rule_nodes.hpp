@@ -3,6 +3,7 @@
 // bytes are expected: every node read is checked against the rule's node count.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -84,7 +85,16 @@ inline const Context::Attribute* find_attribute(const SlotView& slot, const Cont
 }
 
 // The context's targeting key if it is a non-empty string, else empty (fractional then gives null).
-std::string_view targeting_key(const Context* context) noexcept;
+inline std::string_view targeting_key(const Context* context) noexcept {
+  if (context == nullptr) return {};
+  constexpr std::string_view kKey = "targetingKey";
+  for (const Context::Attribute& a : context->attributes_view()) {
+    // A fixed-length comparison compiles to two loads: cheaper than comparing the hash first.
+    if (a.key.size() != kKey.size() || std::memcmp(a.key.data(), kKey.data(), kKey.size()) != 0) continue;
+    return a.type == Context::Type::String ? a.text : std::string_view{};
+  }
+  return {};
+}
 
 // The result of a fused attribute test (RuleOp::AttrTest) on a string attribute: the constants
 // are compared where they lie in the image. Undecided: a constant the test does not compare
@@ -132,11 +142,68 @@ inline layout::RuleOp fused_operator(const layout::RuleNode& test) noexcept {
 // form, read where its nodes lie. constant_buckets() sums the weights (`valid`: every weight is a
 // whole number no larger than kMaxFractionalTotal; absent or null counts 1, negative 0); false if
 // some bucket is computed, which leaves the operator to the general path. constant_bucket_at()
-// gives the variant constant of the bucket a point in [0, total) falls in.
+// gives the node of the variant constant of the bucket a point in [0, total) falls in.
 inline constexpr std::uint64_t kMaxFractionalTotal = 2147483647;
-bool constant_buckets(const RuleNodes& nodes, const layout::RuleNode& fractional, std::uint64_t& total,
-                      bool& valid) noexcept;
-bool constant_bucket_at(const RuleNodes& nodes, const layout::RuleNode& fractional, std::uint64_t point,
-                        layout::RuleNode& variant) noexcept;
+
+// Bucket node `bucket`: its variant constant's node and its weight; false if it is not constant.
+inline bool constant_bucket(const RuleNodes& nodes, std::uint32_t bucket, std::uint32_t& variant,
+                            std::uint64_t& weight, bool& valid) noexcept {
+  using layout::RuleOp;
+  if (bucket >= nodes.count()) return false;
+  const std::uint64_t w0 = nodes.word(bucket, 0);
+  const std::uint32_t first = node_first(w0), argc = node_argc(w0);
+  if (node_op(w0) != RuleOp::Array || argc == 0 || first >= nodes.count() || argc > nodes.count() - first)
+    return false;
+  const RuleOp v = node_op(nodes.word(first, 0));
+  if (v != RuleOp::String && v != RuleOp::Bool && v != RuleOp::Number && v != RuleOp::Null) return false;
+  variant = first;
+  weight = 1;
+  valid = true;
+  if (argc >= 2) {
+    const RuleOp w = node_op(nodes.word(first + 1, 0));
+    if (w == RuleOp::Number) {
+      const double d = std::bit_cast<double>(nodes.word(first + 1, 1));
+      // A whole number (every double below -2^52 is one; NaN is not), without a libm call.
+      valid = d < -4503599627370496.0 ||
+              (d <= static_cast<double>(kMaxFractionalTotal) && d >= -4503599627370496.0 &&
+               d == static_cast<double>(static_cast<std::int64_t>(d)));
+      weight = valid && d > 0 ? static_cast<std::uint64_t>(d) : 0;
+    } else if (w != RuleOp::Null) {
+      return false;  // a computed or non-number weight: the general path decides
+    }
+  }
+  for (std::uint32_t k = 2; k < argc; ++k)  // extra elements are ignored, if constant
+    if (node_op(nodes.word(first + k, 0)) > RuleOp::Number) return false;
+  return true;
+}
+
+// `first`, `argc`: the fractional node's operands (the buckets).
+inline bool constant_buckets(const RuleNodes& nodes, std::uint32_t first, std::uint32_t argc, std::uint64_t& total,
+                             bool& valid) noexcept {
+  total = 0;
+  valid = true;
+  for (std::uint32_t i = 0; i < argc; ++i) {
+    std::uint32_t variant;
+    std::uint64_t weight;
+    bool weight_valid;
+    if (!constant_bucket(nodes, first + i, variant, weight, weight_valid)) return false;
+    valid = valid && weight_valid;
+    total += weight;
+  }
+  return true;
+}
+
+inline bool constant_bucket_at(const RuleNodes& nodes, std::uint32_t first, std::uint32_t argc, std::uint64_t point,
+                               std::uint32_t& variant) noexcept {
+  std::uint64_t running = 0;
+  for (std::uint32_t i = 0; i < argc; ++i) {
+    std::uint64_t weight;
+    bool valid;
+    if (!constant_bucket(nodes, first + i, variant, weight, valid)) return false;
+    running += weight;
+    if (running > point) return true;
+  }
+  return false;
+}
 
 }  // namespace flagd::detail

@@ -12,50 +12,86 @@ namespace detail {
 inline constexpr std::uint32_t rotl32(std::uint32_t x, int r) noexcept { return (x << r) | (x >> (32 - r)); }
 }  // namespace detail
 
-// Hashes the concatenation of `a` and `b` without building it (flag key + targeting key).
-inline std::uint32_t murmur3_x86_32(std::string_view a, std::string_view b = {},
-                                    std::uint32_t seed = 0) noexcept {
-  constexpr std::uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
-  const std::size_t length = a.size() + b.size();
-  const auto byte_at = [&](std::size_t i) {
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(i < a.size() ? a[i] : b[i - a.size()]));
-  };
-  std::uint32_t h = seed;
+// The hash of a key that continues: the state after the whole 4-byte blocks of a prefix, with the
+// prefix's last 0..3 bytes carried. `fractional` hashes flag key + targeting key; the flag key is
+// known when the file loads, so its part of the work is done there (and stored in the rule).
+struct Murmur3Prefix {
+  std::uint32_t h = 0;
+  std::uint32_t carry = 0;        // the prefix's last `carry_bytes` bytes, little-endian
+  std::uint32_t carry_bytes = 0;  // 0..3
+  std::uint32_t length = 0;       // bytes of the prefix
+};
+
+namespace detail {
+inline constexpr std::uint32_t kMurmurC1 = 0xcc9e2d51, kMurmurC2 = 0x1b873593;
+inline std::uint32_t murmur3_mix(std::uint32_t h, std::uint32_t k) noexcept {
+  k *= kMurmurC1;
+  k = rotl32(k, 15);
+  k *= kMurmurC2;
+  h ^= k;
+  h = rotl32(h, 13);
+  return h * 5 + 0xe6546b64;
+}
+}  // namespace detail
+
+inline Murmur3Prefix murmur3_prefix(std::string_view a, std::uint32_t seed = 0) noexcept {
+  Murmur3Prefix p;
+  p.h = seed;
   std::size_t i = 0;
-  for (; i + 4 <= length; i += 4) {
+  for (; i + 4 <= a.size(); i += 4) {
     std::uint32_t k;
-    if (i + 4 <= a.size()) {
-      std::memcpy(&k, a.data() + i, 4);  // little-endian, as the reference reads blocks
-    } else if (i >= a.size()) {
-      std::memcpy(&k, b.data() + (i - a.size()), 4);
-    } else {
-      k = byte_at(i) | byte_at(i + 1) << 8 | byte_at(i + 2) << 16 | byte_at(i + 3) << 24;
+    std::memcpy(&k, a.data() + i, 4);  // little-endian, as the reference reads blocks
+    p.h = detail::murmur3_mix(p.h, k);
+  }
+  for (std::size_t j = i; j < a.size(); ++j)
+    p.carry |= static_cast<std::uint32_t>(static_cast<unsigned char>(a[j])) << (8 * (j - i));
+  p.carry_bytes = static_cast<std::uint32_t>(a.size() - i);
+  p.length = static_cast<std::uint32_t>(a.size());
+  return p;
+}
+
+// The hash of the prefix followed by `b`.
+inline std::uint32_t murmur3_finish(const Murmur3Prefix& p, std::string_view b) noexcept {
+  std::uint32_t h = p.h;
+  std::uint32_t k = p.carry;
+  std::uint32_t have = p.carry_bytes;  // bytes in k
+  std::size_t i = 0;
+  // Complete the carried block from b's first bytes.
+  if (have != 0) {
+    for (; have < 4 && i < b.size(); ++have, ++i)
+      k |= static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])) << (8 * have);
+    if (have == 4) {
+      h = detail::murmur3_mix(h, k);
+      k = 0;
+      have = 0;
     }
-    k *= c1;
+  }
+  if (have == 0) {
+    for (; i + 4 <= b.size(); i += 4) {
+      std::memcpy(&k, b.data() + i, 4);
+      h = detail::murmur3_mix(h, k);
+    }
+    k = 0;
+    for (; i < b.size(); ++i, ++have) k |= static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])) << (8 * have);
+  }
+  if (have != 0) {
+    k *= detail::kMurmurC1;
     k = detail::rotl32(k, 15);
-    k *= c2;
+    k *= detail::kMurmurC2;
     h ^= k;
-    h = detail::rotl32(h, 13);
-    h = h * 5 + 0xe6546b64;
   }
-  std::uint32_t k = 0;
-  switch (length - i) {
-    case 3: k ^= byte_at(i + 2) << 16; [[fallthrough]];
-    case 2: k ^= byte_at(i + 1) << 8; [[fallthrough]];
-    case 1:
-      k ^= byte_at(i);
-      k *= c1;
-      k = detail::rotl32(k, 15);
-      k *= c2;
-      h ^= k;
-  }
-  h ^= static_cast<std::uint32_t>(length);
+  h ^= static_cast<std::uint32_t>(p.length + b.size());
   h ^= h >> 16;
   h *= 0x85ebca6b;
   h ^= h >> 13;
   h *= 0xc2b2ae35;
   h ^= h >> 16;
   return h;
+}
+
+// Hashes the concatenation of `a` and `b` without building it (flag key + targeting key).
+inline std::uint32_t murmur3_x86_32(std::string_view a, std::string_view b = {}, std::uint32_t seed = 0) noexcept {
+  return murmur3_finish(murmur3_prefix(a, seed), b);
 }
 
 }  // namespace flagd

@@ -41,10 +41,13 @@ enum class RuleOp : std::uint8_t {
 // The path of a Var or AttrTest node ends in ".<digits>": when no attribute has the whole path, it
 // may name an element of a list attribute ("tags.0"), which only the general evaluator resolves.
 inline constexpr std::uint8_t kPathMayNameListElement = 1;
+// A Fractional node carries the MurmurHash3 prefix of its flag's key (murmur3.hpp), hashed at load:
+// `a` = h | carry << 32 | carry_bytes << 56, `b` = the key's length.
+inline constexpr std::uint8_t kFlagKeyHashed = 2;
 
 struct RuleNode {
   RuleOp op;
-  std::uint8_t flags;   // kPathMayNameListElement, else 0
+  std::uint8_t flags;   // kPathMayNameListElement, kFlagKeyHashed, else 0
   std::uint16_t argc;   // operands, at [first, first + argc)
   std::uint32_t first;
   std::uint64_t a;      // Bool: 0/1; Number: double bits; String, Var, Object: packed StringRef
