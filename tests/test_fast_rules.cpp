@@ -1,0 +1,219 @@
+// The fast path for common rule shapes (libreader/src/fast_rule.hpp) against the general
+// interpreter (rule_eval.hpp), on the same compiled image: generated rules of the shapes the fast
+// path takes, with their edge cases (absent attributes, attributes of other types, paths naming
+// list elements, invalid versions, odd weights), and generated contexts. Wherever the fast path
+// decides, its answer must be the interpreter's; and it must decide most of these rules, or the
+// speed it exists for is not there.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "fast_rule.hpp"
+#include "flag_loader.hpp"
+#include "image_builder.hpp"
+#include "rule_eval.hpp"
+
+namespace {
+
+using flagd::Context;
+using flagd::detail::FastDecision;
+using flagd::detail::RuleOutcome;
+
+class Generator {
+ public:
+  explicit Generator(std::uint32_t seed) : rng_(seed) {}
+
+  std::string rule() {
+    switch (below(4)) {
+      case 0: return fractional();
+      default: return if_chain(0);
+    }
+  }
+
+  void context(Context& c) {
+    c.clear();
+    static const char* const kCountries[] = {"DE", "FR", "", "United Kingdom of GB", "de"};
+    static const char* const kEmails[] = {"ann@example.com", "bob@corp.example", "@example.com", "x", ""};
+    static const char* const kVersions[] = {"1.2.3", "2.0.0", "v2.10.3", "1.2", "2", "01.2.3", "1.2.3-rc.1",
+                                            "1.2.3+build", "not", "", "1.2.3.4", "V1.0.0", "99999999999999999999.0.0"};
+    if (below(5) != 0) {
+      if (below(6) == 0) c.set("country", 49.0);
+      else c.set("country", kCountries[below(5)]);
+    }
+    if (below(5) != 0) c.set("email", kEmails[below(5)]);
+    if (below(5) != 0) {
+      if (below(8) == 0) c.set("version", 2.0);
+      else c.set("version", kVersions[below(13)]);
+    }
+    if (below(5) != 0) {
+      if (below(6) == 0) c.set("tier", "3");
+      else if (below(8) == 0) c.set("tier", std::nan(""));
+      else c.set("tier", static_cast<double>(below(7)) - 1);
+    }
+    if (below(4) == 0) {
+      const Context::Item items[] = {Context::Item::of("DE"), Context::Item::of("FR")};
+      c.set_list("tags", items);
+    }
+    if (below(6) == 0) c.set_null("plan");
+    else if (below(5) != 0) c.set("plan", below(2) ? "pro" : "enterprise");
+    if (below(8) != 0) {
+      keys_.push_back("user-" + std::to_string(below(100000)));  // the context keeps a view of it
+      c.set_targeting_key(keys_.back());
+    }
+    if (below(10) == 0) c.set("tags.0", "DE");
+  }
+
+ private:
+  std::uint32_t below(std::uint32_t n) { return std::uniform_int_distribution<std::uint32_t>(0, n - 1)(rng_); }
+  template <std::size_t N>
+  const char* pick(const char* const (&list)[N]) { return list[below(N)]; }
+
+  std::string attribute() {
+    static const char* const kPaths[] = {"country", "email", "plan", "tier", "missing", "tags.0", "tags.1", "tags"};
+    return std::string("{\"var\": \"") + pick(kPaths) + "\"}";
+  }
+  std::string text() {
+    static const char* const kTexts[] = {"\"DE\"", "\"FR\"", "\"\"", "\"@example.com\"", "\"ann\"", "\"pro\"",
+                                         "\"United Kingdom of GB\"", "\"enterprise\""};
+    return pick(kTexts);
+  }
+
+  std::string condition(int depth) {
+    switch (depth > 2 ? below(7) : below(10)) {
+      case 0: return "{\"" + std::string(below(2) ? "==" : "===") + "\": [" + attribute() + ", " + text() + "]}";
+      case 1: return "{\"" + std::string(below(2) ? "!=" : "!==") + "\": [" + text() + ", " + attribute() + "]}";
+      case 2: return "{\"in\": [" + attribute() + ", [" + text() + ", " + text() + "]]}";
+      case 3: return "{\"" + std::string(below(2) ? "starts_with" : "ends_with") + "\": [" + attribute() + ", " + text() + "]}";
+      case 4: {
+        static const char* const kOps[] = {"=", "!=", "<", "<=", ">", ">=", "^", "~", "==", ""};
+        static const char* const kVersions[] = {"1.2.3", "2.0.0", "1.2", "v1.0.0", "2.0.0-rc.1", "bad"};
+        return "{\"sem_ver\": [" + attribute() + ", \"" + pick(kOps) + "\", \"" + pick(kVersions) + "\"]}";
+      }
+      case 5: {
+        static const char* const kOps[] = {"<", "<=", ">", ">="};
+        const std::string number = std::to_string(static_cast<int>(below(5)) - 1);
+        return below(2) ? "{\"" + std::string(pick(kOps)) + "\": [" + attribute() + ", " + number + "]}"
+                        : "{\"" + std::string(pick(kOps)) + "\": [" + number + ", " + attribute() + "]}";
+      }
+      case 6: return below(2) ? "true" : (below(2) ? "false" : "null");
+      case 7: {
+        std::string list;
+        for (std::uint32_t i = 0, n = below(4); i < n; ++i) list += (i ? ", " : "") + condition(depth + 1);
+        return "{\"" + std::string(below(2) ? "and" : "or") + "\": [" + list + "]}";
+      }
+      case 8: return "{\"" + std::string(below(2) ? "!" : "!!") + "\": [" + condition(depth + 1) + "]}";
+      default: return "{\"!\": []}";
+    }
+  }
+
+  std::string result(int depth) {
+    switch (below(depth > 1 ? 4 : 6)) {
+      case 0: return "null";
+      case 1: return "\"unknown-variant\"";
+      case 4: return if_chain(depth + 1);
+      case 5: return fractional();
+      default: return below(2) ? "\"on\"" : "\"off\"";
+    }
+  }
+
+  std::string if_chain(int depth) {
+    std::string args;
+    for (std::uint32_t i = 0, pairs = below(3); i < pairs; ++i)
+      args += (args.empty() ? "" : ", ") + condition(0) + ", " + result(depth);
+    if (args.empty() || below(3) != 0) args += (args.empty() ? "" : ", ") + result(depth);
+    return "{\"if\": [" + args + "]}";
+  }
+
+  std::string fractional() {
+    static const char* const kWeights[] = {"0", "1", "25", "75", "-5", "1.5", "null", "2147483647"};
+    static const char* const kVariants[] = {"\"on\"", "\"off\"", "null", "true", "\"unknown-variant\""};
+    std::string buckets;
+    for (std::uint32_t i = 0, n = 1 + below(3); i < n; ++i) {
+      std::string bucket = std::string("[") + kVariants[below(i == 0 ? 2 : 5)];
+      if (below(5) != 0) bucket += std::string(", ") + pick(kWeights);
+      buckets += (i ? ", " : "") + bucket + "]";
+    }
+    return "{\"fractional\": [" + buckets + "]}";
+  }
+
+  std::mt19937 rng_;
+  std::deque<std::string> keys_;  // stable addresses
+};
+
+struct Counts {
+  int decided = 0;
+  int total = 0;
+};
+
+// Compiles `rule` into an image and compares both evaluators on `contexts`.
+void compare(const std::string& rule, const std::vector<Context>& contexts, Counts& counts) {
+  const std::string json = R"({"flags": {"flag-under-test": {"state": "ENABLED",
+      "variants": {"on": true, "off": false, "unknown": true}, "defaultVariant": "off", "targeting": )" +
+                           rule + "}}}";
+  flagd::LoadResult loaded = flagd::load_flag_text(json, "fast.json");
+  REQUIRE(loaded.ok());
+  flagd::StableIndex index;
+  const std::vector<std::byte> image = flagd::build_image(loaded.flags, index, flagd::ImageStamp{});
+  const flagd::detail::SlotView slot{image.data(), image.size()};
+  const std::uint64_t refs = slot.load<std::uint32_t>(offsetof(flagd::layout::ImageHeader, rules_offset));
+  const std::uint64_t ref_word = slot.load<std::uint64_t>(refs);
+  const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32)};
+  const std::byte* record = image.data() + flagd::layout::kRecordsOffset;
+  const auto key = flagd::layout::unpack_string_ref(
+      flagd::shared::load<std::uint64_t>(record + offsetof(flagd::layout::FlagRecord, key)));
+  flagd::detail::RuleNodes nodes;
+  REQUIRE(nodes.open(slot, ref));
+  for (const Context& context : contexts) {
+    ++counts.total;
+    const FastDecision fast = flagd::detail::decide_fast(slot, nodes, &context, key);
+    if (fast.kind == FastDecision::Kind::Undecided) continue;
+    ++counts.decided;
+    auto interpreter = std::make_unique<flagd::detail::RuleEvaluator>(slot, ref, &context, key);
+    const RuleOutcome general = interpreter->run();
+    INFO("rule: " << rule);
+    if (fast.kind == FastDecision::Kind::Null) {
+      CHECK(general == RuleOutcome::Null);
+    } else {
+      REQUIRE(general == RuleOutcome::Variant);
+      CHECK(interpreter->variant_index() == fast.variant + 1);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the fast path decides as the interpreter does, on generated rules and contexts") {
+  Generator generate(20261124);
+  std::vector<Context> contexts(40);
+  Counts counts;
+  for (int r = 0; r < 1500; ++r) {
+    for (Context& c : contexts) generate.context(c);
+    compare(generate.rule(), contexts, counts);
+  }
+  std::printf("fast path decided %d of %d evaluations\n", counts.decided, counts.total);
+  CHECK(counts.decided > counts.total / 2);
+}
+
+TEST_CASE("the fast path leaves what it cannot be sure of to the interpreter") {
+  Context context;
+  context.set("tier", 3.0).set("country", "DE");
+  Counts counts;
+  // A number attribute in a string test, a path that may name a list element, a `var` with a
+  // default, a computed result: each is the interpreter's to decide.
+  for (const char* rule : {R"({"if": [{"==": [{"var": "tier"}, "3"]}, "on", "off"]})",
+                           R"({"if": [{"==": [{"var": "tags.0"}, "DE"]}, "on", "off"]})",
+                           R"({"if": [{"==": [{"var": ["nope", "DE"]}, "DE"]}, "on", "off"]})",
+                           R"({"if": [{"==": [{"var": "country"}, "DE"]}, {"cat": ["o", "n"]}, "off"]})"}) {
+    counts = {};
+    compare(rule, {context}, counts);
+    CHECK(counts.decided == 0);
+  }
+  counts = {};
+  compare(R"({"if": [{"==": [{"var": "country"}, "DE"]}, "on", "off"]})", {context}, counts);
+  CHECK(counts.decided == 1);
+}
