@@ -26,6 +26,9 @@ struct Reader::Raw {
   bool has_value = false;      // a variant was chosen: the value is the flag's, not the fallback
   std::uint64_t generation = 0;
   std::string* variant = nullptr;  // where to copy the chosen variant's key; may be null
+  // Set by a caller whose fast_targeted_value() gave General (mostly: a rule it walked without
+  // deciding): the interpreter, which decides every rule, runs without that walk again.
+  bool fast_path_tried = false;
 };
 
 namespace {
@@ -81,6 +84,7 @@ const Context& Reader::empty_context() noexcept {
 void Reader::evaluate_index(std::uint32_t index, Want want, const Context& context, std::string* text,
                             Raw& raw) const noexcept {
   std::string* const variant_out = raw.variant;
+  const bool try_fast_path = !raw.fast_path_tried;
   std::size_t text_grow = 0, variant_grow = 0;
   const auto read = [&](const SlotView& slot) {
     raw = Raw{};
@@ -116,7 +120,8 @@ void Reader::evaluate_index(std::uint32_t index, Want want, const Context& conte
       const auto key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
       detail::RuleNodes nodes;
       if (!nodes.open(slot, ref)) return false;
-      const detail::FastDecision fast = detail::decide_fast(slot, nodes, &context, key);
+      const detail::FastDecision fast =
+          try_fast_path ? detail::decide_fast(slot, nodes, &context, key) : detail::FastDecision{};
       if (fast.kind == detail::FastDecision::Kind::Variant && fast.variant < layout::word0_variant_count(word0)) {
         chosen = fast.variant;
         reason = Reason::TargetingMatch;
@@ -278,6 +283,7 @@ bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const
     case detail::FastValue::General: break;
   }
   Raw raw;
+  raw.fast_path_tried = true;
   evaluate_index(index, Want::Bool, context, nullptr, raw);
   return raw.has_value ? raw.payload != 0 : fallback;
 }
@@ -292,7 +298,10 @@ std::int64_t Reader::get_int(Handle flag, const Context& context, std::int64_t f
       raw.payload = payload;
       break;
     case detail::FastValue::Fallback: return fallback;
-    case detail::FastValue::General: evaluate_index(index, Want::Int, context, nullptr, raw); break;
+    case detail::FastValue::General:
+      raw.fast_path_tried = true;
+      evaluate_index(index, Want::Int, context, nullptr, raw);
+      break;
   }
   Evaluation<std::int64_t> out;  // no string member is touched: variant stays empty
   finish(raw, fallback, out);
@@ -308,6 +317,7 @@ double Reader::get_double(Handle flag, const Context& context, double fallback) 
     case detail::FastValue::General: break;
   }
   Raw raw;
+  raw.fast_path_tried = true;
   evaluate_index(index, Want::Double, context, nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
