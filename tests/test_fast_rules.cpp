@@ -1,4 +1,5 @@
-// The fast path for common rule shapes (libreader/src/fast_rule.hpp) against the general
+// The fast forms of common rule shapes (flagd/fast_form.hpp, compiled by the loader and run by
+// libreader/src/fast_form_eval.hpp) against the general
 // interpreter (rule_eval.hpp), on the same compiled image: generated rules of the shapes the fast
 // path takes, with their edge cases (absent attributes, attributes of other types, paths naming
 // list elements, invalid versions, odd weights), and generated contexts. Wherever the fast path
@@ -13,7 +14,7 @@
 #include <random>
 #include <string>
 
-#include "fast_rule.hpp"
+#include "fast_form_eval.hpp"
 #include "flag_loader.hpp"
 #include "image_builder.hpp"
 #include "rule_eval.hpp"
@@ -162,15 +163,15 @@ void compare(const std::string& rule, const std::vector<Context>& contexts, Coun
   const flagd::detail::SlotView slot{image.data(), image.size()};
   const std::uint64_t refs = slot.load<std::uint32_t>(offsetof(flagd::layout::ImageHeader, rules_offset));
   const std::uint64_t ref_word = slot.load<std::uint64_t>(refs);
-  const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32)};
+  const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
   const std::byte* record = image.data() + flagd::layout::kRecordsOffset;
   const auto key = flagd::layout::unpack_string_ref(
       flagd::shared::load<std::uint64_t>(record + offsetof(flagd::layout::FlagRecord, key)));
-  flagd::detail::RuleNodes nodes;
-  REQUIRE(nodes.open(slot, ref));
+  flagd::layout::FastFormRef form{};
+  const bool has_form = flagd::detail::open_fast_form(slot, refs, form);
   for (const Context& context : contexts) {
     ++counts.total;
-    const FastDecision fast = flagd::detail::decide_fast(slot, nodes, &context, key);
+    const FastDecision fast = has_form ? flagd::detail::run_fast_form(slot, form, &context) : FastDecision{};
     if (fast.kind == FastDecision::Kind::Undecided) continue;
     ++counts.decided;
     auto interpreter = std::make_unique<flagd::detail::RuleEvaluator>(slot, ref, &context, key);

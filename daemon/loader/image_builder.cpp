@@ -10,6 +10,7 @@
 #include "flagd/layout.hpp"
 #include "flagd/murmur3.hpp"
 #include "flagd/rule_layout.hpp"
+#include "fast_form_compiler.hpp"
 
 namespace flagd {
 
@@ -37,6 +38,14 @@ class ImageWriter {
     return ref;
   }
 
+  // Appends `n` bytes (a multiple of 8) after everything written so far; their offset.
+  std::uint64_t append(const void* data, std::size_t n) {
+    const std::uint64_t at = bytes_.size();
+    bytes_.resize(at + n);
+    std::memcpy(bytes_.data() + at, data, n);
+    return at;
+  }
+
   std::vector<std::byte> take() { return std::move(bytes_); }
   std::size_t size() const { return bytes_.size(); }
 
@@ -53,13 +62,6 @@ std::uint64_t payload_of(const FlagValue& value, ImageWriter& w) {
     case ValueKind::Object: return pack_string_ref(w.intern(value.text));
   }
   return 0;
-}
-
-// "tags.0": a path that may name an element of a list attribute (see kPathMayNameListElement).
-bool may_name_list_element(std::string_view path) {
-  const std::size_t dot = path.rfind('.');
-  if (dot == std::string_view::npos || dot + 1 == path.size()) return false;
-  return path.find_first_not_of("0123456789", dot + 1) == std::string_view::npos;
 }
 
 RuleNode rule_node(const RuleDraftNode& draft, std::string_view flag_key, ImageWriter& w) {
@@ -81,7 +83,7 @@ RuleNode rule_node(const RuleDraftNode& draft, std::string_view flag_key, ImageW
     case RuleOp::Var:
       node.a = pack_string_ref(w.intern(draft.text));
       node.b = key_hash(draft.text);
-      node.flags = may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
+      node.flags = path_may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
       break;
     case RuleOp::Fractional: {
       const Murmur3Prefix prefix = murmur3_prefix(flag_key);
@@ -91,7 +93,7 @@ RuleNode rule_node(const RuleDraftNode& draft, std::string_view flag_key, ImageW
       break;
     }
     case RuleOp::AttrTest:
-      node.flags = may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
+      node.flags = path_may_name_list_element(draft.text) ? layout::kPathMayNameListElement : 0;
       node.a = pack_string_ref(w.intern(draft.text));
       node.b = key_hash(draft.text) | std::uint64_t{static_cast<std::uint8_t>(draft.fused)} << 32;
       break;
@@ -164,19 +166,26 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
     record.variant_count = static_cast<std::uint16_t>(flag->variants.size());
     record.default_variant = flag->default_variant.value_or(kNoDefaultVariant);
     record.variants_offset = static_cast<std::uint32_t>(next_table);
+    std::vector<std::uint64_t> payloads;
     for (const auto& variant : flag->variants) {
       const VariantRecord v{w.intern(variant.key), payload_of(variant.value, w)};
+      payloads.push_back(v.payload);
       w.put(next_table, v);
       next_table += sizeof v;
     }
     if (!flag->rule.empty()) {
       record.has_targeting = 1;
-      w.put(rules_offset + i * sizeof(RuleRef),
-            RuleRef{static_cast<std::uint32_t>(next_table), static_cast<std::uint32_t>(flag->rule.size())});
+      RuleRef ref{static_cast<std::uint32_t>(next_table), static_cast<std::uint32_t>(flag->rule.size()), 0, 0};
       for (const auto& draft : flag->rule) {
         w.put(next_table, rule_node(draft, flag->key, w));
         next_table += sizeof(RuleNode);
       }
+      const std::vector<std::uint64_t> fast = compile_fast_form(*flag, payloads);
+      if (!fast.empty()) {
+        ref.fast_offset = static_cast<std::uint32_t>(w.append(fast.data(), fast.size() * sizeof(std::uint64_t)));
+        ref.fast_words = static_cast<std::uint32_t>(fast.size());
+      }
+      w.put(rules_offset + i * sizeof(RuleRef), ref);
     }
     if (flag->default_variant) {  // interned above: the same reference again
       record.default_payload = payload_of(flag->variants[*flag->default_variant].value, w);

@@ -5,7 +5,7 @@
 
 #include "flagd/reader.hpp"
 #include "image_read.hpp"
-#include "fast_rule.hpp"
+#include "fast_form_eval.hpp"
 #include "rule_eval.hpp"
 
 namespace flagd {
@@ -26,8 +26,8 @@ struct Reader::Raw {
   bool has_value = false;      // a variant was chosen: the value is the flag's, not the fallback
   std::uint64_t generation = 0;
   std::string* variant = nullptr;  // where to copy the chosen variant's key; may be null
-  // Set by a caller whose fast_targeted_value() gave General (mostly: a rule it walked without
-  // deciding): the interpreter, which decides every rule, runs without that walk again.
+  // Set by a caller whose fast_targeted_value() gave General (mostly: a rule its fast form left
+  // undecided): the interpreter, which decides every rule, runs without that run again.
   bool fast_path_tried = false;
 };
 
@@ -116,12 +116,12 @@ void Reader::evaluate_index(std::uint32_t index, Want want, const Context& conte
       const std::uint64_t at = refs + std::uint64_t{index} * sizeof(layout::RuleRef);
       if (!slot.holds_words(at, sizeof(layout::RuleRef))) return false;
       const std::uint64_t ref_word = slot.load<std::uint64_t>(at);
-      const layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32)};
+      const layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
       const auto key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
-      detail::RuleNodes nodes;
-      if (!nodes.open(slot, ref)) return false;
-      const detail::FastDecision fast =
-          try_fast_path ? detail::decide_fast(slot, nodes, &context, key) : detail::FastDecision{};
+      layout::FastFormRef form;
+      const detail::FastDecision fast = try_fast_path && detail::open_fast_form(slot, at, form)
+                                            ? detail::run_fast_form(slot, form, &context)
+                                            : detail::FastDecision{};
       if (fast.kind == detail::FastDecision::Kind::Variant && fast.variant < layout::word0_variant_count(word0)) {
         chosen = fast.variant;
         reason = Reason::TargetingMatch;

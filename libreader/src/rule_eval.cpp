@@ -13,7 +13,7 @@
 
 #include "flagd/key_hash.hpp"
 #include "flagd/murmur3.hpp"
-#include "semver.hpp"
+#include "flagd/semver.hpp"
 
 namespace flagd::detail {
 
@@ -889,10 +889,7 @@ bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const 
     weight = 1;
     if (bucket.length < 2 || element(bucket, 1).kind == Kind::Null) return true;
     const RuleValue& w = element(bucket, 1);
-    if (w.kind != Kind::Number || w.number != std::floor(w.number) || w.number > static_cast<double>(kMaxFractionalTotal))
-      return false;
-    weight = w.number < 0 ? 0 : static_cast<std::uint64_t>(w.number);
-    return true;
+    return w.kind == Kind::Number && fractional_weight(w.number, weight);
   };
   std::uint64_t total = 0;
   for (std::uint32_t i = buckets_from; i < n.argc; ++i) {

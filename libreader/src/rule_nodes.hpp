@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "flagd/context.hpp"
+#include "flagd/fractional_weight.hpp"
 #include "flagd/limits.hpp"
 #include "flagd/rule_layout.hpp"
 #include "image_read.hpp"
@@ -143,8 +144,6 @@ inline layout::RuleOp fused_operator(const layout::RuleNode& test) noexcept {
 // whole number no larger than kMaxFractionalTotal; absent or null counts 1, negative 0); false if
 // some bucket is computed, which leaves the operator to the general path. constant_bucket_at()
 // gives the node of the variant constant of the bucket a point in [0, total) falls in.
-inline constexpr std::uint64_t kMaxFractionalTotal = 2147483647;
-
 // Bucket node `bucket`: its variant constant's node and its weight; false if it is not constant.
 inline bool constant_bucket(const RuleNodes& nodes, std::uint32_t bucket, std::uint32_t& variant,
                             std::uint64_t& weight, bool& valid) noexcept {
@@ -162,12 +161,7 @@ inline bool constant_bucket(const RuleNodes& nodes, std::uint32_t bucket, std::u
   if (argc >= 2) {
     const RuleOp w = node_op(nodes.word(first + 1, 0));
     if (w == RuleOp::Number) {
-      const double d = std::bit_cast<double>(nodes.word(first + 1, 1));
-      // A whole number (every double below -2^52 is one; NaN is not), without a libm call.
-      valid = d < -4503599627370496.0 ||
-              (d <= static_cast<double>(kMaxFractionalTotal) && d >= -4503599627370496.0 &&
-               d == static_cast<double>(static_cast<std::int64_t>(d)));
-      weight = valid && d > 0 ? static_cast<std::uint64_t>(d) : 0;
+      valid = fractional_weight(std::bit_cast<double>(nodes.word(first + 1, 1)), weight);
     } else if (w != RuleOp::Null) {
       return false;  // a computed or non-number weight: the general path decides
     }

@@ -3,7 +3,8 @@
 // A flag's rule is an array of RuleNode. Node 0 is the root; a node's operands are the `argc`
 // nodes starting at `first`, so every node's children are contiguous and no node points back.
 // The array is reached through the image's RuleRef table (one entry per flag index, beside the
-// records, so that FlagRecord stays 32 bytes for the static hot path). Strings (constants and
+// records, so that FlagRecord stays 32 bytes for the static hot path), which also gives the rule's
+// fast form, if it has one (fast_form.hpp). Strings (constants and
 // `var` paths) are image strings; `var` paths carry their key hash, so that a lookup in the
 // evaluation context compares hashes before bytes and never hashes at evaluation time.
 #pragma once
@@ -61,7 +62,10 @@ static_assert(offsetof(RuleNode, a) == 8);
 struct RuleRef {
   std::uint32_t nodes_offset;  // RuleNode[node_count], 0 if the flag has no rule
   std::uint32_t node_count;
+  std::uint32_t fast_offset;   // the rule's fast form (fast_form.hpp): fast_words words
+  std::uint32_t fast_words;    // 0: the rule has no fast form
 };
-static_assert(sizeof(RuleRef) == 8);
+static_assert(sizeof(RuleRef) == 16);
+static_assert(offsetof(RuleRef, fast_offset) == 8);
 
 }  // namespace flagd::layout

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace flagd::detail {
+namespace flagd {
 
 struct SemVer {
   std::uint64_t major = 0, minor = 0, patch = 0;
@@ -17,4 +17,4 @@ bool parse_semver(std::string_view text, SemVer& out) noexcept;
 // <0, 0, >0 by SemVer precedence.
 int compare_semver(const SemVer& a, const SemVer& b) noexcept;
 
-}  // namespace flagd::detail
+}  // namespace flagd

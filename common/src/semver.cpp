@@ -1,8 +1,8 @@
-#include "semver.hpp"
+#include "flagd/semver.hpp"
 
 #include <charconv>
 
-namespace flagd::detail {
+namespace flagd {
 
 namespace {
 
@@ -131,4 +131,4 @@ int compare_semver(const SemVer& a, const SemVer& b) noexcept {
   return 0;
 }
 
-}  // namespace flagd::detail
+}  // namespace flagd

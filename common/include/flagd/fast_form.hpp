@@ -1,0 +1,94 @@
+// The fast form of a targeting rule: the shapes nearly every flag file is made of, compiled at
+// load into straight-line code that a reader runs without a stack, in one pass, reading its
+// constants where they lie.
+//
+// Covered: an `if` chain whose conditions are and/or/!/!! over attribute tests (==, !=, ===, !==,
+// starts_with, ends_with and `in` against string constants; sem_ver against a release version;
+// <, <=, >, >= against a number) and whose results are variant names, null, nested ifs or a
+// `fractional` with constant buckets; or such a `fractional` alone. A part of a rule outside that
+// set compiles to an Undecided instruction: the reader then evaluates the whole rule with the
+// general interpreter. The compiled RuleNode array (rule_layout.hpp) stays the rule's reference
+// form; the fast form is an addition, and a rule may have none.
+//
+// A fast form is an array of 64-bit words (FastFormRef gives where). Instructions follow one
+// another; the first is at word 0. Every instruction begins with
+//
+//    63          48 47          32 31          16 15     8 7      0
+//   +--------------+--------------+--------------+--------+--------+
+//   | on_false     | on_true      | words        | aux    | op     |
+//   +--------------+--------------+--------------+--------+--------+
+//
+// `words` is the instruction's length, word 0 included. Tests continue at instruction on_true or
+// on_false (word indexes, always after the test itself, so every run ends); a test whose
+// attribute is of a type it does not compare gives Undecided instead. Results end the run.
+//
+// Tests name a context attribute by the words after word 0:
+//   word 1        key_hash(path) | path length << 32 | kFastPathMayNameListElement << 48
+//   words 2..     the path's bytes, zero-padded to whole words
+// and then their operands:
+//   StringTest    aux: the RuleOp (Equal, StrictEqual, NotEqual, StrictNotEqual, StartsWith,
+//                 EndsWith); a length word, then the constant's bytes, zero-padded
+//   StringIn      a count word; per item a length word, then its bytes, zero-padded
+//   NumberTest    aux: the RuleOp (Less, LessEqual, Greater, GreaterEqual) | kFastConstantFirst;
+//                 the constant's double bits
+//   SemVerTest    aux: a FastSemVerOp; the constant release's major, minor and patch words
+//
+// Results:
+//   Variant       word 1: the variant's index; word 2: its payload (as in its VariantRecord)
+//   Null          the rule gives null (the flag's default variant)
+//   Undecided     the general interpreter decides the rule
+//   Fractional    word 1: the flag key's MurmurHash3 prefix, h | carry << 32 | carry_bytes << 56;
+//                 word 2: the flag key's length | bucket count << 32; word 3: the weights' total
+//                 (1 to kMaxFractionalTotal); per bucket three words: the running total of the
+//                 weights up to and including it, a FastBucket word, the variant's payload
+#pragma once
+
+#include <cstdint>
+
+namespace flagd::layout {
+
+enum class FastOp : std::uint8_t {
+  Jump,  // on_true only
+  StringTest, StringIn, NumberTest, SemVerTest,
+  Variant, Null, Undecided, Fractional,
+  Count_
+};
+
+// Word 0 of an instruction.
+struct FastHead {
+  FastOp op;
+  std::uint8_t aux;
+  std::uint16_t words, on_true, on_false;
+};
+
+inline constexpr std::uint64_t pack_fast_head(FastHead h) noexcept {
+  return static_cast<std::uint64_t>(h.op) | std::uint64_t{h.aux} << 8 | std::uint64_t{h.words} << 16 |
+         std::uint64_t{h.on_true} << 32 | std::uint64_t{h.on_false} << 48;
+}
+inline constexpr FastHead unpack_fast_head(std::uint64_t w) noexcept {
+  return FastHead{static_cast<FastOp>(w & 0xFF), static_cast<std::uint8_t>(w >> 8), static_cast<std::uint16_t>(w >> 16),
+                  static_cast<std::uint16_t>(w >> 32), static_cast<std::uint16_t>(w >> 48)};
+}
+
+// Longest fast form: jump targets are 16-bit word indexes.
+inline constexpr std::uint32_t kMaxFastFormWords = 65535;
+
+// Word 1 of a test, bit 48: the path ends in ".<digits>" (see kPathMayNameListElement).
+inline constexpr std::uint64_t kFastPathMayNameListElement = std::uint64_t{1} << 48;
+// NumberTest aux bit: the constant is the comparison's left operand.
+inline constexpr std::uint8_t kFastConstantFirst = 0x80;
+
+enum class FastSemVerOp : std::uint8_t { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, Major, Minor };
+
+// A Fractional bucket: its kind in the low byte, the variant's index in bits 8..23.
+enum class FastBucketKind : std::uint8_t { Variant, Null, Undecided };
+inline constexpr std::uint64_t pack_fast_bucket(FastBucketKind kind, std::uint16_t variant) noexcept {
+  return static_cast<std::uint64_t>(kind) | std::uint64_t{variant} << 8;
+}
+
+struct FastFormRef {
+  std::uint32_t offset;  // 8-aligned, in the image
+  std::uint32_t words;   // 0: the rule has no fast form
+};
+
+}  // namespace flagd::layout

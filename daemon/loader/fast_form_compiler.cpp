@@ -1,0 +1,309 @@
+#include "fast_form_compiler.hpp"
+
+#include <cstring>
+#include <string>
+
+#include "flagd/fast_form.hpp"
+#include "flagd/fractional_weight.hpp"
+#include "flagd/key_hash.hpp"
+#include "flagd/murmur3.hpp"
+#include "flagd/semver.hpp"
+
+namespace flagd {
+
+using layout::FastBucketKind;
+using layout::FastOp;
+using layout::FastSemVerOp;
+using layout::RuleOp;
+
+bool path_may_name_list_element(std::string_view path) {
+  const std::size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos || dot + 1 == path.size()) return false;
+  return path.find_first_not_of("0123456789", dot + 1) == std::string_view::npos;
+}
+
+namespace {
+
+// Emits instructions in rule order. Jumps name labels, bound to instruction indexes as the code
+// grows and patched in at the end: every label is bound after the tests that jump to it, so all
+// jumps go forward.
+class FastFormCompiler {
+ public:
+  FastFormCompiler(const FlagDefinition& flag, std::span<const std::uint64_t> payloads)
+      : flag_(flag), rule_(flag.rule), payloads_(payloads) {}
+
+  std::vector<std::uint64_t> compile() {
+    result(0);
+    if (code_.empty() || layout::unpack_fast_head(code_[0]).op == FastOp::Undecided) return {};
+    if (code_.size() > layout::kMaxFastFormWords || !patch()) return {};
+    return std::move(code_);
+  }
+
+ private:
+  using Label = std::uint32_t;
+  static constexpr Label kNoLabel = ~Label{0};
+  static constexpr std::uint64_t kUnbound = ~std::uint64_t{0};
+
+  struct Jump {
+    std::size_t at;  // the instruction
+    Label on_true, on_false;
+  };
+
+  Label label() {
+    bound_.push_back(kUnbound);
+    return static_cast<Label>(bound_.size() - 1);
+  }
+  void bind(Label l) { bound_[l] = code_.size(); }
+
+  // An instruction is begun, its operand words pushed, then ended (which sets its length).
+  std::size_t begin(FastOp op, std::uint8_t aux = 0) {
+    code_.push_back(layout::pack_fast_head({op, aux, 0, 0, 0}));
+    return code_.size() - 1;
+  }
+  void end(std::size_t at, Label on_true = kNoLabel, Label on_false = kNoLabel) {
+    layout::FastHead head = layout::unpack_fast_head(code_[at]);
+    head.words = static_cast<std::uint16_t>(std::min<std::size_t>(code_.size() - at, 0xFFFF));
+    code_[at] = layout::pack_fast_head(head);
+    if (on_true != kNoLabel) jumps_.push_back({at, on_true, on_false});
+  }
+
+  bool patch() {
+    for (const Jump& j : jumps_) {
+      const std::uint64_t t = bound_[j.on_true];
+      const std::uint64_t f = j.on_false == kNoLabel ? t : bound_[j.on_false];
+      if (t == kUnbound || f == kUnbound || t <= j.at || f <= j.at || t >= code_.size() || f >= code_.size())
+        return false;
+      layout::FastHead head = layout::unpack_fast_head(code_[j.at]);
+      head.on_true = static_cast<std::uint16_t>(t);
+      head.on_false = static_cast<std::uint16_t>(f);
+      code_[j.at] = layout::pack_fast_head(head);
+    }
+    return true;
+  }
+
+  // A string's bytes, zero-padded to whole words, at least one.
+  void put_bytes(std::string_view s) {
+    const std::size_t words = s.empty() ? 1 : (s.size() + 7) / 8;
+    const std::size_t at = code_.size();
+    code_.resize(at + words, 0);
+    std::memcpy(code_.data() + at, s.data(), s.size());
+  }
+  void put_string(std::string_view s) {
+    code_.push_back(s.size());
+    put_bytes(s);
+  }
+  void put_path(std::string_view path) {
+    code_.push_back(key_hash(path) | std::uint64_t{path.size()} << 32 |
+                    (path_may_name_list_element(path) ? layout::kFastPathMayNameListElement : 0));
+    put_bytes(path);
+  }
+
+  void undecided() { end(begin(FastOp::Undecided)); }
+  void null() { end(begin(FastOp::Null)); }
+  void jump(Label to) { end(begin(FastOp::Jump), to, to); }
+
+  // The node whose value is the rule's result.
+  void result(std::uint32_t index) {
+    const RuleDraftNode& n = rule_[index];
+    switch (n.op) {
+      case RuleOp::String:
+        if (n.variant_hint != 0 && n.variant_hint <= payloads_.size()) {
+          const std::size_t at = begin(FastOp::Variant);
+          code_.push_back(n.variant_hint - 1u);
+          code_.push_back(payloads_[n.variant_hint - 1u]);
+          end(at);
+        } else {
+          undecided();
+        }
+        return;
+      case RuleOp::Null: null(); return;
+      case RuleOp::If: if_chain(n); return;
+      case RuleOp::Fractional: fractional(n); return;
+      default: undecided(); return;
+    }
+  }
+
+  void if_chain(const RuleDraftNode& n) {
+    std::uint32_t i = 0;
+    for (; i + 1 < n.argc; i += 2) {
+      const Label then = label(), next = label();
+      condition(n.first + i, then, next);
+      bind(then);
+      result(n.first + i + 1);
+      bind(next);
+    }
+    if (i < n.argc) result(n.first + i);
+    else null();
+  }
+
+  // Code that continues at `on_true` or `on_false` by the truthiness of node `index`.
+  void condition(std::uint32_t index, Label on_true, Label on_false) {
+    const RuleDraftNode& n = rule_[index];
+    switch (n.op) {
+      case RuleOp::Bool: jump(n.boolean ? on_true : on_false); return;
+      case RuleOp::Null: jump(on_false); return;
+      case RuleOp::And:
+      case RuleOp::Or: {
+        // `and` gives its first falsy operand or its last, `or` its first truthy one or its last:
+        // either's truthiness is the short-circuit and/or of the operands'. No operand: null.
+        if (n.argc == 0) return jump(on_false);
+        const bool is_and = n.op == RuleOp::And;
+        for (std::uint32_t i = 0; i + 1 < n.argc; ++i) {
+          const Label next = label();
+          condition(n.first + i, is_and ? next : on_true, is_and ? on_false : next);
+          bind(next);
+        }
+        return condition(n.first + n.argc - 1, on_true, on_false);
+      }
+      case RuleOp::Not:  // of its first operand only; of none: of null
+        return n.argc == 0 ? jump(on_true) : condition(n.first, on_false, on_true);
+      case RuleOp::NotNot: return n.argc == 0 ? jump(on_false) : condition(n.first, on_true, on_false);
+      case RuleOp::AttrTest: return attribute_test(n, on_true, on_false);
+      case RuleOp::SemVer: return sem_ver(n, on_true, on_false);
+      case RuleOp::Less:
+      case RuleOp::LessEqual:
+      case RuleOp::Greater:
+      case RuleOp::GreaterEqual: return number_test(n, on_true, on_false);
+      default: return undecided();
+    }
+  }
+
+  void attribute_test(const RuleDraftNode& n, Label on_true, Label on_false) {
+    if (n.argc != 1) return undecided();
+    const RuleDraftNode& constant = rule_[n.first];
+    if (n.fused == RuleOp::In && constant.op == RuleOp::Array) {
+      for (std::uint32_t i = 0; i < constant.argc; ++i)
+        if (rule_[constant.first + i].op != RuleOp::String) return undecided();
+      const std::size_t at = begin(FastOp::StringIn);
+      put_path(n.text);
+      code_.push_back(constant.argc);
+      for (std::uint32_t i = 0; i < constant.argc; ++i) put_string(rule_[constant.first + i].text);
+      return end(at, on_true, on_false);
+    }
+    switch (n.fused) {
+      case RuleOp::Equal:
+      case RuleOp::StrictEqual:
+      case RuleOp::NotEqual:
+      case RuleOp::StrictNotEqual:
+      case RuleOp::StartsWith:
+      case RuleOp::EndsWith: break;
+      default: return undecided();
+    }
+    if (constant.op != RuleOp::String) return undecided();
+    const std::size_t at = begin(FastOp::StringTest, static_cast<std::uint8_t>(n.fused));
+    put_path(n.text);
+    put_string(constant.text);
+    end(at, on_true, on_false);
+  }
+
+  static bool plain_var(const RuleDraftNode& n) { return n.op == RuleOp::Var && n.argc == 0; }
+
+  // sem_ver of an attribute against a constant release ("2.4.0", not "2.4.0-rc.1").
+  void sem_ver(const RuleDraftNode& n, Label on_true, Label on_false) {
+    if (n.argc != 3) return undecided();
+    const RuleDraftNode &value = rule_[n.first], &op = rule_[n.first + 1], &version = rule_[n.first + 2];
+    if (!plain_var(value) || op.op != RuleOp::String || version.op != RuleOp::String) return undecided();
+    FastSemVerOp compare;
+    if (op.text == "=") compare = FastSemVerOp::Equal;
+    else if (op.text == "!=") compare = FastSemVerOp::NotEqual;
+    else if (op.text == "<") compare = FastSemVerOp::Less;
+    else if (op.text == "<=") compare = FastSemVerOp::LessEqual;
+    else if (op.text == ">") compare = FastSemVerOp::Greater;
+    else if (op.text == ">=") compare = FastSemVerOp::GreaterEqual;
+    else if (op.text == "^") compare = FastSemVerOp::Major;
+    else if (op.text == "~") compare = FastSemVerOp::Minor;
+    else return undecided();
+    SemVer constant;
+    if (!parse_semver(version.text, constant) || !constant.prerelease.empty()) return undecided();
+    const std::size_t at = begin(FastOp::SemVerTest, static_cast<std::uint8_t>(compare));
+    put_path(value.text);
+    code_.push_back(constant.major);
+    code_.push_back(constant.minor);
+    code_.push_back(constant.patch);
+    end(at, on_true, on_false);
+  }
+
+  // <, <=, >, >= of an attribute and a number constant, either way round.
+  void number_test(const RuleDraftNode& n, Label on_true, Label on_false) {
+    if (n.argc != 2) return undecided();
+    const RuleDraftNode &x = rule_[n.first], &y = rule_[n.first + 1];
+    const bool var_first = plain_var(x) && y.op == RuleOp::Number;
+    const bool var_second = plain_var(y) && x.op == RuleOp::Number;
+    if (!var_first && !var_second) return undecided();
+    const std::size_t at =
+        begin(FastOp::NumberTest, static_cast<std::uint8_t>(n.op) | (var_first ? 0 : layout::kFastConstantFirst));
+    put_path(var_first ? x.text : y.text);
+    code_.push_back(std::bit_cast<std::uint64_t>(var_first ? y.number : x.number));
+    end(at, on_true, on_false);
+  }
+
+  // `fractional` with constant buckets: [variant constant, weight?, constant extras...].
+  void fractional(const RuleDraftNode& n) {
+    if (n.argc == 0) return null();
+    struct Bucket {
+      std::uint64_t weight;
+      std::uint64_t tag;
+      std::uint64_t payload;
+    };
+    std::vector<Bucket> buckets;
+    std::uint64_t total = 0;
+    bool valid = true;
+    for (std::uint32_t i = 0; i < n.argc; ++i) {
+      const RuleDraftNode& b = rule_[n.first + i];
+      if (b.op != RuleOp::Array || b.argc == 0) return undecided();
+      const RuleDraftNode& variant = rule_[b.first];
+      Bucket bucket{1, layout::pack_fast_bucket(FastBucketKind::Undecided, 0), 0};
+      switch (variant.op) {
+        case RuleOp::String:
+          if (variant.variant_hint != 0 && variant.variant_hint <= payloads_.size()) {
+            bucket.tag = layout::pack_fast_bucket(FastBucketKind::Variant, static_cast<std::uint16_t>(variant.variant_hint - 1));
+            bucket.payload = payloads_[variant.variant_hint - 1u];
+          }
+          break;
+        case RuleOp::Null: bucket.tag = layout::pack_fast_bucket(FastBucketKind::Null, 0); break;
+        case RuleOp::Bool:
+        case RuleOp::Number: break;  // names no variant: the interpreter reports it
+        default: return undecided();
+      }
+      if (b.argc >= 2) {
+        const RuleDraftNode& weight = rule_[b.first + 1];
+        if (weight.op == RuleOp::Number) valid = fractional_weight(weight.number, bucket.weight) && valid;
+        else if (weight.op != RuleOp::Null) return undecided();  // computed: the interpreter's
+      }
+      for (std::uint32_t k = 2; k < b.argc; ++k)  // extra elements are ignored, if constant
+        if (rule_[b.first + k].op > RuleOp::Number) return undecided();
+      total += bucket.weight;
+      buckets.push_back(bucket);
+    }
+    if (!valid || total == 0 || total > kMaxFractionalTotal) return null();
+    const Murmur3Prefix prefix = murmur3_prefix(flag_.key);
+    const std::size_t at = begin(FastOp::Fractional);
+    code_.push_back(prefix.h | std::uint64_t{prefix.carry} << 32 | std::uint64_t{prefix.carry_bytes} << 56);
+    code_.push_back(prefix.length | std::uint64_t{n.argc} << 32);
+    code_.push_back(total);
+    std::uint64_t running = 0;
+    for (const Bucket& b : buckets) {
+      running += b.weight;
+      code_.push_back(running);
+      code_.push_back(b.tag);
+      code_.push_back(b.payload);
+    }
+    end(at);
+  }
+
+  const FlagDefinition& flag_;
+  const std::vector<RuleDraftNode>& rule_;
+  std::span<const std::uint64_t> payloads_;
+  std::vector<std::uint64_t> code_;
+  std::vector<std::uint64_t> bound_;  // per label: the instruction index, or kUnbound
+  std::vector<Jump> jumps_;
+};
+
+}  // namespace
+
+std::vector<std::uint64_t> compile_fast_form(const FlagDefinition& flag, std::span<const std::uint64_t> payloads) {
+  if (flag.rule.empty()) return {};
+  return FastFormCompiler(flag, payloads).compile();
+}
+
+}  // namespace flagd
