@@ -6,13 +6,23 @@
 // the rule instead. Every decision equals the interpreter's; tests/test_fast_rules.cpp checks
 // that on generated rules and contexts. Torn bytes are expected: each instruction is checked to
 // lie in the form and each jump to go forward, so a run reads only the form and always ends.
+//
+// Header-only, so that the value-only evaluations (reader.cpp) compile into one function with no
+// calls: at this scale the calls and their register saves cost as much as the rule.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
 #include "flagd/context.hpp"
 #include "flagd/fast_form.hpp"
+#include "flagd/key_hash.hpp"
+#include "flagd/murmur3.hpp"
+#include "flagd/rule_layout.hpp"
+#include "flagd/semver.hpp"
 #include "image_read.hpp"
+#include "rule_nodes.hpp"
 
 namespace flagd::detail {
 
@@ -23,19 +33,292 @@ struct FastDecision {
   std::uint64_t payload = 0;  // Variant: its payload, as the form stores it
 };
 
-// The fast form the rule reference `ref_at` (the image offset of a RuleRef) names, checked to lie
-// in the slot; false if the rule has none (or the reference is torn).
-bool open_fast_form(const SlotView& slot, std::uint64_t ref_at, layout::FastFormRef& form) noexcept;
+namespace fast_form {
+
+using layout::FastOp;
+using layout::RuleOp;
+using Kind = FastDecision::Kind;
+
+enum class Truth : std::uint8_t { False, True, Undecided };
+
+inline Truth truth(bool b) noexcept { return b ? Truth::True : Truth::False; }
+
+inline constexpr FastDecision kUndecided{};
+inline constexpr FastDecision kNull{Kind::Null, 0, 0};
+
+// Words a string of `length` bytes takes in a form: at least one (fast_form.hpp).
+inline constexpr std::uint64_t string_words(std::uint64_t length) noexcept { return length == 0 ? 1 : (length + 7) / 8; }
+
+class FastForm {
+ public:
+  FastForm(const std::byte* words, std::uint32_t count, const Context* context) noexcept
+      : words_(words), count_(count), context_(context) {}
+
+  [[gnu::always_inline]] FastDecision run() const noexcept {
+    std::uint32_t pc = 0;
+    while (pc < count_) {
+      const layout::FastHead head = layout::unpack_fast_head(word(pc));
+      if (head.words == 0 || head.words > count_ - pc) return kUndecided;
+      const std::uint32_t end = pc + head.words;
+      Truth t;
+      switch (head.op) {
+        case FastOp::Jump: t = Truth::True; break;
+        case FastOp::StringTest: t = string_test(pc, end, static_cast<RuleOp>(head.aux)); break;
+        case FastOp::StringIn: t = string_in(pc, end); break;
+        case FastOp::NumberTest: t = number_test(pc, end, head.aux); break;
+        case FastOp::SemVerTest: t = sem_ver(pc, end, static_cast<layout::FastSemVerOp>(head.aux)); break;
+        case FastOp::Variant:
+          if (head.words < 3) return kUndecided;
+          return FastDecision{Kind::Variant, static_cast<std::uint16_t>(word(pc + 1)), word(pc + 2)};
+        case FastOp::Null: return kNull;
+        case FastOp::Fractional: return fractional(pc, end);
+        default: return kUndecided;
+      }
+      if (t == Truth::Undecided) return kUndecided;
+      const std::uint32_t next = t == Truth::True ? head.on_true : head.on_false;
+      if (next <= pc) return kUndecided;  // torn: only forward jumps are compiled
+      pc = next;
+    }
+    return kUndecided;
+  }
+
+ private:
+  std::uint64_t word(std::uint32_t i) const noexcept { return shared::load<std::uint64_t>(words_ + std::uint64_t{i} * 8); }
+
+  // True if the words from `at` hold exactly `s` (zero-padded); they lie in the form.
+  bool holds(std::uint32_t at, std::string_view s) const noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8, ++at) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (word(at) != w) return false;
+    }
+    return i == s.size() || word(at) == tail_word(s.data() + i, s.size() - i);
+  }
+
+  // The string at `at` (a length word, then its bytes): its length, and the index after it; false
+  // if it does not end by `end`.
+  bool string_at(std::uint32_t at, std::uint32_t end, std::uint64_t& length, std::uint32_t& after) const noexcept {
+    if (at >= end) return false;
+    length = word(at);
+    const std::uint64_t room = end - at - 1;
+    if (length > room * 8) return false;
+    const std::uint64_t words = string_words(length);
+    if (words > room) return false;
+    after = static_cast<std::uint32_t>(at + 1 + words);
+    return true;
+  }
+
+  // The attribute the test at `pc` names (nullptr if the context has none), and in `at` where the
+  // test's operands begin. `certain`: an absent attribute is null for sure (its path cannot name a
+  // list element, which only the interpreter resolves). False if the path runs past `end`.
+  bool attribute(std::uint32_t pc, std::uint32_t end, const Context::Attribute*& found, std::uint32_t& at,
+                 bool& certain) const noexcept {
+    if (end - pc < 3) return false;
+    const std::uint64_t w1 = word(pc + 1);
+    const std::uint32_t hash = static_cast<std::uint32_t>(w1);
+    const std::size_t length = static_cast<std::uint16_t>(w1 >> 32);
+    const std::uint64_t words = string_words(length);
+    if (words > end - pc - 2) return false;
+    at = static_cast<std::uint32_t>(pc + 2 + words);
+    found = nullptr;
+    if (context_ != nullptr) {
+      const std::uint64_t head = word(pc + 2);
+      for (const Context::Attribute& a : context_->attributes_view())
+        if (a.hash == hash && a.key.size() == length && a.key_head == head &&
+            (length <= 8 || holds(pc + 3, a.key.substr(8)))) {
+          found = &a;
+          break;
+        }
+    }
+    certain = found != nullptr || (w1 & layout::kFastPathMayNameListElement) == 0;
+    return true;
+  }
+
+  Truth string_test(std::uint32_t pc, std::uint32_t end, RuleOp op) const noexcept {
+    const Context::Attribute* a;
+    std::uint32_t at, after;
+    bool certain;
+    std::uint64_t length;
+    if (!attribute(pc, end, a, at, certain) || !string_at(at, end, length, after)) return Truth::Undecided;
+    if (a == nullptr) {  // null against a string: only the inequalities hold
+      if (!certain) return Truth::Undecided;
+      return truth(op == RuleOp::NotEqual || op == RuleOp::StrictNotEqual);
+    }
+    if (a->type != Context::Type::String) return Truth::Undecided;
+    const std::string_view text = a->text;
+    switch (op) {
+      case RuleOp::Equal:
+      case RuleOp::StrictEqual:
+      case RuleOp::NotEqual:
+      case RuleOp::StrictNotEqual: {
+        const bool equal = length == text.size() && word(at + 1) == a->text_head &&
+                           (length <= 8 || holds(at + 2, text.substr(8)));
+        return truth(equal == (op == RuleOp::Equal || op == RuleOp::StrictEqual));
+      }
+      case RuleOp::StartsWith: return truth(length <= text.size() && holds(at + 1, text.substr(0, length)));
+      case RuleOp::EndsWith:
+        return truth(length <= text.size() && holds(at + 1, text.substr(text.size() - length)));
+      default: return Truth::Undecided;
+    }
+  }
+
+  // A string attribute in a list of string constants.
+  Truth string_in(std::uint32_t pc, std::uint32_t end) const noexcept {
+    const Context::Attribute* a;
+    std::uint32_t at;
+    bool certain;
+    if (!attribute(pc, end, a, at, certain) || at >= end) return Truth::Undecided;
+    if (a == nullptr) return certain ? Truth::False : Truth::Undecided;  // null is in no list of strings
+    if (a->type != Context::Type::String) return Truth::Undecided;
+    const std::uint64_t items = word(at);
+    std::uint32_t item = at + 1;
+    for (std::uint64_t i = 0; i < items; ++i) {
+      std::uint64_t length;
+      std::uint32_t after;
+      if (!string_at(item, end, length, after)) return Truth::Undecided;
+      if (length == a->text.size() && word(item + 1) == a->text_head &&
+          (length <= 8 || holds(item + 2, a->text.substr(8))))
+        return Truth::True;
+      item = after;
+    }
+    return Truth::False;
+  }
+
+  // <, <=, >, >= of a number attribute and a number constant.
+  Truth number_test(std::uint32_t pc, std::uint32_t end, std::uint8_t aux) const noexcept {
+    const Context::Attribute* a;
+    std::uint32_t at;
+    bool certain;
+    if (!attribute(pc, end, a, at, certain) || at >= end) return Truth::Undecided;
+    if (a == nullptr || a->type != Context::Type::Number) return Truth::Undecided;
+    const double constant = std::bit_cast<double>(word(at));
+    const bool constant_first = (aux & layout::kFastConstantFirst) != 0;
+    const double l = constant_first ? constant : a->number, r = constant_first ? a->number : constant;
+    switch (static_cast<RuleOp>(aux & ~layout::kFastConstantFirst)) {  // NaN compares false everywhere
+      case RuleOp::Less: return truth(l < r);
+      case RuleOp::LessEqual: return truth(l < r || l == r);
+      case RuleOp::Greater: return truth(r < l);
+      case RuleOp::GreaterEqual: return truth(r < l || l == r);
+      default: return Truth::Undecided;
+    }
+  }
+
+  // sem_ver of a string attribute against a release parsed at load.
+  Truth sem_ver(std::uint32_t pc, std::uint32_t end, layout::FastSemVerOp op) const noexcept {
+    const Context::Attribute* a;
+    std::uint32_t at;
+    bool certain;
+    if (!attribute(pc, end, a, at, certain) || end - at < 3) return Truth::Undecided;
+    if (a == nullptr) return certain ? Truth::False : Truth::Undecided;  // null: sem_ver gives null
+    if (a->type != Context::Type::String) return Truth::Undecided;
+    SemVer left;
+    if (!parse_semver(a->text, left)) return Truth::False;
+    const SemVer right{word(at), word(at + 1), word(at + 2), {}};
+    const int c = compare_semver(left, right);
+    using layout::FastSemVerOp;
+    switch (op) {
+      case FastSemVerOp::Equal: return truth(c == 0);
+      case FastSemVerOp::NotEqual: return truth(c != 0);
+      case FastSemVerOp::Less: return truth(c < 0);
+      case FastSemVerOp::LessEqual: return truth(c <= 0);
+      case FastSemVerOp::Greater: return truth(c > 0);
+      case FastSemVerOp::GreaterEqual: return truth(c >= 0);
+      case FastSemVerOp::Major: return truth(left.major == right.major);
+      case FastSemVerOp::Minor: return truth(left.major == right.major && left.minor == right.minor);
+    }
+    return Truth::Undecided;
+  }
+
+  // The bucket of flag key + targeting key, by the running totals the form holds.
+  FastDecision fractional(std::uint32_t pc, std::uint32_t end) const noexcept {
+    if (end - pc < 4) return kUndecided;
+    const std::uint64_t prefix_word = word(pc + 1), sizes = word(pc + 2), total = word(pc + 3);
+    const std::uint64_t buckets = sizes >> 32;
+    if (buckets > (end - pc - 4) / 3) return kUndecided;
+    const std::string_view tk = targeting_key(context_);
+    if (tk.empty()) return kNull;
+    const Murmur3Prefix prefix{static_cast<std::uint32_t>(prefix_word),
+                               static_cast<std::uint32_t>(prefix_word >> 32) & 0xFFFFFF,
+                               static_cast<std::uint32_t>(prefix_word >> 56) & 3, static_cast<std::uint32_t>(sizes)};
+    const std::uint64_t point = (std::uint64_t{murmur3_finish(prefix, tk)} * (total & 0xFFFFFFFF)) >> 32;
+    for (std::uint32_t b = pc + 4; b + 3 <= end && b < pc + 4 + 3 * buckets; b += 3) {
+      if (word(b) <= point) continue;
+      const std::uint64_t tag = word(b + 1);
+      switch (static_cast<layout::FastBucketKind>(tag & 0xFF)) {
+        case layout::FastBucketKind::Variant:
+          return FastDecision{Kind::Variant, static_cast<std::uint16_t>(tag >> 8), word(b + 2)};
+        case layout::FastBucketKind::Null: return kNull;
+        default: return kUndecided;  // a bucket named by a number, a boolean or no variant
+      }
+    }
+    return kNull;
+  }
+
+  const std::byte* const words_;
+  const std::uint32_t count_;
+  const Context* const context_;
+};
+
+}  // namespace fast_form
+
+// The fast form the rule reference at image offset `ref_at` names, checked to lie in the slot;
+// false if the rule has none (or the reference is torn).
+inline bool open_fast_form(const SlotView& slot, std::uint64_t ref_at, layout::FastFormRef& form) noexcept {
+  if (!slot.holds_words(ref_at, sizeof(layout::RuleRef))) return false;
+  const std::uint64_t w = slot.load<std::uint64_t>(ref_at + offsetof(layout::RuleRef, fast_offset));
+  form = layout::FastFormRef{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
+  return form.words != 0 && form.words <= layout::kMaxFastFormWords &&
+         slot.holds_words(form.offset, std::uint64_t{form.words} * 8);
+}
 
 // `context` may be null (an empty context). `form` must come from open_fast_form().
-FastDecision run_fast_form(const SlotView& slot, layout::FastFormRef form, const Context* context) noexcept;
+inline FastDecision run_fast_form(const SlotView& slot, layout::FastFormRef form, const Context* context) noexcept {
+  return fast_form::FastForm(slot.image + form.offset, form.words, context).run();
+}
 
 // The value-only evaluation of an enabled flag with targeting whose rule the fast form decides,
 // in one read section of its own: Value (the chosen variant's payload, of kind `want`), Fallback
 // (the rule gave null and the flag has no default variant), or General: anything else (another
 // state or kind, an undecided rule, a busy or malformed image), which the general path evaluates.
 enum class FastValue : std::uint8_t { Value, Fallback, General };
-FastValue fast_targeted_value(const Mapping& mapping, std::uint32_t index, layout::ValueKind want,
-                              const Context& context, std::uint64_t& payload) noexcept;
+inline FastValue fast_targeted_value(const Mapping& mapping, std::uint32_t index, layout::ValueKind want,
+                              const Context& context, std::uint64_t& payload) noexcept {
+  using layout::FlagRecord;
+  FastValue outcome = FastValue::General;
+  const auto body = [&](const SlotView& slot) {
+    outcome = FastValue::General;
+    const std::byte* record = record_at(slot, index);
+    if (record == nullptr) return true;
+    const std::uint64_t word0 = shared::load<std::uint64_t>(record);
+    if (layout::word0_state(word0) != layout::FlagState::Enabled || !layout::word0_targeting(word0) ||
+        layout::word0_kind(word0) != want)
+      return true;
+    layout::FastFormRef form;
+    if (!open_fast_form(slot,
+                        slot.load<std::uint32_t>(offsetof(layout::ImageHeader, rules_offset)) +
+                            std::uint64_t{index} * sizeof(layout::RuleRef),
+                        form))
+      return true;
+    const FastDecision decision = run_fast_form(slot, form, &context);
+    switch (decision.kind) {
+      case FastDecision::Kind::Variant:
+        payload = decision.payload;
+        outcome = FastValue::Value;
+        break;
+      case FastDecision::Kind::Null:
+        if (layout::word0_default_variant(word0) == layout::kNoDefaultVariant) {
+          outcome = FastValue::Fallback;
+        } else {
+          payload = shared::load<std::uint64_t>(record + offsetof(FlagRecord, default_payload));
+          outcome = FastValue::Value;
+        }
+        break;
+      case FastDecision::Kind::Undecided: break;
+    }
+    return true;
+  };
+  return read_section(mapping, body) == SectionResult::Ok ? outcome : FastValue::General;
+}
 
 }  // namespace flagd::detail

@@ -41,7 +41,7 @@ struct SlotView {
 // validates, the image itself is malformed. The body must have no effect outside its own outputs,
 // which it overwrites on every attempt.
 template <class Body>
-SectionResult read_section(const Mapping& m, Body&& body) noexcept {
+[[gnu::always_inline]] inline SectionResult read_section(const Mapping& m, Body&& body) noexcept {
   const std::byte* publish = m.base + offsetof(layout::SegmentPrefix, publish);
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
     const std::uint64_t word = shared::load_acquire<std::uint64_t>(publish);

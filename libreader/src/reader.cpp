@@ -66,8 +66,7 @@ std::uint32_t Reader::lookup(std::string_view key) const noexcept {
 // A handle resolved before its flag existed (or before the segment was attached) is looked up
 // again on each evaluation until the key appears; from then on it costs nothing extra. Indices
 // are stable for the life of a segment, so a found index is kept.
-std::uint32_t Reader::index_of(Handle flag) const noexcept {
-  if (flag.index_ != detail::kUnresolved) return flag.index_;
+std::uint32_t Reader::index_of_late(Handle flag) const noexcept {
   const std::uint32_t index = flag.entry_->index.load(std::memory_order_relaxed);
   if (index != detail::kUnresolved || flag.entry_ == &detail::kNullHandleEntry) return index;
   const std::uint32_t found = lookup(flag.entry_->key);

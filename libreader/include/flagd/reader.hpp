@@ -252,7 +252,10 @@ class Reader {
   const detail::Mapping& mapping() const noexcept {
     return *mapping_.load(std::memory_order_acquire);
   }
-  std::uint32_t index_of(Handle flag) const noexcept;
+  std::uint32_t index_of(Handle flag) const noexcept {
+    return flag.index_ != detail::kUnresolved ? flag.index_ : index_of_late(flag);
+  }
+  std::uint32_t index_of_late(Handle flag) const noexcept;
   std::uint32_t lookup(std::string_view key) const noexcept;
   void evaluate_index(std::uint32_t index, Want want, const Context& context, std::string* text,
                       Raw& raw) const noexcept;
