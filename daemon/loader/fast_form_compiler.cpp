@@ -81,21 +81,23 @@ class FastFormCompiler {
     return true;
   }
 
-  // A string's bytes, zero-padded to whole words, at least one.
+  // A string's bytes, zero-padded (fast_string_words).
   void put_bytes(std::string_view s) {
-    const std::size_t words = s.empty() ? 1 : (s.size() + 7) / 8;
     const std::size_t at = code_.size();
-    code_.resize(at + words, 0);
+    code_.resize(at + layout::fast_string_words(s.size()), 0);
     std::memcpy(code_.data() + at, s.data(), s.size());
   }
   void put_string(std::string_view s) {
     code_.push_back(s.size());
     put_bytes(s);
   }
-  void put_path(std::string_view path) {
-    code_.push_back(key_hash(path) | std::uint64_t{path.size()} << 32 |
-                    (path_may_name_list_element(path) ? layout::kFastPathMayNameListElement : 0));
+  // A test's word 0 and path; false (and nothing emitted) if a length does not fit its field.
+  bool begin_test(FastOp op, std::uint8_t aux, std::string_view path, std::size_t operand_length, std::size_t& at) {
+    if (path.size() > layout::kMaxFastStringBytes || operand_length > layout::kMaxFastStringBytes) return false;
+    at = begin(op, static_cast<std::uint8_t>(aux | (path_may_name_list_element(path) ? layout::kFastPathMayNameListElement : 0)));
+    code_.push_back(key_hash(path) | std::uint64_t{path.size()} << 32 | std::uint64_t{operand_length} << 48);
     put_bytes(path);
+    return true;
   }
 
   void undecided() { end(begin(FastOp::Undecided)); }
@@ -174,8 +176,8 @@ class FastFormCompiler {
     if (n.fused == RuleOp::In && constant.op == RuleOp::Array) {
       for (std::uint32_t i = 0; i < constant.argc; ++i)
         if (rule_[constant.first + i].op != RuleOp::String) return undecided();
-      const std::size_t at = begin(FastOp::StringIn);
-      put_path(n.text);
+      std::size_t at;
+      if (!begin_test(FastOp::StringIn, 0, n.text, 0, at)) return undecided();
       code_.push_back(constant.argc);
       for (std::uint32_t i = 0; i < constant.argc; ++i) put_string(rule_[constant.first + i].text);
       return end(at, on_true, on_false);
@@ -190,9 +192,10 @@ class FastFormCompiler {
       default: return undecided();
     }
     if (constant.op != RuleOp::String) return undecided();
-    const std::size_t at = begin(FastOp::StringTest, static_cast<std::uint8_t>(n.fused));
-    put_path(n.text);
-    put_string(constant.text);
+    std::size_t at;
+    if (!begin_test(FastOp::StringTest, static_cast<std::uint8_t>(n.fused), n.text, constant.text.size(), at))
+      return undecided();
+    put_bytes(constant.text);
     end(at, on_true, on_false);
   }
 
@@ -215,8 +218,8 @@ class FastFormCompiler {
     else return undecided();
     SemVer constant;
     if (!parse_semver(version.text, constant) || !constant.prerelease.empty()) return undecided();
-    const std::size_t at = begin(FastOp::SemVerTest, static_cast<std::uint8_t>(compare));
-    put_path(value.text);
+    std::size_t at;
+    if (!begin_test(FastOp::SemVerTest, static_cast<std::uint8_t>(compare), value.text, 0, at)) return undecided();
     code_.push_back(constant.major);
     code_.push_back(constant.minor);
     code_.push_back(constant.patch);
@@ -230,9 +233,9 @@ class FastFormCompiler {
     const bool var_first = plain_var(x) && y.op == RuleOp::Number;
     const bool var_second = plain_var(y) && x.op == RuleOp::Number;
     if (!var_first && !var_second) return undecided();
-    const std::size_t at =
-        begin(FastOp::NumberTest, static_cast<std::uint8_t>(n.op) | (var_first ? 0 : layout::kFastConstantFirst));
-    put_path(var_first ? x.text : y.text);
+    std::size_t at;
+    const auto aux = static_cast<std::uint8_t>(static_cast<std::uint8_t>(n.op) | (var_first ? 0 : layout::kFastConstantFirst));
+    if (!begin_test(FastOp::NumberTest, aux, var_first ? x.text : y.text, 0, at)) return undecided();
     code_.push_back(std::bit_cast<std::uint64_t>(var_first ? y.number : x.number));
     end(at, on_true, on_false);
   }

@@ -46,9 +46,6 @@ inline Truth truth(bool b) noexcept { return b ? Truth::True : Truth::False; }
 inline constexpr FastDecision kUndecided{};
 inline constexpr FastDecision kNull{Kind::Null, 0, 0};
 
-// Words a string of `length` bytes takes in a form: at least one (fast_form.hpp).
-inline constexpr std::uint64_t string_words(std::uint64_t length) noexcept { return length == 0 ? 1 : (length + 7) / 8; }
-
 class FastForm {
  public:
   FastForm(const std::byte* words, std::uint32_t count, const Context* context) noexcept
@@ -58,20 +55,19 @@ class FastForm {
     std::uint32_t pc = 0;
     while (pc < count_) {
       const layout::FastHead head = layout::unpack_fast_head(word(pc));
-      if (head.words == 0 || head.words > count_ - pc) return kUndecided;
-      const std::uint32_t end = pc + head.words;
+      if (head.words > count_ - pc) return kUndecided;  // each kind checks its own minimum
       Truth t;
       switch (head.op) {
         case FastOp::Jump: t = Truth::True; break;
-        case FastOp::StringTest: t = string_test(pc, end, static_cast<RuleOp>(head.aux)); break;
-        case FastOp::StringIn: t = string_in(pc, end); break;
-        case FastOp::NumberTest: t = number_test(pc, end, head.aux); break;
-        case FastOp::SemVerTest: t = sem_ver(pc, end, static_cast<layout::FastSemVerOp>(head.aux)); break;
+        case FastOp::StringTest: t = string_test(pc, head); break;
+        case FastOp::StringIn: t = string_in(pc, head); break;
+        case FastOp::NumberTest: t = number_test(pc, head); break;
+        case FastOp::SemVerTest: t = sem_ver(pc, head); break;
         case FastOp::Variant:
           if (head.words < 3) return kUndecided;
           return FastDecision{Kind::Variant, static_cast<std::uint16_t>(word(pc + 1)), word(pc + 2)};
         case FastOp::Null: return kNull;
-        case FastOp::Fractional: return fractional(pc, end);
+        case FastOp::Fractional: return fractional(pc, pc + head.words);
         default: return kUndecided;
       }
       if (t == Truth::Undecided) return kUndecided;
@@ -96,106 +92,103 @@ class FastForm {
     return i == s.size() || word(at) == tail_word(s.data() + i, s.size() - i);
   }
 
-  // The string at `at` (a length word, then its bytes): its length, and the index after it; false
-  // if it does not end by `end`.
-  bool string_at(std::uint32_t at, std::uint32_t end, std::uint64_t& length, std::uint32_t& after) const noexcept {
-    if (at >= end) return false;
-    length = word(at);
-    const std::uint64_t room = end - at - 1;
-    if (length > room * 8) return false;
-    const std::uint64_t words = string_words(length);
-    if (words > room) return false;
-    after = static_cast<std::uint32_t>(at + 1 + words);
-    return true;
-  }
+  // A test at `pc`, decoded: the attribute it names (nullptr if the context has none) and where
+  // its operands begin.
+  struct Test {
+    const Context::Attribute* attribute;
+    std::uint32_t operands;        // word index
+    std::uint64_t operand_length;  // StringTest: the constant's bytes
+    bool certain;  // an absent attribute is null for sure: its path cannot name a list element,
+                   // which only the interpreter resolves
+  };
 
-  // The attribute the test at `pc` names (nullptr if the context has none), and in `at` where the
-  // test's operands begin. `certain`: an absent attribute is null for sure (its path cannot name a
-  // list element, which only the interpreter resolves). False if the path runs past `end`.
-  bool attribute(std::uint32_t pc, std::uint32_t end, const Context::Attribute*& found, std::uint32_t& at,
-                 bool& certain) const noexcept {
-    if (end - pc < 3) return false;
+  // False if the test's path, and `operand_words` words after it, do not fit in its `words`.
+  [[gnu::always_inline]] bool decode(std::uint32_t pc, const layout::FastHead& head, std::uint64_t operand_words,
+                                     Test& test) const noexcept {
+    if (head.words < 3) return false;
     const std::uint64_t w1 = word(pc + 1);
-    const std::uint32_t hash = static_cast<std::uint32_t>(w1);
     const std::size_t length = static_cast<std::uint16_t>(w1 >> 32);
-    const std::uint64_t words = string_words(length);
-    if (words > end - pc - 2) return false;
-    at = static_cast<std::uint32_t>(pc + 2 + words);
-    found = nullptr;
+    test.operand_length = w1 >> 48;
+    const std::uint64_t path_words = layout::fast_string_words(length);
+    if (2 + path_words + operand_words > head.words) return false;
+    test.operands = static_cast<std::uint32_t>(pc + 2 + path_words);
+    test.attribute = nullptr;
     if (context_ != nullptr) {
-      const std::uint64_t head = word(pc + 2);
+      const std::uint32_t hash = static_cast<std::uint32_t>(w1);
+      const std::uint64_t key_head = word(pc + 2);
       for (const Context::Attribute& a : context_->attributes_view())
-        if (a.hash == hash && a.key.size() == length && a.key_head == head &&
+        if (a.hash == hash && a.key.size() == length && a.key_head == key_head &&
             (length <= 8 || holds(pc + 3, a.key.substr(8)))) {
-          found = &a;
+          test.attribute = &a;
           break;
         }
     }
-    certain = found != nullptr || (w1 & layout::kFastPathMayNameListElement) == 0;
+    test.certain = test.attribute != nullptr || (head.aux & layout::kFastPathMayNameListElement) == 0;
     return true;
   }
 
-  Truth string_test(std::uint32_t pc, std::uint32_t end, RuleOp op) const noexcept {
-    const Context::Attribute* a;
-    std::uint32_t at, after;
-    bool certain;
-    std::uint64_t length;
-    if (!attribute(pc, end, a, at, certain) || !string_at(at, end, length, after)) return Truth::Undecided;
+  [[gnu::always_inline]] Truth string_test(std::uint32_t pc, const layout::FastHead& head) const noexcept {
+    Test test;
+    if (!decode(pc, head, 0, test) ||
+        test.operands + layout::fast_string_words(test.operand_length) > pc + std::uint64_t{head.words})
+      return Truth::Undecided;
+    const auto op = static_cast<RuleOp>(head.aux & ~layout::kFastAuxFlags);
+    const Context::Attribute* a = test.attribute;
     if (a == nullptr) {  // null against a string: only the inequalities hold
-      if (!certain) return Truth::Undecided;
+      if (!test.certain) return Truth::Undecided;
       return truth(op == RuleOp::NotEqual || op == RuleOp::StrictNotEqual);
     }
     if (a->type != Context::Type::String) return Truth::Undecided;
     const std::string_view text = a->text;
+    const std::uint64_t length = test.operand_length;
+    const std::uint32_t at = test.operands;
     switch (op) {
       case RuleOp::Equal:
       case RuleOp::StrictEqual:
       case RuleOp::NotEqual:
       case RuleOp::StrictNotEqual: {
-        const bool equal = length == text.size() && word(at + 1) == a->text_head &&
-                           (length <= 8 || holds(at + 2, text.substr(8)));
+        const bool equal = length == text.size() && word(at) == a->text_head &&
+                           (length <= 8 || holds(at + 1, text.substr(8)));
         return truth(equal == (op == RuleOp::Equal || op == RuleOp::StrictEqual));
       }
-      case RuleOp::StartsWith: return truth(length <= text.size() && holds(at + 1, text.substr(0, length)));
-      case RuleOp::EndsWith:
-        return truth(length <= text.size() && holds(at + 1, text.substr(text.size() - length)));
+      case RuleOp::StartsWith: return truth(length <= text.size() && holds(at, text.substr(0, length)));
+      case RuleOp::EndsWith: return truth(length <= text.size() && holds(at, text.substr(text.size() - length)));
       default: return Truth::Undecided;
     }
   }
 
   // A string attribute in a list of string constants.
-  Truth string_in(std::uint32_t pc, std::uint32_t end) const noexcept {
-    const Context::Attribute* a;
-    std::uint32_t at;
-    bool certain;
-    if (!attribute(pc, end, a, at, certain) || at >= end) return Truth::Undecided;
-    if (a == nullptr) return certain ? Truth::False : Truth::Undecided;  // null is in no list of strings
+  [[gnu::always_inline]] Truth string_in(std::uint32_t pc, const layout::FastHead& head) const noexcept {
+    Test test;
+    if (!decode(pc, head, 1, test)) return Truth::Undecided;
+    const Context::Attribute* a = test.attribute;
+    if (a == nullptr) return test.certain ? Truth::False : Truth::Undecided;  // null is in no list of strings
     if (a->type != Context::Type::String) return Truth::Undecided;
-    const std::uint64_t items = word(at);
-    std::uint32_t item = at + 1;
+    const std::uint32_t end = pc + head.words;
+    const std::uint64_t items = word(test.operands);
+    std::uint32_t item = test.operands + 1;
     for (std::uint64_t i = 0; i < items; ++i) {
-      std::uint64_t length;
-      std::uint32_t after;
-      if (!string_at(item, end, length, after)) return Truth::Undecided;
+      if (item >= end) return Truth::Undecided;
+      const std::uint64_t length = word(item);
+      if (length / 8 >= end - item - 1) return Truth::Undecided;  // its words run past the test
       if (length == a->text.size() && word(item + 1) == a->text_head &&
           (length <= 8 || holds(item + 2, a->text.substr(8))))
         return Truth::True;
-      item = after;
+      item += static_cast<std::uint32_t>(1 + layout::fast_string_words(length));
     }
     return Truth::False;
   }
 
   // <, <=, >, >= of a number attribute and a number constant.
-  Truth number_test(std::uint32_t pc, std::uint32_t end, std::uint8_t aux) const noexcept {
-    const Context::Attribute* a;
-    std::uint32_t at;
-    bool certain;
-    if (!attribute(pc, end, a, at, certain) || at >= end) return Truth::Undecided;
+  Truth number_test(std::uint32_t pc, const layout::FastHead& head) const noexcept {
+    Test test;
+    if (!decode(pc, head, 1, test)) return Truth::Undecided;
+    const Context::Attribute* a = test.attribute;
     if (a == nullptr || a->type != Context::Type::Number) return Truth::Undecided;
-    const double constant = std::bit_cast<double>(word(at));
-    const bool constant_first = (aux & layout::kFastConstantFirst) != 0;
+    const double constant = std::bit_cast<double>(word(test.operands));
+    const bool constant_first = (head.aux & layout::kFastConstantFirst) != 0;
     const double l = constant_first ? constant : a->number, r = constant_first ? a->number : constant;
-    switch (static_cast<RuleOp>(aux & ~layout::kFastConstantFirst)) {  // NaN compares false everywhere
+    switch (static_cast<RuleOp>(head.aux & ~layout::kFastAuxFlags)) {  // NaN compares false everywhere
       case RuleOp::Less: return truth(l < r);
       case RuleOp::LessEqual: return truth(l < r || l == r);
       case RuleOp::Greater: return truth(r < l);
@@ -205,19 +198,19 @@ class FastForm {
   }
 
   // sem_ver of a string attribute against a release parsed at load.
-  Truth sem_ver(std::uint32_t pc, std::uint32_t end, layout::FastSemVerOp op) const noexcept {
-    const Context::Attribute* a;
-    std::uint32_t at;
-    bool certain;
-    if (!attribute(pc, end, a, at, certain) || end - at < 3) return Truth::Undecided;
-    if (a == nullptr) return certain ? Truth::False : Truth::Undecided;  // null: sem_ver gives null
+  Truth sem_ver(std::uint32_t pc, const layout::FastHead& head) const noexcept {
+    Test test;
+    if (!decode(pc, head, 3, test)) return Truth::Undecided;
+    const Context::Attribute* a = test.attribute;
+    if (a == nullptr) return test.certain ? Truth::False : Truth::Undecided;  // null: sem_ver gives null
     if (a->type != Context::Type::String) return Truth::Undecided;
     SemVer left;
     if (!parse_semver(a->text, left)) return Truth::False;
+    const std::uint32_t at = test.operands;
     const SemVer right{word(at), word(at + 1), word(at + 2), {}};
     const int c = compare_semver(left, right);
     using layout::FastSemVerOp;
-    switch (op) {
+    switch (static_cast<FastSemVerOp>(head.aux & ~layout::kFastAuxFlags)) {
       case FastSemVerOp::Equal: return truth(c == 0);
       case FastSemVerOp::NotEqual: return truth(c != 0);
       case FastSemVerOp::Less: return truth(c < 0);

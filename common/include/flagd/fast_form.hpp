@@ -23,15 +23,16 @@
 // attribute is of a type it does not compare gives Undecided instead. Results end the run.
 //
 // Tests name a context attribute by the words after word 0:
-//   word 1        key_hash(path) | path length << 32 | kFastPathMayNameListElement << 48
-//   words 2..     the path's bytes, zero-padded to whole words
+//   word 1        key_hash(path) | path length << 32 | operand length << 48 (StringTest, else 0)
+//   words 2..     the path's bytes, zero-padded: length / 8 + 1 words (fast_string_words)
 // and then their operands:
 //   StringTest    aux: the RuleOp (Equal, StrictEqual, NotEqual, StrictNotEqual, StartsWith,
-//                 EndsWith); a length word, then the constant's bytes, zero-padded
+//                 EndsWith); the constant's bytes, zero-padded
 //   StringIn      a count word; per item a length word, then its bytes, zero-padded
 //   NumberTest    aux: the RuleOp (Less, LessEqual, Greater, GreaterEqual) | kFastConstantFirst;
 //                 the constant's double bits
 //   SemVerTest    aux: a FastSemVerOp; the constant release's major, minor and patch words
+// A test's aux also carries kFastPathMayNameListElement.
 //
 // Results:
 //   Variant       word 1: the variant's index; word 2: its payload (as in its VariantRecord)
@@ -73,10 +74,18 @@ inline constexpr FastHead unpack_fast_head(std::uint64_t w) noexcept {
 // Longest fast form: jump targets are 16-bit word indexes.
 inline constexpr std::uint32_t kMaxFastFormWords = 65535;
 
-// Word 1 of a test, bit 48: the path ends in ".<digits>" (see kPathMayNameListElement).
-inline constexpr std::uint64_t kFastPathMayNameListElement = std::uint64_t{1} << 48;
+// Words a string of `length` bytes takes: its bytes and at least one zero byte, so that a string
+// of up to 8 bytes is compared in one load, the empty one included.
+inline constexpr std::uint64_t fast_string_words(std::uint64_t length) noexcept { return length / 8 + 1; }
+// Longest path or constant a test holds (lengths are 16-bit fields).
+inline constexpr std::uint64_t kMaxFastStringBytes = 65535;
+
+// Test aux bit: the path ends in ".<digits>" (see kPathMayNameListElement).
+inline constexpr std::uint8_t kFastPathMayNameListElement = 0x40;
 // NumberTest aux bit: the constant is the comparison's left operand.
 inline constexpr std::uint8_t kFastConstantFirst = 0x80;
+// Test aux bits that are not the operator.
+inline constexpr std::uint8_t kFastAuxFlags = kFastPathMayNameListElement | kFastConstantFirst;
 
 enum class FastSemVerOp : std::uint8_t { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, Major, Minor };
 
