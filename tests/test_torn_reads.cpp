@@ -23,7 +23,11 @@ constexpr std::string_view kFlags = R"({"metadata": {"m": 1}, "flags": {
   "t": {"state": "ENABLED", "variants": {"x": "x", "y": "y"}, "defaultVariant": "y",
         "targeting": {"if": [{"and": [{"in": [{"var": "c"}, ["DE", "FR"]]}, {"sem_ver": [{"var": "v"}, ">", "1.0.0"]},
                                       {"some": [{"var": "l"}, {"==": [{"var": ""}, 2]}]}]},
-                             {"fractional": [["x", 50], ["y", 50]]}, {"cat": ["y", {"substr": ["zz", 5]}]}]}}}})";
+                             {"fractional": [["x", 50], ["y", 50]]}, {"cat": ["y", {"substr": ["zz", 5]}]}]}},
+  "tb": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+         "targeting": {"if": [{"or": [{"starts_with": [{"var": "c"}, "F"]}, {"<": [{"var": "n"}, 3]}]},
+                              {"fractional": [["on", 1], ["off", 1]]},
+                              {"if": [{"!": {"==": [{"var": "c"}, "DE"]}}, "on", null]}]}}}})";
 
 std::byte* active_slot(flagd::MemorySegment& segment) {
   flagd::layout::SegmentPrefix prefix;
@@ -33,10 +37,10 @@ std::byte* active_slot(flagd::MemorySegment& segment) {
 
 // Evaluates everything every way; an error answer must carry the caller's default.
 void evaluate_everything(flagd::Reader& r) {
-  const char* keys[] = {"b", "s", "n", "o", "d", "t", "zz"};
+  const char* keys[] = {"b", "s", "n", "o", "d", "t", "tb", "zz"};
   flagd::Context context;
   const flagd::Context::Item list[] = {flagd::Context::Item::of(1.0), flagd::Context::Item::of(2.0)};
-  context.set("c", "FR").set("v", "1.2.0").set_list("l", list).set_targeting_key("k1");
+  context.set("c", "FR").set("v", "1.2.0").set_list("l", list).set("n", 2.0).set_targeting_key("k1");
   std::string text;
   for (const char* key : keys) {
     const auto h = r.resolve(key);
@@ -56,6 +60,9 @@ void evaluate_everything(flagd::Reader& r) {
     r.evaluate_object(h, "{}", s);
     (void)r.get_bool(h, false);
     (void)r.get_bool(key, false);
+    (void)r.get_bool(h, context, false);  // the value-only forms run rules' fast forms first
+    (void)r.get_int(h, context, 1);
+    (void)r.get_double(h, context, 1.0);
     r.get_string(h, "x", text);
     std::vector<flagd::MetadataValue> metadata;
     (void)r.metadata(h, metadata);
