@@ -174,6 +174,15 @@ TEST_CASE("a $ref to a missing evaluator loads with a warning") {
                                                   "which is not in $evaluators") != std::string::npos);
 }
 
+TEST_CASE("an if without an array of operands loads with a warning") {
+  const auto result = load_flag_text(
+      flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"or": [true, {"if": "a"}]}})"), "flags.json");
+  REQUIRE(result.ok());
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(flagd::format(result.diagnostics[0]).find("warning: flags.f.targeting.or[1].if: \"if\" needs an array of "
+                                                  "operands; evaluating it fails with PARSE_ERROR") != std::string::npos);
+}
+
 TEST_CASE("limits are enforced with a message naming them") {
   const std::string long_key(300, 'k');
   CHECK(first_error(R"({"flags": {")" + long_key + R"(": {"state": "ENABLED", "variants": {"a": true}}}})") ==

@@ -148,6 +148,10 @@ TEST_CASE("if, and, or, !, !! with JsonLogic's truthiness") {
   CHECK(outcome(R"({"!": [[]]})") == "true");
   CHECK(outcome(R"({"!!": ["0"]})") == "true");
   CHECK(outcome(R"({"!!": [[0]]})") == "false");  // flagd's engine looks at the first element
+  // flagd's engine asserts if's operand is an array: anything else fails when it is reached.
+  CHECK(outcome(R"({"if": true})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"?:": "a"})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"or": [true, {"if": "never reached"}]})") == "true");
 }
 
 TEST_CASE("equality and comparison coerce as flagd's engine does") {

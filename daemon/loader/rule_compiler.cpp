@@ -143,6 +143,14 @@ class Compiler {
       return nullptr;
     }
     e->node.op = spec->op;
+    if (spec->op == RuleOp::If && m.value.kind != Kind::Array) {
+      // flagd's engine takes if's operand as an array unchecked: anything else fails the rule
+      // when evaluation reaches it (a lazy branch may never do).
+      report_(Severity::Warning, op_path, m.value.offset,
+              "\"" + m.key + "\" needs an array of operands; evaluating it fails with PARSE_ERROR, as in flagd");
+      e->node.op = RuleOp::Invalid;
+      return e;
+    }
     // Operands: an array's elements, or a single non-array value.
     std::vector<const JsonValue*> args;
     if (m.value.kind == Kind::Array) {
