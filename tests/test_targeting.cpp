@@ -59,6 +59,29 @@ TEST_CASE("results name variants: strings as-is, booleans and numbers as text, n
   CHECK(outcome(R"({"/": [1, 0]})") == "ERROR:PARSE_ERROR");  // infinity cannot be a variant name
 }
 
+TEST_CASE("an array result names the variant of its JSON text without quotes, as flagd does") {
+  // flagd encodes the result as JSON and strips every double quote: ["a",1] names "[a,1]".
+  const auto name = [](std::string_view rule, const Context& context = Context{}) {
+    const std::string json = std::string(R"({"flags": {"rule": {"state": "ENABLED", "variants": {
+        "[a,1]": "arr", "[[true,null],-0,0.5]": "nested", "[x\\u003cy]": "html", "[\\]": "quote", "[]": "empty",
+        "off": "off"}, "defaultVariant": "off", "targeting": )") + std::string(rule) + "}}}";
+    flagd::test::MemoryFlags flags(json);
+    auto& r = flags.reader();
+    flagd::Evaluation<std::string> e;
+    r.evaluate(r.resolve("rule"), context, std::string_view("fallback"), e);
+    if (e.reason == Reason::Error) return "ERROR:" + std::string(flagd::to_string(e.error));
+    return e.value;
+  };
+  CHECK(name(R"({"merge": [["a"], 1]})") == "arr");
+  CHECK(name(R"({"merge": [[[true, null]], {"-": [0]}, 0.5]})") == "nested");  // -0 keeps its sign in Go
+  CHECK(name(R"({"merge": [["x<y"]]})") == "html");      // encoding/json escapes < > &
+  CHECK(name(R"({"merge": [["\""]]})") == "quote");      // "\"" encodes as \", and the quote goes
+  CHECK(name(R"({"merge": []})") == "empty");
+  CHECK(name(R"({"merge": [["b"]]})") == "ERROR:GENERAL");  // no variant "[b]"
+  CHECK(name(R"({"merge": [[{"/": [1, 0]}]]})") == "ERROR:PARSE_ERROR");  // encoding/json rejects +Inf
+  CHECK(name(R"({"merge": [[{"a": 1, "b": 2}]]})") == "ERROR:GENERAL");
+}
+
 TEST_CASE("reasons: TARGETING_MATCH, DEFAULT with and without a default variant, PARSE_ERROR") {
   flagd::test::MemoryFlags flags(R"({"flags": {
     "with-default": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",

@@ -133,6 +133,27 @@ double to_number(const RuleValue& v) noexcept {
   }
 }
 
+// The length of the valid UTF-8 sequence `s` starts with, 0 if it starts with none (Go's
+// utf8.DecodeRuneInString rules: no overlong forms, no surrogates, nothing above U+10FFFF).
+std::size_t utf8_sequence(std::string_view s) noexcept {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto tail = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return tail(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!tail(1) || !tail(2)) return 0;
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) return 0;  // overlong, surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!tail(1) || !tail(2) || !tail(3)) return 0;
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) return 0;  // overlong, > U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
 // The text flagd names a variant after when a rule gives a number: Go's JSON encoding of a float,
 // which is ES's Number#toString: the shortest round-trip digits, in fixed notation from 1e-6 to
 // 1e21 and scientific outside it, with no leading zero in the exponent (1e-7, 1e+21).
@@ -263,6 +284,74 @@ bool RuleEvaluator::text_of(const RuleValue& v, RuleValue& out) noexcept {
     }
     default: out = string_value({}); return true;
   }
+}
+
+// The variant name flagd derives from an array result: its JSON encoding (Go's encoding/json:
+// HTML characters, U+2028/2029 and invalid UTF-8 escaped) with every double quote removed, so
+// [1,"a",[true,null]] names the variant "[1,a,[true,null]]". An object inside, which flagd would
+// encode with sorted keys, gives GENERAL here (its text is not kept), and so does a non-finite
+// number with PARSE_ERROR, as encoding/json rejects it.
+bool RuleEvaluator::array_name(const RuleValue& array, RuleValue& into, std::uint32_t depth) noexcept {
+  if (depth > limits::kRuleEvalDepth) return limit_reached();
+  if (!append(into, "[")) return false;
+  for (std::uint32_t i = 0; i < array.length; ++i) {
+    if (i != 0 && !append(into, ",")) return false;
+    const RuleValue& v = element(array, i);
+    switch (v.kind) {
+      case Kind::Null:
+        if (!append(into, "null")) return false;
+        break;
+      case Kind::Bool:
+      case Kind::Number: {
+        if (v.kind == Kind::Number && !std::isfinite(v.number)) {
+          failure_ = RuleOutcome::ParseError;
+          return false;
+        }
+        char buf[32];
+        const std::string_view text =
+            v.kind == Kind::Bool ? std::string_view(v.boolean ? "true" : "false") : std::string_view(buf, number_text(v.number, buf, sizeof buf));
+        if (!append(into, text)) return false;
+        break;
+      }
+      case Kind::String: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const std::string_view s = v.view();
+        for (std::size_t k = 0; k < s.size();) {
+          const auto c = static_cast<unsigned char>(s[k]);
+          char escape[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          std::string_view piece(s.data() + k, 1);
+          std::size_t advance = 1;
+          if (c == '"') piece = "\\";  // \" with its quote removed
+          else if (c == '\\') piece = "\\\\";
+          else if (c == '\n') piece = "\\n";
+          else if (c == '\r') piece = "\\r";
+          else if (c == '\t') piece = "\\t";
+          else if (c < 0x20 || c == '<' || c == '>' || c == '&') piece = {escape, 6};
+          else if (c >= 0x80) {
+            const std::size_t n = utf8_sequence(s.substr(k));
+            if (n == 0) {
+              piece = "\\ufffd";
+            } else {
+              piece = s.substr(k, n);
+              advance = n;
+              if (piece == "\xe2\x80\xa8") piece = "\\u2028";
+              if (piece == "\xe2\x80\xa9") piece = "\\u2029";
+            }
+          }
+          if (!append(into, piece)) return false;
+          k += advance;
+        }
+        break;
+      }
+      case Kind::Array:
+        if (!array_name(v, into, depth + 1)) return false;
+        break;
+      case Kind::Object:
+        failure_ = RuleOutcome::General;
+        return false;
+    }
+  }
+  return append(into, "]");
 }
 
 std::string_view RuleEvaluator::targeting_key() const noexcept { return detail::targeting_key(context_); }
@@ -1039,7 +1128,13 @@ RuleOutcome RuleEvaluator::run() noexcept {
   if (!eval(0, scope, 0, result)) return failure_;
   if (result.kind == Kind::Null) return RuleOutcome::Null;
   if (result.kind == Kind::Number && !std::isfinite(result.number)) return RuleOutcome::ParseError;
-  if (result.kind == Kind::Array || result.kind == Kind::Object) return RuleOutcome::General;
+  if (result.kind == Kind::Object) return RuleOutcome::General;  // see array_name()
+  if (result.kind == Kind::Array) {
+    RuleValue name;
+    if (!array_name(result, name, 0)) return failure_;
+    variant_ = name.view();
+    return RuleOutcome::Variant;
+  }
   // A constant named at load (its name has nothing JSON escapes): only its index is needed, and
   // in tail position its text was never copied.
   variant_index_ = result.kind == Kind::String ? result.variant : 0;

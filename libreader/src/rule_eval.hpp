@@ -70,6 +70,7 @@ class RuleEvaluator {
   static RuleValue item_value(const Context::Item& item) noexcept;
   bool text_of(const RuleValue& v, RuleValue& out) noexcept;
   bool append(RuleValue& into, std::string_view more) noexcept;
+  bool array_name(const RuleValue& array, RuleValue& into, std::uint32_t depth) noexcept;
   bool push(const RuleValue& v) noexcept;
   // flagd's engine fails (and flagd answers PARSE_ERROR) on operands of the wrong kind.
   bool engine_error() noexcept;
