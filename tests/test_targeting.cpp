@@ -259,6 +259,46 @@ TEST_CASE("map, filter, reduce, all, none, some over context lists") {
   CHECK(outcome(R"({"some": [{"var": "n"}, {"==": [{"var": ""}, 2]}]})", c) == "true");
 }
 
+TEST_CASE("iteration follows flagd's engine: rewritten bodies, literal subjects, reduce's types") {
+  Context c;
+  const Context::Item numbers[] = {Context::Item::of(1.0), Context::Item::of(2.0), Context::Item::of(3.0)};
+  c.set_list("n", numbers).set("id", 1.0).set("min", 1.0);
+  // filter, none and some first replace each var the surrounding data resolves (not "" or ".x"):
+  CHECK(outcome(R"({"some": [{"var": "n"}, {"==": [{"var": "id"}, 1]}]})", c) == "true");
+  CHECK(outcome(R"({"if": [{"in": [1, {"filter": [{"var": "n"}, {">": [{"var": ""}, {"var": "min"}]}]}]}, "yes", "no"]})", c) == "no");
+  CHECK(outcome(R"({"none": [{"var": "n"}, {"==": [{"var": "id"}, 1]}]})", c) == "false");
+  CHECK(outcome(R"({"some": [["rule"], {"==": [{"var": ""}, {"var": "$flagd.flagKey"}]}]})", c) == "true");
+  // ... and so do the filters they contain; map and all read the element only.
+  CHECK(outcome(R"({"all": [{"map": [{"var": "n"}, {"var": "min"}]}, {"==": [{"var": ""}, null]}]})", c) == "true");
+  CHECK(outcome(R"({"some": [[1], {"some": [[5], {"==": [{"var": "id"}, 1]}]}]})", c) == "true");
+  // A body that is a lone var the rewrite replaces, or a constant, cannot be applied: an error.
+  CHECK(outcome(R"({"some": [{"var": "n"}, {"var": "id"}]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"all": [{"var": "n"}, {"var": ["zz", true]}]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"some": [{"var": "n"}, true]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"some": [{"var": "n"}, {"var": ""}]})", c) == "true");
+  CHECK(outcome(R"({"if": [{"filter": [{"var": "n"}, true]}, "yes", "no"]})", c) == "yes");
+  // A literal array is iterated as written: an operation in it is an object, never evaluated.
+  CHECK(outcome(R"({"if": [{"some": [[{"var": "id"}], {"==": [{"var": ""}, 1]}]}, "yes", "no"]})", c) == "no");
+  CHECK(outcome(R"({"all": [[{"var": "nothing"}], {"!!": {"var": ""}}]})", c) == "true");
+  // Another literal subject is nothing; an operation's value that is not an array is an error.
+  CHECK(outcome(R"({"if": [{"filter": ["abc", true]}, "yes", "no"]})", c) == "no");
+  CHECK(outcome(R"({"some": ["abc", true]})", c) == "false");
+  CHECK(outcome(R"({"filter": [{"var": "id"}, true]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"some": [{"cat": ["a"]}, {"==": [1, 1]}]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"none": [{"cat": [""]}, {"==": [1, 1]}]})", c) == "true");
+  // reduce: the initial value's type holds; null elements are skipped; no list gives 0.
+  CHECK(outcome(R"({"reduce": [{"var": "n"}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, "x"]})", c) == "6");
+  CHECK(outcome(R"({"reduce": [[1e21], {"var": "current"}, ""]})", c) == "1000000000000000000000");
+  CHECK(outcome(R"({"reduce": [{"var": "n"}, {"var": "current"}, false]})", c) == "true");
+  CHECK(outcome(R"({"if": [{"==": [{"reduce": [[1], {"var": "valueType"}, "s"]}, "string"]}, "yes", "no"]})", c) == "yes");
+  CHECK(outcome(R"({"reduce": [[null], {"var": "current"}, 5]})", c) == "5");
+  CHECK(outcome(R"({"reduce": [{"var": "nothing"}, {"var": "current"}, 10]})", c) == "0");
+  CHECK(outcome(R"({"reduce": [[1], {"var": "current"}]})", c) == "0");
+  CHECK(outcome(R"({"reduce": [{"var": "n"}, {"var": "current"}, null]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"reduce": [[1], {"==": [1, 1]}, 0]})", c) == "ERROR:PARSE_ERROR");  // ToNumber(true)
+  CHECK(outcome(R"({"reduce": [[1], 7, 0]})", c) == "ERROR:PARSE_ERROR");
+}
+
 TEST_CASE("starts_with and ends_with: two strings, else null") {
   Context c;
   c.set("email", "ann@example.com").set("n", 5.0);

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -26,6 +27,13 @@ struct RuleEvaluator::Scope {
   Type type = Type::Context;
   const RuleValue* current = nullptr;
   const RuleValue* accumulator = nullptr;
+  std::string_view value_type;  // Reduce: "bool", "number" or "string", as flagd's engine names it
+  // The scope the iterating operator runs in. `substitutes`: the operator is filter, none or some,
+  // whose body flagd's engine rewrites before it iterates: each `var` that the parent's data
+  // resolves (any path but "" and ".x") becomes that value, so the element is read only for paths
+  // the parent lacks.
+  const Scope* parent = nullptr;
+  bool substitutes = false;
 };
 
 namespace {
@@ -376,11 +384,42 @@ bool RuleEvaluator::arg(const RuleNode& n, std::uint32_t i, const Scope& scope, 
 
 // --- variables ---------------------------------------------------------------------------------
 
+namespace {
+bool substitutable(std::string_view path) noexcept { return !path.empty() && path[0] != '.'; }
+}  // namespace
+
 bool RuleEvaluator::lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept {
+  if (substitutable(path)) {
+    if (!substitution(path, hash, scope, out)) return false;
+    if (out.kind != Kind::Null) return true;
+  }
+  return data_lookup(path, hash, scope, out);
+}
+
+// What the enclosing filter/none/some bodies' rewriting makes of `var path`: the outermost
+// rewrite that resolves it wins, as it runs first. Null if none does.
+bool RuleEvaluator::substitution(std::string_view path, std::uint32_t hash, const Scope& scope,
+                                 RuleValue& out) noexcept {
+  out = null_value();
+  if (scope.parent == nullptr) return true;
+  if (!substitution(path, hash, *scope.parent, out)) return false;
+  if (out.kind != Kind::Null || !scope.substitutes) return true;
+  return data_lookup(path, hash, *scope.parent, out);
+}
+
+bool RuleEvaluator::rewritten(const Scope& scope) noexcept {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent)
+    if (s->substitutes) return true;
+  return false;
+}
+
+// `var path` against the scope's own data.
+bool RuleEvaluator::data_lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept {
   out = null_value();
   if (scope.type == Scope::Type::Reduce) {
     if (path == "current" && scope.current) out = *scope.current;
     if (path == "accumulator" && scope.accumulator) out = *scope.accumulator;
+    if (path == "valueType") out = string_value(scope.value_type);
     return true;
   }
   if (scope.type == Scope::Type::Element) {
@@ -390,6 +429,13 @@ bool RuleEvaluator::lookup(std::string_view path, std::uint32_t hash, const Scop
   if (path.empty()) {
     out.kind = Kind::Object;  // the whole context
     out.boolean = context_ != nullptr && context_->size() != 0;
+    return true;
+  }
+  // flagd's own properties: outside iteration bodies the loader resolves these to their own nodes,
+  // so only a rewritten body's `var` asks for them here.
+  if (path == "$flagd.flagKey") return flag_key(out);
+  if (path == "$flagd.timestamp") {
+    out = number_value(unix_seconds());
     return true;
   }
   if (context_ == nullptr) return true;
@@ -462,9 +508,26 @@ bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_
   }
   RuleValue path;
   const std::size_t mark = text_used_;
+  const bool had_flag_key = flag_key_loaded_;
+  // The path's copy is released after the lookup, unless the lookup loaded the flag key after it.
+  const auto release = [&] {
+    if (flag_key_loaded_ == had_flag_key) text_used_ = mark;
+  };
   if (!image_text(n.a, path)) return false;
+  const std::string_view p = path.view();
+  if (n.argc > 0 && substitutable(p) && rewritten(scope)) {
+    // A rewriting body's `var` with a default always resolves where the rewrite looks (to the
+    // default if nothing else), so it never reads the element.
+    if (!substitution(p, static_cast<std::uint32_t>(n.b), scope, out)) return false;
+    release();
+    if (out.kind != Kind::Null) return true;
+    if (!arg(n, 0, scope, depth, out)) return false;
+    if (out.kind != Kind::Null) return true;
+    path = RuleValue{};
+    if (!image_text(n.a, path)) return false;
+  }
   if (!lookup(path.view(), static_cast<std::uint32_t>(n.b), scope, out)) return false;
-  text_used_ = mark;  // the path's copy is no longer needed: nothing found points into it
+  release();  // nothing found points into the path's copy
   if (out.kind == Kind::Null && n.argc > 0) return arg(n, 0, scope, depth, out);
   return true;
 }
@@ -771,23 +834,187 @@ bool RuleEvaluator::op_missing(const RuleNode& n, const Scope& scope, std::uint3
   return true;
 }
 
+// A literal array as flagd's engine iterates it: its elements as written, not evaluated (an
+// operation among them is, to the body, an object).
+bool RuleEvaluator::raw_value(std::uint32_t index, std::uint32_t depth, RuleValue& out) noexcept {
+  if (depth > limits::kRuleEvalDepth) return limit_reached();
+  RuleNode n;
+  if (!node(index, n)) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
+  switch (n.op) {
+    case RuleOp::Null:
+    case RuleOp::Bool:
+    case RuleOp::Number:
+    case RuleOp::String: return eval(index, Scope{}, depth, out);
+    case RuleOp::Array: {
+      if (n.argc > kRuleValueScratch - values_used_) return limit_reached();
+      if (!charge(n.argc)) return false;
+      RuleValue array;
+      array.kind = Kind::Array;
+      array.begin = values_used_;
+      values_used_ += n.argc;
+      for (std::uint32_t i = 0; i < n.argc; ++i) {
+        RuleValue v;
+        if (!raw_value(n.first + i, depth + 1, v)) return false;
+        values_[array.begin + array.length++] = v;
+      }
+      out = array;
+      return true;
+    }
+    default:  // an operation is a one-key object; a literal object has its own emptiness
+      out = RuleValue{};
+      out.kind = Kind::Object;
+      out.boolean = n.op != RuleOp::Object || n.b != 0;
+      return true;
+  }
+}
+
+// What map/filter/reduce/all/none/some iterate over, as flagd's engine takes it: a literal array
+// as written, an operation's value, and nothing (null) for any other literal.
+bool RuleEvaluator::subject(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  RuleNode s;
+  if (n.argc == 0 || !node(n.first, s)) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
+  switch (s.op) {
+    case RuleOp::Null:
+    case RuleOp::Bool:
+    case RuleOp::Number:
+    case RuleOp::String: out = null_value(); return true;
+    case RuleOp::Array: return raw_value(n.first, depth + 1, out);
+    default: return eval(n.first, scope, depth + 1, out);
+  }
+}
+
+// True in `substituted` if flagd's engine would replace a body that is a lone `var` with a value
+// before applying it (which then fails: only an operation can be applied). `inner` is the body's
+// scope for one element.
+bool RuleEvaluator::body_substituted(const RuleNode& n, const Scope& inner, std::uint32_t depth,
+                                     bool& substituted) noexcept {
+  substituted = false;
+  RuleNode body;
+  if (!node(n.first + 1, body)) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
+  if (body.op != RuleOp::Var) return true;
+  RuleValue path, v;
+  if (!image_text(body.a, path)) return false;
+  if (!substitutable(path.view())) return true;
+  const auto hash = static_cast<std::uint32_t>(body.b);
+  // none and some rewrite against the data around them (and some, like all, against the element
+  // too); reduce only suffers the rewrites of the bodies it sits in.
+  if (n.op == RuleOp::All || n.op == RuleOp::Some) {
+    if (!lookup(path.view(), hash, inner, v)) return false;
+  } else if (!substitution(path.view(), hash, inner, v)) {
+    return false;
+  }
+  if (v.kind == Kind::Null && body.argc > 0 && (n.op != RuleOp::Reduce || rewritten(inner))) {
+    if (!arg(body, 0, inner, depth, v)) return false;  // a default always resolves the rewrite
+  }
+  substituted = v.kind != Kind::Null;
+  return true;
+}
+
+namespace {
+bool operation(RuleOp op) noexcept { return op > RuleOp::Array; }
+
+// Go's strconv.FormatFloat(d, 'f', -1, 64): the shortest round-trip digits, never an exponent.
+std::size_t fixed_number_text(double d, char* buf, std::size_t size) noexcept {
+  if (std::isnan(d)) return static_cast<std::size_t>(std::snprintf(buf, size, "NaN"));
+  if (std::isinf(d)) return static_cast<std::size_t>(std::snprintf(buf, size, d > 0 ? "+Inf" : "-Inf"));
+  const auto r = std::to_chars(buf, buf + size, d, std::chars_format::fixed);
+  return r.ec == std::errc() ? static_cast<std::size_t>(r.ptr - buf) : 0;
+}
+}  // namespace
+
 bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
-  RuleValue input;
-  if (!arg(n, 0, scope, depth, input)) return false;
-  const std::uint32_t count = input.kind == Kind::Array ? input.length : 0;
+  RuleNode body;
+  if (!node(n.first + 1, body)) {
+    failure_ = RuleOutcome::Malformed;
+    return false;
+  }
   if (n.op == RuleOp::Reduce) {
+    // flagd's engine: fewer than three operands give 0; the initial value must be a boolean, a
+    // number or a string, and fixes the accumulator's type; a null subject gives 0.
+    if (n.argc < 3) {
+      out = number_value(0);
+      return true;
+    }
     RuleValue accumulator;
     if (!arg(n, 2, scope, depth, accumulator)) return false;
-    for (std::uint32_t i = 0; i < count; ++i) {
+    std::string_view type;
+    switch (accumulator.kind) {
+      case Kind::Bool: type = "bool"; break;
+      case Kind::Number: type = "number"; break;
+      case Kind::String: type = "string"; break;
+      default: return engine_error();
+    }
+    RuleValue input;
+    if (!subject(n, scope, depth, input)) return false;
+    if (input.kind == Kind::Null) {
+      out = number_value(0);
+      return true;
+    }
+    if (input.kind != Kind::Array) return engine_error();
+    for (std::uint32_t i = 0; i < input.length; ++i) {
       const RuleValue current = element(input, i);
-      Scope inner{Scope::Type::Reduce, &current, &accumulator};
+      if (current.kind == Kind::Null) continue;  // skipped
+      Scope inner{Scope::Type::Reduce, &current, &accumulator, type, &scope, false};
+      if (!operation(body.op)) return engine_error();  // only an operation can be applied
+      bool substituted;
+      if (!body_substituted(n, inner, depth, substituted)) return false;
+      if (substituted) return engine_error();
       RuleValue next;
       if (!arg(n, 1, inner, depth, next)) return false;
-      accumulator = next;
+      // The accumulator keeps the initial value's type, coerced as the engine does.
+      switch (accumulator.kind) {
+        case Kind::Bool: accumulator = bool_value(truthy(next)); break;
+        case Kind::Number: {
+          double d;
+          if (!arithmetic_operand(next, d)) return false;
+          accumulator = number_value(d);
+          break;
+        }
+        default:
+          if (next.kind == Kind::Null) {
+            accumulator = string_value({});
+          } else if (next.kind == Kind::Number) {
+            char buf[400];
+            accumulator = RuleValue{};
+            accumulator.kind = Kind::String;
+            if (!append(accumulator, {buf, fixed_number_text(next.number, buf, sizeof buf)})) return false;
+          } else if (next.kind == Kind::String) {
+            accumulator = next;
+          } else {
+            return engine_error();
+          }
+          break;
+      }
     }
     out = accumulator;
     return true;
   }
+  RuleValue input;
+  if (!subject(n, scope, depth, input)) return false;
+  const bool quantifier = n.op == RuleOp::All || n.op == RuleOp::None || n.op == RuleOp::Some;
+  if (quantifier ? !truthy(input) : input.kind == Kind::Null) {
+    // all: false, none: true, some: false; map and filter: [].
+    if (quantifier) {
+      out = bool_value(n.op == RuleOp::None);
+    } else {
+      out = RuleValue{};
+      out.kind = Kind::Array;
+    }
+    return true;
+  }
+  if (input.kind != Kind::Array) return engine_error();  // the engine asserts an array
+  // all, none and some apply their body to each element, and only an operation can be applied.
+  if (quantifier && !operation(body.op)) return engine_error();
+  const std::uint32_t count = input.length;
   // map and filter reserve their result's slots first: the body may push values of its own.
   RuleValue result;
   result.kind = Kind::Array;
@@ -796,10 +1023,16 @@ bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint3
     result.begin = values_used_;
     values_used_ += count;
   }
+  const bool rewrites = n.op == RuleOp::Filter || n.op == RuleOp::None || n.op == RuleOp::Some;
   std::uint32_t matches = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
     const RuleValue current = element(input, i);
-    Scope inner{Scope::Type::Element, &current, nullptr};
+    Scope inner{Scope::Type::Element, &current, nullptr, {}, &scope, rewrites};
+    if (quantifier) {
+      bool substituted;
+      if (!body_substituted(n, inner, depth, substituted)) return false;
+      if (substituted) return engine_error();
+    }
     RuleValue v;
     if (!arg(n, 1, inner, depth, v)) return false;
     const bool t = truthy(v);
@@ -814,7 +1047,7 @@ bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint3
     case RuleOp::Filter:
       out = result;
       return true;
-    case RuleOp::All: out = bool_value(count != 0 && matches == count); return true;
+    case RuleOp::All: out = bool_value(matches == count); return true;
     case RuleOp::Some: out = bool_value(matches != 0); return true;
     default: out = bool_value(matches == 0); return true;  // None
   }

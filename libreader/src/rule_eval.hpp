@@ -66,6 +66,12 @@ class RuleEvaluator {
   bool image_text(std::uint64_t packed_ref, RuleValue& out) noexcept;
   bool variable(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept;
+  bool substitution(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept;
+  bool data_lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept;
+  static bool rewritten(const Scope& scope) noexcept;
+  bool subject(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool raw_value(std::uint32_t index, std::uint32_t depth, RuleValue& out) noexcept;
+  bool body_substituted(const layout::RuleNode& n, const Scope& inner, std::uint32_t depth, bool& substituted) noexcept;
   bool attribute_value(const Context::Attribute& a, RuleValue& out) noexcept;
   static RuleValue item_value(const Context::Item& item) noexcept;
   bool text_of(const RuleValue& v, RuleValue& out) noexcept;
