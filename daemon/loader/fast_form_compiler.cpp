@@ -1,5 +1,6 @@
 #include "fast_form_compiler.hpp"
 
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -36,6 +37,7 @@ class FastFormCompiler {
     result(0);
     if (code_.empty() || layout::unpack_fast_head(code_[0]).op == FastOp::Undecided) return {};
     if (code_.size() > layout::kMaxFastFormWords || !patch()) return {};
+    code_.resize(std::bit_ceil(code_.size()), 0);  // see fast_form.hpp: readers mask indexes
     return std::move(code_);
   }
 

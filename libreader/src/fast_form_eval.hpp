@@ -4,8 +4,9 @@
 // It decides only what it is sure of: an attribute of another type than a test compares, or an
 // Undecided instruction, gives Undecided, and the general interpreter (rule_eval.hpp) evaluates
 // the rule instead. Every decision equals the interpreter's; tests/test_fast_rules.cpp checks
-// that on generated rules and contexts. Torn bytes are expected: each instruction is checked to
-// lie in the form and each jump to go forward, so a run reads only the form and always ends.
+// that on generated rules and contexts. Torn bytes are expected: a form's length is a power of two
+// and every index into it is masked with length - 1, so whatever its words say a run reads only
+// the form; and it follows only forward jumps, so it always ends.
 //
 // Header-only, so that the value-only evaluations (reader.cpp) compile into one function with no
 // calls: at this scale the calls and their register saves cost as much as the rule.
@@ -49,13 +50,12 @@ inline constexpr FastDecision kNull{Kind::Null, 0, 0};
 class FastForm {
  public:
   FastForm(const std::byte* words, std::uint32_t count, const Context* context) noexcept
-      : words_(words), count_(count), context_(context) {}
+      : words_(words), mask_(count - 1), context_(context) {}
 
   [[gnu::always_inline]] FastDecision run() const noexcept {
     std::uint32_t pc = 0;
-    while (pc < count_) {
+    while (pc <= mask_) {
       const layout::FastHead head = layout::unpack_fast_head(word(pc));
-      if (head.words > count_ - pc) return kUndecided;  // each kind checks its own minimum
       Truth t;
       switch (head.op) {
         case FastOp::Jump: t = Truth::True; break;
@@ -63,11 +63,9 @@ class FastForm {
         case FastOp::StringIn: t = string_in(pc, head); break;
         case FastOp::NumberTest: t = number_test(pc, head); break;
         case FastOp::SemVerTest: t = sem_ver(pc, head); break;
-        case FastOp::Variant:
-          if (head.words < 3) return kUndecided;
-          return FastDecision{Kind::Variant, static_cast<std::uint16_t>(word(pc + 1)), word(pc + 2)};
+        case FastOp::Variant: return FastDecision{Kind::Variant, static_cast<std::uint16_t>(word(pc + 1)), word(pc + 2)};
         case FastOp::Null: return kNull;
-        case FastOp::Fractional: return fractional(pc, pc + head.words);
+        case FastOp::Fractional: return fractional(pc);
         default: return kUndecided;
       }
       if (t == Truth::Undecided) return kUndecided;
@@ -79,7 +77,10 @@ class FastForm {
   }
 
  private:
-  std::uint64_t word(std::uint32_t i) const noexcept { return shared::load<std::uint64_t>(words_ + std::uint64_t{i} * 8); }
+  // Masked: an index read from torn words still names a word of the form.
+  std::uint64_t word(std::uint32_t i) const noexcept {
+    return shared::load<std::uint64_t>(words_ + std::uint64_t{i & mask_} * 8);
+  }
 
   // True if the words from `at` hold exactly `s` (zero-padded); they lie in the form.
   bool holds(std::uint32_t at, std::string_view s) const noexcept {
@@ -102,16 +103,11 @@ class FastForm {
                    // which only the interpreter resolves
   };
 
-  // False if the test's path, and `operand_words` words after it, do not fit in its `words`.
-  [[gnu::always_inline]] bool decode(std::uint32_t pc, const layout::FastHead& head, std::uint64_t operand_words,
-                                     Test& test) const noexcept {
-    if (head.words < 3) return false;
+  [[gnu::always_inline]] void decode(std::uint32_t pc, const layout::FastHead& head, Test& test) const noexcept {
     const std::uint64_t w1 = word(pc + 1);
     const std::size_t length = static_cast<std::uint16_t>(w1 >> 32);
     test.operand_length = w1 >> 48;
-    const std::uint64_t path_words = layout::fast_string_words(length);
-    if (2 + path_words + operand_words > head.words) return false;
-    test.operands = static_cast<std::uint32_t>(pc + 2 + path_words);
+    test.operands = static_cast<std::uint32_t>(pc + 2 + layout::fast_string_words(length));
     test.attribute = nullptr;
     if (context_ != nullptr) {
       const std::uint32_t hash = static_cast<std::uint32_t>(w1);
@@ -124,14 +120,11 @@ class FastForm {
         }
     }
     test.certain = test.attribute != nullptr || (head.aux & layout::kFastPathMayNameListElement) == 0;
-    return true;
   }
 
   [[gnu::always_inline]] Truth string_test(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
-    if (!decode(pc, head, 0, test) ||
-        test.operands + layout::fast_string_words(test.operand_length) > pc + std::uint64_t{head.words})
-      return Truth::Undecided;
+    decode(pc, head, test);
     const auto op = static_cast<RuleOp>(head.aux & ~layout::kFastAuxFlags);
     const Context::Attribute* a = test.attribute;
     if (a == nullptr) {  // null against a string: only the inequalities hold
@@ -160,21 +153,19 @@ class FastForm {
   // A string attribute in a list of string constants.
   [[gnu::always_inline]] Truth string_in(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
-    if (!decode(pc, head, 1, test)) return Truth::Undecided;
+    decode(pc, head, test);
     const Context::Attribute* a = test.attribute;
     if (a == nullptr) return test.certain ? Truth::False : Truth::Undecided;  // null is in no list of strings
     if (a->type != Context::Type::String) return Truth::Undecided;
-    const std::uint32_t end = pc + head.words;
     const std::uint64_t items = word(test.operands);
+    if (items > mask_) return Truth::Undecided;  // torn: no list is longer than the form
     std::uint32_t item = test.operands + 1;
     for (std::uint64_t i = 0; i < items; ++i) {
-      if (item >= end) return Truth::Undecided;
       const std::uint64_t length = word(item);
-      if (length / 8 >= end - item - 1) return Truth::Undecided;  // its words run past the test
       if (length == a->text.size() && word(item + 1) == a->text_head &&
           (length <= 8 || holds(item + 2, a->text.substr(8))))
         return Truth::True;
-      item += static_cast<std::uint32_t>(1 + layout::fast_string_words(length));
+      item += static_cast<std::uint32_t>(1 + layout::fast_string_words(length & 0xFFFFFFFF));
     }
     return Truth::False;
   }
@@ -182,7 +173,7 @@ class FastForm {
   // <, <=, >, >= of a number attribute and a number constant.
   Truth number_test(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
-    if (!decode(pc, head, 1, test)) return Truth::Undecided;
+    decode(pc, head, test);
     const Context::Attribute* a = test.attribute;
     if (a == nullptr || a->type != Context::Type::Number) return Truth::Undecided;
     const double constant = std::bit_cast<double>(word(test.operands));
@@ -200,7 +191,7 @@ class FastForm {
   // sem_ver of a string attribute against a release parsed at load.
   Truth sem_ver(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
-    if (!decode(pc, head, 3, test)) return Truth::Undecided;
+    decode(pc, head, test);
     const Context::Attribute* a = test.attribute;
     if (a == nullptr) return test.certain ? Truth::False : Truth::Undecided;  // null: sem_ver gives null
     if (a->type != Context::Type::String) return Truth::Undecided;
@@ -224,18 +215,18 @@ class FastForm {
   }
 
   // The bucket of flag key + targeting key, by the running totals the form holds.
-  FastDecision fractional(std::uint32_t pc, std::uint32_t end) const noexcept {
-    if (end - pc < 4) return kUndecided;
+  FastDecision fractional(std::uint32_t pc) const noexcept {
     const std::uint64_t prefix_word = word(pc + 1), sizes = word(pc + 2), total = word(pc + 3);
     const std::uint64_t buckets = sizes >> 32;
-    if (buckets > (end - pc - 4) / 3) return kUndecided;
+    if (buckets > mask_) return kUndecided;  // torn
     const std::string_view tk = targeting_key(context_);
     if (tk.empty()) return kNull;
     const Murmur3Prefix prefix{static_cast<std::uint32_t>(prefix_word),
                                static_cast<std::uint32_t>(prefix_word >> 32) & 0xFFFFFF,
                                static_cast<std::uint32_t>(prefix_word >> 56) & 3, static_cast<std::uint32_t>(sizes)};
     const std::uint64_t point = (std::uint64_t{murmur3_finish(prefix, tk)} * (total & 0xFFFFFFFF)) >> 32;
-    for (std::uint32_t b = pc + 4; b + 3 <= end && b < pc + 4 + 3 * buckets; b += 3) {
+    std::uint32_t b = pc + 4;
+    for (std::uint64_t i = 0; i < buckets; ++i, b += 3) {
       if (word(b) <= point) continue;
       const std::uint64_t tag = word(b + 1);
       switch (static_cast<layout::FastBucketKind>(tag & 0xFF)) {
@@ -249,7 +240,7 @@ class FastForm {
   }
 
   const std::byte* const words_;
-  const std::uint32_t count_;
+  const std::uint32_t mask_;  // the form's length - 1 (a power of two)
   const Context* const context_;
 };
 
@@ -261,7 +252,8 @@ inline bool open_fast_form(const SlotView& slot, std::uint64_t ref_at, layout::F
   if (!slot.holds_words(ref_at, sizeof(layout::RuleRef))) return false;
   const std::uint64_t w = slot.load<std::uint64_t>(ref_at + offsetof(layout::RuleRef, fast_offset));
   form = layout::FastFormRef{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
-  return form.words != 0 && form.words <= layout::kMaxFastFormWords &&
+  // A power of two (std::has_single_bit would call a popcount routine on baseline x86-64).
+  return form.words != 0 && (form.words & (form.words - 1)) == 0 && form.words <= layout::kMaxFastFormWords &&
          slot.holds_words(form.offset, std::uint64_t{form.words} * 8);
 }
 

@@ -10,8 +10,10 @@
 // general interpreter. The compiled RuleNode array (rule_layout.hpp) stays the rule's reference
 // form; the fast form is an addition, and a rule may have none.
 //
-// A fast form is an array of 64-bit words (FastFormRef gives where). Instructions follow one
-// another; the first is at word 0. Every instruction begins with
+// A fast form is an array of 64-bit words (FastFormRef gives where), a power of two of them (zero
+// words pad it), so that a reader masks every index it reads with the length - 1 and stays inside
+// the form whatever torn words say. Instructions follow one another; the first is at word 0.
+// Every instruction begins with
 //
 //    63          48 47          32 31          16 15     8 7      0
 //   +--------------+--------------+--------------+--------+--------+
@@ -71,8 +73,8 @@ inline constexpr FastHead unpack_fast_head(std::uint64_t w) noexcept {
                   static_cast<std::uint16_t>(w >> 32), static_cast<std::uint16_t>(w >> 48)};
 }
 
-// Longest fast form: jump targets are 16-bit word indexes.
-inline constexpr std::uint32_t kMaxFastFormWords = 65535;
+// Longest fast form: a power of two whose word indexes fit the 16-bit jump targets.
+inline constexpr std::uint32_t kMaxFastFormWords = 32768;
 
 // Words a string of `length` bytes takes: its bytes and at least one zero byte, so that a string
 // of up to 8 bytes is compared in one load, the empty one included.
