@@ -368,6 +368,26 @@ TEST_CASE("fractional: the contract's vectors, keys and bucket forms") {
   CHECK(bucket("f", R"({"fractional": []})", "k") == "DEFAULT");
 }
 
+TEST_CASE("the targeting key is found wherever and however the context sets it") {
+  const char* rule = R"({"fractional": [["a", 1], ["b", 1], ["c", 1], ["abc", 1], ["x", 1], ["y", 1]]})";
+  Context first, last, plain, reused;
+  first.set_targeting_key("user-17").set("country", "DE");
+  last.set("country", "DE").set("plan", "pro").set_targeting_key("user-17");
+  plain.set("targetingKey", "user-17");
+  const std::string expected = outcome(rule, first);
+  CHECK(expected != "DEFAULT");
+  CHECK(outcome(rule, last) == expected);
+  CHECK(outcome(rule, plain) == expected);
+  reused = last;
+  reused.clear();
+  reused.set("country", "DE");
+  CHECK(outcome(rule, reused) == "DEFAULT");  // cleared: no targeting key any more
+  reused.set("plan", "pro").set("targetingKey", "user-17");
+  CHECK(outcome(rule, reused) == expected);
+  reused.set_targeting_key("user-18");  // replaced in place
+  CHECK(outcome(rule, reused) == outcome(rule, Context{}.set_targeting_key("user-18")));
+}
+
 TEST_CASE("fractional rollouts are sticky, monotonic and close to their weights") {
   const auto shares = [](int on_weight, std::vector<int>& assignment) {
     flagd::test::MemoryFlags flags(R"({"flags": {"rollout": {"state": "ENABLED", "variants": {"on": true, "off": false},

@@ -29,6 +29,7 @@ Context::Attribute& Context::slot_for(std::string_view key) {
   } else {
     slot = &inline_[count_];
   }
+  if (key == kTargetingKey) targeting_key_ = count_;
   ++count_;
   *slot = Attribute{};
   slot->hash = hash;
@@ -96,6 +97,7 @@ std::span<const Context::Item> Context::list(const Attribute& a) const noexcept 
 
 void Context::clear() noexcept {
   count_ = 0;
+  targeting_key_ = kNoAttribute;
   spilled_ = false;
   spill_.clear();
   item_count_ = 0;

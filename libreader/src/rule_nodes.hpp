@@ -87,14 +87,8 @@ inline const Context::Attribute* find_attribute(const SlotView& slot, const Cont
 
 // The context's targeting key if it is a non-empty string, else empty (fractional then gives null).
 inline std::string_view targeting_key(const Context* context) noexcept {
-  if (context == nullptr) return {};
-  constexpr std::string_view kKey = "targetingKey";
-  for (const Context::Attribute& a : context->attributes_view()) {
-    // A fixed-length comparison compiles to two loads: cheaper than comparing the hash first.
-    if (a.key.size() != kKey.size() || std::memcmp(a.key.data(), kKey.data(), kKey.size()) != 0) continue;
-    return a.type == Context::Type::String ? a.text : std::string_view{};
-  }
-  return {};
+  const Context::Attribute* a = context != nullptr ? context->targeting_key() : nullptr;
+  return a != nullptr && a->type == Context::Type::String ? a->text : std::string_view{};
 }
 
 // The result of a fused attribute test (RuleOp::AttrTest) on a string attribute: the constants

@@ -70,7 +70,8 @@ class Context {
   // so that {"var": "user"} is an object rather than missing.
   Context& set_object(std::string_view key);
   // The bucketing key of `fractional`: the attribute "targetingKey".
-  Context& set_targeting_key(std::string_view key) { return set("targetingKey", key); }
+  static constexpr std::string_view kTargetingKey = "targetingKey";
+  Context& set_targeting_key(std::string_view key) { return set(kTargetingKey, key); }
   void clear() noexcept;
 
   std::size_t size() const noexcept { return count_; }
@@ -79,6 +80,10 @@ class Context {
   const Attribute* find(std::string_view key) const noexcept;
   std::span<const Item> list(const Attribute& a) const noexcept;
   std::span<const Attribute> attributes_view() const noexcept { return {attributes(), count_}; }
+  // The "targetingKey" attribute, found without a search (every rollout reads it), or nullptr.
+  const Attribute* targeting_key() const noexcept {
+    return targeting_key_ < count_ ? attributes() + targeting_key_ : nullptr;
+  }
 
  private:
   Attribute& slot_for(std::string_view key);
@@ -86,8 +91,11 @@ class Context {
   const Attribute* attributes() const noexcept { return spilled_ ? spill_.data() : inline_; }
   const Item* items() const noexcept { return items_spilled_ ? item_spill_.data() : items_; }
 
+  static constexpr std::size_t kNoAttribute = static_cast<std::size_t>(-1);
+
   Attribute inline_[kInlineAttributes];
   std::size_t count_ = 0;
+  std::size_t targeting_key_ = kNoAttribute;  // its index among the attributes
   bool spilled_ = false;
   std::vector<Attribute> spill_;
   Item items_[kInlineListItems];
