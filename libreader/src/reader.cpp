@@ -273,6 +273,39 @@ void Reader::evaluate_object(Handle flag, const Context& context, std::string_vi
 
 // ---- value-only forms -----------------------------------------------------------------------
 
+namespace detail {
+
+std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint64_t limit, std::uint32_t index,
+                            std::uint64_t word0, const Context& context) noexcept {
+  using layout::FlagRecord;
+  if (layout::word0_state(word0) != layout::FlagState::Enabled || !layout::word0_targeting(word0) ||
+      layout::word0_kind(word0) != ValueKind::Boolean)
+    return kTargetedUndecided;
+  // The caller checked the record lies below `limit`; so does the image header before it.
+  const SlotView view{base + slot, limit - slot};
+  layout::FastFormRef form;
+  if (!open_fast_form(view,
+                      view.load<std::uint32_t>(offsetof(layout::ImageHeader, rules_offset)) +
+                          std::uint64_t{index} * sizeof(layout::RuleRef),
+                      form))
+    return kTargetedUndecided;
+  const FastDecision decision = run_fast_form(view, form, &context);
+  std::uint64_t payload;
+  switch (decision.kind) {
+    case FastDecision::Kind::Variant: payload = decision.payload; break;
+    case FastDecision::Kind::Null:
+      if (layout::word0_default_variant(word0) == layout::kNoDefaultVariant) return kTargetedFallback;
+      payload = shared::load<std::uint64_t>(view.image + layout::kRecordsOffset +
+                                            std::uint64_t{index} * sizeof(FlagRecord) +
+                                            offsetof(FlagRecord, default_payload));
+      break;
+    default: return kTargetedUndecided;
+  }
+  return payload != 0 ? kTargetedTrue : kTargetedFalse;
+}
+
+}  // namespace detail
+
 bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;

@@ -126,6 +126,14 @@ struct HandleEntry {
   std::string key;
 };
 
+// The answer of an enabled boolean flag with targeting, from its rule's fast form, inside a read
+// the caller opened (get_bool with a context) and validates afterwards: kTargetedFalse,
+// kTargetedTrue, kTargetedFallback, or kTargetedUndecided (anything else: the general path).
+// `slot`: the active slot's offset from `base`; `limit`: the mapping's size, which bounds reads.
+inline constexpr std::uint64_t kTargetedUndecided = 0, kTargetedFalse = 1, kTargetedTrue = 3, kTargetedFallback = 5;
+std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint64_t limit, std::uint32_t index,
+                            std::uint64_t word0, const Context& context) noexcept;
+
 struct Mapping {
   const std::byte* base;
   std::uint64_t segment_bytes;
@@ -315,9 +323,27 @@ inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
   return slow_bool(flag, empty_context(), fallback);
 }
 
+// As static_bool, and a flag with targeting is answered from its rule's fast form within the same
+// read: the sequence is checked once, after both.
 inline bool Reader::get_bool(Handle flag, const Context& context, bool fallback) const noexcept {
-  bool answer;
-  if (static_bool(flag, answer)) [[likely]] return answer;
+  using namespace layout;
+  const std::uint64_t limit = hot_limit_.load(std::memory_order_acquire);
+  const std::byte* const base = hot_base_.load(std::memory_order_relaxed);
+  const std::uint32_t index = flag.index_;
+  const std::uint64_t publish = shared::load_acquire<std::uint64_t>(base + offsetof(SegmentPrefix, publish));
+  const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + (publish & kPublishSlotBit);
+  const std::uint64_t record = publish_offset(publish) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
+  if ((index < publish_flag_count(publish)) & (record + sizeof(FlagRecord) <= limit)) [[likely]] {
+    const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
+    const std::uint64_t word0 = shared::load<std::uint64_t>(base + record);
+    std::uint64_t answer = word0_static_bool(word0);  // bit 0: answered, bit 1: the value
+    if ((answer & 1) == 0)
+      answer = detail::targeted_bool(base, publish_offset(publish), limit, index, word0, context);
+    shared::acquire_fence();
+    const std::uint64_t after = shared::load<std::uint64_t>(sequence);
+    if (((before & ~std::uint64_t{1}) == after) & ((answer & 1) != 0)) [[likely]]
+      return answer == detail::kTargetedFallback ? fallback : (answer >> 1) != 0;
+  }
   return slow_bool(flag, context, fallback);
 }
 
