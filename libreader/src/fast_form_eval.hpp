@@ -215,7 +215,7 @@ class FastForm {
   }
 
   // The bucket of flag key + targeting key, by the running totals the form holds.
-  FastDecision fractional(std::uint32_t pc) const noexcept {
+  [[gnu::always_inline]] FastDecision fractional(std::uint32_t pc) const noexcept {
     const std::uint64_t prefix_word = word(pc + 1), sizes = word(pc + 2), total = word(pc + 3);
     const std::uint64_t buckets = sizes >> 32;
     if (buckets > mask_) return kUndecided;  // torn

@@ -50,16 +50,28 @@ inline Murmur3Prefix murmur3_prefix(std::string_view a, std::uint32_t seed = 0) 
   return p;
 }
 
-// The hash of the prefix followed by `b`.
+// The hash of the prefix followed by `b`. Partial blocks are read with whole 4-byte loads where
+// `b` is long enough (shifting the unwanted bytes out) rather than byte by byte: the targeting key
+// of a rollout is hashed on every evaluation.
 inline std::uint32_t murmur3_finish(const Murmur3Prefix& p, std::string_view b) noexcept {
   std::uint32_t h = p.h;
   std::uint32_t k = p.carry;
   std::uint32_t have = p.carry_bytes;  // bytes in k
+  const auto* data = reinterpret_cast<const unsigned char*>(b.data());
+  const std::size_t n = b.size();
   std::size_t i = 0;
   // Complete the carried block from b's first bytes.
   if (have != 0) {
-    for (; have < 4 && i < b.size(); ++have, ++i)
-      k |= static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])) << (8 * have);
+    const std::size_t need = 4 - have;
+    if (n >= 4) {
+      std::uint32_t w;
+      std::memcpy(&w, data, 4);
+      k |= w << (8 * have);  // b's first `need` bytes, above the carried ones
+      i = need;
+      have = 4;
+    } else {
+      for (; have < 4 && i < n; ++have, ++i) k |= static_cast<std::uint32_t>(data[i]) << (8 * have);
+    }
     if (have == 4) {
       h = detail::murmur3_mix(h, k);
       k = 0;
@@ -67,12 +79,20 @@ inline std::uint32_t murmur3_finish(const Murmur3Prefix& p, std::string_view b) 
     }
   }
   if (have == 0) {
-    for (; i + 4 <= b.size(); i += 4) {
-      std::memcpy(&k, b.data() + i, 4);
+    for (; i + 4 <= n; i += 4) {
+      std::memcpy(&k, data + i, 4);
       h = detail::murmur3_mix(h, k);
     }
+    const std::size_t rest = n - i;
     k = 0;
-    for (; i < b.size(); ++i, ++have) k |= static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])) << (8 * have);
+    if (rest != 0 && n >= 4) {
+      std::uint32_t w;
+      std::memcpy(&w, data + n - 4, 4);  // ends with the rest: shift the bytes before it out
+      k = w >> (8 * (4 - rest));
+      have = static_cast<std::uint32_t>(rest);
+    } else {
+      for (; i < n; ++i, ++have) k |= static_cast<std::uint32_t>(data[i]) << (8 * have);
+    }
   }
   if (have != 0) {
     k *= detail::kMurmurC1;
@@ -80,7 +100,7 @@ inline std::uint32_t murmur3_finish(const Murmur3Prefix& p, std::string_view b) 
     k *= detail::kMurmurC2;
     h ^= k;
   }
-  h ^= static_cast<std::uint32_t>(p.length + b.size());
+  h ^= static_cast<std::uint32_t>(p.length + n);
   h ^= h >> 16;
   h *= 0x85ebca6b;
   h ^= h >> 13;
