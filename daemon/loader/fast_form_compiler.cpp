@@ -76,11 +76,18 @@ class FastFormCompiler {
       if (t == kUnbound || f == kUnbound || t <= j.at || f <= j.at || t >= code_.size() || f >= code_.size())
         return false;
       layout::FastHead head = layout::unpack_fast_head(code_[j.at]);
-      head.on_true = static_cast<std::uint16_t>(t);
-      head.on_false = static_cast<std::uint16_t>(f);
+      head.on_true = target(t);
+      head.on_false = target(f);
       code_[j.at] = layout::pack_fast_head(head);
     }
     return true;
+  }
+
+  // A jump target: a result instruction's index is marked, so the run ends there directly.
+  std::uint16_t target(std::uint64_t at) const {
+    const FastOp op = layout::unpack_fast_head(code_[at]).op;
+    const bool result = op == FastOp::Variant || op == FastOp::Null || op == FastOp::Undecided;
+    return static_cast<std::uint16_t>(at | (result ? layout::kFastResultTarget : 0));
   }
 
   // A string's bytes, zero-padded (fast_string_words).

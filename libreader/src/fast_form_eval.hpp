@@ -63,13 +63,17 @@ class FastForm {
         case FastOp::StringIn: t = string_in(pc, head); break;
         case FastOp::NumberTest: t = number_test(pc, head); break;
         case FastOp::SemVerTest: t = sem_ver(pc, head); break;
-        case FastOp::Variant: return FastDecision{Kind::Variant, static_cast<std::uint16_t>(word(pc + 1)), word(pc + 2)};
-        case FastOp::Null: return kNull;
+        case FastOp::Variant:
+        case FastOp::Null: return result(pc, head);
         case FastOp::Fractional: return fractional(pc);
         default: return kUndecided;
       }
       if (t == Truth::Undecided) return kUndecided;
       const std::uint32_t next = t == Truth::True ? head.on_true : head.on_false;
+      if (next & layout::kFastResultTarget) {
+        const std::uint32_t at = next & ~std::uint32_t{layout::kFastResultTarget};
+        return result(at, layout::unpack_fast_head(word(at)));
+      }
       if (next <= pc) return kUndecided;  // torn: only forward jumps are compiled
       pc = next;
     }
@@ -77,6 +81,13 @@ class FastForm {
   }
 
  private:
+  // The result instruction at `at`.
+  FastDecision result(std::uint32_t at, const layout::FastHead& head) const noexcept {
+    if (head.op == FastOp::Variant)
+      return FastDecision{Kind::Variant, static_cast<std::uint16_t>(word(at + 1)), word(at + 2)};
+    return head.op == FastOp::Null ? kNull : kUndecided;
+  }
+
   // Masked: an index read from torn words still names a word of the form.
   std::uint64_t word(std::uint32_t i) const noexcept {
     return shared::load<std::uint64_t>(words_ + std::uint64_t{i & mask_} * 8);
@@ -253,7 +264,7 @@ inline bool open_fast_form(const SlotView& slot, std::uint64_t ref_at, layout::F
   const std::uint64_t w = slot.load<std::uint64_t>(ref_at + offsetof(layout::RuleRef, fast_offset));
   form = layout::FastFormRef{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
   // A power of two (std::has_single_bit would call a popcount routine on baseline x86-64).
-  return form.words != 0 && (form.words & (form.words - 1)) == 0 && form.words <= layout::kMaxFastFormWords &&
+  return form.words != 0 && (form.words & (form.words - 1)) == 0 &&
          slot.holds_words(form.offset, std::uint64_t{form.words} * 8);
 }
 

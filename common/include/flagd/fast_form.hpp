@@ -22,7 +22,9 @@
 //
 // `words` is the instruction's length, word 0 included. Tests continue at instruction on_true or
 // on_false (word indexes, always after the test itself, so every run ends); a test whose
-// attribute is of a type it does not compare gives Undecided instead. Results end the run.
+// attribute is of a type it does not compare gives Undecided instead. Results end the run. A
+// target that is a result (Variant, Null, Undecided) carries kFastResultTarget, so that a run ends
+// there without going round its loop once more.
 //
 // Tests name a context attribute by the words after word 0:
 //   word 1        key_hash(path) | path length << 32 | operand length << 48 (StringTest, else 0)
@@ -73,8 +75,10 @@ inline constexpr FastHead unpack_fast_head(std::uint64_t w) noexcept {
                   static_cast<std::uint16_t>(w >> 32), static_cast<std::uint16_t>(w >> 48)};
 }
 
-// Longest fast form: a power of two whose word indexes fit the 16-bit jump targets.
+// Longest fast form: a power of two whose word indexes fit the 16-bit jump targets, beside
+// kFastResultTarget.
 inline constexpr std::uint32_t kMaxFastFormWords = 32768;
+inline constexpr std::uint16_t kFastResultTarget = 0x8000;
 
 // Words a string of `length` bytes takes: its bytes and at least one zero byte, so that a string
 // of up to 8 bytes is compared in one load, the empty one included.
