@@ -2,9 +2,9 @@
 # Instructions per targeted evaluation, counted by callgrind: steadier than times on shared VMs.
 # For each rule of bench/targeting_flags.json, targeting_bench runs twice under callgrind with
 # different minimum times; the difference in the program's instructions divided by the difference
-# in evaluations (calls of detail::targeted_bool, one per get_bool) is the cost of one iteration of
-# the measuring loop: the inline get_bool, the fast form or the general path, the loop itself.
-# Set-up (loading the flags) cancels out.
+# in evaluations (calls of detail::targeted_bool, one per get_bool; Reader::slow_bool in versions
+# before it) is the cost of one iteration of the measuring loop: the inline get_bool, the fast
+# form or the general path, the loop itself. Set-up (loading the flags) cancels out.
 #
 #   bench/count_instructions.sh [BUILD_DIR]    # default build/release; needs valgrind
 set -euo pipefail
@@ -21,7 +21,9 @@ measure() {
   local tree total calls
   tree=$(callgrind_annotate --tree=calling "$out/cg" 2>/dev/null)
   total=$(grep -E 'PROGRAM TOTALS' <<<"$tree" | sed -E 's/^ *([0-9,]+).*/\1/' | tr -d ,)
-  calls=$(grep -E '> .*flagd::detail::targeted_bool' <<<"$tree" | head -1 | sed -E 's/.*\(([0-9,]+)x\).*/\1/' | tr -d ,)
+  # One call per evaluation: detail::targeted_bool, or Reader::slow_bool in versions before it.
+  calls=$(grep -E '> .*flagd::(detail::targeted_bool|Reader::slow_bool)\(' <<<"$tree" |
+    sed -E 's/.*\(([0-9,]+)x\).*/\1/' | tr -d , | sort -n | tail -1)
   echo "$total $calls"
 }
 for rule in OneStringComparison ThreeConditions Fractional32ByteKey SemVer; do
