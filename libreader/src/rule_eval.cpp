@@ -1148,9 +1148,18 @@ bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, 
   if (!valid || total == 0 || total > kMaxFractionalTotal) return true;
   const std::string_view tk = targeting_key();
   if (tk.empty()) return true;
-  RuleValue key;
-  if (!flag_key(key)) return false;
-  const std::uint64_t point = (std::uint64_t{murmur3_x86_32(key.view(), tk)} * total) >> 32;
+  std::uint32_t hash;
+  if ((n.flags & layout::kFlagKeyHashed) != 0 && n.b == flag_key_ref_.length) {
+    // The hash's state after the flag key was computed at load (rule_layout.hpp).
+    hash = murmur3_finish(Murmur3Prefix{static_cast<std::uint32_t>(n.a), static_cast<std::uint32_t>(n.a >> 32) & 0xFFFFFF,
+                                        static_cast<std::uint32_t>(n.a >> 56) & 3, flag_key_ref_.length},
+                          tk);
+  } else {
+    RuleValue key;
+    if (!flag_key(key)) return false;
+    hash = murmur3_x86_32(key.view(), tk);
+  }
+  const std::uint64_t point = (std::uint64_t{hash} * total) >> 32;
   std::uint32_t at;
   RuleNode variant;
   if (!constant_bucket_at(nodes_, n.first, n.argc, point, at)) return true;

@@ -1,6 +1,6 @@
-// Reading a compiled rule's nodes (rule_layout.hpp) out of a slot, for both rule evaluators: the
-// general interpreter (rule_eval.hpp) and the fast path for common shapes (fast_rule.hpp). Torn
-// bytes are expected: every node read is checked against the rule's node count.
+// Reading a compiled rule's nodes (rule_layout.hpp) out of a slot, for the general interpreter
+// (rule_eval.hpp), and the context lookups it shares with the fast forms (fast_form_eval.hpp).
+// Torn bytes are expected: every node read is checked against the rule's node count.
 #pragma once
 
 #include <bit>
