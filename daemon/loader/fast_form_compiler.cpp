@@ -191,21 +191,25 @@ class FastFormCompiler {
       for (std::uint32_t i = 0; i < constant.argc; ++i) put_string(rule_[constant.first + i].text);
       return end(at, on_true, on_false);
     }
+    FastOp op;
+    bool negated = false;  // != and !== are == with the targets swapped
     switch (n.fused) {
       case RuleOp::Equal:
-      case RuleOp::StrictEqual:
+      case RuleOp::StrictEqual: op = FastOp::StringEqual; break;
       case RuleOp::NotEqual:
       case RuleOp::StrictNotEqual:
-      case RuleOp::StartsWith:
-      case RuleOp::EndsWith: break;
+        op = FastOp::StringEqual;
+        negated = true;
+        break;
+      case RuleOp::StartsWith: op = FastOp::StartsWith; break;
+      case RuleOp::EndsWith: op = FastOp::EndsWith; break;
       default: return undecided();
     }
     if (constant.op != RuleOp::String) return undecided();
     std::size_t at;
-    if (!begin_test(FastOp::StringTest, static_cast<std::uint8_t>(n.fused), n.text, constant.text.size(), at))
-      return undecided();
+    if (!begin_test(op, 0, n.text, constant.text.size(), at)) return undecided();
     put_bytes(constant.text);
-    end(at, on_true, on_false);
+    end(at, negated ? on_false : on_true, negated ? on_true : on_false);
   }
 
   static bool plain_var(const RuleDraftNode& n) { return n.op == RuleOp::Var && n.argc == 0; }

@@ -59,7 +59,9 @@ class FastForm {
       Truth t;
       switch (head.op) {
         case FastOp::Jump: t = Truth::True; break;
-        case FastOp::StringTest: t = string_test(pc, head); break;
+        case FastOp::StringEqual: t = string_equal(pc, head); break;
+        case FastOp::StartsWith: t = affix(pc, head, true); break;
+        case FastOp::EndsWith: t = affix(pc, head, false); break;
         case FastOp::StringIn: t = string_in(pc, head); break;
         case FastOp::NumberTest: t = number_test(pc, head); break;
         case FastOp::SemVerTest: t = sem_ver(pc, head); break;
@@ -109,7 +111,7 @@ class FastForm {
   struct Test {
     const Context::Attribute* attribute;
     std::uint32_t operands;        // word index
-    std::uint64_t operand_length;  // StringTest: the constant's bytes
+    std::uint64_t operand_length;  // the string tests: the constant's bytes
     bool certain;  // an absent attribute is null for sure: its path cannot name a list element,
                    // which only the interpreter resolves
   };
@@ -133,32 +135,43 @@ class FastForm {
     test.certain = test.attribute != nullptr || (head.aux & layout::kFastPathMayNameListElement) == 0;
   }
 
-  [[gnu::always_inline]] Truth string_test(std::uint32_t pc, const layout::FastHead& head) const noexcept {
-    Test test;
+  // The string attribute the test names, or why there is none: False for a missing attribute (null
+  // equals, starts and ends no string), Undecided for one of another type.
+  [[gnu::always_inline]] const Context::Attribute* string_attribute(std::uint32_t pc, const layout::FastHead& head,
+                                                                    Test& test, Truth& otherwise) const noexcept {
     decode(pc, head, test);
-    const auto op = static_cast<RuleOp>(head.aux & ~layout::kFastAuxFlags);
     const Context::Attribute* a = test.attribute;
-    if (a == nullptr) {  // null against a string: only the inequalities hold
-      if (!test.certain) return Truth::Undecided;
-      return truth(op == RuleOp::NotEqual || op == RuleOp::StrictNotEqual);
+    if (a == nullptr) {
+      otherwise = test.certain ? Truth::False : Truth::Undecided;
+      return nullptr;
     }
-    if (a->type != Context::Type::String) return Truth::Undecided;
+    if (a->type != Context::Type::String) {
+      otherwise = Truth::Undecided;
+      return nullptr;
+    }
+    return a;
+  }
+
+  [[gnu::always_inline]] Truth string_equal(std::uint32_t pc, const layout::FastHead& head) const noexcept {
+    Test test;
+    Truth otherwise;
+    const Context::Attribute* a = string_attribute(pc, head, test, otherwise);
+    if (a == nullptr) return otherwise;
+    const std::uint64_t length = test.operand_length;
+    return truth(length == a->text.size() && word(test.operands) == a->text_head &&
+                 (length <= 8 || holds(test.operands + 1, a->text.substr(8))));
+  }
+
+  // starts_with (`prefix`) or ends_with.
+  [[gnu::always_inline]] Truth affix(std::uint32_t pc, const layout::FastHead& head, bool prefix) const noexcept {
+    Test test;
+    Truth otherwise;
+    const Context::Attribute* a = string_attribute(pc, head, test, otherwise);
+    if (a == nullptr) return otherwise;
     const std::string_view text = a->text;
     const std::uint64_t length = test.operand_length;
-    const std::uint32_t at = test.operands;
-    switch (op) {
-      case RuleOp::Equal:
-      case RuleOp::StrictEqual:
-      case RuleOp::NotEqual:
-      case RuleOp::StrictNotEqual: {
-        const bool equal = length == text.size() && word(at) == a->text_head &&
-                           (length <= 8 || holds(at + 1, text.substr(8)));
-        return truth(equal == (op == RuleOp::Equal || op == RuleOp::StrictEqual));
-      }
-      case RuleOp::StartsWith: return truth(length <= text.size() && holds(at, text.substr(0, length)));
-      case RuleOp::EndsWith: return truth(length <= text.size() && holds(at, text.substr(text.size() - length)));
-      default: return Truth::Undecided;
-    }
+    return truth(length <= text.size() &&
+                 holds(test.operands, prefix ? text.substr(0, length) : text.substr(text.size() - length)));
   }
 
   // A string attribute in a list of string constants.

@@ -27,11 +27,13 @@
 // there without going round its loop once more.
 //
 // Tests name a context attribute by the words after word 0:
-//   word 1        key_hash(path) | path length << 32 | operand length << 48 (StringTest, else 0)
+//   word 1        key_hash(path) | path length << 32 | operand length << 48 (the string tests'
+//                 constant, else 0)
 //   words 2..     the path's bytes, zero-padded: length / 8 + 1 words (fast_string_words)
 // and then their operands:
-//   StringTest    aux: the RuleOp (Equal, StrictEqual, NotEqual, StrictNotEqual, StartsWith,
-//                 EndsWith); the constant's bytes, zero-padded
+//   StringEqual,  the constant's bytes, zero-padded (==, ===; != and !== are StringEqual with
+//   StartsWith,   its targets swapped: a missing attribute is null, equal to no string)
+//   EndsWith
 //   StringIn      a count word; per item a length word, then its bytes, zero-padded
 //   NumberTest    aux: the RuleOp (Less, LessEqual, Greater, GreaterEqual) | kFastConstantFirst;
 //                 the constant's double bits
@@ -54,7 +56,7 @@ namespace flagd::layout {
 
 enum class FastOp : std::uint8_t {
   Jump,  // on_true only
-  StringTest, StringIn, NumberTest, SemVerTest,
+  StringEqual, StartsWith, EndsWith, StringIn, NumberTest, SemVerTest,
   Variant, Null, Undecided, Fractional,
   Count_
 };

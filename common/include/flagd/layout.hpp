@@ -46,7 +46,7 @@ namespace flagd::layout {
 static_assert(std::endian::native == std::endian::little, "the segment layout is little-endian");
 
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
-inline constexpr std::uint32_t kLayoutVersion = 4;  // 2: compiled targeting rules; 3: RuleNode::flags; 4: fast forms
+inline constexpr std::uint32_t kLayoutVersion = 5;  // 2: compiled targeting rules; 3: RuleNode::flags; 4, 5: fast forms
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSlotsOffset = 4096;
 inline constexpr std::uint32_t kSlotCount = 2;
