@@ -106,17 +106,22 @@ class FastForm {
     return i == s.size() || word(at) == tail_word(s.data() + i, s.size() - i);
   }
 
+  // A string or version test whose attribute the context lacks: False (null equals, starts, ends
+  // and is in no string, and sem_ver of null is null), unless its path may name a list element,
+  // which only the interpreter resolves.
+  static Truth missing(const layout::FastHead& head) noexcept {
+    return (head.aux & layout::kFastPathMayNameListElement) != 0 ? Truth::Undecided : Truth::False;
+  }
+
   // A test at `pc`, decoded: the attribute it names (nullptr if the context has none) and where
   // its operands begin.
   struct Test {
     const Context::Attribute* attribute;
     std::uint32_t operands;        // word index
     std::uint64_t operand_length;  // the string tests: the constant's bytes
-    bool certain;  // an absent attribute is null for sure: its path cannot name a list element,
-                   // which only the interpreter resolves
   };
 
-  [[gnu::always_inline]] void decode(std::uint32_t pc, const layout::FastHead& head, Test& test) const noexcept {
+  [[gnu::always_inline]] void decode(std::uint32_t pc, Test& test) const noexcept {
     const std::uint64_t w1 = word(pc + 1);
     const std::size_t length = static_cast<std::uint16_t>(w1 >> 32);
     test.operand_length = w1 >> 48;
@@ -132,17 +137,16 @@ class FastForm {
           break;
         }
     }
-    test.certain = test.attribute != nullptr || (head.aux & layout::kFastPathMayNameListElement) == 0;
   }
 
   // The string attribute the test names, or why there is none: False for a missing attribute (null
   // equals, starts and ends no string), Undecided for one of another type.
   [[gnu::always_inline]] const Context::Attribute* string_attribute(std::uint32_t pc, const layout::FastHead& head,
                                                                     Test& test, Truth& otherwise) const noexcept {
-    decode(pc, head, test);
+    decode(pc, test);
     const Context::Attribute* a = test.attribute;
     if (a == nullptr) {
-      otherwise = test.certain ? Truth::False : Truth::Undecided;
+      otherwise = missing(head);
       return nullptr;
     }
     if (a->type != Context::Type::String) {
@@ -177,9 +181,9 @@ class FastForm {
   // A string attribute in a list of string constants.
   [[gnu::always_inline]] Truth string_in(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
-    decode(pc, head, test);
+    decode(pc, test);
     const Context::Attribute* a = test.attribute;
-    if (a == nullptr) return test.certain ? Truth::False : Truth::Undecided;  // null is in no list of strings
+    if (a == nullptr) return missing(head);  // null is in no list of strings
     if (a->type != Context::Type::String) return Truth::Undecided;
     const std::uint64_t items = word(test.operands);
     if (items > mask_) return Truth::Undecided;  // torn: no list is longer than the form
@@ -197,7 +201,7 @@ class FastForm {
   // <, <=, >, >= of a number attribute and a number constant.
   Truth number_test(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
-    decode(pc, head, test);
+    decode(pc, test);
     const Context::Attribute* a = test.attribute;
     if (a == nullptr || a->type != Context::Type::Number) return Truth::Undecided;
     const double constant = std::bit_cast<double>(word(test.operands));
@@ -215,9 +219,9 @@ class FastForm {
   // sem_ver of a string attribute against a release parsed at load.
   Truth sem_ver(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
-    decode(pc, head, test);
+    decode(pc, test);
     const Context::Attribute* a = test.attribute;
-    if (a == nullptr) return test.certain ? Truth::False : Truth::Undecided;  // null: sem_ver gives null
+    if (a == nullptr) return missing(head);  // null: sem_ver gives null
     if (a->type != Context::Type::String) return Truth::Undecided;
     SemVer left;
     if (!parse_semver(a->text, left)) return Truth::False;
