@@ -263,3 +263,28 @@ TEST_CASE("a fast form of torn bytes ends, reads only itself and decides nothing
   CHECK(changed > 1000);
   std::printf("torn forms: %d of 20000 runs decided differently\n", changed);
 }
+
+TEST_CASE("string tests decide as the interpreter does at every length around the word sizes") {
+  // Constants and values of 0 to 25 bytes cut from one text, so that prefixes, suffixes and
+  // equal strings occur at every length the fast forms compare differently (up to 8 bytes, up to
+  // 16, longer), and every test must be decided: the attribute is a string.
+  const std::string text = "abcdefghijklmnopqrstuvwxy";
+  std::vector<std::string> pieces;
+  for (std::size_t n : {0, 1, 2, 7, 8, 9, 12, 15, 16, 17, 24, 25}) {
+    pieces.push_back(text.substr(0, n));                 // a prefix of the longest value
+    pieces.push_back(text.substr(text.size() - n));      // a suffix
+    if (n >= 2) pieces.push_back(text.substr(1, n - 1) + "#");  // differs in its last byte
+  }
+  std::vector<Context> contexts(pieces.size());
+  for (std::size_t i = 0; i < pieces.size(); ++i) contexts[i].set("s", pieces[i]);
+  Counts counts;
+  for (const std::string& constant : pieces) {
+    const std::string c = "\"" + constant + "\"";
+    for (const char* op : {"==", "!=", "starts_with", "ends_with"})
+      compare(std::string(R"({"if": [{")") + op + R"(": [{"var": "s"}, )" + c + R"(]}, "on", "off"]})", contexts,
+              counts);
+    compare(R"({"if": [{"in": [{"var": "s"}, ["zz", )" + c + R"(]]}, "on", "off"]})", contexts, counts);
+  }
+  CHECK(counts.decided == counts.total);
+  CHECK(counts.total == static_cast<int>(pieces.size() * pieces.size() * 5));
+}

@@ -96,9 +96,14 @@ class FastFormCompiler {
     code_.resize(at + layout::fast_string_words(s.size()), 0);
     std::memcpy(code_.data() + at, s.data(), s.size());
   }
+  // A string constant of a test: its bytes and its last word (fast_form.hpp).
+  void put_constant(std::string_view s) {
+    put_bytes(s);
+    code_.push_back(tail_word_of(s));
+  }
   void put_string(std::string_view s) {
     code_.push_back(s.size());
-    put_bytes(s);
+    put_constant(s);
   }
   // A test's word 0 and path; false (and nothing emitted) if a length does not fit its field.
   bool begin_test(FastOp op, std::uint8_t aux, std::string_view path, std::size_t operand_length, std::size_t& at) {
@@ -208,7 +213,7 @@ class FastFormCompiler {
     if (constant.op != RuleOp::String) return undecided();
     std::size_t at;
     if (!begin_test(op, 0, n.text, constant.text.size(), at)) return undecided();
-    put_bytes(constant.text);
+    put_constant(constant.text);
     end(at, negated ? on_false : on_true, negated ? on_true : on_false);
   }
 

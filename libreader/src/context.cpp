@@ -43,6 +43,7 @@ Context& Context::set(std::string_view key, std::string_view value) {
   a.type = Type::String;
   a.text = value;
   a.text_head = head_word(value);
+  a.text_tail = tail_word_of(value);
   return *this;
 }
 

@@ -156,17 +156,24 @@ class FastForm {
     return a;
   }
 
+  // The string attribute `a` (its text, with its first and last words) equals the constant of
+  // `length` bytes whose words start at `at`.
+  bool equals(std::uint32_t at, std::uint64_t length, const Context::Attribute& a) const noexcept {
+    return length == a.text.size() && word(at) == a.text_head &&
+           (length <= 8 || (word(at + static_cast<std::uint32_t>(layout::fast_string_words(length))) == a.text_tail &&
+                            (length <= 16 || holds(at + 1, a.text.substr(8)))));
+  }
+
   [[gnu::always_inline]] Truth string_equal(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
     Truth otherwise;
     const Context::Attribute* a = string_attribute(pc, head, test, otherwise);
     if (a == nullptr) return otherwise;
-    const std::uint64_t length = test.operand_length;
-    return truth(length == a->text.size() && word(test.operands) == a->text_head &&
-                 (length <= 8 || holds(test.operands + 1, a->text.substr(8))));
+    return truth(equals(test.operands, test.operand_length, *a));
   }
 
-  // starts_with (`prefix`) or ends_with.
+  // starts_with (`prefix`) or ends_with: up to 8 bytes from a word of the value shifted or masked,
+  // up to 16 with two 8-byte loads inside the value, longer byte for byte.
   [[gnu::always_inline]] Truth affix(std::uint32_t pc, const layout::FastHead& head, bool prefix) const noexcept {
     Test test;
     Truth otherwise;
@@ -174,8 +181,33 @@ class FastForm {
     if (a == nullptr) return otherwise;
     const std::string_view text = a->text;
     const std::uint64_t length = test.operand_length;
-    return truth(length <= text.size() &&
-                 holds(test.operands, prefix ? text.substr(0, length) : text.substr(text.size() - length)));
+    const std::uint32_t at = test.operands;
+    if (length > text.size()) return Truth::False;
+    if (length == 0) return Truth::True;
+    if (length <= 8) {
+      std::uint64_t piece;
+      if (prefix) {
+        piece = length == 8 ? a->text_head : a->text_head & ((std::uint64_t{1} << (8 * length)) - 1);
+      } else if (text.size() >= 8) {
+        piece = a->text_tail >> (8 * (8 - length));
+      } else {  // the whole text is in text_head, zero-padded
+        piece = a->text_head >> (8 * (text.size() - length));
+      }
+      return truth(piece == word(at));
+    }
+    if (length <= 16) {
+      std::uint64_t first, last;
+      if (prefix) {
+        first = a->text_head;
+        std::memcpy(&last, text.data() + length - 8, 8);
+      } else {
+        std::memcpy(&first, text.data() + text.size() - length, 8);
+        last = a->text_tail;
+      }
+      return truth(first == word(at) &&
+                   last == word(at + static_cast<std::uint32_t>(layout::fast_string_words(length))));
+    }
+    return truth(holds(at, prefix ? text.substr(0, length) : text.substr(text.size() - length)));
   }
 
   // A string attribute in a list of string constants.
@@ -189,11 +221,9 @@ class FastForm {
     if (items > mask_) return Truth::Undecided;  // torn: no list is longer than the form
     std::uint32_t item = test.operands + 1;
     for (std::uint64_t i = 0; i < items; ++i) {
-      const std::uint64_t length = word(item);
-      if (length == a->text.size() && word(item + 1) == a->text_head &&
-          (length <= 8 || holds(item + 2, a->text.substr(8))))
-        return Truth::True;
-      item += static_cast<std::uint32_t>(1 + layout::fast_string_words(length & 0xFFFFFFFF));
+      const std::uint64_t length = word(item) & 0xFFFFFFFF;  // torn: any value, masked anyway
+      if (equals(item + 1, length, *a)) return Truth::True;
+      item += static_cast<std::uint32_t>(2 + layout::fast_string_words(length));
     }
     return Truth::False;
   }

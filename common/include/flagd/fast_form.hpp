@@ -31,10 +31,13 @@
 //                 constant, else 0)
 //   words 2..     the path's bytes, zero-padded: length / 8 + 1 words (fast_string_words)
 // and then their operands:
-//   StringEqual,  the constant's bytes, zero-padded (==, ===; != and !== are StringEqual with
-//   StartsWith,   its targets swapped: a missing attribute is null, equal to no string)
-//   EndsWith
-//   StringIn      a count word; per item a length word, then its bytes, zero-padded
+//   StringEqual,  the constant's bytes, zero-padded, then its last 8 bytes as a word (all of it,
+//   StartsWith,   as its first word, if shorter): with the context's first and last words of
+//   EndsWith      the value, strings of up to 16 bytes compare in two loads. != and !== are
+//                 StringEqual with its targets swapped (a missing attribute is null, equal to
+//                 no string)
+//   StringIn      a count word; per item a length word, its bytes, zero-padded, and its last
+//                 8 bytes as above
 //   NumberTest    aux: the RuleOp (Less, LessEqual, Greater, GreaterEqual) | kFastConstantFirst;
 //                 the constant's double bits
 //   SemVerTest    aux: a FastSemVerOp; the constant release's major, minor and patch words

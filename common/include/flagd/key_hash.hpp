@@ -32,6 +32,15 @@ inline std::uint64_t tail_word(const char* p, std::size_t n) noexcept {
 
 // The first 8 bytes of a string as a little-endian word, zero-padded: how image strings begin, so
 // one comparison of words settles most short keys and values.
+// The last 8 bytes of `s` as a little-endian word, or head_word(s) if it is shorter: with
+// head_word, two loads that cover any string of up to 16 bytes.
+inline std::uint64_t tail_word_of(std::string_view s) noexcept {
+  if (s.size() < 8) return tail_word(s.data(), s.size());
+  std::uint64_t word;
+  std::memcpy(&word, s.data() + s.size() - 8, 8);
+  return word;
+}
+
 inline std::uint64_t head_word(std::string_view s) noexcept {
   if (s.size() >= 8) {
     std::uint64_t word;

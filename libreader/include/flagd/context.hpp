@@ -51,6 +51,7 @@ class Context {
     // and values with one word.
     std::uint64_t key_head = 0;
     std::uint64_t text_head = 0;
+    std::uint64_t text_tail = 0;  // the last 8 bytes (the whole text, as text_head, if shorter)
   };
 
   Context() = default;
