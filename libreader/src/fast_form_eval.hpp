@@ -247,7 +247,7 @@ class FastForm {
   }
 
   // sem_ver of a string attribute against a release parsed at load.
-  Truth sem_ver(std::uint32_t pc, const layout::FastHead& head) const noexcept {
+  [[gnu::always_inline]] Truth sem_ver(std::uint32_t pc, const layout::FastHead& head) const noexcept {
     Test test;
     decode(pc, test);
     const Context::Attribute* a = test.attribute;
@@ -318,6 +318,19 @@ inline bool open_fast_form(const SlotView& slot, std::uint64_t ref_at, layout::F
 // `context` may be null (an empty context). `form` must come from open_fast_form().
 inline FastDecision run_fast_form(const SlotView& slot, layout::FastFormRef form, const Context* context) noexcept {
   return fast_form::FastForm(slot.image + form.offset, form.words, context).run();
+}
+
+// The same for a boolean flag, answered as detail::targeted_bool answers: the variant's payload as
+// kTargetedTrue or kTargetedFalse, `null_answer` for null, kTargetedUndecided. One function, so
+// that no decision crosses a call.
+[[gnu::noinline]] inline std::uint64_t run_fast_form_bool(const SlotView& slot, layout::FastFormRef form,
+                                                           const Context* context, std::uint64_t null_answer) noexcept {
+  const FastDecision d = fast_form::FastForm(slot.image + form.offset, form.words, context).run();
+  switch (d.kind) {
+    case FastDecision::Kind::Variant: return d.payload != 0 ? kTargetedTrue : kTargetedFalse;
+    case FastDecision::Kind::Null: return null_answer;
+    default: return kTargetedUndecided;
+  }
 }
 
 // The value-only evaluation of an enabled flag with targeting whose rule the fast form decides,

@@ -289,19 +289,16 @@ std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint
                           std::uint64_t{index} * sizeof(layout::RuleRef),
                       form))
     return kTargetedUndecided;
-  const FastDecision decision = run_fast_form(view, form, &context);
-  std::uint64_t payload;
-  switch (decision.kind) {
-    case FastDecision::Kind::Variant: payload = decision.payload; break;
-    case FastDecision::Kind::Null:
-      if (layout::word0_default_variant(word0) == layout::kNoDefaultVariant) return kTargetedFallback;
-      payload = shared::load<std::uint64_t>(view.image + layout::kRecordsOffset +
-                                            std::uint64_t{index} * sizeof(FlagRecord) +
-                                            offsetof(FlagRecord, default_payload));
-      break;
-    default: return kTargetedUndecided;
-  }
-  return payload != 0 ? kTargetedTrue : kTargetedFalse;
+  // The answer null gives (the default variant's), worked out before the run so that the run is
+  // this function's last call and returns the answer itself.
+  std::uint64_t null_answer = kTargetedFallback;
+  if (layout::word0_default_variant(word0) != layout::kNoDefaultVariant)
+    null_answer = shared::load<std::uint64_t>(view.image + layout::kRecordsOffset +
+                                              std::uint64_t{index} * sizeof(FlagRecord) +
+                                              offsetof(FlagRecord, default_payload)) != 0
+                      ? kTargetedTrue
+                      : kTargetedFalse;
+  return run_fast_form_bool(view, form, &context, null_answer);
 }
 
 }  // namespace detail
