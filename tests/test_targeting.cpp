@@ -441,3 +441,45 @@ TEST_CASE("a context built before a reload serves rules that reload adds") {
     "targeting": {"if": [{"and": [{"==": [{"var": "region"}, "eu"]}, {">": [{"var": "tier"}, 5]}]}, "on", "off"]}}}})");
   CHECK(r.get_bool(h, c, false));
 }
+
+TEST_CASE("get_bool with a context answers as the detailed evaluation does") {
+  // The value-only form answers targeted flags from their fast forms inside the inline read; the
+  // detailed form goes through the general evaluation. Both must agree, fallbacks included.
+  flagd::test::MemoryFlags flags(R"({"flags": {
+    "eq": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+           "targeting": {"if": [{"==": [{"var": "country"}, "DE"]}, "on", "off"]}},
+    "ne-null": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on",
+           "targeting": {"if": [{"!=": [{"var": "country"}, "DE"]}, "off", null]}},
+    "no-default": {"state": "ENABLED", "variants": {"on": true, "off": false},
+           "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "on", null]}},
+    "rollout": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+           "targeting": {"fractional": [["on", 50], ["off", 50]]}},
+    "computed": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+           "targeting": {"if": [{"in": ["DE", {"merge": [{"var": "country"}]}]}, "on", "off"]}},
+    "version": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+           "targeting": {"if": [{"sem_ver": [{"var": "v"}, "^", "2.0.0"]}, "on", "off"]}},
+    "text": {"state": "ENABLED", "variants": {"a": "a"}, "defaultVariant": "a",
+           "targeting": {"if": [true, "a"]}},
+    "off": {"state": "DISABLED", "variants": {"on": true}, "defaultVariant": "on",
+           "targeting": {"if": [true, "on"]}}}})");
+  auto& r = flags.reader();
+  std::vector<Context> contexts(6);
+  contexts[1].set("country", "DE").set("email", "ann@example.com").set("v", "2.3.1").set_targeting_key("u-1");
+  contexts[2].set("country", "FR").set("email", "bob@corp.example").set("v", "1.9.0").set_targeting_key("u-2");
+  contexts[3].set("country", 7.0).set("email", 3.0).set("v", "x");  // other types: the general path
+  contexts[4].set_targeting_key("u-3").set("country", "DE");
+  contexts[5].set("email", "@example.com").set("v", "v2");
+  int answered = 0;
+  for (const char* key : {"eq", "ne-null", "no-default", "rollout", "computed", "version", "text", "off", "missing"}) {
+    const flagd::Handle h = r.resolve(key);
+    for (const Context& c : contexts)
+      for (bool fallback : {false, true}) {
+        flagd::Evaluation<bool> e;
+        r.evaluate(h, c, fallback, e);
+        INFO(key << " fallback " << fallback);
+        CHECK(r.get_bool(h, c, fallback) == e.value);
+        answered += e.reason == Reason::TargetingMatch || e.reason == Reason::Default ? 1 : 0;
+      }
+  }
+  CHECK(answered > 40);  // most of these are answered by rules, not by errors
+}
