@@ -278,9 +278,11 @@ namespace detail {
 std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint64_t limit, std::uint32_t index,
                             std::uint64_t word0, const Context& context) noexcept {
   using layout::FlagRecord;
-  if (layout::word0_state(word0) != layout::FlagState::Enabled || !layout::word0_targeting(word0) ||
-      layout::word0_kind(word0) != ValueKind::Boolean)
-    return kTargetedUndecided;
+  // Enabled, boolean, with a rule: word 0's first three bytes, tested at once.
+  constexpr std::uint64_t kEnabledBooleanRule = static_cast<std::uint64_t>(layout::FlagState::Enabled) |
+                                                std::uint64_t{static_cast<std::uint8_t>(ValueKind::Boolean)} << 8 |
+                                                std::uint64_t{1} << 16;
+  if ((word0 & 0xFFFFFF) != kEnabledBooleanRule) return kTargetedUndecided;
   // The caller checked the record lies below `limit`; so does the image header before it.
   const SlotView view{base + slot, limit - slot};
   layout::FastFormRef form;
