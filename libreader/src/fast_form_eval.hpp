@@ -8,8 +8,9 @@
 // and every index into it is masked with length - 1, so whatever its words say a run reads only
 // the form; and it follows only forward jumps, so it always ends.
 //
-// Header-only, so that the value-only evaluations (reader.cpp) compile into one function with no
-// calls: at this scale the calls and their register saves cost as much as the rule.
+// Header-only, so that each caller gets the run it needs compiled in one piece: a decision for the
+// detailed and numeric forms, the boolean answer itself for get_bool (run_fast_form_bool). At this
+// scale a call, its register saves and a decision passed across it cost as much as a test.
 #pragma once
 
 #include <bit>
