@@ -152,24 +152,27 @@ struct Counts {
   int total = 0;
 };
 
-// Compiles `rule` into an image and compares both evaluators on `contexts`.
-void compare(const std::string& rule, const std::vector<Context>& contexts, Counts& counts) {
-  const std::string json = R"({"flags": {"flag-under-test": {"state": "ENABLED",
-      "variants": {"on": true, "off": false, "unknown": true}, "defaultVariant": "off", "targeting": )" +
-                           rule + "}}}";
+// The image of a flag file of one flag (index 0), as the daemon builds it.
+std::vector<std::byte> image_of(const std::string& json) {
   flagd::LoadResult loaded = flagd::load_flag_text(json, "fast.json");
   REQUIRE(loaded.ok());
   flagd::StableIndex index;
-  const std::vector<std::byte> image = flagd::build_image(loaded.flags, index, flagd::ImageStamp{});
+  return flagd::build_image(loaded.flags, index, flagd::ImageStamp{});
+}
+
+// Compiles `rule` into an image and compares both evaluators on `contexts`.
+void compare(const std::string& rule, const std::vector<Context>& contexts, Counts& counts) {
+  const std::vector<std::byte> image = image_of(R"({"flags": {"flag-under-test": {"state": "ENABLED",
+      "variants": {"on": true, "off": false, "unknown": true}, "defaultVariant": "off", "targeting": )" +
+                                                rule + "}}}");
   const flagd::detail::SlotView slot{image.data(), image.size()};
-  const std::uint64_t refs = slot.load<std::uint32_t>(offsetof(flagd::layout::ImageHeader, rules_offset));
-  const std::uint64_t ref_word = slot.load<std::uint64_t>(refs);
+  const std::uint64_t ref_word = slot.load<std::uint64_t>(flagd::detail::rule_ref_at(slot, 0));
   const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
   const std::byte* record = image.data() + flagd::layout::kRecordsOffset;
   const auto key = flagd::layout::unpack_string_ref(
       flagd::shared::load<std::uint64_t>(record + offsetof(flagd::layout::FlagRecord, key)));
   flagd::layout::FastFormRef form{};
-  const bool has_form = flagd::detail::open_fast_form(slot, refs, form);
+  const bool has_form = flagd::detail::open_fast_form(slot, 0, form);
   for (const Context& context : contexts) {
     ++counts.total;
     const FastDecision fast = has_form ? flagd::detail::run_fast_form(slot, form, &context) : FastDecision{};
@@ -224,19 +227,14 @@ TEST_CASE("a fast form of torn bytes ends, reads only itself and decides nothing
   // A rule that uses every kind of instruction, compiled, then run with bytes of its form
   // overwritten: each run must end and give one of the three answers (AddressSanitizer, in CI,
   // fails the test on any read outside the copy of the form).
-  const std::string json = R"({"flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false},
+  const std::vector<std::byte> image = image_of(R"({"flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false},
       "defaultVariant": "off", "targeting": {"if": [
         {"and": [{"in": [{"var": "plan"}, ["pro", "enterprise-edition-plus"]]}, {"!": {"starts_with": [{"var": "email"}, "x"]}},
                  {"or": [{"<": [2, {"var": "n"}]}, {"sem_ver": [{"var": "version"}, "^", "2.0.0"]}]}]},
-        {"fractional": [["on", 10], ["off", 20], [null, 5]]}, "off"]}}}})";
-  flagd::LoadResult loaded = flagd::load_flag_text(json, "torn.json");
-  REQUIRE(loaded.ok());
-  flagd::StableIndex index;
-  const std::vector<std::byte> image = flagd::build_image(loaded.flags, index, flagd::ImageStamp{});
+        {"fractional": [["on", 10], ["off", 20], [null, 5]]}, "off"]}}}})");
   const flagd::detail::SlotView slot{image.data(), image.size()};
-  const std::uint64_t refs = slot.load<std::uint32_t>(offsetof(flagd::layout::ImageHeader, rules_offset));
   flagd::layout::FastFormRef form{};
-  REQUIRE(flagd::detail::open_fast_form(slot, refs, form));
+  REQUIRE(flagd::detail::open_fast_form(slot, 0, form));
   Context context;
   context.set("plan", "enterprise-edition-plus").set("email", "ann@example.com").set("n", 3.0)
       .set("version", "2.1.0").set_targeting_key("user-1");

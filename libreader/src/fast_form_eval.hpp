@@ -305,9 +305,10 @@ class FastForm {
 
 }  // namespace fast_form
 
-// The fast form the rule reference at image offset `ref_at` names, checked to lie in the slot;
-// false if the rule has none (or the reference is torn).
-inline bool open_fast_form(const SlotView& slot, std::uint64_t ref_at, layout::FastFormRef& form) noexcept {
+// The fast form of flag `index`'s rule, checked to lie in the slot; false if the rule has none (or
+// the reference is torn).
+inline bool open_fast_form(const SlotView& slot, std::uint32_t index, layout::FastFormRef& form) noexcept {
+  const std::uint64_t ref_at = rule_ref_at(slot, index);
   if (!slot.holds_words(ref_at, sizeof(layout::RuleRef))) return false;
   const std::uint64_t w = slot.load<std::uint64_t>(ref_at + offsetof(layout::RuleRef, fast_offset));
   form = layout::FastFormRef{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
@@ -352,11 +353,7 @@ inline FastValue fast_targeted_value(const Mapping& mapping, std::uint32_t index
         layout::word0_kind(word0) != want)
       return true;
     layout::FastFormRef form;
-    if (!open_fast_form(slot,
-                        slot.load<std::uint32_t>(offsetof(layout::ImageHeader, rules_offset)) +
-                            std::uint64_t{index} * sizeof(layout::RuleRef),
-                        form))
-      return true;
+    if (!open_fast_form(slot, index, form)) return true;
     const FastDecision decision = run_fast_form(slot, form, &context);
     switch (decision.kind) {
       case FastDecision::Kind::Variant:

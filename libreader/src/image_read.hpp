@@ -11,6 +11,7 @@
 
 #include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
+#include "flagd/rule_layout.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/shared_access.hpp"
 
@@ -97,6 +98,12 @@ struct KeyProbe {
 // the table is malformed.
 bool find_key(const SlotView& slot, const KeyProbe& probe, std::uint32_t& index,
               const std::byte*& record) noexcept;
+
+// Where flag `index`'s RuleRef lies in the image; not checked (readers check it holds words).
+inline std::uint64_t rule_ref_at(const SlotView& slot, std::uint32_t index) noexcept {
+  return slot.load<std::uint32_t>(offsetof(layout::ImageHeader, rules_offset)) +
+         std::uint64_t{index} * sizeof(layout::RuleRef);
+}
 
 // The record of `index`, bounds-checked; nullptr if the image has no such record.
 inline const std::byte* record_at(const SlotView& slot, std::uint32_t index) noexcept {

@@ -111,14 +111,13 @@ void Reader::evaluate_index(std::uint32_t index, Want want, const Context& conte
     const std::uint64_t variants =
         shared::load<std::uint32_t>(record + offsetof(FlagRecord, variants_offset));
     if (layout::word0_targeting(word0)) {
-      const std::uint64_t refs = slot.load<std::uint32_t>(offsetof(ImageHeader, rules_offset));
-      const std::uint64_t at = refs + std::uint64_t{index} * sizeof(layout::RuleRef);
+      const std::uint64_t at = detail::rule_ref_at(slot, index);
       if (!slot.holds_words(at, sizeof(layout::RuleRef))) return false;
       const std::uint64_t ref_word = slot.load<std::uint64_t>(at);
       const layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
       const auto key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
       layout::FastFormRef form;
-      const detail::FastDecision fast = try_fast_path && detail::open_fast_form(slot, at, form)
+      const detail::FastDecision fast = try_fast_path && detail::open_fast_form(slot, index, form)
                                             ? detail::run_fast_form(slot, form, &context)
                                             : detail::FastDecision{};
       if (fast.kind == detail::FastDecision::Kind::Variant && fast.variant < layout::word0_variant_count(word0)) {
@@ -286,11 +285,7 @@ std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint
   // The caller checked the record lies below `limit`; so does the image header before it.
   const SlotView view{base + slot, limit - slot};
   layout::FastFormRef form;
-  if (!open_fast_form(view,
-                      view.load<std::uint32_t>(offsetof(layout::ImageHeader, rules_offset)) +
-                          std::uint64_t{index} * sizeof(layout::RuleRef),
-                      form))
-    return kTargetedUndecided;
+  if (!open_fast_form(view, index, form)) return kTargetedUndecided;
   // The answer null gives (the default variant's), worked out before the run so that the run is
   // this function's last call and returns the answer itself.
   std::uint64_t null_answer = kTargetedFallback;
