@@ -221,7 +221,11 @@ bool truthy(const RuleValue& v) noexcept {
   return false;
 }
 
-bool RuleEvaluator::node(std::uint32_t index, RuleNode& out) noexcept { return nodes_.read(index, out); }
+bool RuleEvaluator::node(std::uint32_t index, RuleNode& out) noexcept {
+  if (nodes_.read(index, out)) return true;
+  failure_ = RuleOutcome::Malformed;  // torn or broken: the caller's read section decides which
+  return false;
+}
 
 // Evaluates every operand of `n` into consecutive value slots reserved first (operands may push
 // values of their own, after the reserved ones). `first` receives the first slot's index.
@@ -839,10 +843,7 @@ bool RuleEvaluator::op_missing(const RuleNode& n, const Scope& scope, std::uint3
 bool RuleEvaluator::raw_value(std::uint32_t index, std::uint32_t depth, RuleValue& out) noexcept {
   if (depth > limits::kRuleEvalDepth) return limit_reached();
   RuleNode n;
-  if (!node(index, n)) {
-    failure_ = RuleOutcome::Malformed;
-    return false;
-  }
+  if (!node(index, n)) return false;
   switch (n.op) {
     case RuleOp::Null:
     case RuleOp::Bool:
@@ -890,16 +891,11 @@ bool RuleEvaluator::subject(const RuleNode& n, const Scope& scope, std::uint32_t
 }
 
 // True in `substituted` if flagd's engine would replace a body that is a lone `var` with a value
-// before applying it (which then fails: only an operation can be applied). `inner` is the body's
-// scope for one element.
-bool RuleEvaluator::body_substituted(const RuleNode& n, const Scope& inner, std::uint32_t depth,
+// before applying it (which then fails: only an operation can be applied). `body` is n's second
+// operand, `inner` its scope for one element.
+bool RuleEvaluator::body_substituted(const RuleNode& n, const RuleNode& body, const Scope& inner, std::uint32_t depth,
                                      bool& substituted) noexcept {
   substituted = false;
-  RuleNode body;
-  if (!node(n.first + 1, body)) {
-    failure_ = RuleOutcome::Malformed;
-    return false;
-  }
   if (body.op != RuleOp::Var) return true;
   RuleValue path, v;
   if (!image_text(body.a, path)) return false;
@@ -933,10 +929,7 @@ std::size_t fixed_number_text(double d, char* buf, std::size_t size) noexcept {
 
 bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
   RuleNode body;
-  if (!node(n.first + 1, body)) {
-    failure_ = RuleOutcome::Malformed;
-    return false;
-  }
+  if (!node(n.first + 1, body)) return false;
   if (n.op == RuleOp::Reduce) {
     // flagd's engine: fewer than three operands give 0; the initial value must be a boolean, a
     // number or a string, and fixes the accumulator's type; a null subject gives 0.
@@ -966,7 +959,7 @@ bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint3
       Scope inner{Scope::Type::Reduce, &current, &accumulator, type, &scope, false};
       if (!operation(body.op)) return engine_error();  // only an operation can be applied
       bool substituted;
-      if (!body_substituted(n, inner, depth, substituted)) return false;
+      if (!body_substituted(n, body, inner, depth, substituted)) return false;
       if (substituted) return engine_error();
       RuleValue next;
       if (!arg(n, 1, inner, depth, next)) return false;
@@ -1030,7 +1023,7 @@ bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint3
     Scope inner{Scope::Type::Element, &current, nullptr, {}, &scope, rewrites};
     if (quantifier) {
       bool substituted;
-      if (!body_substituted(n, inner, depth, substituted)) return false;
+      if (!body_substituted(n, body, inner, depth, substituted)) return false;
       if (substituted) return engine_error();
     }
     RuleValue v;
@@ -1163,10 +1156,7 @@ bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, 
   std::uint32_t at;
   RuleNode variant;
   if (!constant_bucket_at(nodes_, n.first, n.argc, point, at)) return true;
-  if (!node(at, variant)) {
-    failure_ = RuleOutcome::Malformed;
-    return false;
-  }
+  if (!node(at, variant)) return false;
   return constant(variant, index == tail_, out);
 }
 
@@ -1287,10 +1277,7 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
     failure_ = RuleOutcome::General;
     return false;
   }
-  if (!node(index, n)) {
-    failure_ = RuleOutcome::Malformed;
-    return false;
-  }
+  if (!node(index, n)) return false;
   switch (n.op) {
     case RuleOp::Null:
     case RuleOp::Bool:

@@ -60,6 +60,7 @@ class RuleEvaluator {
 
   bool eval(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool dispatch(std::uint32_t index, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  // Node `index`; false (with failure_ Malformed) if it cannot be read.
   bool node(std::uint32_t index, layout::RuleNode& out) noexcept;
   bool arg(const layout::RuleNode& n, std::uint32_t i, const Scope& scope, std::uint32_t depth,
            RuleValue& out) noexcept;
@@ -71,7 +72,8 @@ class RuleEvaluator {
   static bool rewritten(const Scope& scope) noexcept;
   bool subject(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool raw_value(std::uint32_t index, std::uint32_t depth, RuleValue& out) noexcept;
-  bool body_substituted(const layout::RuleNode& n, const Scope& inner, std::uint32_t depth, bool& substituted) noexcept;
+  bool body_substituted(const layout::RuleNode& n, const layout::RuleNode& body, const Scope& inner,
+                        std::uint32_t depth, bool& substituted) noexcept;
   bool attribute_value(const Context::Attribute& a, RuleValue& out) noexcept;
   static RuleValue item_value(const Context::Item& item) noexcept;
   bool text_of(const RuleValue& v, RuleValue& out) noexcept;
