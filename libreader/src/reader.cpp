@@ -275,7 +275,7 @@ void Reader::evaluate_object(Handle flag, const Context& context, std::string_vi
 namespace detail {
 
 std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint64_t limit, std::uint32_t index,
-                            std::uint64_t word0, const Context& context) noexcept {
+                            std::uint64_t word0, const Context* context) noexcept {
   using layout::FlagRecord;
   // Enabled, boolean, with a rule: word 0's first three bytes, tested at once.
   constexpr std::uint64_t kEnabledBooleanRule = static_cast<std::uint64_t>(layout::FlagState::Enabled) |
@@ -295,7 +295,7 @@ std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint
                                               offsetof(FlagRecord, default_payload)) != 0
                       ? kTargetedTrue
                       : kTargetedFalse;
-  return run_fast_form_bool(view, form, &context, null_answer);
+  return run_fast_form_bool(view, form, context, null_answer);
 }
 
 }  // namespace detail

@@ -129,10 +129,11 @@ struct HandleEntry {
 // The answer of an enabled boolean flag with targeting, from its rule's fast form, inside a read
 // the caller opened (get_bool with a context) and validates afterwards: kTargetedFalse,
 // kTargetedTrue, kTargetedFallback, or kTargetedUndecided (anything else: the general path).
-// `slot`: the active slot's offset from `base`; `limit`: the mapping's size, which bounds reads.
+// `slot`: the active slot's offset from `base`; `limit`: the mapping's size, which bounds reads;
+// `context` may be null (an empty context).
 inline constexpr std::uint64_t kTargetedUndecided = 0, kTargetedFalse = 1, kTargetedTrue = 3, kTargetedFallback = 5;
 std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint64_t limit, std::uint32_t index,
-                            std::uint64_t word0, const Context& context) noexcept;
+                            std::uint64_t word0, const Context* context) noexcept;
 
 struct Mapping {
   const std::byte* base;
@@ -271,8 +272,9 @@ class Reader {
   template <class T, class Fallback>
   void finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const noexcept;
   bool slow_bool(Handle flag, const Context& context, bool fallback) const noexcept;
-  // The answer of a static boolean flag, read inline; false if the flag is anything else.
-  bool static_bool(Handle flag, bool& answer) const noexcept;
+  // get_bool, inline: a static flag's answer from its record, a targeted flag's from its rule's
+  // fast form, in one read; anything else through slow_bool. `context` may be null (empty).
+  bool hot_bool(Handle flag, const Context* context, bool fallback) const noexcept;
 
   // Sets the mapping every evaluation reads (at construction and on attach).
   void use_mapping(const detail::Mapping* mapping) noexcept;
@@ -291,9 +293,10 @@ class Reader {
 
 // ---------------------------------------------------------------------------------------------
 // The inline hot path: a static boolean flag (enabled, no targeting, a default variant) answered
-// from one word of its record inside one seqlock read. Everything else takes the general path.
+// from one word of its record inside one seqlock read, and a boolean flag with targeting from its
+// rule's fast form inside the same read. Everything else takes the general path.
 
-inline bool Reader::static_bool(Handle flag, bool& answer) const noexcept {
+inline bool Reader::hot_bool(Handle flag, const Context* context, bool fallback) const noexcept {
   using namespace layout;
   // Limit before base: a limit from the new mapping guarantees the base is from it too.
   const std::uint64_t limit = hot_limit_.load(std::memory_order_acquire);
@@ -303,48 +306,30 @@ inline bool Reader::static_bool(Handle flag, bool& answer) const noexcept {
   const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + (publish & kPublishSlotBit);
   const std::uint64_t record = publish_offset(publish) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
   // Conditions are combined without short-circuits so the fast path is one straight line.
-  if ((index < publish_flag_count(publish)) & (record + 8 <= limit)) [[likely]] {
-    const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
-    const std::uint64_t stored = word0_static_bool(shared::load<std::uint64_t>(base + record));
-    shared::acquire_fence();
-    const std::uint64_t after = shared::load<std::uint64_t>(sequence);
-    // The counter only grows, so after == (before with bit 0 clear) means: even and unchanged.
-    if (((before & ~std::uint64_t{1}) == after) & ((stored & 1) != 0)) [[likely]] {
-      answer = (stored >> 1) != 0;
-      return true;
-    }
-  }
-  return false;
-}
-
-inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept {
-  bool answer;
-  if (static_bool(flag, answer)) [[likely]] return answer;
-  return slow_bool(flag, empty_context(), fallback);
-}
-
-// As static_bool, and a flag with targeting is answered from its rule's fast form within the same
-// read: the sequence is checked once, after both.
-inline bool Reader::get_bool(Handle flag, const Context& context, bool fallback) const noexcept {
-  using namespace layout;
-  const std::uint64_t limit = hot_limit_.load(std::memory_order_acquire);
-  const std::byte* const base = hot_base_.load(std::memory_order_relaxed);
-  const std::uint32_t index = flag.index_;
-  const std::uint64_t publish = shared::load_acquire<std::uint64_t>(base + offsetof(SegmentPrefix, publish));
-  const std::byte* sequence = base + offsetof(SegmentPrefix, sequence) + (publish & kPublishSlotBit);
-  const std::uint64_t record = publish_offset(publish) + kRecordsOffset + std::uint64_t{index} * sizeof(FlagRecord);
   if ((index < publish_flag_count(publish)) & (record + sizeof(FlagRecord) <= limit)) [[likely]] {
     const std::uint64_t before = shared::load_acquire<std::uint64_t>(sequence);
     const std::uint64_t word0 = shared::load<std::uint64_t>(base + record);
-    std::uint64_t answer = word0_static_bool(word0);  // bit 0: answered, bit 1: the value
-    if ((answer & 1) == 0)
-      answer = detail::targeted_bool(base, publish_offset(publish), limit, index, word0, context);
-    shared::acquire_fence();
-    const std::uint64_t after = shared::load<std::uint64_t>(sequence);
-    if (((before & ~std::uint64_t{1}) == after) & ((answer & 1) != 0)) [[likely]]
-      return answer == detail::kTargetedFallback ? fallback : (answer >> 1) != 0;
+    // The counter only grows, so after == (before with bit 0 clear) means: even and unchanged.
+    const auto unchanged = [&] {
+      shared::acquire_fence();
+      return (before & ~std::uint64_t{1}) == shared::load<std::uint64_t>(sequence);
+    };
+    const std::uint64_t stored = word0_static_bool(word0);  // bit 0: a static answer, bit 1: it
+    if ((stored & 1) != 0) [[likely]] {
+      if (unchanged()) [[likely]] return (stored >> 1) != 0;
+    } else {
+      const std::uint64_t answer = detail::targeted_bool(base, publish_offset(publish), limit, index, word0, context);
+      if (unchanged() & ((answer & 1) != 0)) [[likely]]
+        return answer == detail::kTargetedFallback ? fallback : (answer >> 1) != 0;
+    }
   }
-  return slow_bool(flag, context, fallback);
+  return slow_bool(flag, context != nullptr ? *context : empty_context(), fallback);
+}
+
+inline bool Reader::get_bool(Handle flag, bool fallback) const noexcept { return hot_bool(flag, nullptr, fallback); }
+
+inline bool Reader::get_bool(Handle flag, const Context& context, bool fallback) const noexcept {
+  return hot_bool(flag, &context, fallback);
 }
 
 }  // namespace flagd
