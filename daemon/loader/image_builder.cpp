@@ -183,7 +183,13 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
       const std::vector<std::uint64_t> fast = compile_fast_form(*flag, payloads);
       if (!fast.empty()) {
         ref.fast_offset = static_cast<std::uint32_t>(w.append(fast.data(), fast.size() * sizeof(std::uint64_t)));
-        ref.fast_words = static_cast<std::uint32_t>(fast.size());
+        ref.fast_words_log2 = static_cast<std::uint32_t>(std::countr_zero(fast.size()));
+        if (flag->enabled && flag->kind == ValueKind::Boolean) {
+          record.static_bool = kTargetedNullFallback;
+          if (flag->default_variant)
+            record.static_bool =
+                flag->variants[*flag->default_variant].value.boolean ? kTargetedNullTrue : kTargetedNullFalse;
+        }
       }
       w.put(rules_offset + i * sizeof(RuleRef), ref);
     }

@@ -1,14 +1,14 @@
 #include "flagd/context.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "flagd/key_hash.hpp"
 
 namespace flagd {
 
 const Context::Attribute* Context::find(std::string_view key, std::uint32_t hash) const noexcept {
-  const Attribute* all = attributes();
-  for (std::size_t i = 0; i < count_; ++i)
-    if (all[i].hash == hash && all[i].key == key) return &all[i];
-  return nullptr;
+  return find_tagged(key_tag(hash, key.size()), [key](const Attribute& a) { return a.key == key; });
 }
 
 const Context::Attribute* Context::find(std::string_view key) const noexcept {
@@ -22,17 +22,21 @@ Context::Attribute& Context::slot_for(std::string_view key) {
     spill_.assign(inline_, inline_ + count_);
     spilled_ = true;
   }
+  const std::uint64_t tag = key_tag(hash, key.size());
   Attribute* slot;
   if (spilled_) {
     spill_.emplace_back();
     slot = &spill_.back();
   } else {
     slot = &inline_[count_];
+    std::uint64_t probe = tag;
+    while (index_[probe & (kIndexSlots - 1)] != 0) ++probe;
+    index_[probe & (kIndexSlots - 1)] = static_cast<std::uint8_t>(count_ + 1);
   }
   if (key == kTargetingKey) targeting_key_ = count_;
   ++count_;
   *slot = Attribute{};
-  slot->hash = hash;
+  slot->tag = tag;
   slot->key = key;
   slot->key_head = head_word(key);
   return *slot;
@@ -97,6 +101,7 @@ std::span<const Context::Item> Context::list(const Attribute& a) const noexcept 
 }
 
 void Context::clear() noexcept {
+  std::fill(std::begin(index_), std::end(index_), std::uint8_t{0});
   count_ = 0;
   targeting_key_ = kNoAttribute;
   spilled_ = false;

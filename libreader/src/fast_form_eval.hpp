@@ -50,6 +50,7 @@ inline constexpr FastDecision kNull{Kind::Null, 0, 0};
 
 class FastForm {
  public:
+  // `context` is not null (an empty Context stands for none).
   FastForm(const std::byte* words, std::uint32_t count, const Context* context) noexcept
       : words_(words), mask_(count - 1), context_(context) {}
 
@@ -127,17 +128,11 @@ class FastForm {
     const std::size_t length = static_cast<std::uint16_t>(w1 >> 32);
     test.operand_length = w1 >> 48;
     test.operands = static_cast<std::uint32_t>(pc + 2 + layout::fast_string_words(length));
-    test.attribute = nullptr;
-    if (context_ != nullptr) {
-      const std::uint32_t hash = static_cast<std::uint32_t>(w1);
-      const std::uint64_t key_head = word(pc + 2);
-      for (const Context::Attribute& a : context_->attributes_view())
-        if (a.hash == hash && a.key.size() == length && a.key_head == key_head &&
-            (length <= 8 || holds(pc + 3, a.key.substr(8)))) {
-          test.attribute = &a;
-          break;
-        }
-    }
+    // Word 1's low 48 bits are the path's key tag: hash and length.
+    const std::uint64_t key_head = word(pc + 2);
+    test.attribute = context_->find_tagged(w1 & 0xFFFF'FFFF'FFFF, [&](const Context::Attribute& a) {
+      return a.key_head == key_head && (length <= 8 || holds(pc + 3, a.key.substr(8)));
+    });
   }
 
   // The string attribute the test names, or why there is none: False for a missing attribute (null
@@ -311,13 +306,11 @@ inline bool open_fast_form(const SlotView& slot, std::uint32_t index, layout::Fa
   const std::uint64_t ref_at = rule_ref_at(slot, index);
   if (!slot.holds_words(ref_at, sizeof(layout::RuleRef))) return false;
   const std::uint64_t w = slot.load<std::uint64_t>(ref_at + offsetof(layout::RuleRef, fast_offset));
-  form = layout::FastFormRef{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(w >> 32)};
-  // A power of two (std::has_single_bit would call a popcount routine on baseline x86-64).
-  return form.words != 0 && (form.words & (form.words - 1)) == 0 &&
-         slot.holds_words(form.offset, std::uint64_t{form.words} * 8);
+  form = layout::FastFormRef{static_cast<std::uint32_t>(w), std::uint32_t{1} << ((w >> 32) & 31)};
+  return form.offset != 0 && slot.holds_words(form.offset, std::uint64_t{form.words} * 8);
 }
 
-// `context` may be null (an empty context). `form` must come from open_fast_form().
+// `form` must come from open_fast_form().
 inline FastDecision run_fast_form(const SlotView& slot, layout::FastFormRef form, const Context* context) noexcept {
   return fast_form::FastForm(slot.image + form.offset, form.words, context).run();
 }

@@ -75,10 +75,12 @@ std::uint32_t Reader::index_of_late(Handle flag) const noexcept {
   return found;
 }
 
-const Context& Reader::empty_context() noexcept {
-  static const Context empty;
-  return empty;
-}
+namespace {
+// Constant-initialized: usable from any static initializer, and read with no guard check.
+constinit const Context kEmptyContext{};
+}  // namespace
+
+const Context& Reader::empty_context() noexcept { return kEmptyContext; }
 
 void Reader::evaluate_index(std::uint32_t index, Want want, const Context& context, std::string* text,
                             Raw& raw) const noexcept {
@@ -276,26 +278,14 @@ namespace detail {
 
 std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint64_t limit, std::uint32_t index,
                             std::uint64_t word0, const Context* context) noexcept {
-  using layout::FlagRecord;
-  // Enabled, boolean, with a rule: word 0's first three bytes, tested at once.
-  constexpr std::uint64_t kEnabledBooleanRule = static_cast<std::uint64_t>(layout::FlagState::Enabled) |
-                                                std::uint64_t{static_cast<std::uint8_t>(ValueKind::Boolean)} << 8 |
-                                                std::uint64_t{1} << 16;
-  if ((word0 & 0xFFFFFF) != kEnabledBooleanRule) return kTargetedUndecided;
+  const std::uint64_t null_answer = layout::word0_targeted_null(word0);  // the answer when the rule yields null
+  if (null_answer == 0) return kTargetedUndecided;
   // The caller checked the record lies below `limit`; so does the image header before it.
   const SlotView view{base + slot, limit - slot};
   layout::FastFormRef form;
   if (!open_fast_form(view, index, form)) return kTargetedUndecided;
-  // The answer null gives (the default variant's), worked out before the run so that the run is
-  // this function's last call and returns the answer itself.
-  std::uint64_t null_answer = kTargetedFallback;
-  if (layout::word0_default_variant(word0) != layout::kNoDefaultVariant)
-    null_answer = shared::load<std::uint64_t>(view.image + layout::kRecordsOffset +
-                                              std::uint64_t{index} * sizeof(FlagRecord) +
-                                              offsetof(FlagRecord, default_payload)) != 0
-                      ? kTargetedTrue
-                      : kTargetedFalse;
-  return run_fast_form_bool(view, form, context, null_answer);
+  // The run is this function's last call and returns the answer itself.
+  return run_fast_form_bool(view, form, context != nullptr ? context : &kEmptyContext, null_answer);
 }
 
 }  // namespace detail

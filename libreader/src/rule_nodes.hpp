@@ -80,9 +80,9 @@ inline const Context::Attribute* find_attribute(const SlotView& slot, const Cont
                                                 std::uint64_t packed_path, std::uint32_t hash) noexcept {
   if (context == nullptr) return nullptr;
   const layout::StringRef path = layout::unpack_string_ref(packed_path);
-  for (const Context::Attribute& a : context->attributes_view())
-    if (a.hash == hash && equals_headed(slot, path, a.key, a.key_head)) return &a;
-  return nullptr;
+  return context->find_tagged(Context::key_tag(hash, path.length), [&](const Context::Attribute& a) {
+    return equals_headed(slot, path, a.key, a.key_head);
+  });
 }
 
 // The context's targeting key if it is a non-empty string, else empty (fractional then gives null).

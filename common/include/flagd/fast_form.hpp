@@ -106,9 +106,10 @@ inline constexpr std::uint64_t pack_fast_bucket(FastBucketKind kind, std::uint16
   return static_cast<std::uint64_t>(kind) | std::uint64_t{variant} << 8;
 }
 
+// Where a reader found a fast form (from RuleRef).
 struct FastFormRef {
   std::uint32_t offset;  // 8-aligned, in the image
-  std::uint32_t words;   // 0: the rule has no fast form
+  std::uint32_t words;   // a power of two
 };
 
 }  // namespace flagd::layout

@@ -46,7 +46,9 @@ namespace flagd::layout {
 static_assert(std::endian::native == std::endian::little, "the segment layout is little-endian");
 
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
-inline constexpr std::uint32_t kLayoutVersion = 5;  // 2: compiled targeting rules; 3: RuleNode::flags; 4, 5: fast forms
+// 2: compiled targeting rules; 3: RuleNode::flags; 4, 5: fast forms; 6: word 0 says which boolean
+// flags have one, RuleRef gives its size as a power of two
+inline constexpr std::uint32_t kLayoutVersion = 6;
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSlotsOffset = 4096;
 inline constexpr std::uint32_t kSlotCount = 2;
@@ -180,7 +182,7 @@ struct alignas(32) FlagRecord {
   FlagState state;
   ValueKind kind;
   std::uint8_t has_targeting;  // 1: the flag has a rule (RuleRef at its index)
-  std::uint8_t static_bool;    // StaticBool: the whole answer of a static boolean flag
+  std::uint8_t static_bool;    // StaticBool, or TargetedBoolNull, or 0
   std::uint16_t variant_count;
   std::uint16_t default_variant;  // index into the variants, or kNoDefaultVariant
   // word 1
@@ -230,6 +232,15 @@ static_assert(sizeof(MetadataBlock) == 8);
 // depend on anything but the record: the builder stores it in word 0, and the hot path needs no
 // other word of the record. Bit 0: the answer is here; bit 1: the answer.
 enum StaticBool : std::uint8_t { kNotStaticBool = 0, kStaticFalse = 1, kStaticTrue = 3 };
+// For an enabled boolean flag whose rule has a fast form (fast_form.hpp), bits 2..4 of the same
+// byte instead give the answer when the rule yields null: the default variant's false or true, or
+// the caller's fallback if the flag has no default variant. Nonzero exactly for such flags, so the
+// hot path knows from word 0 alone to run the form, and needs no other word of the record.
+enum TargetedBoolNull : std::uint8_t {
+  kTargetedNullFalse = 1 << 2,
+  kTargetedNullTrue = 3 << 2,
+  kTargetedNullFallback = 5 << 2,
+};
 
 // Word-level view of FlagRecord word 0, so the hot path decodes it from one 64-bit load.
 inline constexpr FlagState word0_state(std::uint64_t w) noexcept {
@@ -247,6 +258,8 @@ inline constexpr std::uint16_t word0_default_variant(std::uint64_t w) noexcept {
 }
 
 inline constexpr std::uint64_t word0_static_bool(std::uint64_t w) noexcept { return (w >> 24) & 3; }
+// TargetedBoolNull >> 2: 1 false, 3 true, 5 the fallback; 0 if the flag is no such flag.
+inline constexpr std::uint64_t word0_targeted_null(std::uint64_t w) noexcept { return (w >> 26) & 7; }
 
 inline constexpr std::uint64_t pack_string_ref(StringRef r) noexcept {
   return std::uint64_t{r.offset} | std::uint64_t{r.length} << 32;

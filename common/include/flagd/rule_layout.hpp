@@ -62,8 +62,8 @@ static_assert(offsetof(RuleNode, a) == 8);
 struct RuleRef {
   std::uint32_t nodes_offset;  // RuleNode[node_count], 0 if the flag has no rule
   std::uint32_t node_count;
-  std::uint32_t fast_offset;   // the rule's fast form (fast_form.hpp): fast_words words
-  std::uint32_t fast_words;    // 0: the rule has no fast form
+  std::uint32_t fast_offset;      // the rule's fast form (fast_form.hpp); 0: the rule has none
+  std::uint32_t fast_words_log2;  // it has 1 << fast_words_log2 words: a power of two by construction
 };
 static_assert(sizeof(RuleRef) == 16);
 static_assert(offsetof(RuleRef, fast_offset) == 8);

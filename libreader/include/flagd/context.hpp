@@ -38,8 +38,15 @@ class Context {
     static Item of(bool b) noexcept { return Item{Type::Bool, b, 0, {}}; }
   };
 
+  // What lookups compare first: key_hash(key) in bits 0..31 and the key's length in 32..47 (keys
+  // of 64 KiB or more set bit 48 instead, which no looked-up tag has), so one comparison of words
+  // rules out nearly every other key.
+  static constexpr std::uint64_t key_tag(std::uint32_t hash, std::size_t length) noexcept {
+    return hash | (length <= 0xFFFF ? std::uint64_t{length} << 32 : std::uint64_t{1} << 48);
+  }
+
   struct Attribute {
-    std::uint32_t hash = 0;  // key_hash(key), computed once when set
+    std::uint64_t tag = 0;  // key_tag(key_hash(key), key.size()), computed once when set
     Type type = Type::Null;
     bool boolean = false;
     std::string_view key;
@@ -76,9 +83,27 @@ class Context {
   void clear() noexcept;
 
   std::size_t size() const noexcept { return count_; }
-  // The attribute stored under `key`, or nullptr (linear in the number of attributes).
+  // The attribute stored under `key`, or nullptr. `hash` is key_hash(key).
   const Attribute* find(std::string_view key, std::uint32_t hash) const noexcept;
   const Attribute* find(std::string_view key) const noexcept;
+  // The attribute whose tag is `tag` and for which `same_key(attribute)` holds, or nullptr: for
+  // callers that compare keys where they lie (an image's words). Up to kInlineAttributes, one probe
+  // of a table indexed by the key's hash, usually the only one; beyond, a scan.
+  template <class SameKey>
+  const Attribute* find_tagged(std::uint64_t tag, SameKey&& same_key) const noexcept {
+    if (!spilled_) [[likely]] {
+      // At most half the table's slots are used, so a probe sequence always reaches an empty one.
+      for (std::uint64_t probe = tag;; ++probe) {
+        const std::uint8_t at = index_[probe & (kIndexSlots - 1)];
+        if (at == 0) return nullptr;
+        const Attribute& a = inline_[at - 1];
+        if (a.tag == tag && same_key(a)) return &a;
+      }
+    }
+    for (const Attribute& a : spill_)
+      if (a.tag == tag && same_key(a)) return &a;
+    return nullptr;
+  }
   std::span<const Item> list(const Attribute& a) const noexcept;
   std::span<const Attribute> attributes_view() const noexcept { return {attributes(), count_}; }
   // The "targetingKey" attribute, found without a search (every rollout reads it), or nullptr.
@@ -93,7 +118,12 @@ class Context {
   const Item* items() const noexcept { return items_spilled_ ? item_spill_.data() : items_; }
 
   static constexpr std::size_t kNoAttribute = static_cast<std::size_t>(-1);
+  static constexpr std::size_t kIndexSlots = 2 * kInlineAttributes;
+  static_assert((kIndexSlots & (kIndexSlots - 1)) == 0 && kInlineAttributes < 256);
 
+  // Open addressing over the inline attributes: position + 1 (0: empty), at key_tag & (slots - 1)
+  // or the next free slot after it. Unused once the attributes spill.
+  std::uint8_t index_[kIndexSlots] = {};
   Attribute inline_[kInlineAttributes];
   std::size_t count_ = 0;
   std::size_t targeting_key_ = kNoAttribute;  // its index among the attributes

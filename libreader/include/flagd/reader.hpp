@@ -126,12 +126,14 @@ struct HandleEntry {
   std::string key;
 };
 
-// The answer of an enabled boolean flag with targeting, from its rule's fast form, inside a read
-// the caller opened (get_bool with a context) and validates afterwards: kTargetedFalse,
-// kTargetedTrue, kTargetedFallback, or kTargetedUndecided (anything else: the general path).
-// `slot`: the active slot's offset from `base`; `limit`: the mapping's size, which bounds reads;
-// `context` may be null (an empty context).
+// The answer of a boolean flag `index` whose record's word 0 is `word0`, if it is enabled and its
+// rule has a fast form (word 0 says so), from that form, inside a read the caller opened
+// (get_bool) and validates afterwards: kTargetedFalse, kTargetedTrue, kTargetedFallback, or
+// kTargetedUndecided (anything else: the general path decides). `slot`: the active slot's offset
+// from `base`; `limit`: the mapping's size, which bounds reads; `context` may be null (empty).
 inline constexpr std::uint64_t kTargetedUndecided = 0, kTargetedFalse = 1, kTargetedTrue = 3, kTargetedFallback = 5;
+static_assert(layout::kTargetedNullFalse >> 2 == kTargetedFalse && layout::kTargetedNullTrue >> 2 == kTargetedTrue &&
+              layout::kTargetedNullFallback >> 2 == kTargetedFallback);
 std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint64_t limit, std::uint32_t index,
                             std::uint64_t word0, const Context* context) noexcept;
 
