@@ -42,7 +42,7 @@ struct Published {
 
   Published() {
     std::string error;
-    auto segment = flagd::SharedSegment::open_or_create(name, 1 << 20, error);
+    auto segment = flagd::SharedSegment::open_or_create(name, 1 << 20, {}, error);
     auto publisher = flagd::Publisher::resume(segment->data(), error);
     auto loaded = flagd::load_flag_text(flags_json());
     if (!segment || !publisher || !loaded.ok() || !publisher->publish(loaded.flags, 0).published) std::abort();

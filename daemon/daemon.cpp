@@ -58,7 +58,8 @@ class Daemon {
 
   // Loads every file and publishes a new generation, or keeps the published one and says why.
   bool load_and_publish(std::string_view why) {
-    LoadResult loaded = load_flag_files(options_.flag_files);
+    LoadResult loaded = load_flag_files(
+        options_.flag_files, options_.allow_any_file_owner ? FileTrust::Any : FileTrust::OwnerOrRoot);
     std::string errors;
     for (const auto& d : loaded.diagnostics) {
       if (d.severity == Diagnostic::Severity::Warning) {
@@ -147,7 +148,7 @@ int run_daemon(const DaemonOptions& options) {
     return 1;
   }
   std::optional<SharedSegment> segment =
-      SharedSegment::open_or_create(options.segment, options.image_capacity, error);
+      SharedSegment::open_or_create(options.segment, options.image_capacity, options.access, error);
   if (!segment) {
     log::error(error);
     return 1;

@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "shared_segment.hpp"
+
 namespace flagd {
 
 struct DaemonOptions {
   std::vector<std::string> flag_files;
   std::string segment = "flagd";
   std::uint64_t image_capacity = 16u << 20;  // bytes per image slot, for a new segment
+  SegmentAccess access;                       // who may read the segment
+  bool allow_any_file_owner = false;          // load files whoever owns them and whoever may write them
 };
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code.

@@ -1,14 +1,19 @@
 // flagd: publishes feature flags from flagd-format JSON files into shared memory.
+#include <grp.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <vector>
 
 #include "daemon.hpp"
 
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: flagd --flags FILE [--flags FILE ...] [--segment NAME] [--image-capacity MIB]
+             [--group NAME | --readable-by-all] [--allow-any-file-owner]
 
 Loads flag definitions (OpenFeature flagd JSON format), publishes them into the shared-memory
 segment NAME (default "flagd", /dev/shm/NAME), and serves it until SIGTERM or SIGINT. Applications
@@ -18,6 +23,12 @@ read it through the flagd reader library; `flagctl` inspects it.
   --segment NAME        segment name: letters, digits, '.', '_', '-' (default: flagd)
   --image-capacity MIB  bytes of each of the segment's two image slots, in MiB, when the segment is
                         created (default: 16); an existing segment keeps its size
+  --group NAME          the group whose members may read the segment (mode 0640; default: the
+                        daemon's own group); the daemon's user must belong to it
+  --readable-by-all     let every user read the segment (mode 0644)
+  --allow-any-file-owner
+                        load flag files owned by any user or writable by all; by default the
+                        daemon refuses them, since whoever can edit them decides what readers see
   --help                this text
   --version             the version
 
@@ -25,9 +36,25 @@ Signals: SIGHUP re-reads every file and publishes a new generation if all are va
 the published flags stay and the error is logged and shown by `flagctl status`.
 SIGTERM / SIGINT stop the daemon; the segment and its last image stay for running readers.
 
+Only the daemon's user can write the segment; readers map it read-only. The daemon needs no
+privilege: run it as an unprivileged user of its own.
+
 Exit codes: 0 stopped by a signal; 1 could not start (files invalid at start-up, segment held
 by another daemon, segment unusable); 2 bad command line.
 )";
+
+// The id of the group named `name` (or given as a number), if there is one.
+std::optional<gid_t> group_id(const std::string& name) {
+  std::vector<char> buffer(16384);
+  group entry{};
+  group* found = nullptr;
+  if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr)
+    return found->gr_gid;
+  char* end = nullptr;
+  const unsigned long number = std::strtoul(name.c_str(), &end, 10);
+  if (!name.empty() && *end == '\0' && number < 0xFFFFFFFFul) return static_cast<gid_t>(number);
+  return std::nullopt;
+}
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "flagd: %s\n(see flagd --help)\n", message.c_str());
@@ -69,10 +96,20 @@ int main(int argc, char** argv) {
       if (value.empty() || *end != '\0' || mib == 0 || mib > 4000)
         return usage_error("--image-capacity takes a whole number of MiB from 1 to 4000");
       options.image_capacity = mib << 20;
+    } else if (take("--group")) {
+      const std::optional<gid_t> gid = group_id(value);
+      if (!gid) return usage_error("--group: no group named '" + value + "'");
+      options.access.group = gid;
+    } else if (arg == "--readable-by-all") {
+      options.access.readable_by_all = true;
+    } else if (arg == "--allow-any-file-owner") {
+      options.allow_any_file_owner = true;
     } else {
       return usage_error("unknown or incomplete argument '" + std::string(arg) + "'");
     }
   }
   if (options.flag_files.empty()) return usage_error("at least one --flags FILE is required");
+  if (options.access.group && options.access.readable_by_all)
+    return usage_error("--group and --readable-by-all exclude each other");
   return flagd::run_daemon(options);
 }

@@ -24,7 +24,7 @@ struct ReaderReport {
 
 [[noreturn]] void run_writer(const std::string& name) {
   std::string error;
-  auto segment = flagd::SharedSegment::open_or_create(name, 1 << 16, error);
+  auto segment = flagd::SharedSegment::open_or_create(name, 1 << 16, {}, error);
   if (!segment) _exit(3);
   // Like a restarted daemon, the writer continues the segment's indices and generations.
   auto publisher = flagd::Publisher::resume(segment->data(), error);
@@ -58,7 +58,7 @@ TEST_CASE("ten million reads in one process while another publishes: all consist
   {
     // Generation 1 exists before either child starts.
     std::string error;
-    auto segment = flagd::SharedSegment::open_or_create(name, 1 << 16, error);
+    auto segment = flagd::SharedSegment::open_or_create(name, 1 << 16, {}, error);
     REQUIRE(segment);
     auto publisher = flagd::Publisher::resume(segment->data(), error);
     REQUIRE(publisher);

@@ -1,11 +1,12 @@
 #include "flag_loader.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -334,22 +335,48 @@ void merge(std::vector<FlagDefinition>&& incoming, FlagSet& set,
   }
 }
 
-bool read_file(const std::string& path, std::string& contents, Diagnostic& error) {
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Checks and reads the file through one descriptor, so that what is checked is what is read.
+bool read_file(const std::string& path, FileTrust trust, std::string& contents, Diagnostic& error) {
   error = Diagnostic{};
   error.file = path;
-  struct stat info{};
-  if (::stat(path.c_str(), &info) != 0) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
     error.message = std::string("cannot open the file: ") + std::strerror(errno);
+    return false;
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info{};
+  if (::fstat(fd, &info) != 0) {
+    error.message = std::string("cannot read the file's status: ") + std::strerror(errno);
     return false;
   }
   if (!S_ISREG(info.st_mode)) {
     error.message = "not a regular file";
     return false;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error.message = std::string("cannot open the file: ") + std::strerror(errno);
-    return false;
+  if (trust == FileTrust::OwnerOrRoot) {
+    if (info.st_uid != ::geteuid() && info.st_uid != 0) {
+      error.message = "the file is owned by uid " + std::to_string(info.st_uid) +
+                      ", neither this daemon's user (uid " + std::to_string(::geteuid()) +
+                      ") nor root; whoever owns it decides what every reader sees (flagd "
+                      "--allow-any-file-owner accepts it)";
+      return false;
+    }
+    if ((info.st_mode & S_IWOTH) != 0) {
+      error.message = "the file is writable by every user (mode " + octal_mode(info.st_mode) +
+                      "); anyone could change what every reader sees (chmod o-w, or flagd "
+                      "--allow-any-file-owner accepts it)";
+      return false;
+    }
   }
   const auto size = static_cast<std::size_t>(info.st_size);
   if (size > limits::kMaxFileBytes) {
@@ -357,10 +384,15 @@ bool read_file(const std::string& path, std::string& contents, Diagnostic& error
                     std::to_string(limits::kMaxFileBytes);
     return false;
   }
-  in.seekg(0);
   contents.resize(size);
-  in.read(contents.data(), static_cast<std::streamsize>(size));
-  if (static_cast<std::size_t>(in.gcount()) != size) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, contents.data() + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  if (done != size) {
     error.message = "cannot read the whole file (did it change while being read?)";
     return false;
   }
@@ -380,14 +412,14 @@ void load_document(std::string_view text, std::string_view name, std::vector<Fla
 
 }  // namespace
 
-LoadResult load_flag_files(const std::vector<std::string>& paths) {
+LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust) {
   LoadResult result;
   std::unordered_map<std::string, std::size_t> position;
   Sha256 all;
   for (const auto& path : paths) {
     std::string contents;
     Diagnostic error;
-    if (!read_file(path, contents, error)) {
+    if (!read_file(path, trust, contents, error)) {
       result.diagnostics.push_back(std::move(error));
       continue;
     }

@@ -23,7 +23,7 @@ struct flock whole_file(short type) {
 
 std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std::string& error) {
   const std::string path = segment_lock_path(segment);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     error = "cannot open lock file " + path + ": " + std::strerror(errno);
     return std::nullopt;
