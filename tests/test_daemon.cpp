@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <boost/interprocess/shared_memory_object.hpp>
+#include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -160,6 +162,61 @@ TEST_CASE("the daemon rejects a bad command line and a bad segment name") {
   CHECK(bad_name.wait() == 2);
   CHECK(read_file(log).find("segment name 'a/b' may hold only letters") != std::string::npos);
   std::remove(log.c_str());
+}
+
+TEST_CASE("a reload that outgrows the segment is refused while readers keep the old image") {
+  const std::string segment = flagd::test::unique_segment("growth");
+  const std::string dir = "/tmp/" + segment;
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/flags.json";
+  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  std::ofstream(file) << flags_with("a");
+  const std::vector<std::string> args{FLAGD_BINARY, "--flags", file, "--segment", segment, "--image-capacity", "1"};
+  Process daemon = Process::spawn(args, dir + "/daemon.log");
+  auto reader = flagd::Reader::detached(segment);
+  REQUIRE(eventually([&] { return !reader.try_attach() && reader.generation() == 1; }));
+  const flagd::Handle router = reader.resolve("router");
+
+  // Readers evaluate throughout; every answer must come from the one image that fits.
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> reads{0}, wrong{0};
+  std::thread evaluating([&] {
+    std::string value;
+    while (!stop.load(std::memory_order_relaxed)) {
+      reader.get_string(router, "", value);
+      if (value != "router-a") wrong.fetch_add(1, std::memory_order_relaxed);
+      reads.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+
+  // 3,000 flags with 400-byte values: about 2 MiB of image for a 1 MiB slot.
+  std::string extra;
+  for (int i = 0; i < 3000; ++i) {
+    extra += R"(, "big-)" + std::to_string(i) + R"(": {"state": "ENABLED", "variants": {"v": ")" + std::to_string(i) +
+             std::string(400, 'x') + R"("}, "defaultVariant": "v"})";
+  }
+  std::ofstream(file) << flags_with("b", extra);
+  ::kill(daemon.pid, SIGHUP);
+  REQUIRE(eventually([&] { return reader.status().reloads_failed == 1; }));
+  const std::string error = reader.status().last_error;
+  CHECK(error.find("the compiled image needs ") != std::string::npos);
+  CHECK(error.find(" bytes but the segment holds 1048576 per image (a new segment with a larger --image-capacity would fit it)") !=
+        std::string::npos);
+  CHECK(reader.generation() == 1);
+  stop = true;
+  evaluating.join();
+  CHECK(reads.load() > 0);
+  CHECK(wrong.load() == 0);
+
+  // A reload that fits again is published as usual.
+  std::ofstream(file) << flags_with("b");
+  ::kill(daemon.pid, SIGHUP);
+  CHECK(eventually([&] { return reader.generation() == 2; }));
+  CHECK(reader.get_string(router, "") == "router-b");
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
+  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("flagctl validate and eval") {
