@@ -415,6 +415,7 @@ void load_document(std::string_view text, std::string_view name, std::vector<Fla
 LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust) {
   LoadResult result;
   std::unordered_map<std::string, std::size_t> position;
+  bool over_limit = false;
   Sha256 all;
   for (const auto& path : paths) {
     std::string contents;
@@ -430,16 +431,18 @@ LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trus
     std::vector<FlagDefinition> flags;
     load_document(contents, path, flags, result.diagnostics);
     merge(std::move(flags), result.flags, position);
+    if (result.flags.flags.size() > limits::kMaxFlags && !over_limit) {
+      over_limit = true;  // reported once, at the file that passed it
+      Diagnostic d;
+      d.file = path;
+      d.message = std::to_string(result.flags.flags.size()) + " flags (in this file and those before it) exceed the limit of " +
+                  std::to_string(limits::kMaxFlags);
+      result.diagnostics.push_back(std::move(d));
+    }
   }
   if (paths.empty()) {
     Diagnostic d;
     d.message = "no flag file given";
-    result.diagnostics.push_back(std::move(d));
-  }
-  if (result.flags.flags.size() > limits::kMaxFlags) {
-    Diagnostic d;
-    d.message = std::to_string(result.flags.flags.size()) + " flags exceed the limit of " +
-                std::to_string(limits::kMaxFlags);
     result.diagnostics.push_back(std::move(d));
   }
   result.flags.sha256 = all.finish();
