@@ -3,6 +3,7 @@
 #   1. optimized build, warnings as errors, the whole suite (benchmarks are built, not run)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, the whole suite
 #   3. ThreadSanitizer build, the concurrency tests (CTest label "concurrency")
+#   4. the libFuzzer targets (clang), 60 s each from the seed corpora (scripts/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -53,5 +54,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 build tsan test_concurrent_threads test_two_process -- \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLAGD_SANITIZE=thread -DFLAGD_BUILD_BENCH=OFF
 TSAN_OPTIONS=halt_on_error=1 check tsan -L concurrency
+
+./scripts/fuzz.sh "${FLAGD_FUZZ_SECONDS:-60}"
 
 echo "==> all test suites passed"

@@ -7,6 +7,8 @@
 #include <random>
 
 #include "flagd/limits.hpp"
+#include "flagd/rule_layout.hpp"
+#include "exercise_reader.hpp"
 #include "memory_flags.hpp"
 
 using flagd::Evaluation;
@@ -35,41 +37,9 @@ std::byte* active_slot(flagd::MemorySegment& segment) {
   return segment.data() + flagd::layout::publish_offset(prefix.publish.active);
 }
 
-// Evaluates everything every way; an error answer must carry the caller's default.
+// Evaluates every flag every way; an error answer must carry the caller's default.
 void evaluate_everything(flagd::Reader& r) {
-  const char* keys[] = {"b", "s", "n", "o", "d", "t", "tb", "zz"};
-  flagd::Context context;
-  const flagd::Context::Item list[] = {flagd::Context::Item::of(1.0), flagd::Context::Item::of(2.0)};
-  context.set("c", "FR").set("v", "1.2.0").set_list("l", list).set("n", 2.0).set_targeting_key("k1");
-  std::string text;
-  for (const char* key : keys) {
-    const auto h = r.resolve(key);
-    Evaluation<bool> b;
-    r.evaluate(h, true, b);
-    if (b.reason == Reason::Error) REQUIRE(b.value == true);
-    Evaluation<std::string> s;
-    r.evaluate(h, std::string_view("fallback"), s);
-    if (s.reason == Reason::Error) REQUIRE(s.value == "fallback");
-    r.evaluate(h, context, std::string_view("fallback"), s);
-    if (s.reason == Reason::Error) REQUIRE(s.value == "fallback");
-    REQUIRE(s.value.size() <= flagd::limits::kMaxStringBytes);
-    Evaluation<double> d;
-    r.evaluate(h, 4.0, d);
-    Evaluation<std::int64_t> i;
-    r.evaluate(h, std::int64_t{4}, i);
-    r.evaluate_object(h, "{}", s);
-    (void)r.get_bool(h, false);
-    (void)r.get_bool(key, false);
-    (void)r.get_bool(h, context, false);  // the value-only forms run rules' fast forms first
-    (void)r.get_int(h, context, 1);
-    (void)r.get_double(h, context, 1.0);
-    r.get_string(h, "x", text);
-    std::vector<flagd::MetadataValue> metadata;
-    (void)r.metadata(h, metadata);
-  }
-  (void)r.list();
-  (void)r.status();
-  (void)r.generation();
+  REQUIRE(flagd::test::exercise_reader(r, {"b", "s", "n", "o", "d", "t", "tb", "zz"}));
 }
 
 }  // namespace
@@ -116,4 +86,33 @@ TEST_CASE("a slot of pure noise never crashes a reader") {
   }
   SUCCEED("no crash, no out-of-bounds read under AddressSanitizer");
   CHECK(flags.reader().get_bool("b", true) == flags.reader().get_bool("b", true));
+}
+
+TEST_CASE("a string constant whose variant index is torn is read as text, not as a variant") {
+  // Found by fuzz_slot: a `b` word of 0x10000 has a variant index of 0 in its low 16 bits. The
+  // rule is one the fast form leaves to the interpreter (cat), where the index matters.
+  flagd::test::MemoryFlags flags(R"({"flags": {"v": {"state": "ENABLED", "variants": {"on": "on", "off": "off"},
+    "defaultVariant": "off", "targeting": {"if": [{"==": [{"cat": [{"var": "x"}]}, "y"]}, "on", "off"]}}}})");
+  std::byte* slot = active_slot(flags.segment());
+  flagd::layout::ImageHeader header;
+  std::memcpy(&header, slot, sizeof header);
+  flagd::layout::RuleRef ref;
+  std::memcpy(&ref, slot + header.rules_offset, sizeof ref);  // flag "v" has index 0
+  int torn = 0;
+  for (std::uint32_t i = 0; i < ref.node_count; ++i) {
+    flagd::layout::RuleNode node;
+    std::byte* at = slot + ref.nodes_offset + i * sizeof node;
+    std::memcpy(&node, at, sizeof node);
+    if (node.op != flagd::layout::RuleOp::String || node.b == 0) continue;
+    node.b = 0x10000;
+    std::memcpy(at, &node, sizeof node);
+    ++torn;
+  }
+  REQUIRE(torn == 2);  // "on" and "off"
+  flagd::Context context;
+  context.set("x", "y");
+  Evaluation<std::string> e;
+  flags.reader().evaluate(flags.reader().resolve("v"), context, std::string_view("fallback"), e);
+  CHECK(e.reason == Reason::TargetingMatch);  // named by its text instead
+  CHECK(e.value == "on");
 }

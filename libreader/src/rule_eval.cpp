@@ -1167,16 +1167,20 @@ bool RuleEvaluator::constant(const RuleNode& c, bool tail, RuleValue& out) noexc
     case RuleOp::Null: out = null_value(); return true;
     case RuleOp::Bool: out = bool_value(c.a != 0); return true;
     case RuleOp::Number: out = number_value(std::bit_cast<double>(c.a)); return true;
-    case RuleOp::String:
-      if (tail && c.b != 0) {
+    case RuleOp::String: {
+      // The index as run() reads it: tested whole, a torn `b` such as 0x10000 would leave a
+      // textless string that run() takes for one with text.
+      const auto variant = static_cast<std::uint16_t>(c.b);
+      if (tail && variant != 0) {
         out = RuleValue{};
         out.kind = Kind::String;
         out.length = layout::unpack_string_ref(c.a).length;
       } else if (!image_text(c.a, out)) {
         return false;
       }
-      out.variant = static_cast<std::uint16_t>(c.b);
+      out.variant = variant;
       return true;
+    }
     default: failure_ = RuleOutcome::Malformed; return false;
   }
 }
