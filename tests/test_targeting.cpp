@@ -143,6 +143,21 @@ TEST_CASE("var: dotted paths, defaults, lists, $flagd and the targeting key") {
   CHECK(outcome(R"({"if": [{"==": [{"var": "$flagd.flagKey"}, "rule"]}, "yes", "no"]})", spoof) == "yes");
 }
 
+TEST_CASE("the flag key stays intact when the text around its first use is given back") {
+  // Found by fuzz_load: the key, loaded inside a comparison whose boolean result releases the
+  // rule's scratch text, was then overwritten by the next string ("zzzzzz") built there.
+  flagd::test::MemoryFlags flags(R"({"flags": {"flag-a": {"state": "ENABLED",
+    "variants": {"zzzzzzflag-a": "right", "zzzzzzzzzzzz": "wrong", "no": "no"}, "defaultVariant": "no",
+    "targeting": {"if": [{"==": [{"var": "$flagd.flagKey"}, "flag-a"]},
+                         {"cat": ["zzzzzz", {"var": "$flagd.flagKey"}]}, "no"]}}}})");
+  auto& r = flags.reader();
+  flagd::Evaluation<std::string> e;
+  r.evaluate(r.resolve("flag-a"), Context{}, std::string_view("fallback"), e);
+  CHECK(e.reason == Reason::TargetingMatch);
+  CHECK(e.variant == "zzzzzzflag-a");
+  CHECK(e.value == "right");
+}
+
 TEST_CASE("missing and missing_some") {
   Context c;
   c.set("a", "x").set("e", "").set_null("n");

@@ -43,7 +43,7 @@ struct ReaderReport {
   report.first_generation = attached->generation();
   while (report.reads < 10'000'000) {
     report.inconsistent += static_cast<std::uint64_t>(checker.round());
-    report.reads += 4;
+    report.reads += 5;
   }
   report.last_generation = checker.latest_generation();
   (void)!::write(report_fd, &report, sizeof report);

@@ -370,7 +370,13 @@ std::string_view RuleEvaluator::targeting_key() const noexcept { return detail::
 
 bool RuleEvaluator::flag_key(RuleValue& out) noexcept {
   if (!flag_key_loaded_) {
-    if (!image_text(layout::pack_string_ref(flag_key_ref_), flag_key_)) return false;
+    const layout::StringRef ref = flag_key_ref_;
+    if (ref.length > sizeof flag_key_text_ || !slot_.holds_words(ref.offset, layout::round_up8(ref.length))) {
+      failure_ = RuleOutcome::Malformed;  // no loaded key is longer; only torn bytes say so
+      return false;
+    }
+    shared::copy_out_bytes(flag_key_text_, slot_.image + ref.offset, ref.length);
+    flag_key_ = string_value({flag_key_text_, ref.length});
     flag_key_loaded_ = true;
   }
   out = flag_key_;
@@ -512,11 +518,8 @@ bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_
   }
   RuleValue path;
   const std::size_t mark = text_used_;
-  const bool had_flag_key = flag_key_loaded_;
-  // The path's copy is released after the lookup, unless the lookup loaded the flag key after it.
-  const auto release = [&] {
-    if (flag_key_loaded_ == had_flag_key) text_used_ = mark;
-  };
+  // The path's copy is released after the lookup: nothing found points into it.
+  const auto release = [&] { text_used_ = mark; };
   if (!image_text(n.a, path)) return false;
   const std::string_view p = path.view();
   if (n.argc > 0 && substitutable(p) && rewritten(scope)) {
@@ -531,7 +534,7 @@ bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_
     if (!image_text(n.a, path)) return false;
   }
   if (!lookup(path.view(), static_cast<std::uint32_t>(n.b), scope, out)) return false;
-  release();  // nothing found points into the path's copy
+  release();
   if (out.kind == Kind::Null && n.argc > 0) return arg(n, 0, scope, depth, out);
   return true;
 }

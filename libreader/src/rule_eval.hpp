@@ -141,6 +141,9 @@ class RuleEvaluator {
   std::size_t text_used_ = 0;
   ValueScratch values_;
   std::uint32_t values_used_ = 0;
+  // The flag key, copied once per evaluation into a buffer of its own: in the scratch area, the
+  // release of a subexpression's text (eval) could hand its bytes to the next string.
+  char flag_key_text_[limits::kMaxFlagKeyBytes];
   RuleValue flag_key_{};
   bool flag_key_loaded_ = false;
 };
