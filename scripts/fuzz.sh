@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-flagd_packages+=(clang)
+# libFuzzer and the sanitizer runtimes are only a recommendation of clang-14, which deps.sh does not install.
+flagd_packages+=(clang libclang-rt-14-dev)
 flagd_install_deps
 
 seconds=${1:-60}
