@@ -284,7 +284,7 @@ std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint
   const SlotView view{base + slot, limit - slot};
   layout::FastFormRef form;
   if (!open_fast_form(view, index, form)) return kTargetedUndecided;
-  // The run is this function's last call and returns the answer itself.
+  // The form runs inlined here and returns the answer itself.
   return run_fast_form_bool(view, form, context != nullptr ? context : &kEmptyContext, null_answer);
 }
 
