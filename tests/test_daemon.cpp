@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "flagd/reader.hpp"
+#include "flagd/segment_name.hpp"
 #include "child_process.hpp"
 #include "named_segment.hpp"
 
@@ -216,6 +217,7 @@ TEST_CASE("a reload that outgrows the segment is refused while readers keep the 
   ::kill(daemon.pid, SIGTERM);
   CHECK(daemon.wait() == 0);
   boost::interprocess::shared_memory_object::remove(segment.c_str());
+  ::unlink(flagd::segment_lock_path(segment).c_str());
   std::filesystem::remove_all(dir);
 }
 
