@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace flagd {
 
 namespace {
@@ -16,12 +20,66 @@ constexpr std::uint32_t kRound[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 constexpr std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+#if defined(__x86_64__)
+// `count` blocks with the SHA extensions (Intel SHA-NI, also on AMD Zen): about 15 times fewer
+// instructions than the portable rounds, which took a third of a large flag file's load. The
+// state is kept as the instructions want it: ABEF and CDGH.
+__attribute__((target("sha,sse4.1"))) void blocks_with_sha_extensions(std::uint32_t state[8], const std::uint8_t* p,
+                                                                       std::size_t count) noexcept {
+  const __m128i big_endian = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  const __m128i dcba = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0])), 0xB1);
+  const __m128i hgfe = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])), 0x1B);
+  __m128i abef = _mm_alignr_epi8(dcba, hgfe, 8);
+  __m128i cdgh = _mm_blend_epi16(hgfe, dcba, 0xF0);
+  for (; count > 0; --count, p += 64) {
+    const __m128i abef_before = abef, cdgh_before = cdgh;
+    __m128i w[4];  // the message schedule, four words at a time, in a ring
+    for (int g = 0; g < 16; ++g) {
+      __m128i& now = w[g & 3];
+      if (g < 4) {
+        now = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g)), big_endian);
+      } else {
+        const __m128i& last = w[(g - 1) & 3];
+        const __m128i with_w7 = _mm_add_epi32(_mm_sha256msg1_epu32(now, w[(g - 3) & 3]),
+                                              _mm_alignr_epi8(last, w[(g - 2) & 3], 4));
+        now = _mm_sha256msg2_epu32(with_w7, last);
+      }
+      __m128i k = _mm_add_epi32(now, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRound[4 * g])));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, k);
+      k = _mm_shuffle_epi32(k, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, k);
+    }
+    abef = _mm_add_epi32(abef, abef_before);
+    cdgh = _mm_add_epi32(cdgh, cdgh_before);
+  }
+  const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  const __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), _mm_blend_epi16(feba, dchg, 0xF0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), _mm_alignr_epi8(dchg, feba, 8));
+}
+
+bool has_sha_extensions() noexcept {
+  static const bool has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  return has;
+}
+#endif
 }  // namespace
 
 Sha256::Sha256() noexcept
     : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
          0x5be0cd19},
       buffer_{} {}
+
+void Sha256::blocks(const std::uint8_t* p, std::size_t count) noexcept {
+#if defined(__x86_64__)
+  if (has_sha_extensions()) {
+    blocks_with_sha_extensions(h_, p, count);
+    return;
+  }
+#endif
+  for (; count > 0; --count, p += 64) block(p);
+}
 
 void Sha256::block(const std::uint8_t* p) noexcept {
   std::uint32_t w[64];
@@ -57,13 +115,20 @@ void Sha256::update(std::string_view bytes) noexcept {
   std::size_t n = bytes.size();
   total_ += n;
   while (n > 0) {
+    if (buffered_ == 0 && n >= sizeof buffer_) {  // whole blocks straight from the input
+      const std::size_t whole = n / sizeof buffer_;
+      blocks(p, whole);
+      p += whole * sizeof buffer_;
+      n -= whole * sizeof buffer_;
+      continue;
+    }
     const std::size_t take = std::min(n, sizeof buffer_ - buffered_);
     std::memcpy(buffer_ + buffered_, p, take);
     buffered_ += take;
     p += take;
     n -= take;
     if (buffered_ == sizeof buffer_) {
-      block(buffer_);
+      blocks(buffer_, 1);
       buffered_ = 0;
     }
   }
