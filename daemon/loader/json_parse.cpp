@@ -244,25 +244,38 @@ class DomToValue {
 
   JsonValue convert(simdjson::dom::element e) {
     JsonValue v;
+    convert_into(e, v);
+    return v;
+  }
+
+ private:
+  // Builds each value where it will stay (no vector grows, no value is moved): the tree of a
+  // large file is most of its load.
+  void convert_into(simdjson::dom::element e, JsonValue& v) {
     v.offset = next();
     switch (e.type()) {
-      case simdjson::dom::element_type::OBJECT:
+      case simdjson::dom::element_type::OBJECT: {
         v.kind = JsonValue::Kind::Object;
-        for (auto field : simdjson::dom::object(e)) {
-          JsonMember m;
+        const simdjson::dom::object object(e);
+        v.members.reserve(object.size());
+        for (auto field : object) {
+          JsonMember& m = v.members.emplace_back();
           m.key_offset = next();
-          m.key = std::string(field.key);
-          m.value = convert(field.value);
-          v.members.push_back(std::move(m));
+          m.key.assign(field.key);
+          convert_into(field.value, m.value);
         }
         break;
-      case simdjson::dom::element_type::ARRAY:
+      }
+      case simdjson::dom::element_type::ARRAY: {
         v.kind = JsonValue::Kind::Array;
-        for (auto item : simdjson::dom::array(e)) v.items.push_back(convert(item));
+        const simdjson::dom::array array(e);
+        v.items.reserve(array.size());
+        for (auto item : array) convert_into(item, v.items.emplace_back());
         break;
+      }
       case simdjson::dom::element_type::STRING:
         v.kind = JsonValue::Kind::String;
-        v.text = std::string(std::string_view(e));
+        v.text.assign(std::string_view(e));
         break;
       case simdjson::dom::element_type::INT64:
         v.kind = JsonValue::Kind::Number;
@@ -284,10 +297,8 @@ class DomToValue {
         v.kind = JsonValue::Kind::Null;
         break;
     }
-    return v;
   }
 
- private:
   std::uint32_t next() { return cursor_ < offsets_.size() ? offsets_[cursor_++] : 0; }
   const std::vector<std::uint32_t>& offsets_;
   std::size_t cursor_ = 0;
