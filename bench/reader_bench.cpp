@@ -31,6 +31,11 @@ std::string flags_json() {
     s += (i ? "," : "") + std::string("\"flag-") + std::to_string(i) +
          R"(": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": ")" +
          (i % 2 ? "off" : "on") + "\"}";
+  // One static flag of each other type, for the per-type rows.
+  s += R"(, "max-order-qty": {"state": "ENABLED", "variants": {"normal": 5000, "tight": 100}, "defaultVariant": "normal"})";
+  s += R"(, "price-cap": {"state": "ENABLED", "variants": {"low": 99.5, "high": 250.25}, "defaultVariant": "low"})";
+  s += R"(, "router": {"state": "ENABLED", "variants": {"a": "router-a", "b": "router-b"}, "defaultVariant": "a"})";
+  s += R"(, "limits": {"state": "ENABLED", "variants": {"v": {"max": 10, "venues": ["X", "Y"]}}, "defaultVariant": "v"})";
   return s + "}}";
 }
 
@@ -99,6 +104,46 @@ void BM_Handle_StaticBool_Detailed(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Handle_StaticBool_Detailed);
+
+// The other static types through a handle: a number as an integer and as a double, a string and an
+// object copied into a std::string whose capacity suffices (no allocation).
+void BM_Handle_StaticInt(benchmark::State& state) {
+  auto& p = published();
+  const flagd::Handle h = p.reader->resolve("max-order-qty");
+  for (auto _ : state) benchmark::DoNotOptimize(p.reader->get_int(h, 0));
+}
+BENCHMARK(BM_Handle_StaticInt);
+
+void BM_Handle_StaticDouble(benchmark::State& state) {
+  auto& p = published();
+  const flagd::Handle h = p.reader->resolve("price-cap");
+  for (auto _ : state) benchmark::DoNotOptimize(p.reader->get_double(h, 0.0));
+}
+BENCHMARK(BM_Handle_StaticDouble);
+
+void BM_Handle_StaticString(benchmark::State& state) {
+  auto& p = published();
+  const flagd::Handle h = p.reader->resolve("router");
+  std::string out;
+  out.reserve(64);
+  for (auto _ : state) {
+    p.reader->get_string(h, "", out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_Handle_StaticString);
+
+void BM_Handle_StaticObject(benchmark::State& state) {
+  auto& p = published();
+  const flagd::Handle h = p.reader->resolve("limits");
+  std::string out;
+  out.reserve(64);
+  for (auto _ : state) {
+    p.reader->get_object(h, "{}", out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_Handle_StaticObject);
 
 void BM_ByKey_StaticBool(benchmark::State& state) {
   auto& p = published();

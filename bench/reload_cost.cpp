@@ -3,7 +3,9 @@
 // image and publishing it (Publisher::publish), and the image's bytes per flag; then the delay
 // from a publication to a reader in another process seeing its generation.
 //
-//   build/release/bench/reload_cost [--runs N]      # median of N runs (default 5) per size
+//   build/release/bench/reload_cost [--runs N] [--dat FILE]   # median of N runs (default 5) per size;
+//                                                              # FILE gets "flags load_ms publish_ms" lines
+//   build/release/bench/reload_cost --write N FILE   # only write the mixed file of N flags (for other loaders)
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -186,7 +188,22 @@ std::vector<double> propagation(int count) {
 
 int main(int argc, char** argv) {
   int runs = 5;
-  if (argc == 3 && std::strcmp(argv[1], "--runs") == 0) runs = std::atoi(argv[2]);
+  std::string dat;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+      runs = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--dat") == 0 && i + 1 < argc) {
+      dat = argv[++i];
+    } else if (std::strcmp(argv[i], "--write") == 0 && i + 2 < argc) {
+      std::ofstream(argv[i + 2]) << file_of(std::atoi(argv[i + 1]), false);
+      return 0;
+    } else {
+      std::fprintf(stderr, "usage: reload_cost [--runs N] [--dat FILE] | --write N FILE\n");
+      return 2;
+    }
+  }
+  std::ofstream plot;
+  if (!dat.empty()) plot.open(dat);
   std::printf("| flags | load: read, parse, validate, compile | build the image and publish | total | image bytes | bytes per flag |\n"
               "| ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (const int n : {1000, 10000, 100000}) {
@@ -194,6 +211,7 @@ int main(int argc, char** argv) {
     std::printf("| %d mixed | %.2f ms | %.2f ms | %.2f ms | %llu | %.0f |\n", n, c.load_ms, c.publish_ms,
                 c.load_ms + c.publish_ms, static_cast<unsigned long long>(c.image_bytes),
                 static_cast<double>(c.image_bytes) / n);
+    if (plot) plot << n << ' ' << c.load_ms << ' ' << c.publish_ms << '\n';
   }
   const Cost s = cost_of(10000, true, runs);
   std::printf("| 10000 static booleans | %.2f ms | %.2f ms | %.2f ms | %llu | %.0f |\n", s.load_ms, s.publish_ms,
