@@ -98,7 +98,13 @@ load10k=$(awk '$1 == 10000 { printf "%.1f", $2 + $3 }' "$out/reload.dat")
 load100k=$(awk '$1 == 100000 { printf "%.1f", $2 + $3 }' "$out/reload.dat")
 propagation=$(sed -n 's/.*median \([0-9]*\) ns.*/\1/p' "$out/reload.txt")
 static_bytes=$(awk -F'|' '/static booleans/ { gsub(/ /, "", $7); print $7 }' "$out/reload.txt")
-verdict() { awk -v m="$1" -v t="$2" 'BEGIN { if (m + 0 <= t + 0) print "met"; else printf "missed by %.1fx\n", m / t }'; }
+verdict() {
+  awk -v m="$1" -v t="$2" 'BEGIN {
+    if (m + 0 <= t + 0) print "met"
+    else if (m < 2 * t) printf "missed by %.0f%%\n", 100 * (m - t) / t
+    else printf "missed by a factor of %.1f\n", m / t
+  }'
+}
 
 {
   cat <<EOF
