@@ -2,11 +2,14 @@
 // by the real daemon: once quiet, and once while the daemon publishes a new image about a
 // thousand times a second (this tool sends it SIGHUP every millisecond; the daemon re-reads the
 // file and publishes each time). Reports p50, p99, p99.9, p99.99 and max in ns, with the timer's
-// own overhead measured and subtracted.
+// own overhead measured and subtracted. The measuring thread runs alone on the last CPU, the
+// daemon on the others, as a latency-critical process would be deployed.
 //
 //   build/release/bench/latency [--samples N] [--cdf PREFIX]
 //
 // --cdf writes PREFIX-<mode>-<evaluation>.dat: "ns fraction" lines of the distribution, for plots.
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -165,11 +168,28 @@ int main(int argc, char** argv) {
   flagd::test::Process daemon = flagd::test::Process::spawn(
       {FLAGD_BINARY, "--flags", file, "--segment", segment}, "/tmp/" + segment + ".log");
   auto reader = flagd::Reader::detached(segment);
+  bool pinned = false;
+  cpu_set_t pinned_elsewhere;
+  CPU_ZERO(&pinned_elsewhere);
   if (!flagd::test::eventually([&] { return !reader.try_attach() && reader.generation() >= 1; })) {
     std::fprintf(stderr, "latency: the daemon did not publish (see /tmp/%s.log)\n", segment.c_str());
     return 1;
   }
 
+  // As a latency-critical process would be deployed: the measuring thread alone on the last CPU,
+  // the daemon (and this tool's SIGHUP thread) on the others.
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  if (cpus >= 2) {
+    cpu_set_t mine, others;
+    CPU_ZERO(&mine);
+    CPU_ZERO(&others);
+    CPU_SET(cpus - 1, &mine);
+    for (int c = 0; c < cpus - 1; ++c) CPU_SET(c, &others);
+    ::sched_setaffinity(daemon.pid, sizeof others, &others);
+    ::sched_setaffinity(0, sizeof mine, &mine);
+    pinned_elsewhere = others;
+    pinned = true;
+  }
   const double per_ns = calibrate_ticks_per_ns();
   const std::uint64_t overhead = timer_overhead(1'000'000);
   const std::uint64_t step = tsc_step();
@@ -200,6 +220,7 @@ int main(int argc, char** argv) {
     const auto started = std::chrono::steady_clock::now();
     if (reloading) {
       hup = std::thread([&] {
+        if (pinned) ::pthread_setaffinity_np(pthread_self(), sizeof pinned_elsewhere, &pinned_elsewhere);
         auto next = std::chrono::steady_clock::now();
         while (!stop.load(std::memory_order_relaxed)) {
           ::kill(daemon.pid, SIGHUP);
