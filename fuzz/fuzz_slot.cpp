@@ -17,26 +17,8 @@
 
 namespace {
 
-constexpr std::string_view kFlags = R"({"metadata": {"m": 1}, "flags": {
-  "b": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
-  "s": {"state": "ENABLED", "variants": {"x": "some text here", "y": "other"}, "defaultVariant": "y"},
-  "n": {"state": "ENABLED", "variants": {"one": 1.5}, "defaultVariant": "one", "metadata": {"owner": "team"}},
-  "o": {"state": "ENABLED", "variants": {"obj": {"k": [1, 2]}}, "defaultVariant": "obj"},
-  "d": {"state": "DISABLED", "variants": {"on": true}},
-  "t": {"state": "ENABLED", "variants": {"x": "x", "y": "y"}, "defaultVariant": "y",
-        "targeting": {"if": [{"and": [{"in": [{"var": "c"}, ["DE", "FR"]]}, {"sem_ver": [{"var": "v"}, ">", "1.0.0"]},
-                                      {"some": [{"var": "l"}, {"==": [{"var": ""}, 2]}]}]},
-                             {"fractional": [["x", 50], ["y", 50]]}, {"cat": ["y", {"substr": ["zz", 5]}]}]}},
-  "tb": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-         "targeting": {"if": [{"or": [{"starts_with": [{"var": "c"}, "F"]}, {"<": [{"var": "n"}, 3]},
-                                      {"ends_with": [{"var": "email"}, "@example.com"]}]},
-                              {"fractional": [["on", 1], ["off", 1]]},
-                              {"if": [{"!": {"==": [{"var": "c"}, "DE"]}}, "on", null]}]}},
-  "tn": {"state": "ENABLED", "variants": {"low": 1, "high": 100}, "defaultVariant": "low",
-         "targeting": {"if": [{">=": [{"var": "user.tier"}, 3]}, "high", {"fractional": [["low", 3], ["high", 1]]}]}}}})";
-
 struct Fixture {
-  flagd::test::MemoryFlags flags{kFlags, 1u << 16};
+  flagd::test::MemoryFlags flags{flagd::test::kEveryKindFlags, 1u << 16};
   std::byte* slot = nullptr;
   std::vector<std::byte> original;
   std::uint64_t slot_bytes = 0;
@@ -63,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::memset(fixture.slot, 0, fixture.slot_bytes);
     std::memcpy(fixture.slot, data + 1, std::min<std::size_t>(size - 1, fixture.slot_bytes));
   }
-  if (!flagd::test::exercise_reader(fixture.flags.reader(), {"b", "s", "n", "o", "d", "t", "tb", "tn", "zz"}))
+  if (!flagd::test::exercise_reader(fixture.flags.reader(), flagd::test::kEveryKindKeys))
     __builtin_trap();
   return 0;
 }

@@ -16,20 +16,6 @@ using flagd::Reason;
 
 namespace {
 
-constexpr std::string_view kFlags = R"({"metadata": {"m": 1}, "flags": {
-  "b": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
-  "s": {"state": "ENABLED", "variants": {"x": "some text here", "y": "other"}, "defaultVariant": "y"},
-  "n": {"state": "ENABLED", "variants": {"one": 1.5}, "defaultVariant": "one"},
-  "o": {"state": "ENABLED", "variants": {"obj": {"k": [1, 2]}}, "defaultVariant": "obj"},
-  "d": {"state": "DISABLED", "variants": {"on": true}},
-  "t": {"state": "ENABLED", "variants": {"x": "x", "y": "y"}, "defaultVariant": "y",
-        "targeting": {"if": [{"and": [{"in": [{"var": "c"}, ["DE", "FR"]]}, {"sem_ver": [{"var": "v"}, ">", "1.0.0"]},
-                                      {"some": [{"var": "l"}, {"==": [{"var": ""}, 2]}]}]},
-                             {"fractional": [["x", 50], ["y", 50]]}, {"cat": ["y", {"substr": ["zz", 5]}]}]}},
-  "tb": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-         "targeting": {"if": [{"or": [{"starts_with": [{"var": "c"}, "F"]}, {"<": [{"var": "n"}, 3]}]},
-                              {"fractional": [["on", 1], ["off", 1]]},
-                              {"if": [{"!": {"==": [{"var": "c"}, "DE"]}}, "on", null]}]}}}})";
 
 std::byte* active_slot(flagd::MemorySegment& segment) {
   flagd::layout::SegmentPrefix prefix;
@@ -39,13 +25,13 @@ std::byte* active_slot(flagd::MemorySegment& segment) {
 
 // Evaluates every flag every way; an error answer must carry the caller's default.
 void evaluate_everything(flagd::Reader& r) {
-  REQUIRE(flagd::test::exercise_reader(r, {"b", "s", "n", "o", "d", "t", "tb", "zz"}));
+  REQUIRE(flagd::test::exercise_reader(r, flagd::test::kEveryKindKeys));
 }
 
 }  // namespace
 
 TEST_CASE("random bytes flipped in a published image never crash a reader") {
-  flagd::test::MemoryFlags flags(kFlags, 8192);
+  flagd::test::MemoryFlags flags(flagd::test::kEveryKindFlags, 8192);
   std::byte* slot = active_slot(flags.segment());
   flagd::layout::ImageHeader header;
   std::memcpy(&header, slot, sizeof header);
@@ -69,7 +55,7 @@ TEST_CASE("random bytes flipped in a published image never crash a reader") {
 }
 
 TEST_CASE("a slot of pure noise never crashes a reader") {
-  flagd::test::MemoryFlags flags(kFlags, 8192);
+  flagd::test::MemoryFlags flags(flagd::test::kEveryKindFlags, 8192);
   std::byte* slot = active_slot(flags.segment());
   std::mt19937_64 random(777);
   for (int round = 0; round < 500; ++round) {

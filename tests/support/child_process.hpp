@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -38,14 +39,28 @@ inline std::string read_file(const std::string& path) {
   return s.str();
 }
 
+// A child process, killed when its owner goes out of scope; moved, never copied.
 struct Process {
   pid_t pid = -1;
   std::string log;
 
-  static Process spawn(const std::vector<std::string>& args, const std::string& log) {
+  Process() = default;
+  Process(Process&& other) noexcept : pid(std::exchange(other.pid, -1)), log(std::move(other.log)) {}
+  Process& operator=(Process&& other) noexcept {
+    if (this != &other) {
+      stop();
+      pid = std::exchange(other.pid, -1);
+      log = std::move(other.log);
+    }
+    return *this;
+  }
+
+  // Starts args[0] with stderr to `log` (appended to, or replacing it) and stdout discarded.
+  static Process spawn(const std::vector<std::string>& args, const std::string& log, bool append = false) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC),
+                                     0644);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -63,11 +78,15 @@ struct Process {
     pid = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  ~Process() {
+  ~Process() { stop(); }
+
+ private:
+  void stop() noexcept {
     if (pid > 0) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
+    pid = -1;
   }
 };
 

@@ -14,6 +14,28 @@
 
 namespace flagd::test {
 
+// Flags of every kind: each value type, disabled, metadata, and rules with fast forms and without,
+// which the torn-read tests and fuzz_slot overwrite with arbitrary bytes.
+inline constexpr std::string_view kEveryKindFlags = R"({"metadata": {"m": 1}, "flags": {
+  "b": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+  "s": {"state": "ENABLED", "variants": {"x": "some text here", "y": "other"}, "defaultVariant": "y"},
+  "n": {"state": "ENABLED", "variants": {"one": 1.5}, "defaultVariant": "one", "metadata": {"owner": "team"}},
+  "o": {"state": "ENABLED", "variants": {"obj": {"k": [1, 2]}}, "defaultVariant": "obj"},
+  "d": {"state": "DISABLED", "variants": {"on": true}},
+  "t": {"state": "ENABLED", "variants": {"x": "x", "y": "y"}, "defaultVariant": "y",
+        "targeting": {"if": [{"and": [{"in": [{"var": "c"}, ["DE", "FR"]]}, {"sem_ver": [{"var": "v"}, ">", "1.0.0"]},
+                                      {"some": [{"var": "l"}, {"==": [{"var": ""}, 2]}]}]},
+                             {"fractional": [["x", 50], ["y", 50]]}, {"cat": ["y", {"substr": ["zz", 5]}]}]}},
+  "tb": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+         "targeting": {"if": [{"or": [{"starts_with": [{"var": "c"}, "F"]}, {"<": [{"var": "n"}, 3]},
+                                      {"ends_with": [{"var": "email"}, "@example.com"]}]},
+                              {"fractional": [["on", 1], ["off", 1]]},
+                              {"if": [{"!": {"==": [{"var": "c"}, "DE"]}}, "on", null]}]}},
+  "tn": {"state": "ENABLED", "variants": {"low": 1, "high": 100}, "defaultVariant": "low",
+         "targeting": {"if": [{">=": [{"var": "user.tier"}, 3]}, "high", {"fractional": [["low", 3], ["high", 1]]}]}}}})";
+// Their keys, and one that is no flag.
+inline const std::vector<std::string> kEveryKindKeys{"b", "s", "n", "o", "d", "t", "tb", "tn", "zz"};
+
 // A context with an attribute of each type the rules of the torn-read tests read.
 inline Context exercise_context() {
   static const Context::Item list[] = {Context::Item::of(1.0), Context::Item::of(2.0), Context::Item::of("DE")};

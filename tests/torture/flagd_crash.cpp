@@ -8,7 +8,6 @@
 //
 //   flagd_crash FLAGD_BINARY [--kills N]     # CTest runs 200
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,9 +29,9 @@
 #include "flagd/reader.hpp"
 #include "flagd/segment_name.hpp"
 #include "flagd/shared_access.hpp"
+#include "child_process.hpp"
 #include "named_segment.hpp"
 
-extern char** environ;
 
 namespace {
 
@@ -92,20 +91,6 @@ volatile std::sig_atomic_t stop_reading = 0;
   _exit(0);
 }
 
-pid_t spawn_daemon(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> argv;
-  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
 // The segment's two slot sequence counters, read through a read-only mapping of its prefix.
 struct Sequences {
   const std::byte* prefix = nullptr;
@@ -145,13 +130,11 @@ int main(int argc, char** argv) {
 
   std::uint64_t version = 1;
   write_flags(file, version);
-  pid_t daemon = spawn_daemon(args, log);
+  using flagd::test::eventually;
+  using flagd::test::Process;
+  Process daemon = Process::spawn(args, log, true);
   auto reader = flagd::Reader::detached(segment);
-  const auto wait_for = [&](auto condition) {
-    for (int i = 0; i < 20000 && !condition(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return condition();
-  };
-  if (!wait_for([&] { return !reader.try_attach() && reader.generation() >= 1; })) {
+  if (!eventually([&] { return !reader.try_attach() && reader.generation() >= 1; })) {
     std::fprintf(stderr, "flagd_crash: the daemon did not publish (see %s)\n", log.c_str());
     return 1;
   }
@@ -172,7 +155,7 @@ int main(int argc, char** argv) {
     const int reloads = 1 + static_cast<int>(random() % 3);
     for (int r = 0; r < reloads; ++r) {
       write_flags(file, ++version);
-      ::kill(daemon, SIGHUP);
+      ::kill(daemon.pid, SIGHUP);
       if (r + 1 < reloads || k % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(random() % 40000));
     }
     if (k % 4 != 0) {
@@ -184,21 +167,20 @@ int main(int argc, char** argv) {
       while (std::chrono::steady_clock::now() < pause) {
       }
     }
-    ::kill(daemon, SIGKILL);
-    ::waitpid(daemon, nullptr, 0);
+    ::kill(daemon.pid, SIGKILL);
+    daemon.wait();
     mid_write += sequences.any_odd() ? 1 : 0;
     // The image readers see now is a complete one.
     if (!consistent_pair(reader, a, b, ea, eb) || ea.generation != eb.generation || ea.reason != flagd::Reason::Static)
       ++incomplete_after_kill;
     // A restarted daemon reopens the segment and publishes the next generation.
     const std::uint64_t before = reader.generation();
-    daemon = spawn_daemon(args, log);
-    if (!wait_for([&] { return reader.generation() > before; })) ++failed_restarts;
+    daemon = Process::spawn(args, log, true);
+    if (!eventually([&] { return reader.generation() > before; })) ++failed_restarts;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ::kill(daemon, SIGTERM);
-  int daemon_status = 0;
-  ::waitpid(daemon, &daemon_status, 0);
+  ::kill(daemon.pid, SIGTERM);
+  const int daemon_exit = daemon.wait();
   ::kill(reader_process, SIGTERM);
   ReaderReport report;
   const bool got = ::read(fds[0], &report, sizeof report) == static_cast<ssize_t>(sizeof report);
@@ -214,8 +196,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(report.reads), static_cast<unsigned long long>(report.inconsistent),
               seconds);
   const bool ok = got && WIFEXITED(reader_status) && WEXITSTATUS(reader_status) == 0 && report.inconsistent == 0 &&
-                  incomplete_after_kill == 0 && failed_restarts == 0 && WIFEXITED(daemon_status) &&
-                  WEXITSTATUS(daemon_status) == 0;
+                  incomplete_after_kill == 0 && failed_restarts == 0 && daemon_exit == 0;
   if (ok) std::filesystem::remove_all(dir);
   else std::fprintf(stderr, "flagd_crash: FAILED (daemon log: %s)\n", log.c_str());
   return ok ? 0 : 1;
