@@ -56,4 +56,10 @@ std::string path_index(std::string_view path, std::size_t index) {
   return std::string(path) + "[" + std::to_string(index) + "]";
 }
 
+std::string JsonPath::spelled() const {
+  if (parent_ == nullptr) return "";
+  const std::string base = parent_->spelled();
+  return is_index_ ? path_index(base, index_) : path_join(base, key_);
+}
+
 }  // namespace flagd

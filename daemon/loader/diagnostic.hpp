@@ -30,4 +30,22 @@ void line_column(std::string_view text, std::size_t offset, std::uint32_t& line,
 std::string path_join(std::string_view path, std::string_view key);
 std::string path_index(std::string_view path, std::size_t index);
 
+// A JSON path kept as a chain of steps on the stack and spelled out only when a diagnostic names
+// it: building every value's path as a string took a third of a large file's load.
+class JsonPath {
+ public:
+  JsonPath() noexcept = default;  // the document itself
+  JsonPath member(std::string_view key) const noexcept { return JsonPath(this, key, 0, false); }
+  JsonPath element(std::size_t index) const noexcept { return JsonPath(this, {}, index, true); }
+  std::string spelled() const;  // "flags.new-checkout.targeting.if[0]"
+
+ private:
+  JsonPath(const JsonPath* parent, std::string_view key, std::size_t index, bool is_index) noexcept
+      : parent_(parent), key_(key), index_(index), is_index_(is_index) {}
+  const JsonPath* parent_ = nullptr;  // null: the document
+  std::string_view key_;
+  std::size_t index_ = 0;
+  bool is_index_ = false;
+};
+
 }  // namespace flagd

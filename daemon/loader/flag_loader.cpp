@@ -23,140 +23,129 @@ namespace {
 
 using Kind = JsonValue::Kind;
 
-// Validates one parsed document and adds its flags to the set.
+// Validates one parsed document and adds its flags to the set. Paths and source positions are
+// worked out only for the diagnostics that name them.
 class DocumentLoader {
  public:
-  DocumentLoader(std::string_view text, std::string_view file, std::vector<Diagnostic>& out)
-      : text_(text), file_(file), out_(out) {}
+  DocumentLoader(std::string_view text, std::string_view file, JsonParser& parser, std::vector<Diagnostic>& out)
+      : text_(text), file_(file), parser_(parser), out_(out) {}
 
   void load(const JsonValue& root, std::vector<FlagDefinition>& flags) {
-    check_duplicate_keys(root, nullptr);
-    if (root.kind != Kind::Object) {
-      error("", root.offset, "the document must be an object with a \"flags\" member, not " +
-                                 std::string(kind_name(root.kind)));
+    const JsonPath document;
+    check_duplicate_keys(root, document);
+    if (root.kind() != Kind::Object) {
+      error(document, root.token(),
+            "the document must be an object with a \"flags\" member, not " + std::string(kind_name(root.kind())));
       return;
     }
     std::vector<MetadataItem> set_metadata;
     const JsonValue* flag_map = nullptr;
     evaluators_ = root.find("$evaluators");
-    for (const auto& m : root.members) {
+    for (const auto& m : root.members()) {
       if (m.key == "flags") {
         flag_map = &m.value;
       } else if (m.key == "metadata") {
-        load_metadata(m.value, "metadata", set_metadata);
+        load_metadata(m.value, document.member("metadata"), set_metadata);
       } else if (m.key == "$evaluators") {
-        if (m.value.kind != Kind::Object)
-          error("$evaluators", m.value.offset,
-                "must be an object of named rules, not " + std::string(kind_name(m.value.kind)));
+        if (m.value.kind() != Kind::Object)
+          error(document.member("$evaluators"), m.value.token(),
+                "must be an object of named rules, not " + std::string(kind_name(m.value.kind())));
       } else if (m.key != "$schema") {
-        warning(path_join("", m.key), m.key_offset, "unknown top-level member is ignored");
+        warning(document.member(m.key), m.key_token, "unknown top-level member is ignored");
       }
     }
     if (flag_map == nullptr) {
-      error("", root.offset, "the required member \"flags\" is missing");
+      error(document, root.token(), "the required member \"flags\" is missing");
       return;
     }
-    if (flag_map->kind != Kind::Object) {
-      error("flags", flag_map->offset,
-            "must be an object keyed by flag key, not " + std::string(kind_name(flag_map->kind)));
+    const JsonPath flags_path = document.member("flags");
+    if (flag_map->kind() != Kind::Object) {
+      error(flags_path, flag_map->token(),
+            "must be an object keyed by flag key, not " + std::string(kind_name(flag_map->kind())));
       return;
     }
-    for (const auto& m : flag_map->members) {
+    flags.reserve(flags.size() + flag_map->members().size());
+    for (const auto& m : flag_map->members()) {
       FlagDefinition flag;
-      if (load_flag(m, set_metadata, flag)) flags.push_back(std::move(flag));
+      if (load_flag(m, flags_path.member(m.key), set_metadata, flag)) flags.push_back(std::move(flag));
     }
   }
 
  private:
-  void report(Diagnostic::Severity severity, std::string path, std::uint32_t offset,
-              std::string message) {
+  void report(Diagnostic::Severity severity, const JsonPath& path, std::uint32_t token, std::string message) {
     Diagnostic d;
     d.severity = severity;
     d.file = file_;
-    d.json_path = std::move(path);
-    line_column(text_, offset, d.line, d.column);
+    d.json_path = path.spelled();
+    line_column(text_, parser_.offset_of(token), d.line, d.column);
     d.message = std::move(message);
     out_.push_back(std::move(d));
+    errors_ += severity == Diagnostic::Severity::Error;
   }
-  void error(std::string path, std::uint32_t offset, std::string message) {
-    report(Diagnostic::Severity::Error, std::move(path), offset, std::move(message));
+  void error(const JsonPath& path, std::uint32_t token, std::string message) {
+    report(Diagnostic::Severity::Error, path, token, std::move(message));
   }
-  void warning(std::string path, std::uint32_t offset, std::string message) {
-    report(Diagnostic::Severity::Warning, std::move(path), offset, std::move(message));
+  void warning(const JsonPath& path, std::uint32_t token, std::string message) {
+    report(Diagnostic::Severity::Warning, path, token, std::move(message));
   }
 
   // JSON allows repeated keys and most parsers keep the last silently; in a flag file that hides
   // a mistake, so every repetition is an error.
-  // A step of a JSON path, spelled out only when an error names it: building every member's path
-  // as a string took a third of a large file's load.
-  struct PathStep {
-    const PathStep* parent;
-    const std::string* key;  // an object member's key, or null for
-    std::size_t index;       // an array element's index
-  };
-  static std::string spelled(const PathStep* step) {
-    if (step == nullptr) return "";
-    const std::string base = spelled(step->parent);
-    return step->key != nullptr ? path_join(base, *step->key) : path_index(base, step->index);
-  }
-
-  void check_duplicate_keys(const JsonValue& v, const PathStep* path) {
-    if (v.kind == Kind::Object) {
+  void check_duplicate_keys(const JsonValue& v, const JsonPath& path) {
+    if (v.kind() == Kind::Object) {
       // Small objects compare their keys pairwise; large ones (the flag map) through a hash set.
       constexpr std::size_t kPairwise = 16;
+      const auto members = v.members();
       std::unordered_set<std::string_view> seen;
-      if (v.members.size() > kPairwise) seen.reserve(v.members.size());
-      for (std::size_t i = 0; i < v.members.size(); ++i) {
-        const JsonMember& m = v.members[i];
+      if (members.size() > kPairwise) seen.reserve(members.size());
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        const JsonMember& m = members[i];
         bool duplicate = false;
-        if (v.members.size() > kPairwise) {
+        if (members.size() > kPairwise) {
           duplicate = !seen.insert(m.key).second;
         } else {
-          for (std::size_t j = 0; j < i && !duplicate; ++j) duplicate = v.members[j].key == m.key;
+          for (std::size_t j = 0; j < i && !duplicate; ++j) duplicate = members[j].key == m.key;
         }
-        const PathStep step{path, &m.key, 0};
-        if (duplicate) error(spelled(&step), m.key_offset, "duplicate key \"" + m.key + "\"");
-        check_duplicate_keys(m.value, &step);
+        const JsonPath step = path.member(m.key);
+        if (duplicate) error(step, m.key_token, "duplicate key \"" + std::string(m.key) + "\"");
+        check_duplicate_keys(m.value, step);
       }
-    } else if (v.kind == Kind::Array) {
-      for (std::size_t i = 0; i < v.items.size(); ++i) {
-        const PathStep step{path, nullptr, i};
-        check_duplicate_keys(v.items[i], &step);
-      }
+    } else if (v.kind() == Kind::Array) {
+      const auto items = v.items();
+      for (std::size_t i = 0; i < items.size(); ++i) check_duplicate_keys(items[i], path.element(i));
     }
   }
 
-  void load_metadata(const JsonValue& v, const std::string& path, std::vector<MetadataItem>& out) {
-    if (v.kind != Kind::Object) {
-      error(path, v.offset, "metadata must be an object, not " + std::string(kind_name(v.kind)));
+  void load_metadata(const JsonValue& v, const JsonPath& path, std::vector<MetadataItem>& out) {
+    if (v.kind() != Kind::Object) {
+      error(path, v.token(), "metadata must be an object, not " + std::string(kind_name(v.kind())));
       return;
     }
-    if (v.members.size() > limits::kMaxMetadataEntries) {
-      error(path, v.offset, "more than " + std::to_string(limits::kMaxMetadataEntries) +
-                                " metadata entries");
+    if (v.members().size() > limits::kMaxMetadataEntries) {
+      error(path, v.token(), "more than " + std::to_string(limits::kMaxMetadataEntries) + " metadata entries");
       return;
     }
-    for (const auto& m : v.members) {
+    for (const auto& m : v.members()) {
       MetadataItem item;
       item.key = m.key;
-      switch (m.value.kind) {
+      switch (m.value.kind()) {
         case Kind::Bool:
           item.kind = layout::MetadataKind::Boolean;
-          item.boolean = m.value.boolean;
+          item.boolean = m.value.boolean();
           break;
         case Kind::Number:
           item.kind = layout::MetadataKind::Number;
-          item.number = m.value.number;
+          item.number = m.value.number();
           break;
         case Kind::String:
-          if (!check_string_size(m.value, path_join(path, m.key))) continue;
+          if (!check_string_size(m.value, path.member(m.key))) continue;
           item.kind = layout::MetadataKind::String;
-          item.text = m.value.text;
+          item.text = m.value.text();
           break;
         default:
-          error(path_join(path, m.key), m.value.offset,
+          error(path.member(m.key), m.value.token(),
                 "metadata values must be strings, numbers or booleans, not " +
-                    std::string(kind_name(m.value.kind)));
+                    std::string(kind_name(m.value.kind())));
           continue;
       }
       bool replaced = false;
@@ -183,170 +172,171 @@ class DocumentLoader {
     }
   }
 
-  bool check_string_size(const JsonValue& v, const std::string& path) {
-    if (v.text.size() <= limits::kMaxStringBytes) return true;
-    error(path, v.offset, "string of " + std::to_string(v.text.size()) + " bytes exceeds the limit of " +
-                              std::to_string(limits::kMaxStringBytes));
+  bool check_string_size(const JsonValue& v, const JsonPath& path) {
+    if (v.text().size() <= limits::kMaxStringBytes) return true;
+    error(path, v.token(), "string of " + std::to_string(v.text().size()) + " bytes exceeds the limit of " +
+                               std::to_string(limits::kMaxStringBytes));
     return false;
   }
 
-  bool load_flag(const JsonMember& member, const std::vector<MetadataItem>& set_metadata,
+  bool load_flag(const JsonMember& member, const JsonPath& path, const std::vector<MetadataItem>& set_metadata,
                  FlagDefinition& flag) {
-    const std::string path = path_join("flags", member.key);
     const JsonValue& v = member.value;
-    const std::size_t errors_before = error_count();
+    const std::size_t errors_before = errors_;
     flag.key = member.key;
-    flag.source = file_;
-    if (member.key.empty()) error(path, member.key_offset, "a flag key must not be empty");
+    if (member.key.empty()) error(path, member.key_token, "a flag key must not be empty");
     if (member.key.size() > limits::kMaxFlagKeyBytes)
-      error(path, member.key_offset, "flag key is longer than " +
-                                         std::to_string(limits::kMaxFlagKeyBytes) + " bytes");
-    if (v.kind != Kind::Object) {
-      error(path, v.offset, "a flag must be an object, not " + std::string(kind_name(v.kind)));
+      error(path, member.key_token, "flag key is longer than " + std::to_string(limits::kMaxFlagKeyBytes) + " bytes");
+    if (v.kind() != Kind::Object) {
+      error(path, v.token(), "a flag must be an object, not " + std::string(kind_name(v.kind())));
       return false;
     }
 
-    const JsonValue* state = v.find("state");
-    const JsonValue* variants = v.find("variants");
-    const JsonValue* default_variant = v.find("defaultVariant");
-    const JsonValue* targeting = v.find("targeting");
-    const JsonValue* metadata = v.find("metadata");
-    for (const auto& m : v.members)
-      if (m.key != "state" && m.key != "variants" && m.key != "defaultVariant" &&
-          m.key != "targeting" && m.key != "metadata")
-        warning(path_join(path, m.key), m.key_offset, "unknown flag member is ignored");
+    const JsonValue* state = nullptr;
+    const JsonValue* variants = nullptr;
+    const JsonValue* default_variant = nullptr;
+    const JsonValue* targeting = nullptr;
+    const JsonValue* metadata = nullptr;
+    for (const auto& m : v.members()) {  // the first of a repeated member, as find() would
+      const JsonValue** slot = m.key == "state"            ? &state
+                               : m.key == "variants"       ? &variants
+                               : m.key == "defaultVariant" ? &default_variant
+                               : m.key == "targeting"      ? &targeting
+                               : m.key == "metadata"       ? &metadata
+                                                           : nullptr;
+      if (slot == nullptr) {
+        warning(path.member(m.key), m.key_token, "unknown flag member is ignored");
+      } else if (*slot == nullptr) {
+        *slot = &m.value;
+      }
+    }
 
     if (state == nullptr) {
-      error(path, v.offset, "the required member \"state\" is missing");
-    } else if (state->kind != Kind::String) {
-      error(path + ".state", state->offset,
-            "must be the string \"ENABLED\" or \"DISABLED\", not " + std::string(kind_name(state->kind)));
-    } else if (state->text == "ENABLED" || state->text == "DISABLED") {
-      flag.enabled = state->text == "ENABLED";
+      error(path, v.token(), "the required member \"state\" is missing");
+    } else if (state->kind() != Kind::String) {
+      error(path.member("state"), state->token(),
+            "must be the string \"ENABLED\" or \"DISABLED\", not " + std::string(kind_name(state->kind())));
+    } else if (state->text() == "ENABLED" || state->text() == "DISABLED") {
+      flag.enabled = state->text() == "ENABLED";
     } else {
-      error(path + ".state", state->offset,
-            "unknown state \"" + state->text + "\" (expected \"ENABLED\" or \"DISABLED\")");
+      error(path.member("state"), state->token(),
+            "unknown state \"" + std::string(state->text()) + "\" (expected \"ENABLED\" or \"DISABLED\")");
     }
 
     load_variants(variants, v, path, flag);
 
-    if (default_variant != nullptr && default_variant->kind != Kind::Null) {
-      if (default_variant->kind != Kind::String) {
-        error(path + ".defaultVariant", default_variant->offset,
-              "must be a variant key (a string) or null, not " +
-                  std::string(kind_name(default_variant->kind)));
-      } else if (variants != nullptr && variants->kind == Kind::Object) {
+    if (default_variant != nullptr && default_variant->kind() != Kind::Null) {
+      if (default_variant->kind() != Kind::String) {
+        error(path.member("defaultVariant"), default_variant->token(),
+              "must be a variant key (a string) or null, not " + std::string(kind_name(default_variant->kind())));
+      } else if (variants != nullptr && variants->kind() == Kind::Object) {
         for (std::size_t i = 0; i < flag.variants.size(); ++i)
-          if (flag.variants[i].key == default_variant->text)
-            flag.default_variant = static_cast<std::uint16_t>(i);
+          if (flag.variants[i].key == default_variant->text()) flag.default_variant = static_cast<std::uint16_t>(i);
         if (!flag.default_variant)
-          error(path + ".defaultVariant", default_variant->offset,
-                "\"" + default_variant->text + "\" is not one of the flag's variants");
+          error(path.member("defaultVariant"), default_variant->token(),
+                "\"" + std::string(default_variant->text()) + "\" is not one of the flag's variants");
       }
     }
 
     if (targeting != nullptr) {
       // Absent, null or {}: no rule. Anything else is compiled (rule_compiler.cpp).
-      const bool empty = targeting->kind == Kind::Null ||
-                         (targeting->kind == Kind::Object && targeting->members.empty());
+      const bool empty = targeting->kind() == Kind::Null ||
+                         (targeting->kind() == Kind::Object && targeting->members().empty());
       if (!empty) {
-        const RuleReporter reporter = [this](Diagnostic::Severity severity, const std::string& where,
-                                             std::uint32_t offset, std::string message) {
-          report(severity, where, offset, std::move(message));
+        const RuleReporter reporter = [this](Diagnostic::Severity severity, const JsonPath& where,
+                                             std::uint32_t token, std::string message) {
+          report(severity, where, token, std::move(message));
         };
-        compile_rule(*targeting, evaluators_, path + ".targeting", reporter, flag.rule);
+        compile_rule(*targeting, evaluators_, path.member("targeting"), reporter, flag.rule);
         name_variants(flag);
       }
     }
 
     flag.metadata = set_metadata;
-    if (metadata != nullptr) load_metadata(*metadata, path + ".metadata", flag.metadata);
-    return error_count() == errors_before;
+    if (metadata != nullptr) load_metadata(*metadata, path.member("metadata"), flag.metadata);
+    return errors_ == errors_before;
   }
 
-  void load_variants(const JsonValue* variants, const JsonValue& flag_value, const std::string& flag_path,
+  void load_variants(const JsonValue* variants, const JsonValue& flag_value, const JsonPath& flag_path,
                      FlagDefinition& flag) {
-    const std::string path = flag_path + ".variants";
+    const JsonPath path = flag_path.member("variants");
     if (variants == nullptr) {
-      error(flag_path, flag_value.offset, "the required member \"variants\" is missing");
+      error(flag_path, flag_value.token(), "the required member \"variants\" is missing");
       return;
     }
-    if (variants->kind != Kind::Object) {
-      error(path, variants->offset,
-            "must be an object of variant values, not " + std::string(kind_name(variants->kind)));
+    if (variants->kind() != Kind::Object) {
+      error(path, variants->token(),
+            "must be an object of variant values, not " + std::string(kind_name(variants->kind())));
       return;
     }
-    if (variants->members.empty()) {
-      error(path, variants->offset, "a flag needs at least one variant");
+    const auto members = variants->members();
+    if (members.empty()) {
+      error(path, variants->token(), "a flag needs at least one variant");
       return;
     }
-    if (variants->members.size() > limits::kMaxVariants) {
-      error(path, variants->offset,
-            std::to_string(variants->members.size()) + " variants exceed the limit of " +
-                std::to_string(limits::kMaxVariants));
+    if (members.size() > limits::kMaxVariants) {
+      error(path, variants->token(),
+            std::to_string(members.size()) + " variants exceed the limit of " + std::to_string(limits::kMaxVariants));
       return;
     }
+    flag.variants.reserve(members.size());
     const JsonMember* first = nullptr;
-    for (const auto& m : variants->members) {
-      const std::string variant_path = path_join(path, m.key);
-      Variant variant;
-      variant.key = m.key;
+    for (const auto& m : members) {
+      const JsonPath variant_path = path.member(m.key);
       if (m.key.size() > limits::kMaxStringBytes) {
-        error(variant_path, m.key_offset, "variant key is too long");
+        error(variant_path, m.key_token, "variant key is too long");
         continue;
       }
-      switch (m.value.kind) {
+      Variant variant;
+      switch (m.value.kind()) {
         case Kind::Bool:
           variant.value.kind = layout::ValueKind::Boolean;
-          variant.value.boolean = m.value.boolean;
+          variant.value.boolean = m.value.boolean();
           break;
         case Kind::Number:
           variant.value.kind = layout::ValueKind::Number;
-          variant.value.number = m.value.number;
+          variant.value.number = m.value.number();
           break;
         case Kind::String:
           if (!check_string_size(m.value, variant_path)) continue;
           variant.value.kind = layout::ValueKind::String;
-          variant.value.text = m.value.text;
+          variant.value.text = m.value.text();
           break;
         case Kind::Object:
           variant.value.kind = layout::ValueKind::Object;
           variant.value.text = to_json(m.value);
           if (variant.value.text.size() > limits::kMaxStringBytes) {
-            error(variant_path, m.value.offset, "object value exceeds the limit of " +
-                                                    std::to_string(limits::kMaxStringBytes) + " bytes");
+            error(variant_path, m.value.token(),
+                  "object value exceeds the limit of " + std::to_string(limits::kMaxStringBytes) + " bytes");
             continue;
           }
           break;
         default:
-          error(variant_path, m.value.offset,
+          error(variant_path, m.value.token(),
                 "a variant value must be a boolean, string, number or object, not " +
-                    std::string(kind_name(m.value.kind)));
+                    std::string(kind_name(m.value.kind())));
           continue;
       }
       if (first == nullptr) {
         first = &m;
         flag.kind = variant.value.kind;
       } else if (variant.value.kind != flag.kind) {
-        error(variant_path, m.value.offset,
-              "variant \"" + m.key + "\" is " + std::string(kind_name(m.value.kind)) +
-                  " but variant \"" + first->key + "\" is " + std::string(kind_name(first->value.kind)) +
-                  "; all variants of a flag must have one type");
+        error(variant_path, m.value.token(),
+              "variant \"" + std::string(m.key) + "\" is " + std::string(kind_name(m.value.kind())) +
+                  " but variant \"" + std::string(first->key) + "\" is " +
+                  std::string(kind_name(first->value.kind())) + "; all variants of a flag must have one type");
         continue;
       }
+      variant.key = m.key;
       flag.variants.push_back(std::move(variant));
     }
   }
 
-  std::size_t error_count() const {
-    std::size_t n = 0;
-    for (const auto& d : out_) n += d.severity == Diagnostic::Severity::Error;
-    return n;
-  }
-
   std::string_view text_;
   std::string file_;
+  JsonParser& parser_;
   std::vector<Diagnostic>& out_;
+  std::size_t errors_ = 0;
   const JsonValue* evaluators_ = nullptr;
 };
 
@@ -369,7 +359,9 @@ std::string octal_mode(mode_t mode) {
 }
 
 // Checks and reads the file through one descriptor, so that what is checked is what is read.
-bool read_file(const std::string& path, FileTrust trust, std::string& contents, Diagnostic& error) {
+// `contents` gets the file's bytes followed by the parser's padding (zeros).
+bool read_file(const std::string& path, FileTrust trust, std::string& contents, std::string_view& text,
+               Diagnostic& error) {
   error = Diagnostic{};
   error.file = path;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -411,7 +403,7 @@ bool read_file(const std::string& path, FileTrust trust, std::string& contents, 
                     std::to_string(limits::kMaxFileBytes);
     return false;
   }
-  contents.resize(size);
+  contents.assign(size + JsonParser::kPadding, '\0');
   std::size_t done = 0;
   while (done < size) {
     const ssize_t n = ::read(fd, contents.data() + done, size - done);
@@ -423,18 +415,26 @@ bool read_file(const std::string& path, FileTrust trust, std::string& contents, 
     error.message = "cannot read the whole file (did it change while being read?)";
     return false;
   }
+  text = std::string_view(contents.data(), size);
   return true;
 }
 
-void load_document(std::string_view text, std::string_view name, std::vector<FlagDefinition>& flags,
+// The parser's buffers are kept per thread: each reload of the daemon reuses the last one's.
+JsonParser& thread_parser() {
+  thread_local JsonParser parser;
+  return parser;
+}
+
+void load_document(std::string_view text, std::string_view name, bool padded, std::vector<FlagDefinition>& flags,
                    std::vector<Diagnostic>& diagnostics) {
+  JsonParser& parser = thread_parser();
   Diagnostic parse_error;
-  auto root = parse_json(text, name, parse_error);
-  if (!root) {
+  const JsonValue* root = parser.parse(text, name, parse_error, padded);
+  if (root == nullptr) {
     diagnostics.push_back(std::move(parse_error));
     return;
   }
-  DocumentLoader(text, name, diagnostics).load(*root, flags);
+  DocumentLoader(text, name, parser, diagnostics).load(*root, flags);
 }
 
 }  // namespace
@@ -450,19 +450,20 @@ LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trus
   std::optional<std::array<std::uint8_t, 32>> only_file;
   for (const auto& path : paths) {
     std::string contents;
+    std::string_view text;
     Diagnostic error;
-    if (!read_file(path, trust, contents, error)) {
+    if (!read_file(path, trust, contents, text, error)) {
       result.diagnostics.push_back(std::move(error));
       continue;
     }
-    if (several) all.update(contents);
+    if (several) all.update(text);
     Sha256 one;
-    one.update(contents);
+    one.update(text);
     const std::array<std::uint8_t, 32> digest = one.finish();
     if (!several) only_file = digest;
     result.flags.sources.push_back(SourceFile{path, to_hex(digest)});
     std::vector<FlagDefinition> flags;
-    load_document(contents, path, flags, result.diagnostics);
+    load_document(text, path, true, flags, result.diagnostics);
     merge(std::move(flags), result.flags, position);
     if (result.flags.flags.size() > limits::kMaxFlags && !over_limit) {
       over_limit = true;  // reported once, at the file that passed it
@@ -486,7 +487,7 @@ LoadResult load_flag_text(std::string_view text, std::string_view name) {
   LoadResult result;
   std::unordered_map<std::string, std::size_t> position;
   std::vector<FlagDefinition> flags;
-  load_document(text, name, flags, result.diagnostics);
+  load_document(text, name, false, flags, result.diagnostics);
   merge(std::move(flags), result.flags, position);
   Sha256 digest;
   digest.update(text);

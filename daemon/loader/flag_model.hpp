@@ -52,7 +52,6 @@ struct FlagDefinition {
   std::optional<std::uint16_t> default_variant;  // index into variants
   std::vector<MetadataItem> metadata;             // set metadata overlaid by the flag's own
   std::vector<RuleDraftNode> rule;                // empty: no targeting
-  std::string source;                             // the file it came from
 };
 
 struct SourceFile {

@@ -2,9 +2,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <span>
 
 #include "flagd/limits.hpp"
 
@@ -238,100 +240,141 @@ class OffsetScanner {
   std::size_t pos_ = 0;
 };
 
-class DomToValue {
+// Fixed blocks handed out in runs that never move, so that spans into them stay valid; kept
+// between parses.
+template <class T>
+class Arena {
  public:
-  DomToValue(const std::vector<std::uint32_t>& offsets) : offsets_(offsets) {}
-
-  JsonValue convert(simdjson::dom::element e) {
-    JsonValue v;
-    convert_into(e, v);
-    return v;
+  std::span<T> take(std::size_t n) {
+    while (block_ < blocks_.size() && blocks_[block_].size - used_ < n) {
+      ++block_;
+      used_ = 0;
+    }
+    if (block_ == blocks_.size()) {
+      const std::size_t size = std::max(n, kBlock);
+      blocks_.push_back(Block{std::make_unique<T[]>(size), size});
+      used_ = 0;
+    }
+    T* run = blocks_[block_].items.get() + used_;
+    used_ += n;
+    return {run, n};
   }
+  void reset() noexcept { block_ = used_ = 0; }
 
  private:
-  // Builds each value where it will stay (no vector grows, no value is moved): the tree of a
-  // large file is most of its load.
-  void convert_into(simdjson::dom::element e, JsonValue& v) {
-    v.offset = next();
-    switch (e.type()) {
-      case simdjson::dom::element_type::OBJECT: {
-        v.kind = JsonValue::Kind::Object;
-        const simdjson::dom::object object(e);
-        v.members.reserve(object.size());
-        for (auto field : object) {
-          JsonMember& m = v.members.emplace_back();
-          m.key_offset = next();
-          m.key.assign(field.key);
-          convert_into(field.value, m.value);
-        }
-        break;
-      }
-      case simdjson::dom::element_type::ARRAY: {
-        v.kind = JsonValue::Kind::Array;
-        const simdjson::dom::array array(e);
-        v.items.reserve(array.size());
-        for (auto item : array) convert_into(item, v.items.emplace_back());
-        break;
-      }
-      case simdjson::dom::element_type::STRING:
-        v.kind = JsonValue::Kind::String;
-        v.text.assign(std::string_view(e));
-        break;
-      case simdjson::dom::element_type::INT64:
-        v.kind = JsonValue::Kind::Number;
-        v.number = static_cast<double>(std::int64_t(e));
-        break;
-      case simdjson::dom::element_type::UINT64:
-        v.kind = JsonValue::Kind::Number;
-        v.number = static_cast<double>(std::uint64_t(e));
-        break;
-      case simdjson::dom::element_type::DOUBLE:
-        v.kind = JsonValue::Kind::Number;
-        v.number = double(e);
-        break;
-      case simdjson::dom::element_type::BOOL:
-        v.kind = JsonValue::Kind::Bool;
-        v.boolean = bool(e);
-        break;
-      case simdjson::dom::element_type::NULL_VALUE:
-        v.kind = JsonValue::Kind::Null;
-        break;
-    }
-  }
-
-  std::uint32_t next() { return cursor_ < offsets_.size() ? offsets_[cursor_++] : 0; }
-  const std::vector<std::uint32_t>& offsets_;
-  std::size_t cursor_ = 0;
+  static constexpr std::size_t kBlock = 16384;
+  struct Block {
+    std::unique_ptr<T[]> items;
+    std::size_t size;
+  };
+  std::vector<Block> blocks_;
+  std::size_t block_ = 0, used_ = 0;
 };
 
 }  // namespace
 
-std::optional<JsonValue> parse_json(std::string_view text, std::string_view file, Diagnostic& error) {
+struct JsonParser::Impl {
+  simdjson::dom::parser parser;
+  Arena<JsonValue> values;
+  Arena<JsonMember> members;
+  JsonValue root;
+  std::string_view text;
+  std::uint32_t next_token = 0;
+  std::vector<std::uint32_t> offsets;
+  bool offsets_known = false;
+
+  // Reads simdjson's element into `v`, numbering tokens as OffsetScanner meets them: each value,
+  // and each member's key before its value. False if the nesting passes the limit.
+  bool convert(simdjson::dom::element e, JsonValue& v, std::size_t depth) {
+    const std::uint32_t token = next_token++;
+    switch (e.type()) {
+      case simdjson::dom::element_type::OBJECT: {
+        if (depth >= limits::kMaxJsonDepth) return false;
+        const simdjson::dom::object object(e);
+        const std::span<JsonMember> run = members.take(object.size());
+        std::size_t i = 0;
+        for (auto field : object) {
+          JsonMember& m = run[i++];
+          m.key_token = next_token++;
+          m.key = field.key;
+          if (!convert(field.value, m.value, depth + 1)) return false;
+        }
+        v = JsonValue::of_object(run, token);
+        return true;
+      }
+      case simdjson::dom::element_type::ARRAY: {
+        if (depth >= limits::kMaxJsonDepth) return false;
+        const simdjson::dom::array array(e);
+        const std::span<JsonValue> run = values.take(array.size());
+        std::size_t i = 0;
+        for (auto item : array)
+          if (!convert(item, run[i++], depth + 1)) return false;
+        v = JsonValue::of_array(run, token);
+        return true;
+      }
+      case simdjson::dom::element_type::STRING: v = JsonValue::of_string(std::string_view(e), token); return true;
+      case simdjson::dom::element_type::INT64:
+        v = JsonValue::of_number(static_cast<double>(std::int64_t(e)), token);
+        return true;
+      case simdjson::dom::element_type::UINT64:
+        v = JsonValue::of_number(static_cast<double>(std::uint64_t(e)), token);
+        return true;
+      case simdjson::dom::element_type::DOUBLE: v = JsonValue::of_number(double(e), token); return true;
+      case simdjson::dom::element_type::BOOL: v = JsonValue::of_bool(bool(e), token); return true;
+      case simdjson::dom::element_type::NULL_VALUE: v = JsonValue::null(token); return true;
+    }
+    return true;
+  }
+};
+
+static_assert(JsonParser::kPadding == simdjson::SIMDJSON_PADDING);
+
+JsonParser::JsonParser() : impl_(std::make_unique<Impl>()) {}
+JsonParser::~JsonParser() = default;
+
+const JsonValue* JsonParser::parse(std::string_view text, std::string_view file, Diagnostic& error, bool padded) {
+  Impl& p = *impl_;
+  p.text = text;
+  p.values.reset();
+  p.members.reset();
+  p.next_token = 0;
+  p.offsets.clear();
+  p.offsets_known = false;
+
   error = Diagnostic{};
   error.file = std::string(file);
-  const auto located = [&](std::size_t at, std::string message) {
-    line_column(text, at, error.line, error.column);
-    error.message = std::move(message);
-    return std::nullopt;
+  // Where simdjson found fault, or where the nesting passed the limit: the scanner says where.
+  const auto located = [&](std::string_view unplaced) -> const JsonValue* {
+    OffsetScanner scanner(text);
+    if (scanner.run()) {
+      error.message = "invalid JSON: " + std::string(unplaced);
+      return nullptr;
+    }
+    line_column(text, scanner.problem_at, error.line, error.column);
+    error.message = "invalid JSON: " + scanner.problem;
+    return nullptr;
   };
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     error.message = text.empty() ? "the file is empty" : "the file holds only white space";
-    return std::nullopt;
+    return nullptr;
   }
-
-  OffsetScanner scanner(text);
-  const bool scanned = scanner.run();
-
-  simdjson::dom::parser parser;
   simdjson::dom::element root;
-  const auto code = parser.parse(text.data(), text.size()).get(root);
-  if (code != simdjson::SUCCESS) {
-    if (!scanned) return located(scanner.problem_at, "invalid JSON: " + scanner.problem);
-    error.message = std::string("invalid JSON: ") + simdjson::error_message(code);
-    return std::nullopt;
+  const auto code = p.parser.parse(text.data(), text.size(), !padded).get(root);
+  if (code != simdjson::SUCCESS) return located(simdjson::error_message(code));
+  if (!p.convert(root, p.root, 0))
+    return located("nesting deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
+  return &p.root;
+}
+
+std::uint32_t JsonParser::offset_of(std::uint32_t token) {
+  Impl& p = *impl_;
+  if (!p.offsets_known) {
+    OffsetScanner scanner(p.text);
+    scanner.run();
+    p.offsets = std::move(scanner.offsets);
+    p.offsets_known = true;
   }
-  if (!scanned) return located(scanner.problem_at, "invalid JSON: " + scanner.problem);
-  return DomToValue(scanner.offsets).convert(root);
+  return token < p.offsets.size() ? p.offsets[token] : 0;
 }
 
 }  // namespace flagd

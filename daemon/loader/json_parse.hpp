@@ -1,16 +1,42 @@
-// Parsing a flag file: simdjson validates and parses; a small scanner of our own then finds the
-// source offset of every value (and, for text simdjson rejects, where the problem is).
+// Parsing a flag file: simdjson validates and parses into its own tape, which is read once into
+// JsonValues (json_value.hpp). Source positions are not tracked while parsing: a small scanner of
+// our own finds them, only when a diagnostic needs one (and, for text simdjson rejects, finds
+// where the problem is).
 #pragma once
 
-#include <optional>
+#include <cstdint>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "diagnostic.hpp"
 #include "json_value.hpp"
 
 namespace flagd {
 
-// Parses `text` (the contents of `file`). On failure, returns nullopt and sets `error`.
-std::optional<JsonValue> parse_json(std::string_view text, std::string_view file, Diagnostic& error);
+class JsonParser {
+ public:
+  // Bytes that may be read past the end of a text passed as padded (simdjson's padding).
+  static constexpr std::size_t kPadding = 64;
+
+  JsonParser();
+  ~JsonParser();
+  JsonParser(const JsonParser&) = delete;
+  JsonParser& operator=(const JsonParser&) = delete;
+
+  // Parses `text` (the contents of `file`). On failure returns null and sets `error`. The
+  // document, and every view into it, stays valid until the next parse; `text` must too. With
+  // `padded`, kPadding readable bytes follow the text, which spares simdjson a copy of it.
+  // The buffers are kept for the next parse: a reload reuses the memory of the one before.
+  const JsonValue* parse(std::string_view text, std::string_view file, Diagnostic& error, bool padded = false);
+
+  // The byte offset in the last parsed text of the value or member key numbered `token`. The
+  // first call after a parse scans the text once.
+  std::uint32_t offset_of(std::uint32_t token);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace flagd

@@ -7,7 +7,7 @@
 namespace flagd {
 
 const JsonValue* JsonValue::find(std::string_view key) const noexcept {
-  for (const auto& m : members)
+  for (const auto& m : members())
     if (m.key == key) return &m.value;
   return nullptr;
 }
@@ -61,26 +61,26 @@ void append_json_number(std::string& out, double value) {
 namespace {
 
 void append(std::string& out, const JsonValue& v) {
-  switch (v.kind) {
+  switch (v.kind()) {
     case JsonValue::Kind::Null: out += "null"; break;
-    case JsonValue::Kind::Bool: out += v.boolean ? "true" : "false"; break;
-    case JsonValue::Kind::Number: append_json_number(out, v.number); break;
-    case JsonValue::Kind::String: append_json_string(out, v.text); break;
+    case JsonValue::Kind::Bool: out += v.boolean() ? "true" : "false"; break;
+    case JsonValue::Kind::Number: append_json_number(out, v.number()); break;
+    case JsonValue::Kind::String: append_json_string(out, v.text()); break;
     case JsonValue::Kind::Array:
       out += '[';
-      for (std::size_t i = 0; i < v.items.size(); ++i) {
+      for (std::size_t i = 0; i < v.items().size(); ++i) {
         if (i) out += ',';
-        append(out, v.items[i]);
+        append(out, v.items()[i]);
       }
       out += ']';
       break;
     case JsonValue::Kind::Object:
       out += '{';
-      for (std::size_t i = 0; i < v.members.size(); ++i) {
+      for (std::size_t i = 0; i < v.members().size(); ++i) {
         if (i) out += ',';
-        append_json_string(out, v.members[i].key);
+        append_json_string(out, v.members()[i].key);
         out += ':';
-        append(out, v.members[i].value);
+        append(out, v.members()[i].value);
       }
       out += '}';
       break;

@@ -1,35 +1,87 @@
-// A parsed JSON document that remembers where each value and key stood in its source text, so
-// that every load error can name a line and column. Built once per load; never on a hot path.
+// A parsed JSON document, as the loader walks it: values are small views (strings point into the
+// parser's buffer, children into one arena), so a file of 100,000 flags costs no allocation per
+// value. Each value and member key carries its token number, its place in a pre-order walk of
+// the text; a diagnostic turns it into a line and column, and only then is the text scanned.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
-#include <vector>
+#include <string_view>
 
 namespace flagd {
 
 struct JsonMember;
 
-struct JsonValue {
+class JsonValue {
+ public:
   enum class Kind : std::uint8_t { Null, Bool, Number, String, Array, Object };
-  Kind kind = Kind::Null;
-  bool boolean = false;
-  double number = 0;
-  std::string text;                 // string value
-  std::vector<JsonValue> items;     // array elements
-  std::vector<JsonMember> members;  // object members, in source order, duplicates kept
-  std::uint32_t offset = 0;         // byte offset of the value in the source
 
-  const JsonValue* find(std::string_view key) const noexcept;  // first member named `key`
+  Kind kind() const noexcept { return kind_; }
+  bool boolean() const noexcept { return boolean_; }
+  double number() const noexcept { return number_; }
+  // A string's text; empty for the other kinds.
+  std::string_view text() const noexcept {
+    return kind_ == Kind::String ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view();
+  }
+  // An array's elements; empty for the other kinds.
+  std::span<const JsonValue> items() const noexcept {
+    return kind_ == Kind::Array ? std::span(static_cast<const JsonValue*>(data_), size_) : std::span<const JsonValue>();
+  }
+  // An object's members in source order, repeated keys kept; empty for the other kinds.
+  std::span<const JsonMember> members() const noexcept;
+  // The first member named `key`, or null.
+  const JsonValue* find(std::string_view key) const noexcept;
+  std::uint32_t token() const noexcept { return token_; }
+
+  static JsonValue null(std::uint32_t token) noexcept { return JsonValue(Kind::Null, token); }
+  static JsonValue of_bool(bool b, std::uint32_t token) noexcept {
+    JsonValue v(Kind::Bool, token);
+    v.boolean_ = b;
+    return v;
+  }
+  static JsonValue of_number(double n, std::uint32_t token) noexcept {
+    JsonValue v(Kind::Number, token);
+    v.number_ = n;
+    return v;
+  }
+  static JsonValue of_string(std::string_view s, std::uint32_t token) noexcept {
+    return JsonValue(Kind::String, token, s.data(), s.size());
+  }
+  static JsonValue of_array(std::span<const JsonValue> items, std::uint32_t token) noexcept {
+    return JsonValue(Kind::Array, token, items.data(), items.size());
+  }
+  static JsonValue of_object(std::span<const JsonMember> members, std::uint32_t token) noexcept;
+
+  JsonValue() noexcept = default;
+
+ private:
+  JsonValue(Kind kind, std::uint32_t token, const void* data = nullptr, std::size_t size = 0) noexcept
+      : kind_(kind), size_(static_cast<std::uint32_t>(size)), token_(token), data_(data) {}
+
+  Kind kind_ = Kind::Null;
+  bool boolean_ = false;
+  std::uint32_t size_ = 0;  // bytes of text, elements or members
+  std::uint32_t token_ = 0;
+  double number_ = 0;
+  const void* data_ = nullptr;  // text, JsonValue[] or JsonMember[]
 };
 
 struct JsonMember {
-  std::string key;
-  std::uint32_t key_offset = 0;
+  std::string_view key;
+  std::uint32_t key_token = 0;
   JsonValue value;
 };
 
-std::string_view kind_name(JsonValue::Kind kind) noexcept;  // "null", "boolean", "number", ...
+inline std::span<const JsonMember> JsonValue::members() const noexcept {
+  return kind_ == Kind::Object ? std::span(static_cast<const JsonMember*>(data_), size_) : std::span<const JsonMember>();
+}
+
+inline JsonValue JsonValue::of_object(std::span<const JsonMember> members, std::uint32_t token) noexcept {
+  return JsonValue(Kind::Object, token, members.data(), members.size());
+}
+
+std::string_view kind_name(JsonValue::Kind kind) noexcept;  // "null", "a boolean", "a number", ...
 
 // Compact JSON text of `value` (object members in source order).
 std::string to_json(const JsonValue& value);

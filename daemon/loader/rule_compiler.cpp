@@ -81,45 +81,45 @@ class Compiler {
  public:
   Compiler(const JsonValue* evaluators, const RuleReporter& report) : evaluators_(evaluators), report_(report) {}
 
-  std::unique_ptr<Expr> compile(const JsonValue& v, const std::string& path, std::size_t depth,
+  std::unique_ptr<Expr> compile(const JsonValue& v, const JsonPath& path, std::size_t depth,
                                 bool in_evaluator) {
     if (++nodes_ > kMaxRuleNodes) {
       if (!size_reported_)
-        error(path, v.offset, "the rule has more than " + std::to_string(kMaxRuleNodes) +
+        error(path, v.token(), "the rule has more than " + std::to_string(kMaxRuleNodes) +
                                   " nodes (after $ref expansion)");
       size_reported_ = true;
       return nullptr;
     }
     if (depth > kMaxRuleDepth) {
-      error(path, v.offset, "the rule nests deeper than " + std::to_string(kMaxRuleDepth) + " operators");
+      error(path, v.token(), "the rule nests deeper than " + std::to_string(kMaxRuleDepth) + " operators");
       return nullptr;
     }
     auto e = std::make_unique<Expr>();
-    switch (v.kind) {
+    switch (v.kind()) {
       case Kind::Null: e->node.op = RuleOp::Null; return e;
-      case Kind::Bool: e->node.op = RuleOp::Bool; e->node.boolean = v.boolean; return e;
-      case Kind::Number: e->node.op = RuleOp::Number; e->node.number = v.number; return e;
+      case Kind::Bool: e->node.op = RuleOp::Bool; e->node.boolean = v.boolean(); return e;
+      case Kind::Number: e->node.op = RuleOp::Number; e->node.number = v.number(); return e;
       case Kind::String:
-        if (v.text.size() > limits::kRuleTextScratch) {
-          error(path, v.offset, "a string constant of " + std::to_string(v.text.size()) +
+        if (v.text().size() > limits::kRuleTextScratch) {
+          error(path, v.token(), "a string constant of " + std::to_string(v.text().size()) +
                                     " bytes exceeds the rule evaluator's limit of " +
                                     std::to_string(limits::kRuleTextScratch));
           return nullptr;
         }
         e->node.op = RuleOp::String;
-        e->node.text = v.text;
+        e->node.text = v.text();
         return e;
       case Kind::Array:
         // JsonLogic evaluates the elements of an array.
-        if (v.items.size() > limits::kRuleValueScratch) {
-          error(path, v.offset, "an array of " + std::to_string(v.items.size()) +
+        if (v.items().size() > limits::kRuleValueScratch) {
+          error(path, v.token(), "an array of " + std::to_string(v.items().size()) +
                                     " elements exceeds the rule evaluator's limit of " +
                                     std::to_string(limits::kRuleValueScratch));
           return nullptr;
         }
         e->node.op = RuleOp::Array;
-        for (std::size_t i = 0; i < v.items.size(); ++i) {
-          auto child = compile(v.items[i], path_index(path, i), depth + 1, in_evaluator);
+        for (std::size_t i = 0; i < v.items().size(); ++i) {
+          auto child = compile(v.items()[i], path.element(i), depth + 1, in_evaluator);
           if (!child) return nullptr;
           e->children.push_back(std::move(child));
         }
@@ -128,39 +128,39 @@ class Compiler {
         break;
     }
     // An object with one key is an operation; with any other number of keys, a literal.
-    if (v.members.size() != 1) {
+    if (v.members().size() != 1) {
       e->node.op = RuleOp::Object;
       e->node.text = to_json(v);
-      e->node.boolean = !v.members.empty();
+      e->node.boolean = !v.members().empty();
       return e;
     }
-    const JsonMember& m = v.members[0];
-    const std::string op_path = path_join(path, m.key);
+    const JsonMember& m = v.members()[0];
+    const JsonPath op_path = path.member(m.key);
     if (m.key == "$ref") return reference(m, op_path, depth, in_evaluator);
     const OperatorSpec* spec = find_operator(m.key);
     if (spec == nullptr) {
-      error(op_path, m.key_offset, "unsupported operator \"" + m.key + "\"");
+      error(op_path, m.key_token, "unsupported operator \"" + std::string(m.key) + "\"");
       return nullptr;
     }
     e->node.op = spec->op;
-    if (spec->op == RuleOp::If && m.value.kind != Kind::Array) {
+    if (spec->op == RuleOp::If && m.value.kind() != Kind::Array) {
       // flagd's engine takes if's operand as an array unchecked: anything else fails the rule
       // when evaluation reaches it (a lazy branch may never do).
-      report_(Severity::Warning, op_path, m.value.offset,
-              "\"" + m.key + "\" needs an array of operands; evaluating it fails with PARSE_ERROR, as in flagd");
+      report_(Severity::Warning, op_path, m.value.token(),
+              "\"" + std::string(m.key) + "\" needs an array of operands; evaluating it fails with PARSE_ERROR, as in flagd");
       e->node.op = RuleOp::Invalid;
       return e;
     }
     // Operands: an array's elements, or a single non-array value.
     std::vector<const JsonValue*> args;
-    if (m.value.kind == Kind::Array) {
-      for (const auto& item : m.value.items) args.push_back(&item);
+    if (m.value.kind() == Kind::Array) {
+      for (const auto& item : m.value.items()) args.push_back(&item);
     } else {
       args.push_back(&m.value);
     }
     if (args.size() < spec->min_args || (spec->max_args != kAny && args.size() > spec->max_args)) {
-      error(op_path, m.value.offset,
-            "\"" + m.key + "\" takes " +
+      error(op_path, m.value.token(),
+            "\"" + std::string(m.key) + "\" takes " +
                 (spec->min_args == spec->max_args ? std::to_string(spec->min_args)
                                                   : std::to_string(spec->min_args) + " to " + std::to_string(spec->max_args)) +
                 " operands, not " + std::to_string(args.size()));
@@ -172,8 +172,8 @@ class Compiler {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const bool body = iterates && i == 1;
       iteration_bodies_ += body ? 1 : 0;
-      auto child = compile(*args[i], m.value.kind == Kind::Array ? path_index(op_path, i) : op_path,
-                           depth + 1, in_evaluator);
+      auto child = compile(*args[i], m.value.kind() == Kind::Array ? op_path.element(i) : op_path, depth + 1,
+                           in_evaluator);
       iteration_bodies_ -= body ? 1 : 0;
       if (!child) return nullptr;
       e->children.push_back(std::move(child));
@@ -183,8 +183,8 @@ class Compiler {
   }
 
  private:
-  void error(const std::string& path, std::uint32_t offset, std::string message) {
-    report_(Severity::Error, path, offset, std::move(message));
+  void error(const JsonPath& path, std::uint32_t token, std::string message) {
+    report_(Severity::Error, path, token, std::move(message));
   }
 
   // The commonest rule test, a context attribute against string constants, becomes one node
@@ -228,17 +228,18 @@ class Compiler {
   // {"var": path} or {"var": [path, default]}: the path must be known at load (a string or a
   // number); it is kept with its hash. $flagd.flagKey and $flagd.timestamp get their own nodes.
   std::unique_ptr<Expr> variable(std::unique_ptr<Expr> e, const std::vector<const JsonValue*>& args,
-                                 const JsonMember& m, const std::string& path, std::size_t depth,
+                                 const JsonMember& m, const JsonPath& path, std::size_t depth,
                                  bool in_evaluator) {
     std::string name;
     if (!args.empty()) {
       const JsonValue& p = *args[0];
-      if (p.kind == Kind::String) {
-        name = p.text;
-      } else if (p.kind == Kind::Number && p.number >= 0 && p.number == static_cast<double>(static_cast<std::int64_t>(p.number))) {
-        name = std::to_string(static_cast<std::int64_t>(p.number));
-      } else if (p.kind != Kind::Null) {
-        error(path, p.offset, "a \"var\" path must be a string or a whole number known when the file loads");
+      if (p.kind() == Kind::String) {
+        name = p.text();
+      } else if (p.kind() == Kind::Number && p.number() >= 0 &&
+                 p.number() == static_cast<double>(static_cast<std::int64_t>(p.number()))) {
+        name = std::to_string(static_cast<std::int64_t>(p.number()));
+      } else if (p.kind() != Kind::Null) {
+        error(path, p.token(), "a \"var\" path must be a string or a whole number known when the file loads");
         return nullptr;
       }
     }
@@ -254,7 +255,7 @@ class Compiler {
         e->node.text = "{}";
         e->node.boolean = true;
       } else if (args.size() == 2) {
-        return compile(*args[1], path_index(path, 1), depth + 1, in_evaluator);
+        return compile(*args[1], path.element(1), depth + 1, in_evaluator);
       } else {
         e->node.op = RuleOp::Null;
       }
@@ -262,7 +263,7 @@ class Compiler {
     }
     e->node.text = name;
     if (args.size() == 2) {
-      auto fallback = compile(*args[1], path_index(path, 1), depth + 1, in_evaluator);
+      auto fallback = compile(*args[1], path.element(1), depth + 1, in_evaluator);
       if (!fallback) return nullptr;
       e->children.push_back(std::move(fallback));
     }
@@ -273,32 +274,35 @@ class Compiler {
   // {"$ref": "name"} stands for $evaluators.name, as flagd substitutes it before parsing. A
   // reference to an evaluator that does not exist loads with a warning and fails at evaluation
   // with PARSE_ERROR, as in flagd; flagd does not expand a $ref inside an evaluator either.
-  std::unique_ptr<Expr> reference(const JsonMember& m, const std::string& path, std::size_t depth,
+  std::unique_ptr<Expr> reference(const JsonMember& m, const JsonPath& path, std::size_t depth,
                                   bool in_evaluator) {
-    if (m.value.kind != Kind::String) {
-      error(path, m.value.offset, "\"$ref\" must name an evaluator (a string)");
+    if (m.value.kind() != Kind::String) {
+      error(path, m.value.token(), "\"$ref\" must name an evaluator (a string)");
       return nullptr;
     }
     const JsonValue* target =
-        evaluators_ != nullptr && evaluators_->kind == Kind::Object ? evaluators_->find(m.value.text) : nullptr;
+        evaluators_ != nullptr && evaluators_->kind() == Kind::Object ? evaluators_->find(m.value.text()) : nullptr;
     auto e = std::make_unique<Expr>();
     e->node.op = RuleOp::Invalid;
     if (in_evaluator) {
-      report_(Severity::Warning, path, m.value.offset,
+      report_(Severity::Warning, path, m.value.token(),
               "\"$ref\" inside an evaluator is not expanded (flagd does not either); evaluating this "
               "rule fails with PARSE_ERROR");
       return e;
     }
     if (target == nullptr) {
-      report_(Severity::Warning, path, m.value.offset,
-              "\"$ref\" names \"" + m.value.text +
+      report_(Severity::Warning, path, m.value.token(),
+              "\"$ref\" names \"" + std::string(m.value.text()) +
                   "\", which is not in $evaluators; evaluating this rule fails with PARSE_ERROR");
       return e;
     }
-    return compile(*target, path_join("$evaluators", m.value.text), depth, true);
+    const JsonPath evaluator = evaluators_path_.member(m.value.text());
+    return compile(*target, evaluator, depth, true);
   }
 
   const JsonValue* evaluators_;
+  const JsonPath document_;
+  const JsonPath evaluators_path_ = document_.member("$evaluators");
   const RuleReporter& report_;
   std::size_t nodes_ = 0;
   std::size_t iteration_bodies_ = 0;  // map/filter/... bodies being compiled
@@ -307,7 +311,7 @@ class Compiler {
 
 }  // namespace
 
-bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const std::string& path,
+bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const JsonPath& path,
                   const RuleReporter& report, std::vector<RuleDraftNode>& out) {
   out.clear();
   Compiler compiler(evaluators, report);

@@ -19,13 +19,13 @@ namespace flagd {
 using limits::kMaxRuleDepth;
 using limits::kMaxRuleNodes;
 
-// Reports a problem: severity, JSON path, source offset, message.
+// Reports a problem: severity, JSON path, the token of the value at fault (json_value.hpp), message.
 using RuleReporter =
-    std::function<void(Diagnostic::Severity, const std::string&, std::uint32_t, std::string)>;
+    std::function<void(Diagnostic::Severity, const JsonPath&, std::uint32_t, std::string)>;
 
 // Compiles `targeting` of flag `flag_key` found at JSON path `path`. `evaluators` is the file's
 // "$evaluators" object, or null. Returns false (with errors reported) if the rule is rejected.
-bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const std::string& path,
+bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const JsonPath& path,
                   const RuleReporter& report, std::vector<RuleDraftNode>& out);
 
 }  // namespace flagd
