@@ -32,7 +32,7 @@ class DocumentLoader {
 
   void load(const JsonValue& root, std::vector<FlagDefinition>& flags) {
     const JsonPath document;
-    check_duplicate_keys(root, document);
+    if (parser_.has_duplicate_keys()) check_duplicate_keys(root, document);
     if (root.kind() != Kind::Object) {
       error(document, root.token(),
             "the document must be an object with a \"flags\" member, not " + std::string(kind_name(root.kind())));
@@ -340,17 +340,33 @@ class DocumentLoader {
   const JsonValue* evaluators_ = nullptr;
 };
 
-void merge(std::vector<FlagDefinition>&& incoming, FlagSet& set,
-           std::unordered_map<std::string, std::size_t>& position) {
-  for (auto& flag : incoming) {
-    auto [it, inserted] = position.emplace(flag.key, set.flags.size());
-    if (inserted) {
-      set.flags.push_back(std::move(flag));
-    } else {
-      set.flags[it->second] = std::move(flag);
+// Adds a file's flags to the set; a flag of a key the set has replaces the earlier one. The
+// first file's flags are moved in whole (a file has no repeated keys: they are errors), and the
+// positions of keys are indexed only when a second file arrives.
+class FlagMerger {
+ public:
+  void merge(std::vector<FlagDefinition>&& incoming, FlagSet& set) {
+    if (set.flags.empty()) {
+      set.flags = std::move(incoming);
+      return;
+    }
+    if (position_.empty()) {
+      position_.reserve(set.flags.size() + incoming.size());
+      for (std::size_t i = 0; i < set.flags.size(); ++i) position_.emplace(set.flags[i].key, i);
+    }
+    for (auto& flag : incoming) {
+      auto [it, inserted] = position_.emplace(flag.key, set.flags.size());
+      if (inserted) {
+        set.flags.push_back(std::move(flag));
+      } else {
+        set.flags[it->second] = std::move(flag);
+      }
     }
   }
-}
+
+ private:
+  std::unordered_map<std::string, std::size_t> position_;
+};
 
 std::string octal_mode(mode_t mode) {
   char text[8];
@@ -441,7 +457,7 @@ void load_document(std::string_view text, std::string_view name, bool padded, st
 
 LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust) {
   LoadResult result;
-  std::unordered_map<std::string, std::size_t> position;
+  FlagMerger merger;
   bool over_limit = false;
   // The set's digest covers every file's bytes in load order; with one file it is that file's
   // own digest, computed once (hashing took 40% of a large file's load when done twice).
@@ -464,7 +480,7 @@ LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trus
     result.flags.sources.push_back(SourceFile{path, to_hex(digest)});
     std::vector<FlagDefinition> flags;
     load_document(text, path, true, flags, result.diagnostics);
-    merge(std::move(flags), result.flags, position);
+    merger.merge(std::move(flags), result.flags);
     if (result.flags.flags.size() > limits::kMaxFlags && !over_limit) {
       over_limit = true;  // reported once, at the file that passed it
       Diagnostic d;
@@ -485,10 +501,7 @@ LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trus
 
 LoadResult load_flag_text(std::string_view text, std::string_view name) {
   LoadResult result;
-  std::unordered_map<std::string, std::size_t> position;
-  std::vector<FlagDefinition> flags;
-  load_document(text, name, false, flags, result.diagnostics);
-  merge(std::move(flags), result.flags, position);
+  load_document(text, name, false, result.flags.flags, result.diagnostics);
   Sha256 digest;
   digest.update(text);
   result.flags.sha256 = digest.finish();

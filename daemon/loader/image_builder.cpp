@@ -18,23 +18,66 @@ namespace {
 
 using namespace layout;
 
+// Interned strings: an open-addressing table of views into the flag set (which outlives the
+// build), so that interning costs no allocation per string.
+class StringTable {
+ public:
+  explicit StringTable(std::size_t expected) {
+    std::size_t slots = 64;
+    while (slots < expected * 2) slots *= 2;
+    slots_.resize(slots);
+  }
+  // The slot holding `text`, or the empty one where it belongs.
+  struct Slot {
+    std::string_view text;
+    StringRef ref{};
+    bool used = false;
+  };
+  Slot& find(std::string_view text) {
+    if (count_ * 2 >= slots_.size()) grow();
+    return probe(slots_, text);
+  }
+  void added() noexcept { ++count_; }
+
+ private:
+  static Slot& probe(std::vector<Slot>& slots, std::string_view text) {
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = std::hash<std::string_view>{}(text) & mask;; i = (i + 1) & mask)
+      if (!slots[i].used || slots[i].text == text) return slots[i];
+  }
+  void grow() {
+    std::vector<Slot> bigger(slots_.size() * 2);
+    for (const Slot& s : slots_)
+      if (s.used) probe(bigger, s.text) = s;
+    slots_.swap(bigger);
+  }
+  std::vector<Slot> slots_;
+  std::size_t count_ = 0;
+};
+
 class ImageWriter {
  public:
-  explicit ImageWriter(std::size_t fixed_bytes) : bytes_(fixed_bytes) {}
+  // Lays the image out in `bytes`, reusing its capacity: `fixed_bytes` of zeros to begin with.
+  ImageWriter(std::vector<std::byte>& bytes, std::size_t fixed_bytes, std::size_t expected_strings)
+      : bytes_(bytes), strings_(expected_strings) {
+    bytes_.assign(fixed_bytes, std::byte{0});
+  }
 
   template <class T>
   void put(std::uint64_t offset, const T& value) {
     std::memcpy(bytes_.data() + offset, &value, sizeof value);
   }
 
-  // Appends `text` to the string area (8-aligned, zero-padded), once per distinct string.
-  StringRef intern(const std::string& text) {
-    auto it = strings_.find(text);
-    if (it != strings_.end()) return it->second;
+  // Appends `text` to the string area (8-aligned, zero-padded), once per distinct string. The
+  // text must outlive the writer.
+  StringRef intern(std::string_view text) {
+    StringTable::Slot& slot = strings_.find(text);
+    if (slot.used) return slot.ref;
     const StringRef ref{static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(text.size())};
     bytes_.resize(bytes_.size() + round_up8(text.size()));
     std::memcpy(bytes_.data() + ref.offset, text.data(), text.size());
-    strings_.emplace(text, ref);
+    slot = StringTable::Slot{text, ref, true};
+    strings_.added();
     return ref;
   }
 
@@ -46,12 +89,11 @@ class ImageWriter {
     return at;
   }
 
-  std::vector<std::byte> take() { return std::move(bytes_); }
   std::size_t size() const { return bytes_.size(); }
 
  private:
-  std::vector<std::byte> bytes_;
-  std::unordered_map<std::string, StringRef> strings_;
+  std::vector<std::byte>& bytes_;
+  StringTable strings_;
 };
 
 std::uint64_t payload_of(const FlagValue& value, ImageWriter& w) {
@@ -127,6 +169,12 @@ std::vector<NameSlot> key_table(const std::vector<std::string>& keys) {
 }  // namespace
 
 std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp) {
+  std::vector<std::byte> image;
+  build_image(flags, index, stamp, image);
+  return image;
+}
+
+void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std::vector<std::byte>& image) {
   std::vector<const FlagDefinition*> by_index;
   for (const auto& flag : flags.flags) {
     const std::uint32_t i = index.assign(flag.key);
@@ -147,7 +195,7 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
   const std::uint64_t names_offset = kRecordsOffset + by_index.size() * sizeof(FlagRecord);
   const std::uint64_t rules_offset = names_offset + table.size() * sizeof(NameSlot);
   std::uint64_t next_table = rules_offset + by_index.size() * sizeof(RuleRef);
-  ImageWriter w(next_table + tables);
+  ImageWriter w(image, next_table + tables, by_index.size() * 4);
 
   std::uint32_t present = 0;
   for (std::uint32_t i = 0; i < by_index.size(); ++i) {
@@ -230,7 +278,6 @@ std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, Ima
   header.name_slot_count = static_cast<std::uint32_t>(table.size());
   header.rules_offset = static_cast<std::uint32_t>(rules_offset);
   w.put(0, header);
-  return w.take();
 }
 
 }  // namespace flagd

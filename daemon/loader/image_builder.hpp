@@ -18,5 +18,7 @@ struct ImageStamp {
 // Assigns indices to new keys in `index`, then lays out the image: its size is a multiple of 8.
 // Keys of `index` that the set no longer has get an Absent record, so their index stays theirs.
 std::vector<std::byte> build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp);
+// The same into `image`, whose capacity is reused: a daemon's reloads build in one buffer.
+void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std::vector<std::byte>& image);
 
 }  // namespace flagd

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <span>
+#include <unordered_set>
 
 #include "flagd/limits.hpp"
 
@@ -282,6 +283,24 @@ struct JsonParser::Impl {
   std::uint32_t next_token = 0;
   std::vector<std::uint32_t> offsets;
   bool offsets_known = false;
+  bool duplicate_keys = false;
+  std::unordered_set<std::string_view> seen;  // kept: its buckets serve every large object
+
+  // Small objects compare their keys pairwise; large ones (the flag map) through a hash set.
+  bool repeats_a_key(std::span<const JsonMember> object) {
+    constexpr std::size_t kPairwise = 16;
+    if (object.size() <= kPairwise) {
+      for (std::size_t i = 1; i < object.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+          if (object[j].key == object[i].key) return true;
+      return false;
+    }
+    seen.clear();
+    seen.reserve(object.size());
+    for (const JsonMember& m : object)
+      if (!seen.insert(m.key).second) return true;
+    return false;
+  }
 
   // Reads simdjson's element into `v`, numbering tokens as OffsetScanner meets them: each value,
   // and each member's key before its value. False if the nesting passes the limit.
@@ -300,6 +319,7 @@ struct JsonParser::Impl {
           if (!convert(field.value, m.value, depth + 1)) return false;
         }
         v = JsonValue::of_object(run, token);
+        if (!duplicate_keys) duplicate_keys = repeats_a_key(run);
         return true;
       }
       case simdjson::dom::element_type::ARRAY: {
@@ -340,6 +360,7 @@ const JsonValue* JsonParser::parse(std::string_view text, std::string_view file,
   p.next_token = 0;
   p.offsets.clear();
   p.offsets_known = false;
+  p.duplicate_keys = false;
 
   error = Diagnostic{};
   error.file = std::string(file);
@@ -365,6 +386,8 @@ const JsonValue* JsonParser::parse(std::string_view text, std::string_view file,
     return located("nesting deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
   return &p.root;
 }
+
+bool JsonParser::has_duplicate_keys() const noexcept { return impl_->duplicate_keys; }
 
 std::uint32_t JsonParser::offset_of(std::uint32_t token) {
   Impl& p = *impl_;

@@ -30,6 +30,10 @@ class JsonParser {
   // The buffers are kept for the next parse: a reload reuses the memory of the one before.
   const JsonValue* parse(std::string_view text, std::string_view file, Diagnostic& error, bool padded = false);
 
+  // Whether an object of the last parsed document repeats a key (JSON allows it; flag files
+  // do not, and the loader then finds and names each repetition).
+  bool has_duplicate_keys() const noexcept;
+
   // The byte offset in the last parsed text of the value or member key numbered `token`. The
   // first call after a parse scans the text once.
   std::uint32_t offset_of(std::uint32_t token);

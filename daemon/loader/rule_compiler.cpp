@@ -3,7 +3,7 @@
 #include "flagd/limits.hpp"
 
 #include <deque>
-#include <memory>
+#include <span>
 
 namespace flagd {
 
@@ -71,17 +71,58 @@ const OperatorSpec* find_operator(std::string_view name) {
   return nullptr;
 }
 
-// The rule as a tree, before its nodes are laid out breadth-first.
+// The rule as a tree, before its nodes are laid out breadth-first. Nodes come from a pool kept
+// per thread and link their children in a list, so that compiling allocates nothing per node.
 struct Expr {
+  struct Children {
+    Expr* first = nullptr;
+    Expr* last = nullptr;
+    std::size_t count = 0;
+
+    std::size_t size() const noexcept { return count; }
+    bool empty() const noexcept { return count == 0; }
+    void push_back(Expr* child) noexcept {
+      child->next = nullptr;
+      (last != nullptr ? last->next : first) = child;
+      last = child;
+      ++count;
+    }
+    void clear() noexcept { *this = Children{}; }
+    Expr* operator[](std::size_t i) const noexcept {
+      Expr* e = first;
+      while (i-- > 0) e = e->next;
+      return e;
+    }
+  };
+
   RuleDraftNode node;
-  std::vector<std::unique_ptr<Expr>> children;
+  Children children;
+  Expr* next = nullptr;  // the next child of the same parent
+};
+
+class ExprPool {
+ public:
+  Expr* make() {
+    if (used_ == nodes_.size()) nodes_.emplace_back();
+    Expr& e = nodes_[used_++];
+    e.node = RuleDraftNode{};
+    e.children.clear();
+    e.next = nullptr;
+    return &e;
+  }
+  void reset() noexcept { used_ = 0; }
+
+ private:
+  std::deque<Expr> nodes_;  // grows without moving a node
+  std::size_t used_ = 0;
 };
 
 class Compiler {
  public:
-  Compiler(const JsonValue* evaluators, const RuleReporter& report) : evaluators_(evaluators), report_(report) {}
+  Compiler(const JsonValue* evaluators, const RuleReporter& report, ExprPool& pool)
+      : evaluators_(evaluators), report_(report), pool_(pool) {}
 
-  std::unique_ptr<Expr> compile(const JsonValue& v, const JsonPath& path, std::size_t depth,
+  Expr* compile(const JsonValue& v, const JsonPath& path, std::size_t depth,
                                 bool in_evaluator) {
     if (++nodes_ > kMaxRuleNodes) {
       if (!size_reported_)
@@ -94,7 +135,7 @@ class Compiler {
       error(path, v.token(), "the rule nests deeper than " + std::to_string(kMaxRuleDepth) + " operators");
       return nullptr;
     }
-    auto e = std::make_unique<Expr>();
+    Expr* e = pool_.make();
     switch (v.kind()) {
       case Kind::Null: e->node.op = RuleOp::Null; return e;
       case Kind::Bool: e->node.op = RuleOp::Bool; e->node.boolean = v.boolean(); return e;
@@ -119,9 +160,9 @@ class Compiler {
         }
         e->node.op = RuleOp::Array;
         for (std::size_t i = 0; i < v.items().size(); ++i) {
-          auto child = compile(v.items()[i], path.element(i), depth + 1, in_evaluator);
-          if (!child) return nullptr;
-          e->children.push_back(std::move(child));
+          Expr* child = compile(v.items()[i], path.element(i), depth + 1, in_evaluator);
+          if (child == nullptr) return nullptr;
+          e->children.push_back(child);
         }
         return e;
       case Kind::Object:
@@ -152,12 +193,8 @@ class Compiler {
       return e;
     }
     // Operands: an array's elements, or a single non-array value.
-    std::vector<const JsonValue*> args;
-    if (m.value.kind() == Kind::Array) {
-      for (const auto& item : m.value.items()) args.push_back(&item);
-    } else {
-      args.push_back(&m.value);
-    }
+    const std::span<const JsonValue> args =
+        m.value.kind() == Kind::Array ? m.value.items() : std::span<const JsonValue>(&m.value, 1);
     if (args.size() < spec->min_args || (spec->max_args != kAny && args.size() > spec->max_args)) {
       error(op_path, m.value.token(),
             "\"" + std::string(m.key) + "\" takes " +
@@ -166,17 +203,17 @@ class Compiler {
                 " operands, not " + std::to_string(args.size()));
       return nullptr;
     }
-    if (spec->op == RuleOp::Var) return variable(std::move(e), args, m, op_path, depth, in_evaluator);
+    if (spec->op == RuleOp::Var) return variable(e, args, op_path, depth, in_evaluator);
     const bool iterates = spec->op == RuleOp::Map || spec->op == RuleOp::Filter || spec->op == RuleOp::Reduce ||
                           spec->op == RuleOp::All || spec->op == RuleOp::None || spec->op == RuleOp::Some;
     for (std::size_t i = 0; i < args.size(); ++i) {
       const bool body = iterates && i == 1;
       iteration_bodies_ += body ? 1 : 0;
-      auto child = compile(*args[i], m.value.kind() == Kind::Array ? op_path.element(i) : op_path, depth + 1,
-                           in_evaluator);
+      Expr* child = compile(args[i], m.value.kind() == Kind::Array ? op_path.element(i) : op_path, depth + 1,
+                            in_evaluator);
       iteration_bodies_ -= body ? 1 : 0;
-      if (!child) return nullptr;
-      e->children.push_back(std::move(child));
+      if (child == nullptr) return nullptr;
+      e->children.push_back(child);
     }
     if (iteration_bodies_ == 0) fuse_attribute_test(*e);
     return e;
@@ -209,7 +246,8 @@ class Compiler {
       case RuleOp::In:
         if (is_var(*e.children[0]) && e.children[1]->node.op == RuleOp::Array) {
           bool strings = true;
-          for (const auto& item : e.children[1]->children) strings = strings && is_string(*item);
+          for (const Expr* item = e.children[1]->children.first; item != nullptr; item = item->next)
+            strings = strings && is_string(*item);
           if (strings) var = 0;
         }
         break;
@@ -220,19 +258,18 @@ class Compiler {
     e.node.fused = e.node.op;
     e.node.op = RuleOp::AttrTest;
     e.node.text = e.children[var]->node.text;
-    std::unique_ptr<Expr> constant = std::move(e.children[1 - var]);
+    Expr* constant = e.children[1 - var];
     e.children.clear();
-    e.children.push_back(std::move(constant));
+    e.children.push_back(constant);
   }
 
   // {"var": path} or {"var": [path, default]}: the path must be known at load (a string or a
   // number); it is kept with its hash. $flagd.flagKey and $flagd.timestamp get their own nodes.
-  std::unique_ptr<Expr> variable(std::unique_ptr<Expr> e, const std::vector<const JsonValue*>& args,
-                                 const JsonMember& m, const JsonPath& path, std::size_t depth,
-                                 bool in_evaluator) {
+  Expr* variable(Expr* e, std::span<const JsonValue> args, const JsonPath& path, std::size_t depth,
+                 bool in_evaluator) {
     std::string name;
     if (!args.empty()) {
-      const JsonValue& p = *args[0];
+      const JsonValue& p = args[0];
       if (p.kind() == Kind::String) {
         name = p.text();
       } else if (p.kind() == Kind::Number && p.number() >= 0 &&
@@ -255,7 +292,7 @@ class Compiler {
         e->node.text = "{}";
         e->node.boolean = true;
       } else if (args.size() == 2) {
-        return compile(*args[1], path.element(1), depth + 1, in_evaluator);
+        return compile(args[1], path.element(1), depth + 1, in_evaluator);
       } else {
         e->node.op = RuleOp::Null;
       }
@@ -263,18 +300,17 @@ class Compiler {
     }
     e->node.text = name;
     if (args.size() == 2) {
-      auto fallback = compile(*args[1], path.element(1), depth + 1, in_evaluator);
-      if (!fallback) return nullptr;
-      e->children.push_back(std::move(fallback));
+      Expr* fallback = compile(args[1], path.element(1), depth + 1, in_evaluator);
+      if (fallback == nullptr) return nullptr;
+      e->children.push_back(fallback);
     }
-    (void)m;
     return e;
   }
 
   // {"$ref": "name"} stands for $evaluators.name, as flagd substitutes it before parsing. A
   // reference to an evaluator that does not exist loads with a warning and fails at evaluation
   // with PARSE_ERROR, as in flagd; flagd does not expand a $ref inside an evaluator either.
-  std::unique_ptr<Expr> reference(const JsonMember& m, const JsonPath& path, std::size_t depth,
+  Expr* reference(const JsonMember& m, const JsonPath& path, std::size_t depth,
                                   bool in_evaluator) {
     if (m.value.kind() != Kind::String) {
       error(path, m.value.token(), "\"$ref\" must name an evaluator (a string)");
@@ -282,7 +318,7 @@ class Compiler {
     }
     const JsonValue* target =
         evaluators_ != nullptr && evaluators_->kind() == Kind::Object ? evaluators_->find(m.value.text()) : nullptr;
-    auto e = std::make_unique<Expr>();
+    Expr* e = pool_.make();
     e->node.op = RuleOp::Invalid;
     if (in_evaluator) {
       report_(Severity::Warning, path, m.value.token(),
@@ -304,6 +340,7 @@ class Compiler {
   const JsonPath document_;
   const JsonPath evaluators_path_ = document_.member("$evaluators");
   const RuleReporter& report_;
+  ExprPool& pool_;
   std::size_t nodes_ = 0;
   std::size_t iteration_bodies_ = 0;  // map/filter/... bodies being compiled
   bool size_reported_ = false;
@@ -314,18 +351,17 @@ class Compiler {
 bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const JsonPath& path,
                   const RuleReporter& report, std::vector<RuleDraftNode>& out) {
   out.clear();
-  Compiler compiler(evaluators, report);
-  std::unique_ptr<Expr> root = compiler.compile(targeting, path, 0, false);
-  if (!root) return false;
+  thread_local ExprPool pool;
+  thread_local std::vector<Expr*> order;
+  pool.reset();
+  Compiler compiler(evaluators, report, pool);
+  Expr* root = compiler.compile(targeting, path, 0, false);
+  if (root == nullptr) return false;
   // Breadth-first: each node's children take consecutive places.
-  std::deque<Expr*> queue{root.get()};
-  std::vector<Expr*> order;
-  while (!queue.empty()) {
-    Expr* e = queue.front();
-    queue.pop_front();
-    order.push_back(e);
-    for (auto& c : e->children) queue.push_back(c.get());
-  }
+  order.clear();
+  order.push_back(root);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    for (Expr* c = order[i]->children.first; c != nullptr; c = c->next) order.push_back(c);
   out.reserve(order.size());
   std::uint32_t next_child = 1;
   for (Expr* e : order) {

@@ -8,9 +8,11 @@
 namespace flagd {
 
 std::uint32_t StableIndex::assign(std::string_view key) {
-  auto [it, inserted] = by_key_.try_emplace(std::string(key), static_cast<std::uint32_t>(keys_.size()));
-  if (inserted) keys_.emplace_back(key);
-  return it->second;
+  if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  const auto i = static_cast<std::uint32_t>(keys_.size());
+  by_key_.emplace(std::string(key), i);
+  keys_.emplace_back(key);
+  return i;
 }
 
 bool StableIndex::from_image(const std::byte* image, std::uint64_t bytes, StableIndex& out) {

@@ -16,7 +16,7 @@ class StableIndex {
  public:
   // The index of `key`, assigning the next free one to a key never seen before.
   std::uint32_t assign(std::string_view key);
-  bool contains(std::string_view key) const { return by_key_.count(std::string(key)) != 0; }
+  bool contains(std::string_view key) const { return by_key_.find(key) != by_key_.end(); }
   const std::vector<std::string>& keys() const noexcept { return keys_; }  // by index
   std::size_t size() const noexcept { return keys_.size(); }
 
@@ -25,7 +25,11 @@ class StableIndex {
   static bool from_image(const std::byte* image, std::uint64_t bytes, StableIndex& out);
 
  private:
-  std::unordered_map<std::string, std::uint32_t> by_key_;
+  struct KeyHash {  // looks keys up by view, without making a string of each
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+  };
+  std::unordered_map<std::string, std::uint32_t, KeyHash, std::equal_to<>> by_key_;
   std::vector<std::string> keys_;
 };
 

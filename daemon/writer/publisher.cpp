@@ -30,8 +30,8 @@ PublishOutcome Publisher::publish(const FlagSet& flags, std::uint64_t published_
                     "; recreate the segment to start its indices afresh";
     return outcome;
   }
-  const std::vector<std::byte> image =
-      build_image(flags, index_, ImageStamp{generation_ + 1, published_unix_ns});
+  std::vector<std::byte>& image = image_;
+  build_image(flags, index_, ImageStamp{generation_ + 1, published_unix_ns}, image);
   outcome.image_bytes = image.size();
   if (!writer_.publish(image)) {
     outcome.generation = generation_;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "flag_model.hpp"
 #include "segment_writer.hpp"
@@ -38,6 +39,7 @@ class Publisher {
   SegmentWriter writer_;
   StableIndex index_;
   std::uint64_t generation_ = 0;
+  std::vector<std::byte> image_;  // the last image built; its memory serves the next
 };
 
 }  // namespace flagd
