@@ -4,56 +4,19 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/murmur3.hpp"
 #include "flagd/rule_layout.hpp"
 #include "fast_form_compiler.hpp"
+#include "string_view_table.hpp"
 
 namespace flagd {
 
 namespace {
 
 using namespace layout;
-
-// Interned strings: an open-addressing table of views into the flag set (which outlives the
-// build), so that interning costs no allocation per string.
-class StringTable {
- public:
-  explicit StringTable(std::size_t expected) {
-    std::size_t slots = 64;
-    while (slots < expected * 2) slots *= 2;
-    slots_.resize(slots);
-  }
-  // The slot holding `text`, or the empty one where it belongs.
-  struct Slot {
-    std::string_view text;
-    StringRef ref{};
-    bool used = false;
-  };
-  Slot& find(std::string_view text) {
-    if (count_ * 2 >= slots_.size()) grow();
-    return probe(slots_, text);
-  }
-  void added() noexcept { ++count_; }
-
- private:
-  static Slot& probe(std::vector<Slot>& slots, std::string_view text) {
-    const std::size_t mask = slots.size() - 1;
-    for (std::size_t i = std::hash<std::string_view>{}(text) & mask;; i = (i + 1) & mask)
-      if (!slots[i].used || slots[i].text == text) return slots[i];
-  }
-  void grow() {
-    std::vector<Slot> bigger(slots_.size() * 2);
-    for (const Slot& s : slots_)
-      if (s.used) probe(bigger, s.text) = s;
-    slots_.swap(bigger);
-  }
-  std::vector<Slot> slots_;
-  std::size_t count_ = 0;
-};
 
 class ImageWriter {
  public:
@@ -71,13 +34,16 @@ class ImageWriter {
   // Appends `text` to the string area (8-aligned, zero-padded), once per distinct string. The
   // text must outlive the writer.
   StringRef intern(std::string_view text) {
-    StringTable::Slot& slot = strings_.find(text);
-    if (slot.used) return slot.ref;
+    const auto [ref, added] = strings_.insert(text, StringRef{static_cast<std::uint32_t>(bytes_.size()),
+                                                              static_cast<std::uint32_t>(text.size())});
+    if (added) append_text(text);
+    return *ref;
+  }
+
+  // Appends a string no other will share (a flag key: keys are distinct).
+  StringRef unique(std::string_view text) {
     const StringRef ref{static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(text.size())};
-    bytes_.resize(bytes_.size() + round_up8(text.size()));
-    std::memcpy(bytes_.data() + ref.offset, text.data(), text.size());
-    slot = StringTable::Slot{text, ref, true};
-    strings_.added();
+    append_text(text);
     return ref;
   }
 
@@ -92,8 +58,14 @@ class ImageWriter {
   std::size_t size() const { return bytes_.size(); }
 
  private:
+  void append_text(std::string_view text) {
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + round_up8(text.size()));
+    std::memcpy(bytes_.data() + at, text.data(), text.size());
+  }
+
   std::vector<std::byte>& bytes_;
-  StringTable strings_;
+  StringViewTable<StringRef> strings_;
 };
 
 std::uint64_t payload_of(const FlagValue& value, ImageWriter& w) {
@@ -145,14 +117,15 @@ RuleNode rule_node(const RuleDraftNode& draft, std::string_view flag_key, ImageW
 }
 
 // A power-of-two table in which no key is more than kMaxKeyProbes slots from its home.
-std::vector<NameSlot> key_table(const std::vector<std::string>& keys) {
+std::vector<NameSlot> key_table(const StableIndex& index) {
+  const auto& keys = index.keys();
   std::uint32_t slots = 8;
   while (slots < keys.size() * 2) slots *= 2;
   for (;;) {
     std::vector<NameSlot> table(slots, NameSlot{0, 0});
     bool fits = true;
     for (std::uint32_t i = 0; i < keys.size() && fits; ++i) {
-      const std::uint32_t hash = key_hash(keys[i]);
+      const std::uint32_t hash = index.key_hash_of(i);
       std::uint32_t position = hash & (slots - 1);
       std::uint32_t probe = 0;
       while (table[position].index_plus_one != 0) {
@@ -183,7 +156,7 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
   }
   by_index.resize(index.size(), nullptr);
 
-  const std::vector<NameSlot> table = key_table(index.keys());
+  const std::vector<NameSlot> table = key_table(index);
   std::uint64_t tables = 0;  // variant and metadata blocks
   for (const auto* flag : by_index)
     if (flag != nullptr) {
@@ -195,12 +168,12 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
   const std::uint64_t names_offset = kRecordsOffset + by_index.size() * sizeof(FlagRecord);
   const std::uint64_t rules_offset = names_offset + table.size() * sizeof(NameSlot);
   std::uint64_t next_table = rules_offset + by_index.size() * sizeof(RuleRef);
-  ImageWriter w(image, next_table + tables, by_index.size() * 4);
+  ImageWriter w(image, next_table + tables, by_index.size() / 2);
 
   std::uint32_t present = 0;
   for (std::uint32_t i = 0; i < by_index.size(); ++i) {
     FlagRecord record{};
-    record.key = w.intern(index.keys()[i]);
+    record.key = w.unique(index.keys()[i]);
     const FlagDefinition* flag = by_index[i];
     if (flag == nullptr) {
       record.state = FlagState::Absent;

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <span>
-#include <unordered_set>
 
 #include "flagd/limits.hpp"
+#include "string_view_table.hpp"
 
 namespace flagd {
 
@@ -284,7 +284,7 @@ struct JsonParser::Impl {
   std::vector<std::uint32_t> offsets;
   bool offsets_known = false;
   bool duplicate_keys = false;
-  std::unordered_set<std::string_view> seen;  // kept: its buckets serve every large object
+  StringViewTable<bool> seen;  // kept: its memory serves every large object
 
   // Small objects compare their keys pairwise; large ones (the flag map) through a hash set.
   bool repeats_a_key(std::span<const JsonMember> object) {
@@ -295,10 +295,9 @@ struct JsonParser::Impl {
           if (object[j].key == object[i].key) return true;
       return false;
     }
-    seen.clear();
-    seen.reserve(object.size());
+    seen.clear(object.size());
     for (const JsonMember& m : object)
-      if (!seen.insert(m.key).second) return true;
+      if (!seen.insert(m.key, true).second) return true;
     return false;
   }
 

@@ -2,16 +2,18 @@
 
 #include <cstring>
 
+#include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/limits.hpp"
 
 namespace flagd {
 
 std::uint32_t StableIndex::assign(std::string_view key) {
-  if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  if (const std::uint32_t* i = by_key_.find(key)) return *i;
   const auto i = static_cast<std::uint32_t>(keys_.size());
-  by_key_.emplace(std::string(key), i);
-  keys_.emplace_back(key);
+  const std::string& kept = keys_.emplace_back(key);
+  hashes_.push_back(key_hash(kept));
+  by_key_.insert(kept, i);
   return i;
 }
 

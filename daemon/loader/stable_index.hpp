@@ -7,17 +7,27 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <deque>
 #include <vector>
+
+#include "string_view_table.hpp"
 
 namespace flagd {
 
 class StableIndex {
  public:
+  StableIndex() = default;
+  // Moves keep the keys where they are; a copy would leave its table viewing the original's.
+  StableIndex(StableIndex&&) noexcept = default;
+  StableIndex& operator=(StableIndex&&) noexcept = default;
+  StableIndex(const StableIndex&) = delete;
+  StableIndex& operator=(const StableIndex&) = delete;
+
   // The index of `key`, assigning the next free one to a key never seen before.
   std::uint32_t assign(std::string_view key);
-  bool contains(std::string_view key) const { return by_key_.find(key) != by_key_.end(); }
-  const std::vector<std::string>& keys() const noexcept { return keys_; }  // by index
+  bool contains(std::string_view key) const noexcept { return by_key_.find(key) != nullptr; }
+  const std::deque<std::string>& keys() const noexcept { return keys_; }  // by index
+  std::uint32_t key_hash_of(std::uint32_t index) const noexcept { return hashes_[index]; }  // flagd::key_hash
   std::size_t size() const noexcept { return keys_.size(); }
 
   // Rebuilds the indices recorded in a published image (read from a segment or a copy of one).
@@ -25,12 +35,9 @@ class StableIndex {
   static bool from_image(const std::byte* image, std::uint64_t bytes, StableIndex& out);
 
  private:
-  struct KeyHash {  // looks keys up by view, without making a string of each
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
-  };
-  std::unordered_map<std::string, std::uint32_t, KeyHash, std::equal_to<>> by_key_;
-  std::vector<std::string> keys_;
+  std::deque<std::string> keys_;  // a deque: growing it moves no key, so by_key_'s views stay valid
+  std::vector<std::uint32_t> hashes_;
+  StringViewTable<std::uint32_t> by_key_;
 };
 
 }  // namespace flagd
