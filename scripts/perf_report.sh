@@ -64,7 +64,8 @@ set grid
 plot "$out/cdf-reloading-static-boolean.dat" using (\$1 > 5 ? \$1 : 5):(1 - \$2) with steps lw 2 title "static boolean, get_bool", \
      "$out/cdf-reloading-static-number.dat" using (\$1 > 5 ? \$1 : 5):(1 - \$2) with steps lw 2 title "static number, get_double", \
      "$out/cdf-reloading-one-condition-rule.dat" using (\$1 > 5 ? \$1 : 5):(1 - \$2) with steps lw 2 title "one-condition rule, get_bool with a context", \
-     "$out/cdf-quiet-static-boolean.dat" using (\$1 > 5 ? \$1 : 5):(1 - \$2) with steps dt 2 lw 1 title "static boolean, quiet"
+     "$out/cdf-quiet-static-boolean.dat" using (\$1 > 5 ? \$1 : 5):(1 - \$2) with steps dt 2 lw 1 title "static boolean, quiet", \
+     "$out/cdf-reloading-floor.dat" using (\$1 > 5 ? \$1 : 5):(1 - \$2) with steps dt 3 lw 1 lc rgb "gray40" title "floor: an empty call, timed the same way"
 set format y "%g"
 set output "docs/perf/reload.png"
 set title "Reload cost against the number of flags (mixed types, 3 in 10 with targeting)"
