@@ -27,7 +27,9 @@ constexpr std::string_view kFlags = R"({
     "absent-default": {"state": "ENABLED", "variants": {"s": "x"}},
     "empty-rule":{"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": {}},
     "long":      {"state": "ENABLED", "variants": {"v": "0123456789abcdefghijklmnopqrstuvwxyz0123456789"},
-                  "defaultVariant": "v", "metadata": {"team": "edge", "expires": "2026-06-30", "beta": true}}
+                  "defaultVariant": "v", "metadata": {"team": "edge", "expires": "2026-06-30", "beta": true}},
+    "disabled-count": {"state": "DISABLED", "variants": {"n": 12}, "defaultVariant": "n"},
+    "no-default-count": {"state": "ENABLED", "variants": {"n": 12}, "defaultVariant": null}
   }
 })";
 
@@ -84,6 +86,20 @@ TEST_CASE("an integer request truncates a number toward zero") {
   CHECK(e.reason == Reason::Error);
   CHECK(e.error == ErrorCode::TypeMismatch);
   CHECK_FALSE(e.has_variant);
+}
+
+TEST_CASE("value-only number reads of static flags: the record's default, or the caller's") {
+  MemoryFlags flags(kFlags);
+  auto& r = flags.reader();
+  CHECK(r.get_int(r.resolve("huge"), 7) == 7);  // no int64 holds 1e300
+  CHECK(r.get_double(r.resolve("huge"), 7) == 1e300);
+  CHECK(r.get_int(r.resolve("disabled-count"), 3) == 3);
+  CHECK(r.get_double(r.resolve("disabled-count"), 3.5) == 3.5);
+  CHECK(r.get_int(r.resolve("no-default-count"), 4) == 4);
+  CHECK(r.get_double(r.resolve("no-default-count"), 4.5) == 4.5);
+  CHECK(r.get_int(r.resolve("text"), 5) == 5);  // a string flag is no number
+  CHECK(r.get_int(r.resolve("missing-flag"), 6) == 6);
+  CHECK(r.get_int(r.resolve("count"), 0) == 5000);
 }
 
 TEST_CASE("a disabled flag gives DISABLED and the caller's default, without a variant") {
@@ -199,7 +215,7 @@ TEST_CASE("metadata is the set's overlaid by the flag's own") {
 TEST_CASE("the listing shows every flag with its type, state and variants") {
   MemoryFlags flags(kFlags);
   const auto list = flags.reader().list();
-  REQUIRE(list.size() == 13);
+  REQUIRE(list.size() == 15);
   CHECK(list[0].key == "bool-on");
   CHECK(list[0].kind == flagd::layout::ValueKind::Boolean);
   CHECK(list[0].default_variant == std::optional<std::string>("on"));

@@ -329,12 +329,13 @@ inline FastDecision run_fast_form(const SlotView& slot, layout::FastFormRef form
   }
 }
 
-// The value-only evaluation of an enabled flag with targeting whose rule the fast form decides,
-// in one read section of its own: Value (the chosen variant's payload, of kind `want`), Fallback
-// (the rule gave null and the flag has no default variant), or General: anything else (another
-// state or kind, an undecided rule, a busy or malformed image), which the general path evaluates.
+// The value-only evaluation of an enabled flag of kind `want`, in one read section of its own,
+// when the answer is a payload: a static flag's default variant, or the variant a rule's fast
+// form chooses. Value (the payload), Fallback (a rule gave null and the flag has no default
+// variant), or General: anything else (another state or kind, no default variant, an undecided
+// rule, a busy or malformed image), which the general path evaluates.
 enum class FastValue : std::uint8_t { Value, Fallback, General };
-inline FastValue fast_targeted_value(const Mapping& mapping, std::uint32_t index, layout::ValueKind want,
+inline FastValue fast_value(const Mapping& mapping, std::uint32_t index, layout::ValueKind want,
                               const Context& context, std::uint64_t& payload) noexcept {
   using layout::FlagRecord;
   FastValue outcome = FastValue::General;
@@ -343,9 +344,13 @@ inline FastValue fast_targeted_value(const Mapping& mapping, std::uint32_t index
     const std::byte* record = record_at(slot, index);
     if (record == nullptr) return true;
     const std::uint64_t word0 = shared::load<std::uint64_t>(record);
-    if (layout::word0_state(word0) != layout::FlagState::Enabled || !layout::word0_targeting(word0) ||
-        layout::word0_kind(word0) != want)
+    if (layout::word0_state(word0) != layout::FlagState::Enabled || layout::word0_kind(word0) != want) return true;
+    if (!layout::word0_targeting(word0)) {  // static: its default variant, which the record holds
+      if (layout::word0_default_variant(word0) == layout::kNoDefaultVariant) return true;
+      payload = shared::load<std::uint64_t>(record + offsetof(FlagRecord, default_payload));
+      outcome = FastValue::Value;
       return true;
+    }
     layout::FastFormRef form;
     if (!open_fast_form(slot, index, form)) return true;
     const FastDecision decision = run_fast_form(slot, form, &context);

@@ -2,6 +2,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "flagd/reader.hpp"
 #include "image_read.hpp"
@@ -26,12 +27,18 @@ struct Reader::Raw {
   bool has_value = false;      // a variant was chosen: the value is the flag's, not the fallback
   std::uint64_t generation = 0;
   std::string* variant = nullptr;  // where to copy the chosen variant's key; may be null
-  // Set by a caller whose fast_targeted_value() gave General (mostly: a rule its fast form left
+  // Set by a caller whose fast_value() gave General (mostly: a rule its fast form left
   // undecided): the interpreter, which decides every rule, runs without that run again.
   bool fast_path_tried = false;
 };
 
 namespace {
+
+// Truncation toward zero, as flagd does; nullopt for a number no int64 holds (a type mismatch).
+std::optional<std::int64_t> to_int64(double d) noexcept {
+  if (d > -9223372036854775808.0 - 1.0 && d < 9223372036854775808.0) return static_cast<std::int64_t>(d);
+  return std::nullopt;
+}
 
 bool kind_fits(ValueKind kind, int want) {
   switch (want) {
@@ -210,10 +217,8 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
   } else if constexpr (std::is_same_v<T, std::int64_t>) {
     out.value = fallback;
     if (raw.has_value) {
-      // Truncation toward zero, as flagd does; a number no int64 holds is a type mismatch.
-      const double d = std::bit_cast<double>(raw.payload);
-      if (d > -9223372036854775808.0 - 1.0 && d < 9223372036854775808.0) {
-        out.value = static_cast<std::int64_t>(d);
+      if (const auto n = to_int64(std::bit_cast<double>(raw.payload))) {
+        out.value = *n;
       } else {
         out.reason = Reason::Error;
         out.error = ErrorCode::TypeMismatch;
@@ -293,7 +298,7 @@ std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint
 bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (detail::fast_targeted_value(mapping(), index, ValueKind::Boolean, context, payload)) {
+  switch (detail::fast_value(mapping(), index, ValueKind::Boolean, context, payload)) {
     case detail::FastValue::Value: return payload != 0;
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
@@ -306,28 +311,22 @@ bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const
 
 std::int64_t Reader::get_int(Handle flag, const Context& context, std::int64_t fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
-  Raw raw;
   std::uint64_t payload = 0;
-  switch (detail::fast_targeted_value(mapping(), index, ValueKind::Number, context, payload)) {
-    case detail::FastValue::Value:
-      raw.has_value = true;
-      raw.payload = payload;
-      break;
+  switch (detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
+    case detail::FastValue::Value: return to_int64(std::bit_cast<double>(payload)).value_or(fallback);
     case detail::FastValue::Fallback: return fallback;
-    case detail::FastValue::General:
-      raw.fast_path_tried = true;
-      evaluate_index(index, Want::Int, context, nullptr, raw);
-      break;
+    case detail::FastValue::General: break;
   }
-  Evaluation<std::int64_t> out;  // no string member is touched: variant stays empty
-  finish(raw, fallback, out);
-  return out.value;
+  Raw raw;
+  raw.fast_path_tried = true;
+  evaluate_index(index, Want::Int, context, nullptr, raw);
+  return raw.has_value ? to_int64(std::bit_cast<double>(raw.payload)).value_or(fallback) : fallback;
 }
 
 double Reader::get_double(Handle flag, const Context& context, double fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (detail::fast_targeted_value(mapping(), index, ValueKind::Number, context, payload)) {
+  switch (detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
     case detail::FastValue::Value: return std::bit_cast<double>(payload);
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
