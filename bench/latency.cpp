@@ -115,17 +115,24 @@ std::uint64_t timer_overhead(std::uint64_t samples) {
   return h.quantile(0.5);
 }
 
-// Times `samples` single calls of `evaluate`, each minus the timer's overhead.
+// Times `samples` single calls of `evaluate`, each minus the timer's overhead. Each is paired with
+// an empty call timed the same way, added to `floor`: the two see the same moments of the
+// machine, so a tail in `floor` as long as the evaluation's is the machine's, not the evaluation's.
 template <class Evaluate>
-Histogram measure(std::uint64_t samples, std::uint64_t overhead, Evaluate&& evaluate) {
+Histogram measure(std::uint64_t samples, std::uint64_t overhead, Evaluate&& evaluate, Histogram& floor) {
   Histogram h;
   for (std::uint64_t i = 0; i < 100'000; ++i) evaluate();  // warm up
-  for (std::uint64_t i = 0; i < samples; ++i) {
+  const std::function<void()> nothing = [] {};
+  const auto timed = [&](const auto& call, Histogram& into) {
     const std::uint64_t a = ticks();
-    evaluate();
+    call();
     const std::uint64_t b = ticks();
     const std::uint64_t t = b - a;
-    h.add(t > overhead ? t - overhead : 0);
+    into.add(t > overhead ? t - overhead : 0);
+  };
+  for (std::uint64_t i = 0; i < samples; ++i) {
+    timed(evaluate, h);
+    timed(nothing, floor);
   }
   return h;
 }
@@ -208,9 +215,6 @@ int main(int argc, char** argv) {
   volatile bool sink_bool = false;
   volatile double sink_number = 0;
   const std::vector<Evaluation> evaluations{
-      // The machine's own tail: the same timed call with nothing in it. What a row above this
-      // floor adds is the evaluation's; what the floor shows, no evaluation can avoid here.
-      {"floor: an empty call, timed the same way", [] {}},
       {"static boolean, get_bool(handle)", [&] { sink_bool = reader.get_bool(bool_flag, false); }},
       {"static number, get_double(handle)", [&] { sink_number = reader.get_double(number_flag, 0.0); }},
       {"one-condition rule, get_bool(handle, context)", [&] { sink_bool = reader.get_bool(rule_flag, context, false); }},
@@ -233,20 +237,24 @@ int main(int argc, char** argv) {
         }
       });
     }
-    for (const Evaluation& e : evaluations) {
-      const Histogram h = measure(samples, overhead, e.run);
+    // The machine's own tail: empty calls timed between the evaluations (measure()). What a row's
+    // tail adds above this floor is the evaluation's; what the floor shows, none can avoid here.
+    Histogram floor;
+    const auto row = [&](const char* name, const Histogram& h) {
       const auto ns = [&](std::uint64_t t) { return static_cast<double>(t) / per_ns; };
-      std::printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f |\n", reloading ? "reloading" : "quiet", e.name,
+      std::printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.0f |\n", reloading ? "reloading" : "quiet", name,
                   ns(h.quantile(0.5)), ns(h.quantile(0.99)), ns(h.quantile(0.999)), ns(h.quantile(0.9999)), ns(h.max()));
       if (!cdf.empty()) {
-        std::string name = e.name;
-        name = name.substr(0, name.find(','));
-        name = name.substr(0, name.find(':'));
-        for (char& c : name)
+        std::string stem = name;
+        stem = stem.substr(0, stem.find(','));
+        stem = stem.substr(0, stem.find(':'));
+        for (char& c : stem)
           if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-        h.write_cdf(cdf + "-" + (reloading ? "reloading" : "quiet") + "-" + name + ".dat", per_ns);
+        h.write_cdf(cdf + "-" + (reloading ? "reloading" : "quiet") + "-" + stem + ".dat", per_ns);
       }
-    }
+    };
+    for (const Evaluation& e : evaluations) row(e.name, measure(samples, overhead, e.run, floor));
+    row("floor: empty calls timed between the evaluations above", floor);
     stop = true;
     if (hup.joinable()) hup.join();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -4,16 +4,24 @@
 // threads. The segment is a real /dev/shm mapping published by the daemon's own code.
 //
 //   build/release/bench/reader_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/release/bench/reader_bench --threads=1,2,4,8 --benchmark_filter=StaticBool/threads  # scaling
+//
+// --threads (default 1,2) sets the thread counts of the scaling benchmarks: the reader's static
+// boolean and the two peers.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "flag_loader.hpp"
 #include "flagd/reader.hpp"
@@ -93,7 +101,6 @@ void BM_Handle_StaticBool(benchmark::State& state) {
   const flagd::Handle h = p.handle;
   for (auto _ : state) benchmark::DoNotOptimize(reader.get_bool(h, false));
 }
-BENCHMARK(BM_Handle_StaticBool)->Threads(1)->Threads(2);
 
 void BM_Handle_StaticBool_Detailed(benchmark::State& state) {
   auto& p = published();
@@ -187,14 +194,47 @@ void BM_SharedMutexMap_StaticBool(benchmark::State& state) {
   static MutexMap flags;
   for (auto _ : state) benchmark::DoNotOptimize(flags.get(kKey, false));
 }
-BENCHMARK(BM_SharedMutexMap_StaticBool)->Threads(1)->Threads(2);
 
 void BM_AtomicSharedPtrMap_StaticBool(benchmark::State& state) {
   static SnapshotMap flags;
   for (auto _ : state) benchmark::DoNotOptimize(flags.get(kKey, false));
 }
-BENCHMARK(BM_AtomicSharedPtrMap_StaticBool)->Threads(1)->Threads(2);
+
+// The thread counts of "--threads=1,2,4", removed from the arguments Google Benchmark sees.
+std::vector<int> take_thread_counts(int& argc, char** argv) {
+  std::vector<int> counts;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--threads=", 0) != 0) {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    for (std::size_t at = 10; at < arg.size();) {
+      const std::size_t comma = std::min(arg.find(',', at), arg.size());
+      const int n = std::atoi(arg.substr(at, comma - at).c_str());
+      if (n > 0) counts.push_back(n);
+      at = comma + 1;
+    }
+  }
+  argc = kept;
+  if (counts.empty()) counts = {1, 2};
+  return counts;
+}
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  const std::vector<int> threads = take_thread_counts(argc, argv);
+  for (const auto& [name, run] : {std::pair{"BM_Handle_StaticBool", &BM_Handle_StaticBool},
+                                  std::pair{"BM_SharedMutexMap_StaticBool", &BM_SharedMutexMap_StaticBool},
+                                  std::pair{"BM_AtomicSharedPtrMap_StaticBool", &BM_AtomicSharedPtrMap_StaticBool}}) {
+    benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(name, run);
+    for (const int n : threads) b->Threads(n);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

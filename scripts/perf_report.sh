@@ -95,6 +95,8 @@ t=$out/targeting.csv
 floor=$(median_of "$r" BM_Floor_SeqlockByte)
 handle=$(median_of "$r" BM_Handle_StaticBool/threads:1)
 static_p999=$(awk -F'|' '/reloading \| static boolean/ { gsub(/ /, "", $6); print $6 }' "$out/latency.txt")
+floor_p999=$(awk -F'|' '/reloading \| floor/ { gsub(/ /, "", $6); print $6 }' "$out/latency.txt")
+floor_quiet_p999=$(awk -F'|' '/quiet \| floor/ { gsub(/ /, "", $6); print $6 }' "$out/latency.txt")
 load10k=$(awk '$1 == 10000 { printf "%.1f", $2 + $3 }' "$out/reload.dat")
 load100k=$(awk '$1 == 100000 { printf "%.1f", $2 + $3 }' "$out/reload.dat")
 propagation=$(sed -n 's/.*median \([0-9]*\) ns.*/\1/p' "$out/reload.txt")
@@ -105,6 +107,18 @@ verdict() {
     else if (m < 2 * t) printf "missed by %.0f%%\n", 100 * (m - t) / t
     else printf "missed by a factor of %.1f\n", m / t
   }'
+}
+# The p99.9 target's reason: the tail of an empty timed call in the same run says how much of it
+# is the machine's.
+tail_why=$(awk -v m="$static_p999" -v f="$floor_p999" -v q="$floor_quiet_p999" 'BEGIN {
+  if (f + 0 >= 50 && f + 0 >= 0.7 * m)
+    printf "an empty call timed the same way has a p99.9 of %s ns while reloading (%s ns quiet) in this run: the tail is this virtual machine'"'"'s (interrupts, other guests), not the evaluation'"'"'s nor the reloads'"'"'\n", f, q
+  else
+    printf "an empty call timed the same way has a p99.9 of %s ns while reloading (%s ns quiet): the evaluation adds the rest; see performance-notes.md\n", f, q
+}')
+# why MEASURED TARGET TEXT: TEXT where the target is missed, nothing where it is met.
+why() {
+  awk -v m="$1" -v t="$2" -v text="$3" 'BEGIN { if (m + 0 > t + 0) print text }'
 }
 
 {
@@ -120,15 +134,15 @@ analysis of what is missed and why are in [performance-notes.md](performance-not
 
 ## Targets
 
-| target | measured here | |
-| --- | ---: | --- |
-| static boolean through a handle, median, at most 2 ns | $handle ns | $(verdict "$handle" 2) |
-| p99.9 of a static evaluation while the daemon reloads ~1,000 times a second, at most 50 ns | $static_p999 ns | $(verdict "$static_p999" 50) |
-| a 10,000-flag file loaded and published, at most 20 ms | $load10k ms | $(verdict "$load10k" 20) |
-| a 100,000-flag file loaded and published, at most 200 ms | $load100k ms | $(verdict "$load100k" 200) |
-| a publication seen by a reader in another process, median, within 5 µs | $propagation ns | $(verdict "$propagation" 5000) |
-| segment bytes per static flag, at most 300 | $static_bytes | $(verdict "$static_bytes" 300) |
-| targeting rules (15 / 25 / 25 / 40 ns) | see below | |
+| target | measured here | | why, where missed |
+| --- | ---: | --- | --- |
+| static boolean through a handle, median, at most 2 ns | $handle ns | $(verdict "$handle" 2) | $(why "$handle" 2 "the floor below, one seqlock-guarded byte, took $floor ns in this run: the host was slow, not the path (about ten instructions; performance-notes.md)") |
+| p99.9 of a static evaluation while the daemon reloads ~1,000 times a second, at most 50 ns | $static_p999 ns | $(verdict "$static_p999" 50) | $(why "$static_p999" 50 "$tail_why") |
+| a 10,000-flag file loaded and published, at most 20 ms | $load10k ms | $(verdict "$load10k" 20) | $(why "$load10k" 20 "see the parts below and performance-notes.md") |
+| a 100,000-flag file loaded and published, at most 200 ms | $load100k ms | $(verdict "$load100k" 200) | $(why "$load100k" 200 "see the parts below and performance-notes.md") |
+| a publication seen by a reader in another process, median, within 5 µs | $propagation ns | $(verdict "$propagation" 5000) | |
+| segment bytes per static flag, at most 300 | $static_bytes | $(verdict "$static_bytes" 300) | |
+| targeting rules (15 / 25 / 25 / 40 ns) | see below | | the targeting section |
 
 ## Evaluations: every kind, and the peers
 
@@ -158,10 +172,10 @@ The reader does not offer a snapshot of several flags read together.
 The two-thread column is the scaling test: two readers, one per core, each as fast as one alone
 when they share no written cache line (this library), while both peers slow down because every
 read writes a shared line (the mutex's reader count; the \`shared_ptr\`'s reference count). On a
-bigger machine: \`$build/bench/reader_bench --benchmark_filter=StaticBool\` after adding
-\`->Threads(N)\` for the core counts wanted in \`bench/reader_bench.cpp\` (Google Benchmark runs
-N threads of the loop and reports CPU time per iteration and thread); pin with \`taskset\` to
-keep threads on distinct physical cores.
+bigger machine, choose the thread counts:
+\`$build/bench/reader_bench --threads=1,2,4,8,16 --benchmark_filter=StaticBool/threads\`
+(Google Benchmark runs N threads of the loop and reports CPU time per evaluation and thread);
+run it under \`taskset -c\` with one CPU per physical core to keep hyperthread siblings apart.
 
 ## Targeting rules, and the JavaScript reference
 
@@ -180,7 +194,8 @@ Node.js on the same file and context.
 
 \`$build/bench/latency --samples 10000000\`: the real daemon serves 100 static flags, a number and
 a one-condition rule; single evaluations are timed one by one with the TSC, quiet and while the
-tool makes the daemon publish about 1,000 images a second.
+tool makes the daemon publish about 1,000 images a second. The first row of each mode times an
+empty call the same way: its tail is the machine's, and a row's tail above it is the evaluation's.
 
 $(sed -n '1p' "$out/latency.txt")
 
