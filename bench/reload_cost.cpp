@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
     std::printf("| %d mixed | %.2f ms | %.2f ms | %.2f ms | %llu | %.0f | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n", n,
                 c.load_ms, c.publish_ms, c.load_ms + c.publish_ms, static_cast<unsigned long long>(c.image_bytes),
                 static_cast<double>(c.image_bytes) / n, c.read_ms, c.parse_ms, c.validate_ms, first[row++]);
-    if (plot) plot << n << ' ' << c.load_ms << ' ' << c.publish_ms << '\n';
+    if (plot) plot << n << ' ' << c.load_ms << ' ' << c.publish_ms << ' ' << first[row - 1] << '\n';
   }
   const Cost s = cost_of(10000, true, runs);
   std::printf("| 10000 static booleans | %.2f ms | %.2f ms | %.2f ms | %llu | %.0f | %.2f ms | %.2f ms | %.2f ms | |\n",

@@ -77,9 +77,10 @@ set yrange [0.1:*]
 unset logscale x
 set logscale xy
 set key top left
-plot "$out/reload.dat" using 1:(\$2+\$3) with linespoints lw 2 pt 7 title "total", \
+plot "$out/reload.dat" using 1:(\$2+\$3) with linespoints lw 2 pt 7 title "total: a running daemon's reload", \
      "$out/reload.dat" using 1:2 with linespoints lw 2 pt 5 title "read, parse, validate, compile", \
      "$out/reload.dat" using 1:3 with linespoints lw 2 pt 9 title "build the image and publish", \
+     "$out/reload.dat" using 1:4 with linespoints lw 1 dt 2 pt 6 title "a fresh process's first load and publication", \
      "-" using 1:2 with points pt 3 ps 2 title "targets (20 ms, 200 ms)"
 10000 20
 100000 200
@@ -97,6 +98,8 @@ handle=$(median_of "$r" BM_Handle_StaticBool/threads:1)
 static_p999=$(awk -F'|' '/reloading \| static boolean/ { gsub(/ /, "", $6); print $6 }' "$out/latency.txt")
 load10k=$(awk '$1 == 10000 { printf "%.1f", $2 + $3 }' "$out/reload.dat")
 load100k=$(awk '$1 == 100000 { printf "%.1f", $2 + $3 }' "$out/reload.dat")
+first10k=$(awk '$1 == 10000 { printf "%.1f", $4 }' "$out/reload.dat")
+first100k=$(awk '$1 == 100000 { printf "%.1f", $4 }' "$out/reload.dat")
 propagation=$(sed -n 's/.*median \([0-9]*\) ns.*/\1/p' "$out/reload.txt")
 static_bytes=$(awk -F'|' '/static booleans/ { gsub(/ /, "", $7); print $7 }' "$out/reload.txt")
 verdict() {
@@ -138,8 +141,10 @@ analysis of what is missed and why are in [performance-notes.md](performance-not
 | --- | ---: | --- | --- |
 | static boolean through a handle, median, at most 2 ns | $handle ns | $(verdict "$handle" 2) | $(why "$handle" 2 "the floor below, one seqlock-guarded byte, took $floor ns in this run: the host was slow, not the path (about ten instructions; performance-notes.md)") |
 | p99.9 of a static evaluation while the daemon reloads ~1,000 times a second, at most 50 ns | $static_p999 ns | $(verdict "$static_p999" 50) | $(why "$static_p999" 50 "$tail_why") |
-| a 10,000-flag file loaded and published, at most 20 ms | $load10k ms | $(verdict "$load10k" 20) | $(why "$load10k" 20 "see the parts below and performance-notes.md") |
-| a 100,000-flag file loaded and published, at most 200 ms | $load100k ms | $(verdict "$load100k" 200) | $(why "$load100k" 200 "see the parts below and performance-notes.md") |
+| a 10,000-flag file loaded and published, at most 20 ms: a running daemon's reload | $load10k ms | $(verdict "$load10k" 20) | $(why "$load10k" 20 "see the parts below and performance-notes.md") |
+| the same, the first load of a fresh process (daemon start) | $first10k ms | $(verdict "$first10k" 20) | $(why "$first10k" 20 "every buffer grows from nothing: page faults, most of it (performance-notes.md)") |
+| a 100,000-flag file loaded and published, at most 200 ms: a running daemon's reload | $load100k ms | $(verdict "$load100k" 200) | $(why "$load100k" 200 "see the parts below and performance-notes.md") |
+| the same, the first load of a fresh process (daemon start) | $first100k ms | $(verdict "$first100k" 200) | $(why "$first100k" 200 "every buffer grows from nothing: page faults, most of it (performance-notes.md)") |
 | a publication seen by a reader in another process, median, within 5 µs | $propagation ns | $(verdict "$propagation" 5000) | |
 | segment bytes per static flag, at most 300 | $static_bytes | $(verdict "$static_bytes" 300) | |
 | targeting rules (15 / 25 / 25 / 40 ns) | see below | | the targeting section |
