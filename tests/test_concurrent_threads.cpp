@@ -54,3 +54,43 @@ TEST_CASE("readers in other threads never see a mix of two images") {
   CHECK(final_check.round() == 0);
   CHECK(final_check.latest_generation() == kGenerations);
 }
+
+TEST_CASE("overrides set and cleared while other threads evaluate: each answer is one or the other") {
+  flagd::test::MemoryFlags flags(
+      R"({"flags": {"limit": {"state": "ENABLED", "variants": {"low": 10, "high": 500}, "defaultVariant": "low"},
+                    "on": {"state": "ENABLED", "variants": {"t": true, "f": false}, "defaultVariant": "f"}}})");
+  flagd::Reader& reader = flags.reader();
+  const flagd::Handle limit = reader.resolve("limit");
+  const flagd::Handle on = reader.resolve("on");
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> odd{0}, seen_override{0}, seen_file{0};
+  std::vector<std::thread> evaluators;
+  for (int t = 0; t < 2; ++t)
+    evaluators.emplace_back([&] {
+      std::uint64_t bad = 0, overridden = 0, plain = 0;
+      while (!done.load(std::memory_order_relaxed)) {
+        const std::int64_t n = reader.get_int(limit, -1);
+        bad += n != 10 && n != 500;
+        overridden += n == 500;
+        plain += n == 10;
+        const bool b = reader.get_bool(on, false);  // the inline path, closed while overridden
+        overridden += b;
+        plain += !b;
+      }
+      odd += bad;
+      seen_override += overridden;
+      seen_file += plain;
+    });
+  for (int i = 0; i < 2000; ++i) {
+    reader.set_override("limit", "high");
+    reader.set_override("on", "t");
+    std::this_thread::yield();
+    reader.clear_overrides();
+  }
+  done = true;
+  for (auto& t : evaluators) t.join();
+  CHECK(odd == 0);
+  CHECK(seen_file > 0);
+  CHECK(reader.get_int(limit, -1) == 10);
+  CHECK_FALSE(reader.get_bool(on, true));
+}

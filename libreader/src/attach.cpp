@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "flagd/reader.hpp"
+#include "overrides.hpp"
 
 namespace flagd {
 
@@ -97,7 +98,9 @@ void Reader::use_mapping(const detail::Mapping* mapping) noexcept {
   hot_limit_.store(0, std::memory_order_release);
   mapping_.store(mapping, std::memory_order_release);
   hot_base_.store(mapping->base, std::memory_order_release);
-  hot_limit_.store(mapping->segment_bytes, std::memory_order_release);
+  // While overrides are set the inline path stays closed (publish_overrides).
+  if (overrides_.load(std::memory_order_acquire) == nullptr)
+    hot_limit_.store(mapping->segment_bytes, std::memory_order_release);
 }
 
 Reader::Reader(std::string segment_name, const detail::Mapping* mapping)
@@ -106,7 +109,12 @@ Reader::Reader(std::string segment_name, const detail::Mapping* mapping)
       hot_base_(mapping->base),
       hot_limit_(mapping->segment_bytes),
       resolve_mutex_(std::make_unique<std::mutex>()),
-      handles_(std::make_unique<std::deque<detail::HandleEntry>>()) {}
+      handles_(std::make_unique<std::deque<detail::HandleEntry>>()),
+      override_tables_(std::make_unique<std::vector<std::unique_ptr<detail::Overrides>>>()) {
+  auto from_environment = std::make_unique<detail::Overrides>();
+  from_environment->by_name = detail::environment_overrides();
+  publish_overrides(std::move(from_environment));
+}
 
 Reader::Reader(Reader&& other) noexcept
     : segment_name_(std::move(other.segment_name_)),
@@ -116,7 +124,9 @@ Reader::Reader(Reader&& other) noexcept
       owner_(std::move(other.owner_)),
       own_mapping_(std::move(other.own_mapping_)),
       resolve_mutex_(std::move(other.resolve_mutex_)),
-      handles_(std::move(other.handles_)) {
+      handles_(std::move(other.handles_)),
+      overrides_(other.overrides_.exchange(nullptr)),
+      override_tables_(std::move(other.override_tables_)) {
   other.use_mapping(empty_mapping());
 }
 
@@ -128,6 +138,9 @@ Reader& Reader::operator=(Reader&& other) noexcept {
     own_mapping_ = std::move(other.own_mapping_);
     resolve_mutex_ = std::move(other.resolve_mutex_);
     handles_ = std::move(other.handles_);
+    overrides_.store(other.overrides_.exchange(nullptr));
+    override_tables_ = std::move(other.override_tables_);
+    use_mapping(mapping_.load());  // the inline path's bound, for this reader's overrides
     other.use_mapping(empty_mapping());
   }
   return *this;

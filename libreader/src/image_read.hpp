@@ -87,6 +87,24 @@ inline bool string_equals(const SlotView& slot, layout::StringRef ref, std::stri
   return true;
 }
 
+// The index of the variant of flag `record` (whose word 0 is `word0`) named `name`, into `found`;
+// kNoDefaultVariant if none is. False if the record's variants lie outside the slot (torn).
+inline bool variant_named(const SlotView& slot, const std::byte* record, std::uint64_t word0, std::string_view name,
+                          std::uint16_t& found) noexcept {
+  found = layout::kNoDefaultVariant;
+  const std::uint64_t variants = shared::load<std::uint32_t>(record + offsetof(layout::FlagRecord, variants_offset));
+  const std::uint16_t count = layout::word0_variant_count(word0);
+  for (std::uint16_t v = 0; v < count; ++v) {  // at most 65,535: bounded on torn data too
+    const std::uint64_t at = variants + std::uint64_t{v} * sizeof(layout::VariantRecord);
+    if (!slot.holds_words(at, sizeof(layout::VariantRecord))) return false;
+    if (string_equals(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at)), name)) {
+      found = v;
+      return true;
+    }
+  }
+  return true;
+}
+
 // A key to look up, hashed once (outside any read section).
 struct KeyProbe {
   explicit KeyProbe(std::string_view k) noexcept : key(k), hash(key_hash(k)) {}

@@ -1,11 +1,13 @@
 // Evaluation: flagd's rules for a flag without targeting, read from one consistent image.
 #include <bit>
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <optional>
 
 #include "flagd/reader.hpp"
 #include "image_read.hpp"
+#include "overrides.hpp"
 #include "fast_form_eval.hpp"
 #include "rule_eval.hpp"
 
@@ -30,6 +32,7 @@ struct Reader::Raw {
   // Set by a caller whose fast_value() gave General (mostly: a rule its fast form left
   // undecided): the interpreter, which decides every rule, runs without that run again.
   bool fast_path_tried = false;
+  bool override_value = false;  // the value is an override's own, not a variant's
 };
 
 namespace {
@@ -89,9 +92,63 @@ constinit const Context kEmptyContext{};
 
 const Context& Reader::empty_context() noexcept { return kEmptyContext; }
 
-void Reader::evaluate_index(std::uint32_t index, Want want, const Context& context, std::string* text,
-                            Raw& raw) const noexcept {
+namespace {
+std::string_view trimmed(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+// An override's value, read as the type asked for; TYPE_MISMATCH if it is not one.
+bool Reader::override_value(const std::string& value, Want want, std::string* text, Raw& raw) noexcept {
+  raw.error = ErrorCode::TypeMismatch;
+  if (raw.variant != nullptr) raw.variant->clear();
+  const std::string_view v = trimmed(value);
+  switch (want) {
+    case Want::Bool:
+      if (v != "true" && v != "false") return true;
+      raw.kind = layout::ValueKind::Boolean;
+      raw.payload = v == "true" ? 1 : 0;
+      break;
+    case Want::Int:
+    case Want::Double: {
+      double number = 0;
+      const auto [end, problem] = std::from_chars(v.data(), v.data() + v.size(), number);
+      if (v.empty() || problem != std::errc() || end != v.data() + v.size()) return true;
+      raw.kind = layout::ValueKind::Number;
+      raw.payload = std::bit_cast<std::uint64_t>(number);
+      break;
+    }
+    case Want::String:
+    case Want::Object:
+      if (want == Want::Object && (v.empty() || v.front() != '{' || v.back() != '}')) return true;
+      raw.kind = want == Want::String ? layout::ValueKind::String : layout::ValueKind::Object;
+      if (text != nullptr) {
+        try {
+          text->assign(want == Want::String ? std::string_view(value) : v);
+        } catch (...) {
+          raw.error = ErrorCode::General;
+          return true;
+        }
+      }
+      break;
+  }
+  raw.reason = Reason::Static;
+  raw.error = ErrorCode::None;
+  raw.has_value = true;
+  raw.override_value = true;
+  return true;
+}
+
+
+void Reader::evaluate_index(std::uint32_t index, std::string_view key, Want want, const Context& context,
+                            std::string* text, Raw& raw) const noexcept {
   std::string* const variant_out = raw.variant;
+  const std::string* const override_text = override_for(key);
   const bool try_fast_path = !raw.fast_path_tried;
   std::size_t text_grow = 0, variant_grow = 0;
   const auto read = [&](const SlotView& slot) {
@@ -101,30 +158,40 @@ void Reader::evaluate_index(std::uint32_t index, Want want, const Context& conte
     raw.generation = slot.load<std::uint64_t>(offsetof(ImageHeader, generation));
     const std::byte* record = index == detail::kUnresolved ? nullptr : detail::record_at(slot, index);
     const std::uint64_t word0 = record ? shared::load<std::uint64_t>(record) : 0;
-    switch (record ? layout::word0_state(word0) : FlagState::Absent) {
-      case FlagState::Absent:
-        raw.error = ErrorCode::FlagNotFound;
-        return true;
-      case FlagState::Disabled:
-        raw.reason = Reason::Disabled;
-        raw.error = ErrorCode::None;
-        return true;
-      case FlagState::Enabled:
-        break;
-      default:
+    const FlagState state = record ? layout::word0_state(word0) : FlagState::Absent;
+    // An override decides before the flag's state and rules: the variant it names, or its value.
+    std::uint16_t forced = layout::kNoDefaultVariant;
+    if (override_text != nullptr) {
+      if (state != FlagState::Absent && state != FlagState::Enabled && state != FlagState::Disabled) return false;
+      if (state != FlagState::Absent && !detail::variant_named(slot, record, word0, *override_text, forced))
         return false;
+      if (forced == layout::kNoDefaultVariant) return override_value(*override_text, want, text, raw);
+    } else {
+      switch (state) {
+        case FlagState::Absent:
+          raw.error = ErrorCode::FlagNotFound;
+          return true;
+        case FlagState::Disabled:
+          raw.reason = Reason::Disabled;
+          raw.error = ErrorCode::None;
+          return true;
+        case FlagState::Enabled:
+          break;
+        default:
+          return false;
+      }
     }
     raw.kind = layout::word0_kind(word0);
-    std::uint16_t chosen = layout::word0_default_variant(word0);
+    std::uint16_t chosen = forced != layout::kNoDefaultVariant ? forced : layout::word0_default_variant(word0);
     Reason reason = Reason::Static;
     const std::uint64_t variants =
         shared::load<std::uint32_t>(record + offsetof(FlagRecord, variants_offset));
-    if (layout::word0_targeting(word0)) {
+    if (forced == layout::kNoDefaultVariant && layout::word0_targeting(word0)) {
       const std::uint64_t at = detail::rule_ref_at(slot, index);
       if (!slot.holds_words(at, sizeof(layout::RuleRef))) return false;
       const std::uint64_t ref_word = slot.load<std::uint64_t>(at);
       const layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
-      const auto key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
+      const auto flag_key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
       layout::FastFormRef form;
       const detail::FastDecision fast = try_fast_path && detail::open_fast_form(slot, index, form)
                                             ? detail::run_fast_form(slot, form, &context)
@@ -135,7 +202,7 @@ void Reader::evaluate_index(std::uint32_t index, Want want, const Context& conte
       } else if (fast.kind == detail::FastDecision::Kind::Null) {
         reason = Reason::Default;
       } else {
-        detail::RuleEvaluator rule(slot, ref, &context, key);
+        detail::RuleEvaluator rule(slot, ref, &context, flag_key);
         switch (rule.run()) {
           case detail::RuleOutcome::Malformed: return false;
           case detail::RuleOutcome::ParseError: raw.error = ErrorCode::ParseError; return true;
@@ -209,7 +276,7 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
   out.reason = raw.reason;
   out.error = raw.error;
   out.generation = raw.generation;
-  out.has_variant = raw.has_value;
+  out.has_variant = raw.has_value && !raw.override_value;
   if constexpr (std::is_same_v<T, bool>) {
     out.value = raw.has_value ? raw.payload != 0 : fallback;
   } else if constexpr (std::is_same_v<T, double>) {
@@ -242,7 +309,7 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
 void Reader::evaluate(Handle flag, const Context& context, bool fallback, Evaluation<bool>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Bool, context, nullptr, raw);
+  evaluate_index(index_of(flag), flag.key(), Want::Bool, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
@@ -250,14 +317,14 @@ void Reader::evaluate(Handle flag, const Context& context, std::int64_t fallback
                       Evaluation<std::int64_t>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Int, context, nullptr, raw);
+  evaluate_index(index_of(flag), flag.key(), Want::Int, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
 void Reader::evaluate(Handle flag, const Context& context, double fallback, Evaluation<double>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Double, context, nullptr, raw);
+  evaluate_index(index_of(flag), flag.key(), Want::Double, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
@@ -265,7 +332,7 @@ void Reader::evaluate(Handle flag, const Context& context, std::string_view fall
                       Evaluation<std::string>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::String, context, &out.value, raw);
+  evaluate_index(index_of(flag), flag.key(), Want::String, context, &out.value, raw);
   finish(raw, fallback, out);
 }
 
@@ -273,7 +340,7 @@ void Reader::evaluate_object(Handle flag, const Context& context, std::string_vi
                              Evaluation<std::string>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), Want::Object, context, &out.value, raw);
+  evaluate_index(index_of(flag), flag.key(), Want::Object, context, &out.value, raw);
   finish(raw, fallback_json, out);
 }
 
@@ -298,49 +365,52 @@ std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint
 bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (detail::fast_value(mapping(), index, ValueKind::Boolean, context, payload)) {
+  switch (override_for(flag.key()) != nullptr ? detail::FastValue::General
+                                              : detail::fast_value(mapping(), index, ValueKind::Boolean, context, payload)) {
     case detail::FastValue::Value: return payload != 0;
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
   }
   Raw raw;
   raw.fast_path_tried = true;
-  evaluate_index(index, Want::Bool, context, nullptr, raw);
+  evaluate_index(index, flag.key(), Want::Bool, context, nullptr, raw);
   return raw.has_value ? raw.payload != 0 : fallback;
 }
 
 std::int64_t Reader::get_int(Handle flag, const Context& context, std::int64_t fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
+  switch (override_for(flag.key()) != nullptr ? detail::FastValue::General
+                                              : detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
     case detail::FastValue::Value: return to_int64(std::bit_cast<double>(payload)).value_or(fallback);
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
   }
   Raw raw;
   raw.fast_path_tried = true;
-  evaluate_index(index, Want::Int, context, nullptr, raw);
+  evaluate_index(index, flag.key(), Want::Int, context, nullptr, raw);
   return raw.has_value ? to_int64(std::bit_cast<double>(raw.payload)).value_or(fallback) : fallback;
 }
 
 double Reader::get_double(Handle flag, const Context& context, double fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
+  switch (override_for(flag.key()) != nullptr ? detail::FastValue::General
+                                              : detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
     case detail::FastValue::Value: return std::bit_cast<double>(payload);
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
   }
   Raw raw;
   raw.fast_path_tried = true;
-  evaluate_index(index, Want::Double, context, nullptr, raw);
+  evaluate_index(index, flag.key(), Want::Double, context, nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
 
 void Reader::get_string(Handle flag, const Context& context, std::string_view fallback,
                         std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), Want::String, context, &out, raw);
+  evaluate_index(index_of(flag), flag.key(), Want::String, context, &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback);
@@ -359,7 +429,7 @@ std::string Reader::get_string(Handle flag, std::string_view fallback) const {
 void Reader::get_object(Handle flag, const Context& context, std::string_view fallback_json,
                         std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), Want::Object, context, &out, raw);
+  evaluate_index(index_of(flag), flag.key(), Want::Object, context, &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback_json);
@@ -373,6 +443,11 @@ void Reader::get_object(Handle flag, const Context& context, std::string_view fa
 
 // The lookup and a static boolean's answer in one read; anything else takes the general path.
 bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
+  if (override_for(key) != nullptr) {
+    Raw raw;
+    evaluate_index(lookup(key), key, Want::Bool, empty_context(), nullptr, raw);
+    return raw.has_value ? raw.payload != 0 : fallback;
+  }
   const detail::KeyProbe probe(key);
   std::uint32_t index = detail::kUnresolved;
   std::uint64_t answer = 0;
@@ -391,7 +466,7 @@ bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
 
 std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), Want::Int, empty_context(), nullptr, raw);
+  evaluate_index(lookup(key), key, Want::Int, empty_context(), nullptr, raw);
   Evaluation<std::int64_t> out;
   finish(raw, fallback, out);
   return out.value;
@@ -399,14 +474,14 @@ std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const 
 
 double Reader::get_double(std::string_view key, double fallback) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), Want::Double, empty_context(), nullptr, raw);
+  evaluate_index(lookup(key), key, Want::Double, empty_context(), nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
 
 void Reader::get_string(std::string_view key, std::string_view fallback,
                         std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), Want::String, empty_context(), &out, raw);
+  evaluate_index(lookup(key), key, Want::String, empty_context(), &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback);
@@ -419,7 +494,7 @@ void Reader::get_string(std::string_view key, std::string_view fallback,
 void Reader::evaluate(std::string_view key, bool fallback, Evaluation<bool>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(lookup(key), Want::Bool, empty_context(), nullptr, raw);
+  evaluate_index(lookup(key), key, Want::Bool, empty_context(), nullptr, raw);
   finish(raw, fallback, out);
 }
 

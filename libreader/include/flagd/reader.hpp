@@ -144,6 +144,7 @@ struct Mapping {
 };
 
 extern const HandleEntry kNullHandleEntry;
+struct Overrides;  // reader_overrides.cpp
 }  // namespace detail
 
 // A flag resolved by key, for evaluation without hashing or searching. Cheap to copy: it carries
@@ -250,6 +251,24 @@ class Reader {
   // Generation of the image readers see now; cheap enough to poll for changes.
   std::uint64_t generation() const noexcept;
 
+  // Overrides, for tests and local runs: flag `key` answers `value` whatever its state and
+  // rules. `value` names one of the flag's variants (its value, variant and reason STATIC), or
+  // else is read as the type asked for: "true" or "false", a number, any text as a string, a
+  // JSON object's text as an object (another type: TYPE_MISMATCH). A flag the image lacks can
+  // be overridden by value. Overrides apply to evaluations that start after the call, from any
+  // thread; they are not for hot paths (they allocate, and while any is set every evaluation
+  // takes the general path). With none set, evaluations cost what they did: the inline path
+  // does not look for them.
+  //
+  // The environment's are read once, when the reader is created: FLAGD_OVERRIDE_<NAME>, where
+  // NAME is the flag key with ASCII letters upper-cased and every character other than a letter
+  // or a digit replaced by '_' (override_variable() spells it). One variable serves every key
+  // that spells the same NAME. An override set here takes precedence over the environment's.
+  void set_override(std::string_view key, std::string_view value);
+  void clear_override(std::string_view key);  // one set by set_override
+  void clear_overrides();                      // all, the environment's included
+  static std::string override_variable(std::string_view key);  // "FLAGD_OVERRIDE_NEW_CHECKOUT"
+
   // Not for hot paths: these allocate.
   bool metadata(Handle flag, std::vector<MetadataValue>& out) const;  // false if not found
   std::vector<FlagSummary> list() const;
@@ -268,8 +287,20 @@ class Reader {
   }
   std::uint32_t index_of_late(Handle flag) const noexcept;
   std::uint32_t lookup(std::string_view key) const noexcept;
-  void evaluate_index(std::uint32_t index, Want want, const Context& context, std::string* text,
-                      Raw& raw) const noexcept;
+  // The general path: one consistent read decides the flag's answer. `key` is looked up among the
+  // overrides.
+  void evaluate_index(std::uint32_t index, std::string_view key, Want want, const Context& context,
+                      std::string* text, Raw& raw) const noexcept;
+  // An override's value, read as `want` (no variant of the flag has its name).
+  static bool override_value(const std::string& value, Want want, std::string* text, Raw& raw) noexcept;
+  // The override of `key`, or null; one load when none is set.
+  const std::string* override_for(std::string_view key) const noexcept {
+    const detail::Overrides* o = overrides_.load(std::memory_order_acquire);
+    return o == nullptr ? nullptr : find_override(*o, key);
+  }
+  static const std::string* find_override(const detail::Overrides& overrides, std::string_view key) noexcept;
+  void publish_overrides(std::unique_ptr<detail::Overrides> next);
+  bool overridden() const noexcept { return overrides_.load(std::memory_order_relaxed) != nullptr; }
   static const Context& empty_context() noexcept;
   template <class T, class Fallback>
   void finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const noexcept;
@@ -291,6 +322,10 @@ class Reader {
   std::unique_ptr<detail::Mapping> own_mapping_;
   std::unique_ptr<std::mutex> resolve_mutex_;
   std::unique_ptr<std::deque<detail::HandleEntry>> handles_;
+  // The overrides in force (null: none), and every table ever published: an evaluation on
+  // another thread may still be reading a replaced one, so none is freed before the reader.
+  std::atomic<const detail::Overrides*> overrides_{nullptr};
+  std::unique_ptr<std::vector<std::unique_ptr<detail::Overrides>>> override_tables_;
 };
 
 // ---------------------------------------------------------------------------------------------
