@@ -3,7 +3,9 @@
 # scripts; needs root (or sudo) only when something has to be installed.
 set -euo pipefail
 
-flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev)
+# libgtest-dev: flagd/testing/gtest.hpp, the helper for applications tested with GoogleTest, is
+# compiled and run by the test suite (examples/checkout).
+flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev libgtest-dev)
 
 flagd_install_deps() {
   local missing=()
