@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "expiry.hpp"
 #include "flag_loader.hpp"
 #include "flagd/segment_name.hpp"
 #include "flagd/wall_clock.hpp"
@@ -71,6 +72,13 @@ class Daemon {
     }
     if (!loaded.ok()) return reject(why, errors);
 
+    // Expired flags are served as written; the log and the status say so, at every load.
+    const std::uint64_t loaded_at = unix_now_ns();
+    const ExpiryReport expired = flags_expiring_before(loaded.flags, static_cast<std::int64_t>(loaded_at / 1'000'000'000) + 1);
+    for (const auto& flag : expired.flags)
+      log::warning("flag '" + flag.key + "' expired on " + flag.expires +
+                   (flag.owner.empty() ? "" : " (owner " + flag.owner + ")") + "; still served");
+
     const std::uint64_t published_at = unix_now_ns();
     const PublishOutcome outcome = publisher_.publish(loaded.flags, published_at);
     if (!outcome.published) {
@@ -87,6 +95,7 @@ class Daemon {
       s.reloads_ok += 1;
       s.last_reload_unix_ns = published_at;
       s.last_reload_ok = 1;
+      s.expired_flags = static_cast<std::uint32_t>(expired.flags.size());
       set_text(s.sources, sources);
       set_text(s.last_error, "");
     });

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eval_command.hpp"
+#include "expired_command.hpp"
 #include "flag_loader.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/wall_clock.hpp"
@@ -23,6 +24,10 @@ constexpr std::string_view kUsage = R"(usage: flagctl [--segment NAME] COMMAND [
 
 Commands:
   validate FILE...                 check flag files; prints OK, or every error (exit 1)
+  expired FILE... [--now DATE] [--within DAYS]
+                                   flags past their metadata "expires" (ISO-8601 date or
+                                   date-time), with their owner; --within also lists those
+                                   expiring in DAYS days; exit 1 if any has expired (a CI check)
   status                           the segment's generation, sources, last reload, daemon liveness
   list                             the flags of the published image
   get FLAG [--context JSON]        evaluate FLAG through the reader library, as an application would
@@ -37,7 +42,8 @@ Options:
   --segment NAME   the segment to read (default: flagd)
   --help, --version
 
-Exit codes: 0 success; 1 invalid files, missing segment or failed command; 2 bad command line.
+Exit codes: 0 success; 1 invalid files, missing segment, failed command, or (expired) a flag
+past its date; 2 bad command line; 3 (expired) files that do not load.
 )";
 
 int usage_error(const std::string& message) {
@@ -108,6 +114,8 @@ int status(const std::string& segment) {
               static_cast<unsigned long long>(s.reloads_ok), static_cast<unsigned long long>(s.reloads_failed));
   std::printf("last reload:   %s at %s\n", s.last_reload_ok ? "published" : "REJECTED",
               format_time(s.last_reload_unix_ns).c_str());
+  std::printf("expired flags: %u%s\n", s.expired_flags,
+              s.expired_flags != 0 ? " (still served; flagctl expired FILE... lists them)" : "");
   if (!s.last_error.empty()) std::printf("last error:\n%s\n", s.last_error.c_str());
   return 0;
 }
@@ -231,6 +239,7 @@ int main(int argc, char** argv) {
   if (command == "list") return rest.empty() ? list(segment) : usage_error("list takes no arguments");
   if (command == "get") return get(segment, rest);
   if (command == "eval") return eval(rest);
+  if (command == "expired") return flagd::cli::expired_command(rest);
   if (command == "help") {
     std::fputs(kUsage.data(), stdout);
     return 0;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "expiry.hpp"
 #include "flagd/limits.hpp"
 #include "json_parse.hpp"
 #include "rule_compiler.hpp"
@@ -126,6 +127,10 @@ class DocumentLoader {
       return;
     }
     for (const auto& m : v.members()) {
+      if (m.key == "expires" && (m.value.kind() != Kind::String || !parse_instant(m.value.text())))
+        warning(path.member(m.key), m.value.token(),
+                "not an ISO-8601 date or date-time (2026-06-30, 2026-06-30T17:00:00Z); the flag is not checked "
+                "for expiry");
       MetadataItem item;
       item.key = m.key;
       switch (m.value.kind()) {

@@ -166,6 +166,7 @@ SegmentStatus Reader::status() const {
     s.reloads_failed = copy->reloads_failed;
     s.last_reload_unix_ns = copy->last_reload_unix_ns;
     s.last_reload_ok = copy->last_reload_ok != 0;
+    s.expired_flags = copy->expired_flags;
     s.sources = text_field(copy->sources, sizeof copy->sources);
     s.last_error = text_field(copy->last_error, sizeof copy->last_error);
     break;

@@ -111,6 +111,7 @@ struct SegmentStatus {
   std::uint64_t reloads_failed = 0;
   std::uint64_t last_reload_unix_ns = 0;
   bool last_reload_ok = true;
+  std::uint32_t expired_flags = 0;  // of the published image, when it was loaded (metadata "expires")
   std::string sources;     // "sha256  path" per line
   std::string last_error;  // of the last rejected load; empty if none
 };
