@@ -97,3 +97,45 @@ TEST_CASE("overrides set and cleared while other threads evaluate: each answer i
   CHECK(reader.get_int(limit, -1) == 10);
   CHECK_FALSE(reader.get_bool(on, true));
 }
+
+TEST_CASE("read_together: flags read together come from one generation while a writer publishes") {
+  constexpr std::uint64_t kGenerations = 2000;
+  flagd::test::MemoryFlags flags(flagd::test::generation_json(1), 1 << 16);
+  flagd::Reader& reader = flags.reader();
+  const flagd::Handle number = reader.resolve("gen-num");
+  const flagd::Handle text = reader.resolve("gen-str");
+  std::vector<std::string> images;
+  for (std::uint64_t g = 2; g <= kGenerations; ++g) images.push_back(flagd::test::generation_json(g));
+  std::atomic<bool> done{false};
+  std::atomic<int> running{0};
+  std::atomic<std::uint64_t> rounds{0}, mixed{0}, refused{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t)
+    readers.emplace_back([&] {
+      std::string s;
+      std::uint64_t n = 0, bad = 0, gave_up = 0;
+      running.fetch_add(1);
+      do {
+        std::int64_t g = 0;
+        const bool together = reader.read_together([&] {
+          g = reader.get_int(number, -1);
+          reader.get_string(text, "", s);
+        });
+        gave_up += together ? 0 : 1;
+        bad += together && s != flagd::test::generation_text(static_cast<std::uint64_t>(g));
+        ++n;
+      } while (!done.load(std::memory_order_relaxed));
+      rounds += n;
+      mixed += bad;
+      refused += gave_up;
+    });
+  while (running.load() < 2) std::this_thread::yield();
+  for (const std::string& image : images) flags.publish(image);
+  done = true;
+  for (auto& t : readers) t.join();
+  CHECK(mixed == 0);
+  CHECK(rounds >= 2);
+  CHECK(refused < rounds);
+  INFO("rounds " << rounds << ", runs that gave up " << refused);
+  CHECK(reader.get_int(number, -1) == static_cast<std::int64_t>(kGenerations));
+}

@@ -249,8 +249,29 @@ class Reader {
   void get_string(std::string_view key, std::string_view fallback, std::string& out) const noexcept;
   void evaluate(std::string_view key, bool fallback, Evaluation<bool>& out) const noexcept;
 
-  // Generation of the image readers see now; cheap enough to poll for changes.
+  // Generation of the image readers see now; cheap enough to poll for changes (one guarded read
+  // of shared memory, no syscall): a change since the last poll means a publication.
   std::uint64_t generation() const noexcept;
+
+  // Several flags read from one image: runs `reads` (evaluations through this reader), and again
+  // if a publication happened while it ran, so that every value it read comes from one
+  // generation. False only if the writer kept publishing through a bounded number of runs; the
+  // values are then the last run's, which may mix two images. Costs two generation() reads more
+  // than the evaluations; `reads` must be safe to run more than once.
+  //
+  //   std::int64_t qty; bool halted;
+  //   reader.read_together([&] { qty = reader.get_int(max_qty, 0); halted = reader.get_bool(halt, true); });
+  template <class Reads>
+  bool read_together(Reads&& reads) const {
+    for (int attempt = 0; attempt < detail::kMaxReadAttempts; ++attempt) {
+      const std::uint64_t before = generation();
+      reads();
+      // Generations only grow: the same number after as before means no publication between,
+      // so every evaluation in between read the image `before` names.
+      if (generation() == before) return true;
+    }
+    return false;
+  }
 
   // Overrides, for tests and local runs: flag `key` answers `value` whatever its state and
   // rules. `value` names one of the flag's variants (its value, variant and reason STATIC), or
