@@ -117,3 +117,37 @@ TEST_CASE("StableIndex keeps indices, and its lookups survive a move") {
   CHECK(moved.assign("new") == 5000);
   CHECK(moved.keys()[5000] == "new");
 }
+
+#include "flag_fingerprint.hpp"
+#include "flag_loader.hpp"
+
+TEST_CASE("a flag's fingerprint changes with any part of its definition, and only then") {
+  const auto print_of = [](std::string_view flag_json) {
+    const flagd::LoadResult loaded = flagd::load_flag_text(std::string(R"({"flags": {"f": )") + std::string(flag_json) + "}}");
+    REQUIRE(loaded.ok());
+    return flagd::fingerprint(loaded.flags.flags.at(0));
+  };
+  const std::string base = R"({"state": "ENABLED", "variants": {"a": "x", "b": "y"}, "defaultVariant": "a",
+      "targeting": {"if": [{"==": [{"var": "country"}, "DE"]}, "b", null]}, "metadata": {"owner": "team"}})";
+  const std::uint64_t reference = print_of(base);
+  CHECK(reference != 0);
+  CHECK(print_of(base) == reference);
+  // Layout alone (spaces, member order of the flag) changes nothing.
+  CHECK(print_of(R"({"variants": {"a": "x", "b": "y"}, "state": "ENABLED", "defaultVariant": "a",
+      "metadata": {"owner": "team"}, "targeting": {"if": [{"==": [{"var": "country"}, "DE"]}, "b", null]}})") == reference);
+  const auto changed = [&](std::string_view from, std::string_view to) {
+    std::string edited = base;
+    const std::size_t at = edited.find(from);
+    REQUIRE(at != std::string::npos);
+    edited.replace(at, from.size(), to);
+    return print_of(edited) != reference;
+  };
+  CHECK(changed("ENABLED", "DISABLED"));
+  CHECK(changed(R"("b": "y")", R"("b": "z")"));
+  CHECK(changed(R"("b": "y")", R"("c": "y")"));
+  CHECK(changed(R"("defaultVariant": "a")", R"("defaultVariant": "b")"));
+  CHECK(changed("\"DE\"", "\"FR\""));
+  CHECK(changed("\"country\"", "\"region\""));
+  CHECK(changed("\"==\"", "\"!=\""));
+  CHECK(changed("\"team\"", "\"other\""));
+}

@@ -11,6 +11,7 @@
 
 #include "eval_command.hpp"
 #include "expired_command.hpp"
+#include "watch_command.hpp"
 #include "flag_loader.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/wall_clock.hpp"
@@ -30,6 +31,10 @@ Commands:
                                    expiring in DAYS days; exit 1 if any has expired (a CI check)
   status                           the segment's generation, sources, last reload, daemon liveness
   list                             the flags of the published image
+  watch [--count N] [--interval MS]
+                                   print each publication and the flags it changed (~), added
+                                   (+) and removed (-); polls the generation every MS (10) ms;
+                                   stops after N publications, or on SIGINT/SIGTERM
   get FLAG [--context JSON]        evaluate FLAG through the reader library, as an application would
   eval --flags FILE [--flags FILE ...]
                                    evaluate without a daemon: reads JSON lines on stdin,
@@ -240,6 +245,7 @@ int main(int argc, char** argv) {
   if (command == "get") return get(segment, rest);
   if (command == "eval") return eval(rest);
   if (command == "expired") return flagd::cli::expired_command(rest);
+  if (command == "watch") return flagd::cli::watch_command(segment, rest);
   if (command == "help") {
     std::fputs(kUsage.data(), stdout);
     return 0;

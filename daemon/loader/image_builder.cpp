@@ -10,6 +10,7 @@
 #include "flagd/murmur3.hpp"
 #include "flagd/rule_layout.hpp"
 #include "fast_form_compiler.hpp"
+#include "flag_fingerprint.hpp"
 #include "string_view_table.hpp"
 
 namespace flagd {
@@ -171,6 +172,7 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
   ImageWriter w(image, next_table + tables, by_index.size() / 2);
 
   std::uint32_t present = 0;
+  std::vector<std::uint64_t> fingerprints(by_index.size(), 0);
   for (std::uint32_t i = 0; i < by_index.size(); ++i) {
     FlagRecord record{};
     record.key = w.unique(index.keys()[i]);
@@ -182,6 +184,7 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
       continue;
     }
     ++present;
+    fingerprints[i] = fingerprint(*flag);
     record.state = flag->enabled ? FlagState::Enabled : FlagState::Disabled;
     record.kind = flag->kind;
     record.variant_count = static_cast<std::uint16_t>(flag->variants.size());
@@ -239,6 +242,8 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
     w.put(kRecordsOffset + i * sizeof(FlagRecord), record);
   }
   for (std::size_t i = 0; i < table.size(); ++i) w.put(names_offset + i * sizeof(NameSlot), table[i]);
+  const std::uint64_t fingerprints_offset =
+      fingerprints.empty() ? 0 : w.append(fingerprints.data(), fingerprints.size() * sizeof(std::uint64_t));
 
   ImageHeader header{};
   header.generation = stamp.generation;
@@ -250,6 +255,7 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
   header.name_slots_offset = static_cast<std::uint32_t>(names_offset);
   header.name_slot_count = static_cast<std::uint32_t>(table.size());
   header.rules_offset = static_cast<std::uint32_t>(rules_offset);
+  header.fingerprints_offset = static_cast<std::uint32_t>(fingerprints_offset);
   w.put(0, header);
 }
 

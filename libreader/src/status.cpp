@@ -94,6 +94,8 @@ std::vector<FlagSummary> Reader::list() const {
   const auto result = detail::read_section(mapping(), [&](const SlotView& slot) {
     flags.clear();
     const std::uint32_t count = slot.load<std::uint32_t>(offsetof(ImageHeader, flag_count));
+    const std::uint64_t fingerprints = slot.load<std::uint32_t>(offsetof(ImageHeader, fingerprints_offset));
+    if (fingerprints != 0 && !slot.holds_words(fingerprints, std::uint64_t{count} * 8)) return false;
     for (std::uint32_t i = 0; i < count && i < limits::kMaxFlags; ++i) {
       const std::byte* record = detail::record_at(slot, i);
       if (record == nullptr) return false;
@@ -116,6 +118,7 @@ std::vector<FlagSummary> Reader::list() const {
         if (v == layout::word0_default_variant(word0)) flag.default_variant = name;
         flag.variants.push_back(std::move(name));
       }
+      if (fingerprints != 0) flag.fingerprint = slot.load<std::uint64_t>(fingerprints + std::uint64_t{i} * 8);
       flags.push_back(std::move(flag));
     }
     return true;

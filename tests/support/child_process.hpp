@@ -55,13 +55,20 @@ struct Process {
     return *this;
   }
 
-  // Starts args[0] with stderr to `log` (appended to, or replacing it) and stdout discarded.
-  static Process spawn(const std::vector<std::string>& args, const std::string& log, bool append = false) {
+  enum class Stdout { Discard, ToLog };
+  // Starts args[0] with stderr to `log` (appended to, or replacing it) and stdout discarded or
+  // sent to the log too.
+  static Process spawn(const std::vector<std::string>& args, const std::string& log, bool append = false,
+                       Stdout out = Stdout::Discard) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC),
                                      0644);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (out == Stdout::ToLog) {
+      posix_spawn_file_actions_adddup2(&actions, 2, 1);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    }
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

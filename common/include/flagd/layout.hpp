@@ -155,9 +155,13 @@ struct ImageHeader {
   std::uint32_t name_slot_count;    // a power of two
   std::uint32_t set_metadata_offset;  // MetadataBlock of the set, 0 if none
   std::uint32_t rules_offset;         // RuleRef[flag_count] (rule_layout.hpp)
-  std::uint8_t padding[128 - 76];
+  // uint64[flag_count]: a hash of each flag's definition (0: absent), so that tools can tell
+  // which flags a publication changed. 0 in images of writers older than the field.
+  std::uint32_t fingerprints_offset;
+  std::uint8_t padding[128 - 80];
 };
 static_assert(sizeof(ImageHeader) == 128);
+static_assert(offsetof(ImageHeader, fingerprints_offset) == 76);
 static_assert(offsetof(ImageHeader, image_bytes) == 48);
 static_assert(offsetof(ImageHeader, flag_count) == 52);
 static_assert(offsetof(ImageHeader, rules_offset) == 72);

@@ -90,6 +90,9 @@ struct FlagSummary {
   layout::ValueKind kind;
   std::optional<std::string> default_variant;
   std::vector<std::string> variants;
+  // A hash of the flag's whole definition (state, variants and values, default, rules,
+  // metadata): equal across two images if the flag did not change. 0 if the image has none.
+  std::uint64_t fingerprint = 0;
 };
 
 // What the daemon last recorded in the segment, and the segment's own shape.
