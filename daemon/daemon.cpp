@@ -1,8 +1,10 @@
 #include "daemon.hpp"
 
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -10,6 +12,7 @@
 #include <optional>
 
 #include "expiry.hpp"
+#include "file_watcher.hpp"
 #include "flag_loader.hpp"
 #include "flagd/segment_name.hpp"
 #include "flagd/wall_clock.hpp"
@@ -175,12 +178,46 @@ int run_daemon(const DaemonOptions& options) {
     log::error("not starting: the flag files must load at start-up");
     return 1;
   }
-  log::info("serving segment '" + options.segment + "'; SIGHUP reloads, SIGTERM stops");
+  std::optional<FileWatcher> watcher =
+      options.watch ? FileWatcher::open(options.flag_files, error) : std::nullopt;
+  if (options.watch) {
+    if (!watcher) {
+      log::error(error);
+      daemon.mark_running(false);
+      return 1;
+    }
+  }
+  log::info("serving segment '" + options.segment + "'; SIGHUP reloads" +
+            (watcher ? ", and so does a change to a flag file" : "") + "; SIGTERM stops");
 
+  // A change starts the debounce; the reload waits until the files have been quiet that long
+  // (an editor saves in several steps, a ConfigMap swaps several files).
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> reload_due;
   for (;;) {
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    int timeout_ms = -1;
+    if (reload_due) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*reload_due - Clock::now()).count();
+      timeout_ms = static_cast<int>(std::max<long long>(0, left));
+    }
+    const int ready = ::poll(fds, watcher ? 2 : 1, timeout_ms);
+    if (ready < 0 && errno != EINTR) {
+      log::error(std::string("waiting for signals failed: ") + std::strerror(errno));
+      daemon.mark_running(false);
+      return 1;
+    }
+    if (watcher && (fds[1].revents & POLLIN) != 0 && watcher->drain())
+      reload_due = Clock::now() + std::chrono::milliseconds(options.watch_debounce_ms);
+    if (reload_due && Clock::now() >= *reload_due) {
+      reload_due.reset();
+      daemon.load_and_publish("reload on a change to the flag files");
+      watcher->refresh();
+    }
+    if ((fds[0].revents & POLLIN) == 0) continue;
     signalfd_siginfo info{};
     const ssize_t n = ::read(signal_fd, &info, sizeof info);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n != static_cast<ssize_t>(sizeof info)) {
       log::error(std::string("reading signals failed: ") + std::strerror(errno));
       daemon.mark_running(false);

@@ -16,6 +16,8 @@ struct DaemonOptions {
   std::uint64_t image_capacity = 16u << 20;  // bytes per image slot, for a new segment
   SegmentAccess access;                       // who may read the segment
   bool allow_any_file_owner = false;          // load files whoever owns them and whoever may write them
+  bool watch = false;                          // reload when a flag file changes, besides on SIGHUP
+  int watch_debounce_ms = 100;                 // quiet time after the last change before reloading
 };
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code.

@@ -13,7 +13,7 @@
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: flagd --flags FILE [--flags FILE ...] [--segment NAME] [--image-capacity MIB]
-             [--group NAME | --readable-by-all] [--allow-any-file-owner]
+             [--group NAME | --readable-by-all] [--allow-any-file-owner] [--watch [--watch-debounce MS]]
 
 Loads flag definitions (OpenFeature flagd JSON format), publishes them into the shared-memory
 segment NAME (default "flagd", /dev/shm/NAME), and serves it until SIGTERM or SIGINT. Applications
@@ -29,6 +29,10 @@ read it through the flagd reader library; `flagctl` inspects it.
   --allow-any-file-owner
                         load flag files owned by any user or writable by all; by default the
                         daemon refuses them, since whoever can edit them decides what readers see
+  --watch               reload when a flag file changes, as well as on SIGHUP: edits in place,
+                        editors that replace the file by rename, and Kubernetes ConfigMap updates
+                        (the "..data" symlink swap); the files' directories are watched (inotify)
+  --watch-debounce MS   how long the files must stay unchanged before the reload (default: 100)
   --help                this text
   --version             the version
 
@@ -102,6 +106,14 @@ int main(int argc, char** argv) {
       options.access.group = gid;
     } else if (arg == "--readable-by-all") {
       options.access.readable_by_all = true;
+    } else if (arg == "--watch") {
+      options.watch = true;
+    } else if (take("--watch-debounce")) {
+      char* end = nullptr;
+      const long ms = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || ms < 0 || ms > 60000)
+        return usage_error("--watch-debounce takes a whole number of ms from 0 to 60000");
+      options.watch_debounce_ms = static_cast<int>(ms);
     } else if (arg == "--allow-any-file-owner") {
       options.allow_any_file_owner = true;
     } else {

@@ -57,3 +57,97 @@ TEST_CASE("flagctl watch prints each publication with the flags it changed, adde
   std::remove(flagd::segment_lock_path(segment).c_str());
   REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
 }
+
+namespace {
+
+std::string flag_file(std::string_view router) {
+  return std::string(R"({"flags": {"router": {"state": "ENABLED", "variants": {"v": ")") + std::string(router) +
+         R"("}, "defaultVariant": "v"}}})";
+}
+
+// The daemon with --watch on `file`, and a reader of its segment.
+struct WatchingDaemon {
+  std::string segment;
+  flagd::test::Process process;
+  std::optional<flagd::Reader> reader;
+
+  WatchingDaemon(const std::string& name, const std::string& file, const std::string& log)
+      : segment(flagd::test::unique_segment(name.c_str())) {
+    boost::interprocess::shared_memory_object::remove(segment.c_str());
+    process = flagd::test::Process::spawn(
+        {FLAGD_BINARY, "--flags", file, "--segment", segment, "--watch", "--watch-debounce", "20"}, log);
+    REQUIRE(flagd::test::eventually([&] {
+      auto r = flagd::Reader::attach(segment);
+      if (!r || r->generation() < 1) return false;
+      reader.emplace(std::move(r).value());
+      return true;
+    }));
+  }
+  ~WatchingDaemon() {
+    ::kill(process.pid, SIGTERM);
+    process.wait();
+    boost::interprocess::shared_memory_object::remove(segment.c_str());
+    std::remove(flagd::segment_lock_path(segment).c_str());
+  }
+  std::string router() const {
+    std::string value;
+    reader->get_string("router", "", value);
+    return value;
+  }
+  // Waits for generation `g` and returns the router's value then.
+  std::string at_generation(std::uint64_t g) {
+    REQUIRE(flagd::test::eventually([&] { return reader->generation() >= g; }));
+    CHECK(reader->generation() == g);
+    return router();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("flagd --watch reloads on edits in place and on files replaced by rename") {
+  const std::string dir = "/tmp/" + flagd::test::unique_segment("watch-files");
+  REQUIRE(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) == 0);
+  const std::string file = dir + "/flags.json";
+  std::ofstream(file) << flag_file("one");
+  {
+    WatchingDaemon daemon("watch-files", file, dir + "/daemon.log");
+    CHECK(daemon.router() == "one");
+
+    std::ofstream(file) << flag_file("two");  // truncated and rewritten in place
+    CHECK(daemon.at_generation(2) == "two");
+
+    std::ofstream(dir + "/.flags.json.swp") << flag_file("three");  // as editors save
+    REQUIRE(std::rename((dir + "/.flags.json.swp").c_str(), file.c_str()) == 0);
+    CHECK(daemon.at_generation(3) == "three");
+
+    std::ofstream(dir + "/unrelated.txt") << "not a flag file";  // other files: no reload
+    std::ofstream(file) << R"({"flags": )";                    // a broken save: rejected
+    REQUIRE(flagd::test::eventually([&] { return daemon.reader->status().reloads_failed == 1; }));
+    CHECK(daemon.reader->generation() == 3);
+    CHECK(daemon.router() == "three");
+  }
+  const std::string log = flagd::test::read_file(dir + "/daemon.log");
+  CHECK(log.find("reload on a change to the flag files: published generation 2") != std::string::npos);
+  REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
+}
+
+TEST_CASE("flagd --watch follows a Kubernetes ConfigMap update (the ..data symlink swap)") {
+  const std::string dir = "/tmp/" + flagd::test::unique_segment("watch-configmap");
+  REQUIRE(std::system(("rm -rf " + dir + " && mkdir -p " + dir + "/..2026_11_24_v1").c_str()) == 0);
+  std::ofstream(dir + "/..2026_11_24_v1/flags.json") << flag_file("v1");
+  // The volume's layout: flags.json -> ..data/flags.json, ..data -> the current timestamped dir.
+  REQUIRE(::symlink("..2026_11_24_v1", (dir + "/..data").c_str()) == 0);
+  REQUIRE(::symlink("..data/flags.json", (dir + "/flags.json").c_str()) == 0);
+  {
+    WatchingDaemon daemon("watch-configmap", dir + "/flags.json", dir + ".log");
+    CHECK(daemon.router() == "v1");
+    // The kubelet's update: a new dir, a new symlink renamed over ..data, the old dir removed.
+    REQUIRE(std::system(("mkdir " + dir + "/..2026_11_24_v2").c_str()) == 0);
+    std::ofstream(dir + "/..2026_11_24_v2/flags.json") << flag_file("v2");
+    REQUIRE(::symlink("..2026_11_24_v2", (dir + "/..data_tmp").c_str()) == 0);
+    REQUIRE(std::rename((dir + "/..data_tmp").c_str(), (dir + "/..data").c_str()) == 0);
+    REQUIRE(std::system(("rm -rf " + dir + "/..2026_11_24_v1").c_str()) == 0);
+    CHECK(daemon.at_generation(2) == "v2");
+  }
+  REQUIRE(std::system(("rm -rf " + dir + " " + dir + ".log").c_str()) == 0);
+}
