@@ -19,6 +19,7 @@
 #include "log.hpp"
 #include "segment_lock.hpp"
 #include "publisher.hpp"
+#include "sd_notify.hpp"
 #include "shared_segment.hpp"
 
 namespace flagd {
@@ -74,6 +75,7 @@ class Daemon {
       }
     }
     if (!loaded.ok()) return reject(why, errors);
+    flag_count_ = loaded.flags.flags.size();
 
     // Expired flags are served as written; the log and the status say so, at every load.
     const std::uint64_t loaded_at = unix_now_ns();
@@ -99,9 +101,11 @@ class Daemon {
       s.last_reload_unix_ns = published_at;
       s.last_reload_ok = 1;
       s.expired_flags = static_cast<std::uint32_t>(expired.flags.size());
+      expired_count_ = expired.flags.size();
       set_text(s.sources, sources);
       set_text(s.last_error, "");
     });
+    last_reload_ok_ = true;
     log::info(std::string(why) + ": published generation " + std::to_string(outcome.generation) +
               " (" + std::to_string(loaded.flags.flags.size()) + " flags, " +
               std::to_string(outcome.image_bytes) + " bytes)");
@@ -110,10 +114,18 @@ class Daemon {
 
   std::uint64_t generation() const noexcept { return publisher_.generation(); }
 
+  // For systemd's STATUS=: "generation 7, 120 flags (2 expired); last reload rejected".
+  std::string summary() const {
+    return "generation " + std::to_string(publisher_.generation()) + ", " + std::to_string(flag_count_) + " flags" +
+           (expired_count_ != 0 ? " (" + std::to_string(expired_count_) + " expired)" : "") +
+           (last_reload_ok_ ? "" : "; last reload rejected, see the log");
+  }
+
  private:
   SegmentWriter& writer() noexcept { return publisher_.writer(); }
 
   bool reject(std::string_view why, const std::string& errors) {
+    last_reload_ok_ = false;
     writer().update_status([&](layout::DaemonStatus& s) {
       s.reloads_failed += 1;
       s.last_reload_unix_ns = unix_now_ns();
@@ -128,6 +140,9 @@ class Daemon {
   const DaemonOptions& options_;
   SharedSegment segment_;
   Publisher publisher_;
+  std::size_t flag_count_ = 0;     // of the published image
+  std::size_t expired_count_ = 0;  // of the published image, when it was loaded
+  bool last_reload_ok_ = true;
 };
 
 }  // namespace
@@ -171,6 +186,7 @@ int run_daemon(const DaemonOptions& options) {
                " to start afresh");
     return 1;
   }
+  const Notifier systemd = Notifier::from_environment();
   Daemon daemon(options, std::move(*segment), std::move(*publisher));
   daemon.mark_running(true);
   if (!daemon.load_and_publish("start-up load")) {
@@ -189,6 +205,13 @@ int run_daemon(const DaemonOptions& options) {
   }
   log::info("serving segment '" + options.segment + "'; SIGHUP reloads" +
             (watcher ? ", and so does a change to a flag file" : "") + "; SIGTERM stops");
+  systemd.ready(daemon.summary());
+  // Under Type=notify-reload systemd waits for RELOADING=1 and then READY=1 around each reload.
+  const auto reload = [&](std::string_view why) {
+    systemd.reloading();
+    daemon.load_and_publish(why);
+    systemd.ready(daemon.summary());
+  };
 
   // A change starts the debounce; the reload waits until the files have been quiet that long
   // (an editor saves in several steps, a ConfigMap swaps several files).
@@ -211,7 +234,7 @@ int run_daemon(const DaemonOptions& options) {
       reload_due = Clock::now() + std::chrono::milliseconds(options.watch_debounce_ms);
     if (reload_due && Clock::now() >= *reload_due) {
       reload_due.reset();
-      daemon.load_and_publish("reload on a change to the flag files");
+      reload("reload on a change to the flag files");
       watcher->refresh();
     }
     if ((fds[0].revents & POLLIN) == 0) continue;
@@ -224,11 +247,13 @@ int run_daemon(const DaemonOptions& options) {
       return 1;
     }
     if (info.ssi_signo == SIGHUP) {
-      daemon.load_and_publish("reload on SIGHUP");
+      reload("reload on SIGHUP");
     } else {
-      log::info(std::string("stopping on ") + (info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT") +
-                "; segment '" + options.segment + "' keeps generation " +
-                std::to_string(daemon.generation()) + " for its readers");
+      const std::string stopping = std::string("stopping on ") + (info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT") +
+                                   "; segment '" + options.segment + "' keeps generation " +
+                                   std::to_string(daemon.generation()) + " for its readers";
+      systemd.stopping(stopping);
+      log::info(stopping);
       daemon.mark_running(false);
       return 0;
     }

@@ -1,4 +1,5 @@
-// The daemon's log: one line per event on stderr, "TIME flagd[PID]: LEVEL: message".
+// The daemon's log: one line per event on stderr, "TIME flagd[PID]: LEVEL: message"; under
+// systemd's journal, "<PRIORITY>LEVEL: message".
 #pragma once
 
 #include <string_view>
