@@ -17,6 +17,7 @@
 #include "flagd/segment_name.hpp"
 #include "flagd/wall_clock.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "segment_lock.hpp"
 #include "publisher.hpp"
 #include "sd_notify.hpp"
@@ -106,6 +107,10 @@ class Daemon {
       set_text(s.last_error, "");
     });
     last_reload_ok_ = true;
+    ++published_;
+    image_bytes_ = outcome.image_bytes;
+    last_success_unix_ns_ = published_at;
+    write_metrics();
     log::info(std::string(why) + ": published generation " + std::to_string(outcome.generation) +
               " (" + std::to_string(loaded.flags.flags.size()) + " flags, " +
               std::to_string(outcome.image_bytes) + " bytes)");
@@ -126,6 +131,8 @@ class Daemon {
 
   bool reject(std::string_view why, const std::string& errors) {
     last_reload_ok_ = false;
+    ++rejected_;
+    write_metrics();
     writer().update_status([&](layout::DaemonStatus& s) {
       s.reloads_failed += 1;
       s.last_reload_unix_ns = unix_now_ns();
@@ -137,9 +144,29 @@ class Daemon {
     return false;
   }
 
+  void write_metrics() {
+    if (options_.metrics_file.empty()) return;
+    DaemonMetrics m;
+    m.segment = options_.segment;
+    m.version = FLAGD_VERSION;
+    m.reloads_published = published_;
+    m.reloads_rejected = rejected_;
+    m.generation = publisher_.generation();
+    m.last_success_unix_seconds = static_cast<double>(last_success_unix_ns_) / 1e9;
+    m.flags = flag_count_;
+    m.expired_flags = expired_count_;
+    m.segment_bytes = segment_.size();
+    m.image_bytes = image_bytes_;
+    std::string error;
+    if (!write_metrics_file(options_.metrics_file, m, error)) log::warning(error);
+  }
+
   const DaemonOptions& options_;
   SharedSegment segment_;
   Publisher publisher_;
+  std::uint64_t published_ = 0, rejected_ = 0;  // load attempts, by result, since the daemon started
+  std::uint64_t image_bytes_ = 0;
+  std::uint64_t last_success_unix_ns_ = 0;
   std::size_t flag_count_ = 0;     // of the published image
   std::size_t expired_count_ = 0;  // of the published image, when it was loaded
   bool last_reload_ok_ = true;

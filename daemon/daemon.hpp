@@ -18,6 +18,7 @@ struct DaemonOptions {
   bool allow_any_file_owner = false;          // load files whoever owns them and whoever may write them
   bool watch = false;                          // reload when a flag file changes, besides on SIGHUP
   int watch_debounce_ms = 100;                 // quiet time after the last change before reloading
+  std::string metrics_file;                    // node-exporter textfile to write after each load; "" none
 };
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code.

@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::string_view kUsage = R"(usage: flagd --flags FILE [--flags FILE ...] [--segment NAME] [--image-capacity MIB]
              [--group NAME | --readable-by-all] [--allow-any-file-owner] [--watch [--watch-debounce MS]]
+             [--metrics-file PATH]
 
 Loads flag definitions (OpenFeature flagd JSON format), publishes them into the shared-memory
 segment NAME (default "flagd", /dev/shm/NAME), and serves it until SIGTERM or SIGINT. Applications
@@ -33,6 +34,10 @@ read it through the flagd reader library; `flagctl` inspects it.
                         editors that replace the file by rename, and Kubernetes ConfigMap updates
                         (the "..data" symlink swap); the files' directories are watched (inotify)
   --watch-debounce MS   how long the files must stay unchanged before the reload (default: 100)
+  --metrics-file PATH   write metrics for Prometheus (node-exporter textfile format) to PATH
+                        after every load attempt, by rename: reloads by result, generation,
+                        time of the last published load, flags, expired flags, segment and image
+                        bytes, build info
   --help                this text
   --version             the version
 
@@ -106,6 +111,9 @@ int main(int argc, char** argv) {
       options.access.group = gid;
     } else if (arg == "--readable-by-all") {
       options.access.readable_by_all = true;
+    } else if (take("--metrics-file")) {
+      if (value.empty()) return usage_error("--metrics-file needs a PATH");
+      options.metrics_file = value;
     } else if (arg == "--watch") {
       options.watch = true;
     } else if (take("--watch-debounce")) {

@@ -150,3 +150,36 @@ TEST_CASE("log lines carry syslog priorities when stderr is the journal's stream
   CHECK(other.wait() == 0);
   CHECK(flagd::test::read_file(plain.log).find("flagd[") != std::string::npos);
 }
+
+TEST_CASE("the daemon writes Prometheus metrics as a node-exporter textfile after every load") {
+  Files files("metrics");
+  const std::string metrics = files.dir + "/flagd.prom";
+  flagd::test::Process daemon = flagd::test::Process::spawn(
+      {FLAGD_BINARY, "--flags", files.flags, "--segment", files.segment, "--metrics-file", metrics}, files.log);
+  const std::string seg = "segment=\"" + files.segment + "\"";
+  REQUIRE(flagd::test::eventually([&] { return flagd::test::read_file(metrics).find("flagd_generation{") != std::string::npos; }));
+  std::string text = flagd::test::read_file(metrics);
+  CHECK(text.find("# TYPE flagd_reloads_total counter\n") != std::string::npos);
+  CHECK(text.find("flagd_reloads_total{" + seg + ",result=\"published\"} 1\n") != std::string::npos);
+  CHECK(text.find("flagd_reloads_total{" + seg + ",result=\"rejected\"} 0\n") != std::string::npos);
+  CHECK(text.find("flagd_generation{" + seg + "} 1\n") != std::string::npos);
+  CHECK(text.find("flagd_flags{" + seg + "} 2\n") != std::string::npos);
+  CHECK(text.find("flagd_expired_flags{" + seg + "} 1\n") != std::string::npos);
+  CHECK(text.find("flagd_segment_bytes{" + seg + "} ") != std::string::npos);
+  CHECK(text.find("flagd_image_bytes{" + seg + "} ") != std::string::npos);
+  CHECK(text.find("flagd_last_reload_success_timestamp_seconds{" + seg + "} 17") != std::string::npos);  // 2023-2033
+  CHECK(text.find("flagd_build_info{version=\"") != std::string::npos);
+
+  std::ofstream(files.flags) << R"({"flags": )";  // rejected: counted, generation kept
+  ::kill(daemon.pid, SIGHUP);
+  REQUIRE(flagd::test::eventually([&] {
+    return flagd::test::read_file(metrics).find("result=\"rejected\"} 1\n") != std::string::npos;
+  }));
+  text = flagd::test::read_file(metrics);
+  CHECK(text.find("flagd_generation{" + seg + "} 1\n") != std::string::npos);
+  CHECK(text.find("result=\"published\"} 1\n") != std::string::npos);
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
+  // Written by rename: no temporary file is left behind.
+  CHECK(flagd::test::run_capture("ls " + files.dir).find(".tmp.") == std::string::npos);
+}

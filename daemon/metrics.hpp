@@ -1,0 +1,29 @@
+// Metrics for Prometheus, as a node-exporter textfile (--metrics-file): written after every load
+// attempt, to a temporary file renamed over the old one, so the collector never reads half.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace flagd {
+
+struct DaemonMetrics {
+  std::string segment;
+  std::string version;
+  std::uint64_t reloads_published = 0;  // loads published (the start-up load included)
+  std::uint64_t reloads_rejected = 0;
+  std::uint64_t generation = 0;
+  double last_success_unix_seconds = 0;
+  std::uint64_t flags = 0;
+  std::uint64_t expired_flags = 0;
+  std::uint64_t segment_bytes = 0;
+  std::uint64_t image_bytes = 0;
+};
+
+// The text exposition format of `m`.
+std::string metrics_text(const DaemonMetrics& m);
+
+// Writes `m` to `path` by rename; false and `error` if it could not.
+bool write_metrics_file(const std::string& path, const DaemonMetrics& m, std::string& error);
+
+}  // namespace flagd
