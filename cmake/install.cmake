@@ -4,11 +4,12 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS flagd flagctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS flagd_common flagd_reader flagd_local flagd_loader flagd_writer
+install(TARGETS flagd_common flagd_reader flagd_local flagd_loader flagd_writer flagd_c
         EXPORT flagdTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY common/include/flagd libreader/include/flagd liblocal/include/flagd
+install(DIRECTORY common/include/flagd libreader/include/flagd liblocal/include/flagd libc/include/flagd
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT flagdTargets NAMESPACE flagd:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/flagd)
 configure_package_config_file(cmake/flagdConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/flagdConfig.cmake

@@ -5,7 +5,9 @@ set -euo pipefail
 
 # libgtest-dev: flagd/testing/gtest.hpp, the helper for applications tested with GoogleTest, is
 # compiled and run by the test suite (examples/checkout).
-flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev libgtest-dev)
+# python3 and pkg-config: the tests run the Python ctypes example and build a consumer of the
+# installed package with pkg-config.
+flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev libgtest-dev python3 pkg-config)
 
 flagd_install_deps() {
   local missing=()

@@ -224,7 +224,7 @@ TEST_CASE("a reload that outgrows the segment is refused while readers keep the 
 TEST_CASE("flagctl validate and eval") {
   const std::string examples = FLAGD_EXAMPLES;
   CHECK(run_capture(std::string(FLAGCTL_BINARY) + " validate " + examples + "/flags.json") ==
-        "OK: 8 flags in 1 file\n");
+        "OK: 9 flags in 1 file\n");
   const std::string bad = "/tmp/" + flagd::test::unique_segment("validate") + ".json";
   std::ofstream(bad) << R"({"flags": {"a": {"state": "ENABLED", "variants": {"x": 1, "y": "s"}, "defaultVariant": "z"}}})";
   const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " validate " + bad + " 2>&1; echo rc=$?");
