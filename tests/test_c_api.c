@@ -68,6 +68,12 @@ int main(void) {
   EXPECT(strcmp(flagd_error_name(details.error), "FLAG_NOT_FOUND") == 0);
   EXPECT(flagd_evaluate_string(flags, router, NULL, "none", text, sizeof text, &details) == 9);
   EXPECT(details.reason == FLAGD_REASON_STATIC && strcmp(details.variant, "b") == 0);
+  EXPECT(flagd_evaluate_int(flags, qty, NULL, 0, &details) == 5000);
+  EXPECT(details.reason == FLAGD_REASON_STATIC && strcmp(details.variant, "high") == 0);
+  EXPECT(flagd_evaluate_object(flags, theme, NULL, "{}", text, sizeof text, &details) == 13);
+  EXPECT(strcmp(text, "{\"bg\":\"#000\"}") == 0 && strcmp(details.variant, "dark") == 0);
+  EXPECT(flagd_evaluate_object(flags, qty, NULL, "{\"x\":1}", text, sizeof text, &details) == 7);
+  EXPECT(strcmp(text, "{\"x\":1}") == 0 && details.error == FLAGD_ERROR_TYPE_MISMATCH);
   EXPECT(flagd_evaluate_bool(flags, router, NULL, 1, &details) == 1);  /* a string flag asked as a boolean */
   EXPECT(details.error == FLAGD_ERROR_TYPE_MISMATCH);
 

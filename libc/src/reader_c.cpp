@@ -215,6 +215,15 @@ int flagd_evaluate_bool(const flagd_reader* reader, flagd_handle flag, const fla
   return e.value ? 1 : 0;
 }
 
+int64_t flagd_evaluate_int(const flagd_reader* reader, flagd_handle flag, const flagd_context* context,
+                           int64_t fallback, flagd_details* details) {
+  flagd::Evaluation<std::int64_t> e;
+  e.value = fallback;
+  if (reader != nullptr) reader->reader().evaluate(from_c(flag), context_of(context), std::int64_t{fallback}, e);
+  fill(e, details);
+  return e.value;
+}
+
 double flagd_evaluate_double(const flagd_reader* reader, flagd_handle flag, const flagd_context* context,
                              double fallback, flagd_details* details) {
   flagd::Evaluation<double> e;
@@ -239,6 +248,21 @@ size_t flagd_evaluate_string(const flagd_reader* reader, flagd_handle flag, cons
   }
   fill(e, details);
   return copy_out(reader != nullptr ? std::string_view(e.value) : otherwise, out, out_size);
+}
+
+size_t flagd_evaluate_object(const flagd_reader* reader, flagd_handle flag, const flagd_context* context,
+                             const char* fallback_json, char* out, size_t out_size, flagd_details* details) {
+  const std::string_view otherwise = fallback_json != nullptr ? fallback_json : "{}";
+  thread_local flagd::Evaluation<std::string> e;
+  if (reader == nullptr) {
+    e = flagd::Evaluation<std::string>{};
+    e.error = flagd::ErrorCode::General;
+    fill(e, details);
+    return copy_out(otherwise, out, out_size);
+  }
+  reader->reader().evaluate_object(from_c(flag), context_of(context), otherwise, e);
+  fill(e, details);
+  return copy_out(e.value, out, out_size);
 }
 
 const char* flagd_reason_name(int reason) {

@@ -75,10 +75,14 @@ size_t flagd_get_object(const flagd_reader* reader, flagd_handle flag, const fla
 /* Detailed forms: the value and what decided it. */
 int flagd_evaluate_bool(const flagd_reader* reader, flagd_handle flag, const flagd_context* context, int fallback,
                         flagd_details* details);
+int64_t flagd_evaluate_int(const flagd_reader* reader, flagd_handle flag, const flagd_context* context,
+                           int64_t fallback, flagd_details* details);
 double flagd_evaluate_double(const flagd_reader* reader, flagd_handle flag, const flagd_context* context,
                              double fallback, flagd_details* details);
 size_t flagd_evaluate_string(const flagd_reader* reader, flagd_handle flag, const flagd_context* context,
                              const char* fallback, char* out, size_t out_size, flagd_details* details);
+size_t flagd_evaluate_object(const flagd_reader* reader, flagd_handle flag, const flagd_context* context,
+                             const char* fallback_json, char* out, size_t out_size, flagd_details* details);
 
 const char* flagd_reason_name(int reason); /* "STATIC", "TARGETING_MATCH", ... */
 const char* flagd_error_name(int error);   /* "", "FLAG_NOT_FOUND", ... */
