@@ -129,6 +129,8 @@ TEST_CASE("the daemon warns about expired flags, serves them, and counts them in
     return true;
   }));
   CHECK(reader->get_bool("old", false));  // served as written
+  // The daemon records the load in the status block just after it publishes the image.
+  CHECK(flagd::test::eventually([&] { return reader->status().reloads_ok == 1; }));
   CHECK(reader->status().expired_flags == 1);
   std::string out;
   CHECK(flagctl("--segment " + segment + " status", out) == 0);

@@ -94,11 +94,10 @@ struct WatchingDaemon {
     reader->get_string("router", "", value);
     return value;
   }
-  // Waits for generation `g` and returns the router's value then.
-  std::string at_generation(std::uint64_t g) {
-    REQUIRE(flagd::test::eventually([&] { return reader->generation() >= g; }));
-    CHECK(reader->generation() == g);
-    return router();
+  // Waits until the router answers `value`: a reload published it. (An editor's save may come as
+  // events further apart than the debounce, and give two reloads: their number is not checked.)
+  bool reloaded_to(const std::string& value) {
+    return flagd::test::eventually([&] { return router() == value; });
   }
 };
 
@@ -114,20 +113,20 @@ TEST_CASE("flagd --watch reloads on edits in place and on files replaced by rena
     CHECK(daemon.router() == "one");
 
     std::ofstream(file) << flag_file("two");  // truncated and rewritten in place
-    CHECK(daemon.at_generation(2) == "two");
+    CHECK(daemon.reloaded_to("two"));
 
     std::ofstream(dir + "/.flags.json.swp") << flag_file("three");  // as editors save
     REQUIRE(std::rename((dir + "/.flags.json.swp").c_str(), file.c_str()) == 0);
-    CHECK(daemon.at_generation(3) == "three");
+    CHECK(daemon.reloaded_to("three"));
 
     std::ofstream(dir + "/unrelated.txt") << "not a flag file";  // other files: no reload
     std::ofstream(file) << R"({"flags": )";                    // a broken save: rejected
-    REQUIRE(flagd::test::eventually([&] { return daemon.reader->status().reloads_failed == 1; }));
-    CHECK(daemon.reader->generation() == 3);
+    REQUIRE(flagd::test::eventually([&] { return daemon.reader->status().reloads_failed >= 1; }));
     CHECK(daemon.router() == "three");
   }
   const std::string log = flagd::test::read_file(dir + "/daemon.log");
   CHECK(log.find("reload on a change to the flag files: published generation 2") != std::string::npos);
+  CHECK(log.find("reload on a change to the flag files rejected") != std::string::npos);
   REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
 }
 
@@ -147,7 +146,7 @@ TEST_CASE("flagd --watch follows a Kubernetes ConfigMap update (the ..data symli
     REQUIRE(::symlink("..2026_11_24_v2", (dir + "/..data_tmp").c_str()) == 0);
     REQUIRE(std::rename((dir + "/..data_tmp").c_str(), (dir + "/..data").c_str()) == 0);
     REQUIRE(std::system(("rm -rf " + dir + "/..2026_11_24_v1").c_str()) == 0);
-    CHECK(daemon.at_generation(2) == "v2");
+    CHECK(daemon.reloaded_to("v2"));
   }
   REQUIRE(std::system(("rm -rf " + dir + " " + dir + ".log").c_str()) == 0);
 }
