@@ -80,7 +80,7 @@ class Daemon {
 
     // Expired flags are served as written; the log and the status say so, at every load.
     const std::uint64_t loaded_at = unix_now_ns();
-    const ExpiryReport expired = flags_expiring_before(loaded.flags, static_cast<std::int64_t>(loaded_at / 1'000'000'000) + 1);
+    const ExpiryReport expired = flags_expired_by(loaded.flags, static_cast<std::int64_t>(loaded_at / 1'000'000'000));
     for (const auto& flag : expired.flags)
       log::warning("flag '" + flag.key + "' expired on " + flag.expires +
                    (flag.owner.empty() ? "" : " (owner " + flag.owner + ")") + "; still served");

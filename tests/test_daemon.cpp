@@ -20,6 +20,7 @@
 #include "flagd/reader.hpp"
 #include "flagd/segment_name.hpp"
 #include "child_process.hpp"
+#include "published_reader.hpp"
 #include "named_segment.hpp"
 
 namespace {
@@ -49,13 +50,8 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
 
   Process daemon = Process::spawn(args, dir + "/daemon1.log");
   REQUIRE(daemon.pid > 0);
-  std::optional<flagd::Reader> reader;
-  REQUIRE(eventually([&] {
-    auto r = flagd::Reader::attach(segment);
-    if (!r || r->generation() < 1) return false;
-    reader.emplace(std::move(r).value());
-    return true;
-  }));
+  std::optional<flagd::Reader> reader = flagd::test::attach_when_published(segment);
+  REQUIRE(reader);
   const auto router = reader->resolve("router");
   const auto kill_switch = reader->resolve("kill-switch");
   const auto added_later = reader->resolve("added-later");

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "child_process.hpp"
+#include "published_reader.hpp"
 #include "expiry.hpp"
 #include "flag_loader.hpp"
 #include "flagd/reader.hpp"
@@ -60,20 +61,20 @@ TEST_CASE("expiry instants: dates, date-times, offsets; anything else is refused
     CHECK_FALSE(parse_instant(bad));
 }
 
-TEST_CASE("the expiry report lists flags before a horizon, soonest first, with owners") {
+TEST_CASE("the expiry report lists expired (and soon expiring) flags, soonest first, with owners") {
   const flagd::LoadResult loaded = flagd::load_flag_text(kFlags);
   REQUIRE(loaded.ok());
   const auto now = flagd::parse_instant("2026-11-24").value();
-  const flagd::ExpiryReport expired = flagd::flags_expiring_before(loaded.flags, now + 1);
+  const flagd::ExpiryReport expired = flagd::flags_expired_by(loaded.flags, now);
   REQUIRE(expired.flags.size() == 1);
   CHECK(expired.flags[0].key == "old");
   CHECK(expired.flags[0].owner == "payments");
   CHECK(expired.flags[0].at == kJune30);
-  const flagd::ExpiryReport soon = flagd::flags_expiring_before(loaded.flags, now + 30 * kDay);
+  const flagd::ExpiryReport soon = flagd::flags_expired_by(loaded.flags, now, 30 * kDay);
   REQUIRE(soon.flags.size() == 2);
   CHECK(soon.flags[1].key == "soon");
-  CHECK(flagd::count_expired(loaded.flags, kJune30) == 1);      // expired at the instant itself
-  CHECK(flagd::count_expired(loaded.flags, kJune30 - 1) == 0);
+  CHECK(flagd::flags_expired_by(loaded.flags, kJune30).flags.size() == 1);  // expired at the instant itself
+  CHECK(flagd::flags_expired_by(loaded.flags, kJune30 - 1).flags.empty());
 }
 
 TEST_CASE("a malformed expiry date loads with a warning that says where") {
@@ -86,7 +87,7 @@ TEST_CASE("a malformed expiry date loads with a warning that says where") {
   const std::string text = flagd::format(loaded.diagnostics[0]);
   CHECK(text.find("flags.json:2:") == 0);
   CHECK(text.find("warning: flags.f.metadata.expires: not an ISO-8601 date") != std::string::npos);
-  CHECK(flagd::flags_expiring_before(loaded.flags, kJune30 * 2).malformed == std::vector<std::string>{"f"});
+  CHECK(flagd::flags_expired_by(loaded.flags, kJune30 * 2).malformed == std::vector<std::string>{"f"});
 }
 
 TEST_CASE("flagctl expired: the CI check's output and exit status") {
@@ -121,13 +122,8 @@ TEST_CASE("the daemon warns about expired flags, serves them, and counts them in
   const std::string log = temp_path("daemon.log");
   std::ofstream(file) << kFlags;
   flagd::test::Process daemon = flagd::test::Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment}, log);
-  std::optional<flagd::Reader> reader;
-  REQUIRE(flagd::test::eventually([&] {
-    auto r = flagd::Reader::attach(segment);
-    if (!r || r->generation() < 1) return false;
-    reader.emplace(std::move(r).value());
-    return true;
-  }));
+  std::optional<flagd::Reader> reader = flagd::test::attach_when_published(segment);
+  REQUIRE(reader);
   CHECK(reader->get_bool("old", false));  // served as written
   // The daemon records the load in the status block just after it publishes the image.
   CHECK(flagd::test::eventually([&] { return reader->status().reloads_ok == 1; }));

@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "child_process.hpp"
+#include "published_reader.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/segment_name.hpp"
 #include "named_segment.hpp"
@@ -123,10 +124,7 @@ TEST_CASE("log lines carry syslog priorities when stderr is the journal's stream
   flagd::test::Process daemon =
       flagd::test::Process::spawn({FLAGD_BINARY, "--flags", files.flags, "--segment", files.segment}, files.log);
   ::unsetenv("JOURNAL_STREAM");
-  REQUIRE(flagd::test::eventually([&] {
-    auto r = flagd::Reader::attach(files.segment);
-    return r && r->generation() >= 1;
-  }));
+  REQUIRE(flagd::test::attach_when_published(files.segment));
   ::kill(daemon.pid, SIGTERM);
   CHECK(daemon.wait() == 0);
   const std::string log = flagd::test::read_file(files.log);
@@ -142,10 +140,7 @@ TEST_CASE("log lines carry syslog priorities when stderr is the journal's stream
   flagd::test::Process other =
       flagd::test::Process::spawn({FLAGD_BINARY, "--flags", plain.flags, "--segment", plain.segment}, plain.log);
   ::unsetenv("JOURNAL_STREAM");
-  REQUIRE(flagd::test::eventually([&] {
-    auto r = flagd::Reader::attach(plain.segment);
-    return r && r->generation() >= 1;
-  }));
+  REQUIRE(flagd::test::attach_when_published(plain.segment));
   ::kill(other.pid, SIGTERM);
   CHECK(other.wait() == 0);
   CHECK(flagd::test::read_file(plain.log).find("flagd[") != std::string::npos);

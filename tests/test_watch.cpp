@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "child_process.hpp"
+#include "published_reader.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/segment_name.hpp"
 #include "named_segment.hpp"
@@ -27,13 +28,8 @@ TEST_CASE("flagctl watch prints each publication with the flags it changed, adde
 
   flagd::test::Process daemon =
       flagd::test::Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment}, dir + "/daemon.log");
-  std::optional<flagd::Reader> reader;
-  REQUIRE(flagd::test::eventually([&] {
-    auto r = flagd::Reader::attach(segment);
-    if (!r || r->generation() < 1) return false;
-    reader.emplace(std::move(r).value());
-    return true;
-  }));
+  std::optional<flagd::Reader> reader = flagd::test::attach_when_published(segment);
+  REQUIRE(reader);
   flagd::test::Process watch = flagd::test::Process::spawn(
       {FLAGCTL_BINARY, "--segment", segment, "watch", "--count", "2", "--interval", "1"}, dir + "/watch.out", false,
       flagd::test::Process::Stdout::ToLog);
@@ -76,12 +72,8 @@ struct WatchingDaemon {
     boost::interprocess::shared_memory_object::remove(segment.c_str());
     process = flagd::test::Process::spawn(
         {FLAGD_BINARY, "--flags", file, "--segment", segment, "--watch", "--watch-debounce", "20"}, log);
-    REQUIRE(flagd::test::eventually([&] {
-      auto r = flagd::Reader::attach(segment);
-      if (!r || r->generation() < 1) return false;
-      reader.emplace(std::move(r).value());
-      return true;
-    }));
+    reader = flagd::test::attach_when_published(segment);
+    REQUIRE(reader);
   }
   ~WatchingDaemon() {
     ::kill(process.pid, SIGTERM);

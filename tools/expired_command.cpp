@@ -59,7 +59,7 @@ int expired_command(const std::vector<std::string>& args) {
   for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", format(d).c_str());
   if (!loaded.ok()) return 3;
 
-  const ExpiryReport report = flags_expiring_before(loaded.flags, *now + within_days * 86400 + 1);
+  const ExpiryReport report = flags_expired_by(loaded.flags, *now, within_days * 86400);
   std::size_t expired = 0;
   for (const auto& flag : report.flags) {
     const bool past = flag.at <= *now;

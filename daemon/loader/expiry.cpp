@@ -79,7 +79,8 @@ std::optional<std::int64_t> parse_instant(std::string_view s) noexcept {
   return seconds - sign * static_cast<std::int64_t>(oh * 3600 + om * 60);
 }
 
-ExpiryReport flags_expiring_before(const FlagSet& set, std::int64_t horizon) {
+ExpiryReport flags_expired_by(const FlagSet& set, std::int64_t now, std::int64_t within) {
+  const std::int64_t horizon = now + within;
   ExpiryReport report;
   for (const auto& flag : set.flags) {
     const MetadataItem* expires = metadata_item(flag, "expires");
@@ -90,7 +91,7 @@ ExpiryReport flags_expiring_before(const FlagSet& set, std::int64_t horizon) {
       report.malformed.push_back(flag.key);
       continue;
     }
-    if (*at >= horizon) continue;
+    if (*at > horizon) continue;
     const MetadataItem* owner = metadata_item(flag, "owner");
     report.flags.push_back(ExpiringFlag{flag.key, expires->text, *at,
                                         owner != nullptr && owner->kind == layout::MetadataKind::String ? owner->text : ""});
@@ -98,10 +99,6 @@ ExpiryReport flags_expiring_before(const FlagSet& set, std::int64_t horizon) {
   std::stable_sort(report.flags.begin(), report.flags.end(),
                    [](const ExpiringFlag& a, const ExpiringFlag& b) { return a.at < b.at; });
   return report;
-}
-
-std::size_t count_expired(const FlagSet& set, std::int64_t now) {
-  return flags_expiring_before(set, now + 1).flags.size();
 }
 
 }  // namespace flagd

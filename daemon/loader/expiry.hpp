@@ -31,10 +31,8 @@ struct ExpiryReport {
   std::vector<std::string> malformed;  // keys whose "expires" is not a date (or not a string)
 };
 
-// The flags of `set` that expire before `horizon` (Unix seconds).
-ExpiryReport flags_expiring_before(const FlagSet& set, std::int64_t horizon);
-
-// The number of flags of `set` expired at `now` (Unix seconds).
-std::size_t count_expired(const FlagSet& set, std::int64_t now);
+// The flags of `set` expired at `now` (Unix seconds; a flag is expired from its instant on), and
+// with `within` > 0 those expiring in the `within` seconds after it.
+ExpiryReport flags_expired_by(const FlagSet& set, std::int64_t now, std::int64_t within = 0);
 
 }  // namespace flagd

@@ -99,8 +99,7 @@ void Reader::use_mapping(const detail::Mapping* mapping) noexcept {
   mapping_.store(mapping, std::memory_order_release);
   hot_base_.store(mapping->base, std::memory_order_release);
   // While overrides are set the inline path stays closed (publish_overrides).
-  if (overrides_.load(std::memory_order_acquire) == nullptr)
-    hot_limit_.store(mapping->segment_bytes, std::memory_order_release);
+  if (!overridden()) hot_limit_.store(mapping->segment_bytes, std::memory_order_release);
 }
 
 Reader::Reader(std::string segment_name, const detail::Mapping* mapping)

@@ -145,10 +145,9 @@ bool Reader::override_value(const std::string& value, Want want, std::string* te
 }
 
 
-void Reader::evaluate_index(std::uint32_t index, std::string_view key, Want want, const Context& context,
-                            std::string* text, Raw& raw) const noexcept {
+void Reader::evaluate_index(std::uint32_t index, const std::string* override_text, Want want,
+                            const Context& context, std::string* text, Raw& raw) const noexcept {
   std::string* const variant_out = raw.variant;
-  const std::string* const override_text = override_for(key);
   const bool try_fast_path = !raw.fast_path_tried;
   std::size_t text_grow = 0, variant_grow = 0;
   const auto read = [&](const SlotView& slot) {
@@ -309,7 +308,7 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
 void Reader::evaluate(Handle flag, const Context& context, bool fallback, Evaluation<bool>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), flag.key(), Want::Bool, context, nullptr, raw);
+  evaluate_index(index_of(flag), override_for(flag), Want::Bool, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
@@ -317,14 +316,14 @@ void Reader::evaluate(Handle flag, const Context& context, std::int64_t fallback
                       Evaluation<std::int64_t>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), flag.key(), Want::Int, context, nullptr, raw);
+  evaluate_index(index_of(flag), override_for(flag), Want::Int, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
 void Reader::evaluate(Handle flag, const Context& context, double fallback, Evaluation<double>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), flag.key(), Want::Double, context, nullptr, raw);
+  evaluate_index(index_of(flag), override_for(flag), Want::Double, context, nullptr, raw);
   finish(raw, fallback, out);
 }
 
@@ -332,7 +331,7 @@ void Reader::evaluate(Handle flag, const Context& context, std::string_view fall
                       Evaluation<std::string>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), flag.key(), Want::String, context, &out.value, raw);
+  evaluate_index(index_of(flag), override_for(flag), Want::String, context, &out.value, raw);
   finish(raw, fallback, out);
 }
 
@@ -340,7 +339,7 @@ void Reader::evaluate_object(Handle flag, const Context& context, std::string_vi
                              Evaluation<std::string>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(index_of(flag), flag.key(), Want::Object, context, &out.value, raw);
+  evaluate_index(index_of(flag), override_for(flag), Want::Object, context, &out.value, raw);
   finish(raw, fallback_json, out);
 }
 
@@ -365,52 +364,52 @@ std::uint64_t targeted_bool(const std::byte* base, std::uint64_t slot, std::uint
 bool Reader::slow_bool(Handle flag, const Context& context, bool fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (override_for(flag.key()) != nullptr ? detail::FastValue::General
-                                              : detail::fast_value(mapping(), index, ValueKind::Boolean, context, payload)) {
+  const std::string* const forced = override_for(flag);
+  switch (forced != nullptr ? detail::FastValue::General : detail::fast_value(mapping(), index, ValueKind::Boolean, context, payload)) {
     case detail::FastValue::Value: return payload != 0;
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
   }
   Raw raw;
   raw.fast_path_tried = true;
-  evaluate_index(index, flag.key(), Want::Bool, context, nullptr, raw);
+  evaluate_index(index, forced, Want::Bool, context, nullptr, raw);
   return raw.has_value ? raw.payload != 0 : fallback;
 }
 
 std::int64_t Reader::get_int(Handle flag, const Context& context, std::int64_t fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (override_for(flag.key()) != nullptr ? detail::FastValue::General
-                                              : detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
+  const std::string* const forced = override_for(flag);
+  switch (forced != nullptr ? detail::FastValue::General : detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
     case detail::FastValue::Value: return to_int64(std::bit_cast<double>(payload)).value_or(fallback);
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
   }
   Raw raw;
   raw.fast_path_tried = true;
-  evaluate_index(index, flag.key(), Want::Int, context, nullptr, raw);
+  evaluate_index(index, forced, Want::Int, context, nullptr, raw);
   return raw.has_value ? to_int64(std::bit_cast<double>(raw.payload)).value_or(fallback) : fallback;
 }
 
 double Reader::get_double(Handle flag, const Context& context, double fallback) const noexcept {
   const std::uint32_t index = index_of(flag);
   std::uint64_t payload = 0;
-  switch (override_for(flag.key()) != nullptr ? detail::FastValue::General
-                                              : detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
+  const std::string* const forced = override_for(flag);
+  switch (forced != nullptr ? detail::FastValue::General : detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
     case detail::FastValue::Value: return std::bit_cast<double>(payload);
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
   }
   Raw raw;
   raw.fast_path_tried = true;
-  evaluate_index(index, flag.key(), Want::Double, context, nullptr, raw);
+  evaluate_index(index, forced, Want::Double, context, nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
 
 void Reader::get_string(Handle flag, const Context& context, std::string_view fallback,
                         std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), flag.key(), Want::String, context, &out, raw);
+  evaluate_index(index_of(flag), override_for(flag), Want::String, context, &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback);
@@ -429,7 +428,7 @@ std::string Reader::get_string(Handle flag, std::string_view fallback) const {
 void Reader::get_object(Handle flag, const Context& context, std::string_view fallback_json,
                         std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(index_of(flag), flag.key(), Want::Object, context, &out, raw);
+  evaluate_index(index_of(flag), override_for(flag), Want::Object, context, &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback_json);
@@ -443,9 +442,9 @@ void Reader::get_object(Handle flag, const Context& context, std::string_view fa
 
 // The lookup and a static boolean's answer in one read; anything else takes the general path.
 bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
-  if (override_for(key) != nullptr) {
+  if (const std::string* forced = override_for(key)) {
     Raw raw;
-    evaluate_index(lookup(key), key, Want::Bool, empty_context(), nullptr, raw);
+    evaluate_index(lookup(key), forced, Want::Bool, empty_context(), nullptr, raw);
     return raw.has_value ? raw.payload != 0 : fallback;
   }
   const detail::KeyProbe probe(key);
@@ -466,7 +465,7 @@ bool Reader::get_bool(std::string_view key, bool fallback) const noexcept {
 
 std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), key, Want::Int, empty_context(), nullptr, raw);
+  evaluate_index(lookup(key), override_for(key), Want::Int, empty_context(), nullptr, raw);
   Evaluation<std::int64_t> out;
   finish(raw, fallback, out);
   return out.value;
@@ -474,14 +473,14 @@ std::int64_t Reader::get_int(std::string_view key, std::int64_t fallback) const 
 
 double Reader::get_double(std::string_view key, double fallback) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), key, Want::Double, empty_context(), nullptr, raw);
+  evaluate_index(lookup(key), override_for(key), Want::Double, empty_context(), nullptr, raw);
   return raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
 }
 
 void Reader::get_string(std::string_view key, std::string_view fallback,
                         std::string& out) const noexcept {
   Raw raw;
-  evaluate_index(lookup(key), key, Want::String, empty_context(), &out, raw);
+  evaluate_index(lookup(key), override_for(key), Want::String, empty_context(), &out, raw);
   if (!raw.has_value) {
     try {
       out.assign(fallback);
@@ -494,7 +493,7 @@ void Reader::get_string(std::string_view key, std::string_view fallback,
 void Reader::evaluate(std::string_view key, bool fallback, Evaluation<bool>& out) const noexcept {
   Raw raw;
   raw.variant = &out.variant;
-  evaluate_index(lookup(key), key, Want::Bool, empty_context(), nullptr, raw);
+  evaluate_index(lookup(key), override_for(key), Want::Bool, empty_context(), nullptr, raw);
   finish(raw, fallback, out);
 }
 

@@ -282,8 +282,8 @@ class Reader {
   // JSON object's text as an object (another type: TYPE_MISMATCH). A flag the image lacks can
   // be overridden by value. Overrides apply to evaluations that start after the call, from any
   // thread; they are not for hot paths (they allocate, and while any is set every evaluation
-  // takes the general path). With none set, evaluations cost what they did: the inline path
-  // does not look for them.
+  // takes the general path). With none set, the inline path runs the code it did (it does not
+  // look for them) and the other forms read one pointer more.
   //
   // The environment's are read once, when the reader is created: FLAGD_OVERRIDE_<NAME>, where
   // NAME is the flag key with ASCII letters upper-cased and every character other than a letter
@@ -312,16 +312,21 @@ class Reader {
   }
   std::uint32_t index_of_late(Handle flag) const noexcept;
   std::uint32_t lookup(std::string_view key) const noexcept;
-  // The general path: one consistent read decides the flag's answer. `key` is looked up among the
-  // overrides.
-  void evaluate_index(std::uint32_t index, std::string_view key, Want want, const Context& context,
+  // The general path: one consistent read decides the flag's answer; `override_text`, if not
+  // null, before the flag's state and rules.
+  void evaluate_index(std::uint32_t index, const std::string* override_text, Want want, const Context& context,
                       std::string* text, Raw& raw) const noexcept;
   // An override's value, read as `want` (no variant of the flag has its name).
   static bool override_value(const std::string& value, Want want, std::string* text, Raw& raw) noexcept;
-  // The override of `key`, or null; one load when none is set.
+  // The override of a flag, or null: one load when none is set (the handle's key is read only
+  // when some is).
   const std::string* override_for(std::string_view key) const noexcept {
     const detail::Overrides* o = overrides_.load(std::memory_order_acquire);
     return o == nullptr ? nullptr : find_override(*o, key);
+  }
+  const std::string* override_for(Handle flag) const noexcept {
+    const detail::Overrides* o = overrides_.load(std::memory_order_acquire);
+    return o == nullptr ? nullptr : find_override(*o, flag.key());
   }
   static const std::string* find_override(const detail::Overrides& overrides, std::string_view key) noexcept;
   void publish_overrides(std::unique_ptr<detail::Overrides> next);
