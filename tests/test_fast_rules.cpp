@@ -190,6 +190,25 @@ void compare(const std::string& rule, const std::vector<Context>& contexts, Coun
   }
 }
 
+// Context keys are views: the keys of a test's contexts live here.
+std::deque<std::string>& keys_for_test() {
+  static std::deque<std::string> keys;
+  return keys;
+}
+
+// The payload of the variant the fast form of `rule` (variants on: true, off: false) chooses on
+// `context`: 1 or 0; -1 if it gives null or leaves the rule undecided.
+using Evaluations = std::vector<int>;
+int fast_variant(const std::string& rule, const Context& context) {
+  const std::vector<std::byte> image = image_of(R"({"flags": {"f": {"state": "ENABLED",
+      "variants": {"on": true, "off": false}, "defaultVariant": "off", "targeting": )" + rule + "}}}");
+  const flagd::detail::SlotView slot{image.data(), image.size()};
+  flagd::layout::FastFormRef form{};
+  if (!flagd::detail::open_fast_form(slot, 0, form)) return -1;
+  const FastDecision d = flagd::detail::run_fast_form(slot, form, &context);
+  return d.kind == FastDecision::Kind::Variant ? static_cast<int>(d.payload) : -1;
+}
+
 }  // namespace
 
 TEST_CASE("the fast path decides as the interpreter does, on generated rules and contexts") {
@@ -244,8 +263,9 @@ TEST_CASE("a fast form of torn bytes ends, reads only itself and decides nothing
   std::mt19937 rng(7);
   int changed = 0;
   for (int round = 0; round < 20000; ++round) {
-    // The form alone, in a buffer of its own size: a read past it is a heap overflow.
-    std::vector<std::uint64_t> words(form.words);
+    // The form alone (with its guard words), in a buffer of its own size: a read past it is a
+    // heap overflow.
+    std::vector<std::uint64_t> words(form.words + flagd::layout::kFastGuardWords);
     std::memcpy(words.data(), image.data() + form.offset, words.size() * 8);
     for (int flips = 1 + static_cast<int>(rng() % 4); flips > 0; --flips) {
       auto* bytes = reinterpret_cast<unsigned char*>(words.data());
@@ -285,4 +305,34 @@ TEST_CASE("string tests decide as the interpreter does at every length around th
   }
   CHECK(counts.decided == counts.total);
   CHECK(counts.total == static_cast<int>(pieces.size() * pieces.size() * 5));
+}
+
+TEST_CASE("attribute paths are found as the interpreter finds them at every length around the word sizes") {
+  // Short tests find a path of up to 16 bytes by its length, first and last words; longer paths
+  // byte for byte. Each context holds the path itself or a near miss: the same length with one
+  // byte changed at the start, in the middle or at the end.
+  const std::string text = "abcdefghijklmnopqrstuvwxy";
+  Counts counts;
+  for (std::size_t n : {1, 2, 7, 8, 9, 12, 15, 16, 17, 24}) {
+    const std::string path = text.substr(0, n);
+    std::vector<Context> contexts;
+    for (std::size_t changed : {n, std::size_t{0}, n / 2, n - 1}) {  // n: unchanged
+      std::string key = path;
+      if (changed < n) key[changed] = '#';
+      keys_for_test().push_back(key);
+      contexts.emplace_back().set(keys_for_test().back(), "DE");
+    }
+    for (const char* op : {"==", "starts_with", "ends_with"})
+      compare(std::string(R"({"if": [{")") + op + R"(": [{"var": ")" + path + R"("}, "DE"]}, "on", "off"]})", contexts,
+              counts);
+    compare(R"({"if": [{"in": [{"var": ")" + path + R"("}, ["FR", "DE"]]}, "on", "off"]})", contexts, counts);
+    Evaluations found;
+    for (const Context& c : contexts) {
+      const std::string rule = R"({"if": [{"==": [{"var": ")" + path + R"("}, "DE"]}, "on", "off"]})";
+      found.push_back(fast_variant(rule, c));
+    }
+    INFO("path of " << n << " bytes");
+    CHECK(found == Evaluations{1, 0, 0, 0});  // "on" only where the context has the path itself
+  }
+  CHECK(counts.decided == counts.total);
 }

@@ -37,7 +37,8 @@ class FastFormCompiler {
     result(0);
     if (code_.empty() || layout::unpack_fast_head(code_[0]).op == FastOp::Undecided) return {};
     if (code_.size() > layout::kMaxFastFormWords || !patch()) return {};
-    code_.resize(std::bit_ceil(code_.size()), 0);  // see fast_form.hpp: readers mask indexes
+    // See fast_form.hpp: readers mask indexes, and read a short test's words unmasked.
+    code_.resize(std::bit_ceil(code_.size()) + layout::kFastGuardWords, 0);
     return std::move(code_);
   }
 
@@ -114,6 +115,17 @@ class FastFormCompiler {
     return true;
   }
 
+  // A short test's word 0 to 3 (fast_form.hpp); `operand` is the constant's length or the item count.
+  std::size_t begin_short_test(FastOp op, std::string_view path, std::size_t operand) {
+    const std::size_t at =
+        begin(op, path_may_name_list_element(path) ? layout::kFastPathMayNameListElement : std::uint8_t{0});
+    code_.push_back(key_hash(path) | std::uint64_t{path.size()} << 32 | std::uint64_t{operand} << 48);
+    code_.push_back(head_word(path));
+    code_.push_back(tail_word_of(path));
+    return at;
+  }
+  static bool short_string(std::string_view s) { return s.size() <= layout::kMaxFastShortBytes; }
+
   void undecided() { end(begin(FastOp::Undecided)); }
   void null() { end(begin(FastOp::Null)); }
   void jump(Label to) { end(begin(FastOp::Jump), to, to); }
@@ -188,8 +200,22 @@ class FastFormCompiler {
     if (n.argc != 1) return undecided();
     const RuleDraftNode& constant = rule_[n.first];
     if (n.fused == RuleOp::In && constant.op == RuleOp::Array) {
-      for (std::uint32_t i = 0; i < constant.argc; ++i)
-        if (rule_[constant.first + i].op != RuleOp::String) return undecided();
+      bool short_items = short_string(n.text);  // argc fits the 16-bit count
+      for (std::uint32_t i = 0; i < constant.argc; ++i) {
+        const RuleDraftNode& item = rule_[constant.first + i];
+        if (item.op != RuleOp::String) return undecided();
+        short_items = short_items && short_string(item.text);
+      }
+      if (short_items) {
+        const std::size_t at = begin_short_test(FastOp::ShortIn, n.text, constant.argc);
+        for (std::uint32_t i = 0; i < constant.argc; ++i) {
+          const std::string_view item = rule_[constant.first + i].text;
+          code_.push_back(item.size());
+          code_.push_back(head_word(item));
+          code_.push_back(tail_word_of(item));
+        }
+        return end(at, on_true, on_false);
+      }
       std::size_t at;
       if (!begin_test(FastOp::StringIn, 0, n.text, 0, at)) return undecided();
       code_.push_back(constant.argc);
@@ -211,10 +237,23 @@ class FastFormCompiler {
       default: return undecided();
     }
     if (constant.op != RuleOp::String) return undecided();
+    const Label then = negated ? on_false : on_true, otherwise = negated ? on_true : on_false;
+    if (short_string(n.text) && short_string(constant.text)) {
+      const std::string_view c = constant.text;
+      const FastOp short_op = op == FastOp::StringEqual ? FastOp::ShortEqual
+                              : op == FastOp::StartsWith ? FastOp::ShortStartsWith
+                                                         : FastOp::ShortEndsWith;
+      const std::size_t at = begin_short_test(short_op, n.text, c.size());
+      code_.push_back(head_word(c));
+      const bool mask = short_op == FastOp::ShortStartsWith && c.size() <= 8;
+      code_.push_back(mask ? (c.size() == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * c.size())) - 1)
+                           : tail_word_of(c));
+      return end(at, then, otherwise);
+    }
     std::size_t at;
     if (!begin_test(op, 0, n.text, constant.text.size(), at)) return undecided();
     put_constant(constant.text);
-    end(at, negated ? on_false : on_true, negated ? on_true : on_false);
+    end(at, then, otherwise);
   }
 
   static bool plain_var(const RuleDraftNode& n) { return n.op == RuleOp::Var && n.argc == 0; }

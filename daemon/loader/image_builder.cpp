@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "flagd/fast_form.hpp"
 #include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/murmur3.hpp"
@@ -207,7 +208,7 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
       const std::vector<std::uint64_t> fast = compile_fast_form(*flag, payloads);
       if (!fast.empty()) {
         ref.fast_offset = static_cast<std::uint32_t>(w.append(fast.data(), fast.size() * sizeof(std::uint64_t)));
-        ref.fast_words_log2 = static_cast<std::uint32_t>(std::countr_zero(fast.size()));
+        ref.fast_words_log2 = static_cast<std::uint32_t>(std::countr_zero(fast.size() - layout::kFastGuardWords));
         if (flag->enabled && flag->kind == ValueKind::Boolean) {
           record.static_bool = kTargetedNullFallback;
           if (flag->default_variant)

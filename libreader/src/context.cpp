@@ -39,6 +39,7 @@ Context::Attribute& Context::slot_for(std::string_view key) {
   slot->tag = tag;
   slot->key = key;
   slot->key_head = head_word(key);
+  slot->key_tail = tail_word_of(key);
   return *slot;
 }
 

@@ -57,9 +57,15 @@ class FastForm {
   [[gnu::always_inline]] FastDecision run() const noexcept {
     std::uint32_t pc = 0;
     while (pc <= mask_) {
-      const layout::FastHead head = layout::unpack_fast_head(word(pc));
+      // pc <= mask_: the guard words let a short test read up to cell(pc, kFastGuardWords - 1).
+      const std::byte* const here = words_ + std::uint64_t{pc} * 8;
+      const layout::FastHead head = layout::unpack_fast_head(cell(here, 0));
       Truth t;
       switch (head.op) {
+        case FastOp::ShortEqual: t = short_equal(here, head); break;
+        case FastOp::ShortStartsWith: t = short_starts_with(here, head); break;
+        case FastOp::ShortEndsWith: t = short_ends_with(here, head); break;
+        case FastOp::ShortIn: t = short_in(pc, here, head); break;
         case FastOp::Jump: t = Truth::True; break;
         case FastOp::StringEqual: t = string_equal(pc, head); break;
         case FastOp::StartsWith: t = affix(pc, head, true); break;
@@ -68,15 +74,16 @@ class FastForm {
         case FastOp::NumberTest: t = number_test(pc, head); break;
         case FastOp::SemVerTest: t = sem_ver(pc, head); break;
         case FastOp::Variant:
-        case FastOp::Null: return result(pc, head);
+        case FastOp::Null: return result(here, head);
         case FastOp::Fractional: return fractional(pc);
         default: return kUndecided;
       }
       if (t == Truth::Undecided) return kUndecided;
-      const std::uint32_t next = t == Truth::True ? head.on_true : head.on_false;
+      // Word 0 again rather than kept in registers through the test (the test needs them all).
+      const std::uint32_t next = static_cast<std::uint16_t>(cell(here, 0) >> (t == Truth::True ? 32 : 48));
       if (next & layout::kFastResultTarget) {
-        const std::uint32_t at = next & ~std::uint32_t{layout::kFastResultTarget};
-        return result(at, layout::unpack_fast_head(word(at)));
+        const std::byte* const target = words_ + std::uint64_t{next & mask_} * 8;  // mask_ < kFastResultTarget
+        return result(target, layout::unpack_fast_head(cell(target, 0)));
       }
       if (next <= pc) return kUndecided;  // torn: only forward jumps are compiled
       pc = next;
@@ -85,16 +92,97 @@ class FastForm {
   }
 
  private:
-  // The result instruction at `at`.
-  FastDecision result(std::uint32_t at, const layout::FastHead& head) const noexcept {
+  // The result instruction at `at` (an instruction index <= mask_).
+  static FastDecision result(const std::byte* at, const layout::FastHead& head) noexcept {
     if (head.op == FastOp::Variant)
-      return FastDecision{Kind::Variant, static_cast<std::uint16_t>(word(at + 1)), word(at + 2)};
+      return FastDecision{Kind::Variant, static_cast<std::uint16_t>(cell(at, 1)), cell(at, 2)};
     return head.op == FastOp::Null ? kNull : kUndecided;
   }
 
   // Masked: an index read from torn words still names a word of the form.
   std::uint64_t word(std::uint32_t i) const noexcept {
     return shared::load<std::uint64_t>(words_ + std::uint64_t{i & mask_} * 8);
+  }
+  // Word k (< kFastGuardWords) of the instruction at `at`, an instruction index <= mask_.
+  static std::uint64_t cell(const std::byte* at, std::uint32_t k) noexcept {
+    return shared::load<std::uint64_t>(at + std::uint64_t{k} * 8);
+  }
+
+  // ---- short tests: a path and constants of at most 16 bytes, at fixed words (fast_form.hpp)
+
+  // The string attribute a short test names, or why there is none (as string_attribute).
+  [[gnu::always_inline]] const Context::Attribute* short_attribute(const std::byte* at, const layout::FastHead& head,
+                                                                   Truth& otherwise) const noexcept {
+    const std::uint64_t key_head = cell(at, 2), key_tail = cell(at, 3);
+    // With the length in the tag, the first and last words are the whole path.
+    const Context::Attribute* a = context_->find_tagged(cell(at, 1) & 0xFFFF'FFFF'FFFF, [&](const Context::Attribute& x) {
+      return x.key_head == key_head && x.key_tail == key_tail;
+    });
+    if (a == nullptr) {
+      otherwise = missing(head);
+      return nullptr;
+    }
+    if (a->type != Context::Type::String) {
+      otherwise = Truth::Undecided;
+      return nullptr;
+    }
+    return a;
+  }
+
+  // Up to 16 bytes: the length, the first and the last words (each the whole text if shorter).
+  static bool short_equals(const Context::Attribute& a, std::uint64_t length, std::uint64_t head,
+                           std::uint64_t tail) noexcept {
+    return a.text.size() == length && a.text_head == head && a.text_tail == tail;
+  }
+
+  [[gnu::always_inline]] Truth short_equal(const std::byte* at, const layout::FastHead& head) const noexcept {
+    Truth otherwise;
+    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    if (a == nullptr) return otherwise;
+    return truth(short_equals(*a, cell(at, 1) >> 48, cell(at, 4), cell(at, 5)));
+  }
+
+  [[gnu::always_inline]] Truth short_starts_with(const std::byte* at, const layout::FastHead& head) const noexcept {
+    Truth otherwise;
+    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    if (a == nullptr) return otherwise;
+    const std::uint64_t length = cell(at, 1) >> 48;
+    if (length > a->text.size()) return Truth::False;
+    if (length <= 8) return truth((a->text_head & cell(at, 5)) == cell(at, 4));  // word 5: the mask
+    std::uint64_t last;  // length <= 16 and the text is at least as long
+    std::memcpy(&last, a->text.data() + length - 8, 8);
+    return truth(a->text_head == cell(at, 4) && last == cell(at, 5));
+  }
+
+  [[gnu::always_inline]] Truth short_ends_with(const std::byte* at, const layout::FastHead& head) const noexcept {
+    Truth otherwise;
+    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    if (a == nullptr) return otherwise;
+    const std::uint64_t length = cell(at, 1) >> 48, size = a->text.size();
+    if (length > size) return Truth::False;
+    if (length == 0) return Truth::True;
+    if (length <= 8) {
+      // The text's last word holds its last bytes at its top (or the whole text, zero-padded, if
+      // shorter than a word): shifted down, the suffix's bytes, zero-padded.
+      const std::uint64_t shift = 8 * ((size < 8 ? size : 8) - length);
+      return truth((a->text_tail >> shift) == cell(at, 4));
+    }
+    std::uint64_t first;  // 8 < length <= 16 <= ... the text is at least as long
+    std::memcpy(&first, a->text.data() + size - length, 8);
+    return truth(first == cell(at, 4) && a->text_tail == cell(at, 5));
+  }
+
+  // Items of three words (length, first, last) from word 4.
+  [[gnu::always_inline]] Truth short_in(std::uint32_t pc, const std::byte* at, const layout::FastHead& head) const noexcept {
+    Truth otherwise;
+    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    if (a == nullptr) return otherwise;  // null is in no list of strings
+    const std::uint64_t items = cell(at, 1) >> 48;
+    if (items > mask_) return Truth::Undecided;  // torn: no list is longer than the form
+    std::uint32_t item = pc + 4;
+    for (std::uint64_t i = 0; i < items; ++i, item += 3)  // torn: each index masked
+      if (short_equals(*a, word(item), word(item + 1), word(item + 2))) return Truth::True;
+    return Truth::False;
   }
 
   // True if the words from `at` hold exactly `s` (zero-padded); they lie in the form.
@@ -303,11 +391,16 @@ class FastForm {
 // The fast form of flag `index`'s rule, checked to lie in the slot; false if the rule has none (or
 // the reference is torn).
 inline bool open_fast_form(const SlotView& slot, std::uint32_t index, layout::FastFormRef& form) noexcept {
-  const std::uint64_t ref_at = rule_ref_at(slot, index);
-  if (!slot.holds_words(ref_at, sizeof(layout::RuleRef))) return false;
+  // Every run pays for this, so each range is one comparison: offsets are 32-bit and lengths far
+  // smaller, so no sum overflows, and offsets are rounded down to a word instead of checked (a torn
+  // one still names words inside the slot).
+  const std::uint64_t ref_at =
+      (slot.load<std::uint32_t>(offsetof(layout::ImageHeader, rules_offset)) & ~std::uint64_t{7}) +
+      std::uint64_t{index} * sizeof(layout::RuleRef);
+  if (ref_at + sizeof(layout::RuleRef) > slot.bytes) return false;
   const std::uint64_t w = slot.load<std::uint64_t>(ref_at + offsetof(layout::RuleRef, fast_offset));
-  form = layout::FastFormRef{static_cast<std::uint32_t>(w), std::uint32_t{1} << ((w >> 32) & 31)};
-  return form.offset != 0 && slot.holds_words(form.offset, std::uint64_t{form.words} * 8);
+  form = layout::FastFormRef{static_cast<std::uint32_t>(w) & ~std::uint32_t{7}, std::uint32_t{1} << ((w >> 32) & 31)};
+  return form.offset != 0 && form.offset + (std::uint64_t{form.words} + layout::kFastGuardWords) * 8 <= slot.bytes;
 }
 
 // `form` must come from open_fast_form().

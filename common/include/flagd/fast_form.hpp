@@ -12,7 +12,9 @@
 //
 // A fast form is an array of 64-bit words (FastFormRef gives where), a power of two of them (zero
 // words pad it), so that a reader masks every index it reads with the length - 1 and stays inside
-// the form whatever torn words say. Instructions follow one another; the first is at word 0.
+// the form whatever torn words say; kFastGuardWords zero words follow it, so that an instruction
+// at index i <= length - 1 may read its words i + 1 .. i + kFastGuardWords - 1 unmasked.
+// Instructions follow one another; the first is at word 0.
 // Every instruction begins with
 //
 //    63          48 47          32 31          16 15     8 7      0
@@ -43,6 +45,20 @@
 //   SemVerTest    aux: a FastSemVerOp; the constant release's major, minor and patch words
 // A test's aux also carries kFastPathMayNameListElement.
 //
+// The short tests: the string tests again, for a path of at most 16 bytes and constants of at most
+// 16 (kMaxFastShortBytes), nearly every test in practice. All their words sit at fixed places, so
+// a reader reads them from the instruction's index without masking each, and finds the attribute
+// by the path's first and last words without a length check:
+//   word 1        key_hash(path) | path length << 32 | operand << 48: the constant's length, or
+//                 ShortIn's item count
+//   word 2, 3     the path's first 8 bytes and its last 8 (the whole path, zero-padded, in both
+//                 if shorter): with the length they are the whole path
+//   ShortEqual    word 4, 5: the constant's first and last words, as word 2 and 3
+//   ShortStarts-  word 4: the constant's first word; word 5: its last word if it is longer than
+//   With          8 bytes, else the mask of its bytes in a word
+//   ShortEndsWith word 4, 5: the constant's first and last words
+//   ShortIn       per item three words: its length, first word and last word
+//
 // Results:
 //   Variant       word 1: the variant's index; word 2: its payload (as in its VariantRecord)
 //   Null          the rule gives null (the flag's default variant)
@@ -61,6 +77,7 @@ enum class FastOp : std::uint8_t {
   Jump,  // on_true only
   StringEqual, StartsWith, EndsWith, StringIn, NumberTest, SemVerTest,
   Variant, Null, Undecided, Fractional,
+  ShortEqual, ShortStartsWith, ShortEndsWith, ShortIn,
   Count_
 };
 
@@ -84,6 +101,11 @@ inline constexpr FastHead unpack_fast_head(std::uint64_t w) noexcept {
 // kFastResultTarget.
 inline constexpr std::uint32_t kMaxFastFormWords = 32768;
 inline constexpr std::uint16_t kFastResultTarget = 0x8000;
+// Zero words after a form's power-of-two length (see above), counted in neither FastFormRef::words
+// nor fast_words_log2.
+inline constexpr std::uint32_t kFastGuardWords = 8;
+// Longest path and constant of a short test: two words each.
+inline constexpr std::uint64_t kMaxFastShortBytes = 16;
 
 // Words a string of `length` bytes takes: its bytes and at least one zero byte, so that a string
 // of up to 8 bytes is compared in one load, the empty one included.
@@ -109,7 +131,7 @@ inline constexpr std::uint64_t pack_fast_bucket(FastBucketKind kind, std::uint16
 // Where a reader found a fast form (from RuleRef).
 struct FastFormRef {
   std::uint32_t offset;  // 8-aligned, in the image
-  std::uint32_t words;   // a power of two
+  std::uint32_t words;   // a power of two; kFastGuardWords zero words follow
 };
 
 }  // namespace flagd::layout

@@ -47,8 +47,9 @@ static_assert(std::endian::native == std::endian::little, "the segment layout is
 
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
 // 2: compiled targeting rules; 3: RuleNode::flags; 4, 5: fast forms; 6: word 0 says which boolean
-// flags have one, RuleRef gives its size as a power of two
-inline constexpr std::uint32_t kLayoutVersion = 6;
+// flags have one, RuleRef gives its size as a power of two; 7: short tests, guard words after a
+// fast form
+inline constexpr std::uint32_t kLayoutVersion = 7;
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSlotsOffset = 4096;
 inline constexpr std::uint32_t kSlotCount = 2;

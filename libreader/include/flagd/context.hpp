@@ -57,6 +57,7 @@ class Context {
     // The first 8 bytes of key and text, zero-padded, taken when set: rules compare short keys
     // and values with one word.
     std::uint64_t key_head = 0;
+    std::uint64_t key_tail = 0;   // the last 8 bytes (the whole key, as key_head, if shorter)
     std::uint64_t text_head = 0;
     std::uint64_t text_tail = 0;  // the last 8 bytes (the whole text, as text_head, if shorter)
   };
