@@ -65,7 +65,8 @@ class FastFormCompiler {
   }
   void end(std::size_t at, Label on_true = kNoLabel, Label on_false = kNoLabel) {
     layout::FastHead head = layout::unpack_fast_head(code_[at]);
-    head.words = static_cast<std::uint16_t>(std::min<std::size_t>(code_.size() - at, 0xFFFF));
+    if (!layout::is_short_test(head.op))  // a short test's field holds its operand instead
+      head.words = static_cast<std::uint16_t>(std::min<std::size_t>(code_.size() - at, 0xFFFF));
     code_[at] = layout::pack_fast_head(head);
     if (on_true != kNoLabel) jumps_.push_back({at, on_true, on_false});
   }
@@ -117,9 +118,11 @@ class FastFormCompiler {
 
   // A short test's word 0 to 3 (fast_form.hpp); `operand` is the constant's length or the item count.
   std::size_t begin_short_test(FastOp op, std::string_view path, std::size_t operand) {
-    const std::size_t at =
-        begin(op, path_may_name_list_element(path) ? layout::kFastPathMayNameListElement : std::uint8_t{0});
-    code_.push_back(key_hash(path) | std::uint64_t{path.size()} << 32 | std::uint64_t{operand} << 48);
+    code_.push_back(layout::pack_fast_head(
+        {op, path_may_name_list_element(path) ? layout::kFastPathMayNameListElement : std::uint8_t{0},
+         static_cast<std::uint16_t>(operand), 0, 0}));
+    const std::size_t at = code_.size() - 1;
+    code_.push_back(key_hash(path) | std::uint64_t{path.size()} << 32);  // Context::key_tag
     code_.push_back(head_word(path));
     code_.push_back(tail_word_of(path));
     return at;

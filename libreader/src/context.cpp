@@ -21,6 +21,7 @@ Context::Attribute& Context::slot_for(std::string_view key) {
   if (!spilled_ && count_ == kInlineAttributes) {
     spill_.assign(inline_, inline_ + count_);
     spilled_ = true;
+    std::fill(std::begin(index_), std::end(index_), kSpilledSlot);
   }
   const std::uint64_t tag = key_tag(hash, key.size());
   Attribute* slot;
@@ -102,7 +103,7 @@ std::span<const Context::Item> Context::list(const Attribute& a) const noexcept 
 }
 
 void Context::clear() noexcept {
-  std::fill(std::begin(index_), std::end(index_), std::uint8_t{0});
+  std::fill(std::begin(index_), std::end(index_), kEmptySlot);
   count_ = 0;
   targeting_key_ = kNoAttribute;
   spilled_ = false;

@@ -103,7 +103,8 @@ class FastForm {
   std::uint64_t word(std::uint32_t i) const noexcept {
     return shared::load<std::uint64_t>(words_ + std::uint64_t{i & mask_} * 8);
   }
-  // Word k (< kFastGuardWords) of the instruction at `at`, an instruction index <= mask_.
+  // Word k of the instruction at `at`, an instruction index <= mask_: k < kFastGuardWords, or
+  // checked to lie in the form.
   static std::uint64_t cell(const std::byte* at, std::uint32_t k) noexcept {
     return shared::load<std::uint64_t>(at + std::uint64_t{k} * 8);
   }
@@ -115,7 +116,7 @@ class FastForm {
                                                                    Truth& otherwise) const noexcept {
     const std::uint64_t key_head = cell(at, 2), key_tail = cell(at, 3);
     // With the length in the tag, the first and last words are the whole path.
-    const Context::Attribute* a = context_->find_tagged(cell(at, 1) & 0xFFFF'FFFF'FFFF, [&](const Context::Attribute& x) {
+    const Context::Attribute* a = context_->find_tagged(cell(at, 1), [&](const Context::Attribute& x) {
       return x.key_head == key_head && x.key_tail == key_tail;
     });
     if (a == nullptr) {
@@ -139,14 +140,14 @@ class FastForm {
     Truth otherwise;
     const Context::Attribute* a = short_attribute(at, head, otherwise);
     if (a == nullptr) return otherwise;
-    return truth(short_equals(*a, cell(at, 1) >> 48, cell(at, 4), cell(at, 5)));
+    return truth(short_equals(*a, head.words, cell(at, 4), cell(at, 5)));
   }
 
   [[gnu::always_inline]] Truth short_starts_with(const std::byte* at, const layout::FastHead& head) const noexcept {
     Truth otherwise;
     const Context::Attribute* a = short_attribute(at, head, otherwise);
     if (a == nullptr) return otherwise;
-    const std::uint64_t length = cell(at, 1) >> 48;
+    const std::uint64_t length = head.words;
     if (length > a->text.size()) return Truth::False;
     if (length <= 8) return truth((a->text_head & cell(at, 5)) == cell(at, 4));  // word 5: the mask
     std::uint64_t last;  // length <= 16 and the text is at least as long
@@ -158,7 +159,7 @@ class FastForm {
     Truth otherwise;
     const Context::Attribute* a = short_attribute(at, head, otherwise);
     if (a == nullptr) return otherwise;
-    const std::uint64_t length = cell(at, 1) >> 48, size = a->text.size();
+    const std::uint64_t length = head.words, size = a->text.size();
     if (length > size) return Truth::False;
     if (length == 0) return Truth::True;
     if (length <= 8) {
@@ -177,11 +178,11 @@ class FastForm {
     Truth otherwise;
     const Context::Attribute* a = short_attribute(at, head, otherwise);
     if (a == nullptr) return otherwise;  // null is in no list of strings
-    const std::uint64_t items = cell(at, 1) >> 48;
-    if (items > mask_) return Truth::Undecided;  // torn: no list is longer than the form
-    std::uint32_t item = pc + 4;
-    for (std::uint64_t i = 0; i < items; ++i, item += 3)  // torn: each index masked
-      if (short_equals(*a, word(item), word(item + 1), word(item + 2))) return Truth::True;
+    const std::uint32_t items = head.words;
+    // torn: a count that runs past the form decides nothing; else every item lies in it
+    if (pc + 4 + 3 * items > mask_ + 1) return Truth::Undecided;
+    for (std::uint32_t i = 0; i < items; ++i)
+      if (short_equals(*a, cell(at, 4 + 3 * i), cell(at, 5 + 3 * i), cell(at, 6 + 3 * i))) return Truth::True;
     return Truth::False;
   }
 

@@ -48,9 +48,9 @@
 // The short tests: the string tests again, for a path of at most 16 bytes and constants of at most
 // 16 (kMaxFastShortBytes), nearly every test in practice. All their words sit at fixed places, so
 // a reader reads them from the instruction's index without masking each, and finds the attribute
-// by the path's first and last words without a length check:
-//   word 1        key_hash(path) | path length << 32 | operand << 48: the constant's length, or
-//                 ShortIn's item count
+// by the path's first and last words without a length check. Word 0's `words` field holds the
+// operand instead of the length: the constant's length, or ShortIn's item count.
+//   word 1        key_hash(path) | path length << 32
 //   word 2, 3     the path's first 8 bytes and its last 8 (the whole path, zero-padded, in both
 //                 if shorter): with the length they are the whole path
 //   ShortEqual    word 4, 5: the constant's first and last words, as word 2 and 3
@@ -85,8 +85,13 @@ enum class FastOp : std::uint8_t {
 struct FastHead {
   FastOp op;
   std::uint8_t aux;
-  std::uint16_t words, on_true, on_false;
+  std::uint16_t words, on_true, on_false;  // words: a short test's operand instead
 };
+
+inline constexpr bool is_short_test(FastOp op) noexcept {
+  return op == FastOp::ShortEqual || op == FastOp::ShortStartsWith || op == FastOp::ShortEndsWith ||
+         op == FastOp::ShortIn;
+}
 
 inline constexpr std::uint64_t pack_fast_head(FastHead h) noexcept {
   return static_cast<std::uint64_t>(h.op) | std::uint64_t{h.aux} << 8 | std::uint64_t{h.words} << 16 |

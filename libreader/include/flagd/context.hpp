@@ -92,14 +92,16 @@ class Context {
   // of a table indexed by the key's hash, usually the only one; beyond, a scan.
   template <class SameKey>
   const Attribute* find_tagged(std::uint64_t tag, SameKey&& same_key) const noexcept {
-    if (!spilled_) [[likely]] {
-      // At most half the table's slots are used, so a probe sequence always reaches an empty one.
-      for (std::uint64_t probe = tag;; ++probe) {
-        const std::uint8_t at = index_[probe & (kIndexSlots - 1)];
-        if (at == 0) return nullptr;
-        const Attribute& a = inline_[at - 1];
-        if (a.tag == tag && same_key(a)) return &a;
+    // At most half the table's slots are used, so a probe sequence always reaches an empty one;
+    // once the attributes spill, every slot says so, and one comparison tells both from a position.
+    for (std::uint64_t probe = tag;; ++probe) {
+      const std::size_t at = index_[probe & (kIndexSlots - 1)];
+      if (at - 1 >= kInlineAttributes) [[unlikely]] {
+        if (at == kEmptySlot) return nullptr;
+        break;  // kSpilledSlot
       }
+      const Attribute& a = inline_[at - 1];
+      if (a.tag == tag && same_key(a)) return &a;
     }
     for (const Attribute& a : spill_)
       if (a.tag == tag && same_key(a)) return &a;
@@ -122,8 +124,11 @@ class Context {
   static constexpr std::size_t kIndexSlots = 2 * kInlineAttributes;
   static_assert((kIndexSlots & (kIndexSlots - 1)) == 0 && kInlineAttributes < 256);
 
-  // Open addressing over the inline attributes: position + 1 (0: empty), at key_tag & (slots - 1)
-  // or the next free slot after it. Unused once the attributes spill.
+  // Open addressing over the inline attributes: position + 1 (kEmptySlot: empty), at
+  // key_tag & (slots - 1) or the next free slot after it. kSpilledSlot in every slot once the
+  // attributes spill.
+  static constexpr std::uint8_t kEmptySlot = 0, kSpilledSlot = 0xFF;
+  static_assert(kInlineAttributes < kSpilledSlot);
   std::uint8_t index_[kIndexSlots] = {};
   Attribute inline_[kInlineAttributes];
   std::size_t count_ = 0;
