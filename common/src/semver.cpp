@@ -36,41 +36,9 @@ bool identifiers_ok(std::string_view s) noexcept {
   return false;
 }
 
-// The commonest form, digits and dots only ("2.10.3", "v1.2", "7"), read in one pass. True only
-// for a valid version of that form; anything else (including invalid plain forms) is left to the
-// general parser below, which alone decides what is invalid.
-bool parse_plain(std::string_view text, SemVer& out) noexcept {
-  std::size_t i = (!text.empty() && (text[0] == 'v' || text[0] == 'V')) ? 1 : 0;
-  std::uint64_t parts[3] = {0, 0, 0};
-  std::size_t part = 0, digits = 0;
-  bool leading_zero = false;
-  for (; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c >= '0' && c <= '9') {
-      if (leading_zero || digits == 18) return false;  // "01", or long enough to overflow
-      leading_zero = digits == 0 && c == '0';
-      parts[part] = parts[part] * 10 + static_cast<std::uint64_t>(c - '0');
-      ++digits;
-    } else if (c == '.' && digits != 0 && part < 2) {
-      ++part;
-      digits = 0;
-      leading_zero = false;
-    } else {
-      return false;
-    }
-  }
-  if (digits == 0) return false;
-  out.major = parts[0];
-  out.minor = parts[1];
-  out.patch = parts[2];
-  out.prerelease = {};
-  return true;
-}
-
 }  // namespace
 
-bool parse_semver(std::string_view text, SemVer& out) noexcept {
-  if (parse_plain(text, out)) return true;
+bool detail::parse_semver_decorated(std::string_view text, SemVer& out) noexcept {
   out = SemVer{};
   if (!text.empty() && (text[0] == 'v' || text[0] == 'V')) text.remove_prefix(1);
   std::string_view build;

@@ -54,8 +54,26 @@ class FastForm {
   FastForm(const std::byte* words, std::uint32_t count, const Context* context) noexcept
       : words_(words), mask_(count - 1), context_(context) {}
 
-  [[gnu::always_inline]] FastDecision run() const noexcept {
-    std::uint32_t pc = 0;
+  // The short tests and the results, what nearly every rule is made of, run inline in the
+  // caller; at any other instruction the run goes on out of line (run_from), so that the common
+  // run needs few registers and its caller saves and restores none (measured: 20 to 30
+  // instructions fewer per evaluation than the whole loop inline).
+  [[gnu::always_inline]] FastDecision run() const noexcept { return run_loop<true>(0); }
+
+ private:
+  // Static, with the form's words as arguments: the inline run's object never needs an address.
+  [[gnu::noinline]] static FastDecision run_from(const std::byte* words, std::uint32_t count, const Context* context,
+                                                 std::uint32_t pc) noexcept {
+    return FastForm(words, count, context).run_loop<false>(pc);
+  }
+  // A rollout ends the run: called in tail position, it costs the inline run no registers.
+  [[gnu::noinline]] static FastDecision fractional_from(const std::byte* words, std::uint32_t count,
+                                                        const Context* context, std::uint32_t pc) noexcept {
+    return FastForm(words, count, context).fractional(pc);
+  }
+
+  template <bool kCommonOnly>
+  [[gnu::always_inline]] FastDecision run_loop(std::uint32_t pc) const noexcept {
     while (pc <= mask_) {
       // pc <= mask_: the guard words let a short test read up to cell(pc, kFastGuardWords - 1).
       const std::byte* const here = words_ + std::uint64_t{pc} * 8;
@@ -67,15 +85,30 @@ class FastForm {
         case FastOp::ShortEndsWith: t = short_ends_with(here, head); break;
         case FastOp::ShortIn: t = short_in(pc, here, head); break;
         case FastOp::Jump: t = Truth::True; break;
-        case FastOp::StringEqual: t = string_equal(pc, head); break;
-        case FastOp::StartsWith: t = affix(pc, head, true); break;
-        case FastOp::EndsWith: t = affix(pc, head, false); break;
-        case FastOp::StringIn: t = string_in(pc, head); break;
-        case FastOp::NumberTest: t = number_test(pc, head); break;
-        case FastOp::SemVerTest: t = sem_ver(pc, head); break;
         case FastOp::Variant:
         case FastOp::Null: return result(here, head);
-        case FastOp::Fractional: return fractional(pc);
+        case FastOp::Fractional:
+          if constexpr (kCommonOnly) return fractional_from(words_, mask_ + 1, context_, pc);
+          else return fractional(pc);
+        case FastOp::StringEqual:
+        case FastOp::StartsWith:
+        case FastOp::EndsWith:
+        case FastOp::StringIn:
+        case FastOp::NumberTest:
+        case FastOp::SemVerTest:
+          if constexpr (kCommonOnly) {
+            return run_from(words_, mask_ + 1, context_, pc);
+          } else {
+            switch (head.op) {
+              case FastOp::StringEqual: t = string_equal(pc, head); break;
+              case FastOp::StartsWith: t = affix(pc, head, true); break;
+              case FastOp::EndsWith: t = affix(pc, head, false); break;
+              case FastOp::StringIn: t = string_in(pc, head); break;
+              case FastOp::NumberTest: t = number_test(pc, head); break;
+              default: t = sem_ver(pc, head); break;
+            }
+            break;
+          }
         default: return kUndecided;
       }
       if (t == Truth::Undecided) return kUndecided;
@@ -91,7 +124,6 @@ class FastForm {
     return kUndecided;
   }
 
- private:
   // The result instruction at `at` (an instruction index <= mask_).
   static FastDecision result(const std::byte* at, const layout::FastHead& head) noexcept {
     if (head.op == FastOp::Variant)
