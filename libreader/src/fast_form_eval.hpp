@@ -55,25 +55,36 @@ class FastForm {
       : words_(words), mask_(count - 1), context_(context) {}
 
   // The short tests and the results, what nearly every rule is made of, run inline in the
-  // caller; at any other instruction the run goes on out of line (run_from), so that the common
-  // run needs few registers and its caller saves and restores none (measured: 20 to 30
-  // instructions fewer per evaluation than the whole loop inline).
-  [[gnu::always_inline]] FastDecision run() const noexcept { return run_loop<true>(0); }
+  // caller; at any other instruction the run goes on out of line (run_from, fractional_from), so
+  // that the common run needs few registers and its caller saves and restores none. `finish`
+  // turns the decision into what the caller returns, in the function that decides: the calls out
+  // of line are then the caller's last act (tail calls), and nothing the caller holds outlives them.
+  template <class Finish>
+  [[gnu::always_inline]] auto run(Finish finish) const noexcept {
+    return run_loop<true>(0, finish);
+  }
+  [[gnu::always_inline]] FastDecision run() const noexcept { return run(AsDecision{}); }
 
  private:
+  struct AsDecision {
+    FastDecision operator()(FastDecision d) const noexcept { return d; }
+  };
+
   // Static, with the form's words as arguments: the inline run's object never needs an address.
-  [[gnu::noinline]] static FastDecision run_from(const std::byte* words, std::uint32_t count, const Context* context,
-                                                 std::uint32_t pc) noexcept {
-    return FastForm(words, count, context).run_loop<false>(pc);
+  template <class Finish>
+  [[gnu::noinline]] static auto run_from(const std::byte* words, std::uint32_t count, const Context* context,
+                                         std::uint32_t pc, Finish finish) noexcept {
+    return FastForm(words, count, context).run_loop<false>(pc, finish);
   }
-  // A rollout ends the run: called in tail position, it costs the inline run no registers.
-  [[gnu::noinline]] static FastDecision fractional_from(const std::byte* words, std::uint32_t count,
-                                                        const Context* context, std::uint32_t pc) noexcept {
-    return FastForm(words, count, context).fractional(pc);
+  template <class Finish>
+  [[gnu::noinline]] static auto fractional_from(const std::byte* words, std::uint32_t count, const Context* context,
+                                                std::uint32_t pc, Finish finish) noexcept {
+    return finish(FastForm(words, count, context).fractional(pc));
   }
 
-  template <bool kCommonOnly>
-  [[gnu::always_inline]] FastDecision run_loop(std::uint32_t pc) const noexcept {
+  template <bool kCommonOnly, class Finish>
+  [[gnu::always_inline]] auto run_loop(std::uint32_t pc, Finish finish) const noexcept
+      -> decltype(finish(FastDecision{})) {
     while (pc <= mask_) {
       // pc <= mask_: the guard words let a short test read up to cell(pc, kFastGuardWords - 1).
       const std::byte* const here = words_ + std::uint64_t{pc} * 8;
@@ -86,10 +97,10 @@ class FastForm {
         case FastOp::ShortIn: t = short_in(pc, here, head); break;
         case FastOp::Jump: t = Truth::True; break;
         case FastOp::Variant:
-        case FastOp::Null: return result(here, head);
+        case FastOp::Null: return finish(result(here, head));
         case FastOp::Fractional:
-          if constexpr (kCommonOnly) return fractional_from(words_, mask_ + 1, context_, pc);
-          else return fractional(pc);
+          if constexpr (kCommonOnly) return fractional_from(words_, mask_ + 1, context_, pc, finish);
+          else return finish(fractional(pc));
         case FastOp::StringEqual:
         case FastOp::StartsWith:
         case FastOp::EndsWith:
@@ -97,7 +108,7 @@ class FastForm {
         case FastOp::NumberTest:
         case FastOp::SemVerTest:
           if constexpr (kCommonOnly) {
-            return run_from(words_, mask_ + 1, context_, pc);
+            return run_from(words_, mask_ + 1, context_, pc, finish);
           } else {
             switch (head.op) {
               case FastOp::StringEqual: t = string_equal(pc, head); break;
@@ -109,19 +120,19 @@ class FastForm {
             }
             break;
           }
-        default: return kUndecided;
+        default: return finish(kUndecided);
       }
-      if (t == Truth::Undecided) return kUndecided;
+      if (t == Truth::Undecided) return finish(kUndecided);
       // Word 0 again rather than kept in registers through the test (the test needs them all).
       const std::uint32_t next = static_cast<std::uint16_t>(cell(here, 0) >> (t == Truth::True ? 32 : 48));
       if (next & layout::kFastResultTarget) {
         const std::byte* const target = words_ + std::uint64_t{next & mask_} * 8;  // mask_ < kFastResultTarget
-        return result(target, layout::unpack_fast_head(cell(target, 0)));
+        return finish(result(target, layout::unpack_fast_head(cell(target, 0))));
       }
-      if (next <= pc) return kUndecided;  // torn: only forward jumps are compiled
+      if (next <= pc) return finish(kUndecided);  // torn: only forward jumps are compiled
       pc = next;
     }
-    return kUndecided;
+    return finish(kUndecided);
   }
 
   // The result instruction at `at` (an instruction index <= mask_).
@@ -445,14 +456,19 @@ inline FastDecision run_fast_form(const SlotView& slot, layout::FastFormRef form
 // kTargetedTrue or kTargetedFalse, `null_answer` for null, kTargetedUndecided. Inlined into
 // targeted_bool, so that the whole targeted get_bool is one call and no decision crosses one
 // (measured: 3 to 7 instructions fewer per evaluation than a tail call into a function of its own).
+struct AsTargetedBool {
+  std::uint64_t null_answer;
+  std::uint64_t operator()(const FastDecision& d) const noexcept {
+    switch (d.kind) {
+      case FastDecision::Kind::Variant: return d.payload != 0 ? kTargetedTrue : kTargetedFalse;
+      case FastDecision::Kind::Null: return null_answer;
+      default: return kTargetedUndecided;
+    }
+  }
+};
 [[gnu::always_inline]] inline std::uint64_t run_fast_form_bool(const SlotView& slot, layout::FastFormRef form,
                                                                const Context* context, std::uint64_t null_answer) noexcept {
-  const FastDecision d = fast_form::FastForm(slot.image + form.offset, form.words, context).run();
-  switch (d.kind) {
-    case FastDecision::Kind::Variant: return d.payload != 0 ? kTargetedTrue : kTargetedFalse;
-    case FastDecision::Kind::Null: return null_answer;
-    default: return kTargetedUndecided;
-  }
+  return fast_form::FastForm(slot.image + form.offset, form.words, context).run(AsTargetedBool{null_answer});
 }
 
 // The value-only evaluation of an enabled flag of kind `want`, in one read section of its own,
