@@ -96,10 +96,10 @@ class FastForm {
       const layout::FastHead head = layout::unpack_fast_head(cell(here, 0));
       Truth t;
       switch (head.op) {
-        case FastOp::ShortEqual: t = short_equal(here, head); break;
-        case FastOp::ShortStartsWith: t = short_starts_with(here, head); break;
-        case FastOp::ShortEndsWith: t = short_ends_with(here, head); break;
-        case FastOp::ShortIn: t = short_in(pc, here, head); break;
+        case FastOp::ShortEqual: t = short_equal(here); break;
+        case FastOp::ShortStartsWith: t = short_starts_with(here); break;
+        case FastOp::ShortEndsWith: t = short_ends_with(here); break;
+        case FastOp::ShortIn: t = short_in(pc, here); break;
         case FastOp::Jump: t = Truth::True; break;
         case FastOp::Variant:
         case FastOp::Null: return finish(result(here, head));
@@ -151,6 +151,14 @@ class FastForm {
   std::uint64_t word(std::uint32_t i) const noexcept {
     return shared::load<std::uint64_t>(words_ + std::uint64_t{i & mask_} * 8);
   }
+  // A short test's operand (word 0's `words` field) and aux byte, read where they lie when needed
+  // rather than unpacked from word 0 at every instruction.
+  static std::uint32_t short_operand(const std::byte* at) noexcept { return shared::load<std::uint16_t>(at + 2); }
+  static Truth short_missing(const std::byte* at) noexcept {
+    return (shared::load<std::uint8_t>(at + 1) & layout::kFastPathMayNameListElement) != 0 ? Truth::Undecided
+                                                                                           : Truth::False;
+  }
+
   // Word k of the instruction at `at`, an instruction index <= mask_: k < kFastGuardWords, or
   // checked to lie in the form.
   static std::uint64_t cell(const std::byte* at, std::uint32_t k) noexcept {
@@ -160,15 +168,14 @@ class FastForm {
   // ---- short tests: a path and constants of at most 16 bytes, at fixed words (fast_form.hpp)
 
   // The string attribute a short test names, or why there is none (as string_attribute).
-  [[gnu::always_inline]] const Context::Attribute* short_attribute(const std::byte* at, const layout::FastHead& head,
-                                                                   Truth& otherwise) const noexcept {
+  [[gnu::always_inline]] const Context::Attribute* short_attribute(const std::byte* at, Truth& otherwise) const noexcept {
     const std::uint64_t key_head = cell(at, 2), key_tail = cell(at, 3);
     // With the length in the tag, the first and last words are the whole path.
     const Context::Attribute* a = context_->find_tagged(cell(at, 1), [&](const Context::Attribute& x) {
       return x.key_head == key_head && x.key_tail == key_tail;
     });
     if (a == nullptr) {
-      otherwise = missing(head);
+      otherwise = short_missing(at);
       return nullptr;
     }
     if (a->type != Context::Type::String) {
@@ -184,18 +191,18 @@ class FastForm {
     return a.text.size() == length && a.text_head == head && a.text_tail == tail;
   }
 
-  [[gnu::always_inline]] Truth short_equal(const std::byte* at, const layout::FastHead& head) const noexcept {
+  [[gnu::always_inline]] Truth short_equal(const std::byte* at) const noexcept {
     Truth otherwise;
-    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    const Context::Attribute* a = short_attribute(at, otherwise);
     if (a == nullptr) return otherwise;
-    return truth(short_equals(*a, head.words, cell(at, 4), cell(at, 5)));
+    return truth(short_equals(*a, short_operand(at), cell(at, 4), cell(at, 5)));
   }
 
-  [[gnu::always_inline]] Truth short_starts_with(const std::byte* at, const layout::FastHead& head) const noexcept {
+  [[gnu::always_inline]] Truth short_starts_with(const std::byte* at) const noexcept {
     Truth otherwise;
-    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    const Context::Attribute* a = short_attribute(at, otherwise);
     if (a == nullptr) return otherwise;
-    const std::uint64_t length = head.words;
+    const std::uint64_t length = short_operand(at);
     if (length > a->text.size()) return Truth::False;
     if (length <= 8) return truth((a->text_head & cell(at, 5)) == cell(at, 4));  // word 5: the mask
     std::uint64_t last;  // length <= 16 and the text is at least as long
@@ -203,11 +210,11 @@ class FastForm {
     return truth(a->text_head == cell(at, 4) && last == cell(at, 5));
   }
 
-  [[gnu::always_inline]] Truth short_ends_with(const std::byte* at, const layout::FastHead& head) const noexcept {
+  [[gnu::always_inline]] Truth short_ends_with(const std::byte* at) const noexcept {
     Truth otherwise;
-    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    const Context::Attribute* a = short_attribute(at, otherwise);
     if (a == nullptr) return otherwise;
-    const std::uint64_t length = head.words, size = a->text.size();
+    const std::uint64_t length = short_operand(at), size = a->text.size();
     if (length > size) return Truth::False;
     if (length == 0) return Truth::True;
     if (length <= 8) {
@@ -222,11 +229,11 @@ class FastForm {
   }
 
   // Items of three words (length, first, last) from word 4.
-  [[gnu::always_inline]] Truth short_in(std::uint32_t pc, const std::byte* at, const layout::FastHead& head) const noexcept {
+  [[gnu::always_inline]] Truth short_in(std::uint32_t pc, const std::byte* at) const noexcept {
     Truth otherwise;
-    const Context::Attribute* a = short_attribute(at, head, otherwise);
+    const Context::Attribute* a = short_attribute(at, otherwise);
     if (a == nullptr) return otherwise;  // null is in no list of strings
-    const std::uint32_t items = head.words;
+    const std::uint32_t items = short_operand(at);
     // torn: a count that runs past the form decides nothing; else every item lies in it
     if (pc + 4 + 3 * items > mask_ + 1) return Truth::Undecided;
     for (std::uint32_t i = 0; i < items; ++i)
