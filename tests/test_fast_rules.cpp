@@ -249,13 +249,15 @@ TEST_CASE("a fast form of torn bytes ends, reads only itself and decides nothing
   const std::vector<std::byte> image = image_of(R"({"flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false},
       "defaultVariant": "off", "targeting": {"if": [
         {"and": [{"in": [{"var": "plan"}, ["pro", "enterprise-edition-plus"]]}, {"!": {"starts_with": [{"var": "email"}, "x"]}},
+                 {"ends_with": [{"var": "email"}, "@example.com"]}, {"in": [{"var": "country"}, ["FR", "DE"]]},
+                 {"==": [{"var": "country"}, "DE"]},
                  {"or": [{"<": [2, {"var": "n"}]}, {"sem_ver": [{"var": "version"}, "^", "2.0.0"]}]}]},
         {"fractional": [["on", 10], ["off", 20], [null, 5]]}, "off"]}}}})");
   const flagd::detail::SlotView slot{image.data(), image.size()};
   flagd::layout::FastFormRef form{};
   REQUIRE(flagd::detail::open_fast_form(slot, 0, form));
   Context context;
-  context.set("plan", "enterprise-edition-plus").set("email", "ann@example.com").set("n", 3.0)
+  context.set("plan", "enterprise-edition-plus").set("email", "ann@example.com").set("country", "DE").set("n", 3.0)
       .set("version", "2.1.0").set_targeting_key("user-1");
   const FastDecision intact = flagd::detail::run_fast_form(slot, form, &context);
   REQUIRE(intact.kind != FastDecision::Kind::Undecided);
