@@ -1,7 +1,7 @@
 // Word-wise access to memory shared with another process.
 //
 // Both sides touch the segment only through these functions. Every access is a std::atomic_ref
-// operation on an aligned 8-, 4- or 1-byte word, so a reader racing the writer is not a data race
+// operation on an aligned 8-, 4-, 2- or 1-byte word (each lock-free on the targets built for), so a reader racing the writer is not a data race
 // in the C++ memory model (a plain memcpy of shared data would be). The seqlock protocol built on
 // them is: writer - sequence odd, release fence, relaxed data stores, sequence even with release;
 // reader - sequence with acquire, relaxed data loads, acquire fence, sequence again (Boehm 2012).
