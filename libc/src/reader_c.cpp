@@ -97,14 +97,15 @@ int set_attribute(flagd_context* context, const char* key, Set&& set) {
   }
 }
 
-flagd_reader* local_reader(flagd::Result<flagd::LocalFlags, flagd::LocalFlagsError> loaded, char* error,
-                                  size_t error_size) {
-  if (!loaded) {
-    copy_out(loaded.error().message, error, error_size);
+// A reader over what `made` holds (into `member`: local or mapped), or null with its error's message.
+template <class Made, class Member>
+flagd_reader* reader_from(Made made, Member flagd_reader::*member, char* error, size_t error_size) {
+  if (!made) {
+    copy_out(made.error().message, error, error_size);
     return nullptr;
   }
   auto* r = new flagd_reader;
-  r->local.emplace(std::move(loaded).value());
+  (r->*member).emplace(std::move(made).value());
   return r;
 }
 
@@ -114,15 +115,9 @@ extern "C" {
 
 flagd_reader* flagd_attach(const char* segment, char* error, size_t error_size) {
   return make_reader(
-      [&]() -> flagd_reader* {
-        auto attached = flagd::Reader::attach(segment != nullptr ? segment : flagd::kDefaultSegmentName);
-        if (!attached) {
-          copy_out(attached.error().message, error, error_size);
-          return nullptr;
-        }
-        auto* r = new flagd_reader;
-        r->mapped.emplace(std::move(attached).value());
-        return r;
+      [&] {
+        return reader_from(flagd::Reader::attach(segment != nullptr ? segment : flagd::kDefaultSegmentName),
+                           &flagd_reader::mapped, error, error_size);
       },
       error, error_size);
 }
@@ -152,14 +147,21 @@ int flagd_try_attach(flagd_reader* reader, char* error, size_t error_size) {
 }
 
 flagd_reader* flagd_local_from_json(const char* json, char* error, size_t error_size) {
-  return make_reader([&] { return local_reader(flagd::LocalFlags::from_json(json != nullptr ? json : ""), error, error_size); },
-                     error, error_size);
+  return make_reader(
+      [&] {
+        return reader_from(flagd::LocalFlags::from_json(json != nullptr ? json : ""), &flagd_reader::local, error,
+                           error_size);
+      },
+      error, error_size);
 }
 
 flagd_reader* flagd_local_from_file(const char* path, char* error, size_t error_size) {
   return make_reader(
-      [&] { return local_reader(flagd::LocalFlags::from_files({path != nullptr ? path : ""}), error, error_size); }, error,
-      error_size);
+      [&] {
+        return reader_from(flagd::LocalFlags::from_files({path != nullptr ? path : ""}), &flagd_reader::local, error,
+                           error_size);
+      },
+      error, error_size);
 }
 
 void flagd_close(flagd_reader* reader) { delete reader; }

@@ -156,10 +156,7 @@ class FastForm {
   // A short test's operand (word 0's `words` field) and aux byte, read where they lie when needed
   // rather than unpacked from word 0 at every instruction.
   static std::uint32_t short_operand(const std::byte* at) noexcept { return shared::load<std::uint16_t>(at + 2); }
-  static Truth short_missing(const std::byte* at) noexcept {
-    return (shared::load<std::uint8_t>(at + 1) & layout::kFastPathMayNameListElement) != 0 ? Truth::Undecided
-                                                                                           : Truth::False;
-  }
+  static Truth short_missing(const std::byte* at) noexcept { return missing(shared::load<std::uint8_t>(at + 1)); }
 
   // Word k of the instruction at `at`, an instruction index <= mask_: k < kFastGuardWords, or
   // checked to lie in the form.
@@ -176,15 +173,7 @@ class FastForm {
     const Context::Attribute* a = context_->find_tagged(cell(at, 1), [&](const Context::Attribute& x) {
       return x.key_head == key_head && x.key_tail == key_tail;
     });
-    if (a == nullptr) {
-      otherwise = short_missing(at);
-      return nullptr;
-    }
-    if (a->type != Context::Type::String) {
-      otherwise = Truth::Undecided;
-      return nullptr;
-    }
-    return a;
+    return string_only(a, [at] { return short_missing(at); }, otherwise);
   }
 
   // Up to 16 bytes: the length, the first and the last words (each the whole text if shorter).
@@ -257,8 +246,26 @@ class FastForm {
   // A string or version test whose attribute the context lacks: False (null equals, starts, ends
   // and is in no string, and sem_ver of null is null), unless its path may name a list element,
   // which only the interpreter resolves.
-  static Truth missing(const layout::FastHead& head) noexcept {
-    return (head.aux & layout::kFastPathMayNameListElement) != 0 ? Truth::Undecided : Truth::False;
+  static Truth missing(std::uint8_t aux) noexcept {
+    return (aux & layout::kFastPathMayNameListElement) != 0 ? Truth::Undecided : Truth::False;
+  }
+  static Truth missing(const layout::FastHead& head) noexcept { return missing(head.aux); }
+
+  // `a` if it is a string attribute; else nullptr, and why in `otherwise`: if_missing() for no
+  // attribute (called only then: a short test reads its aux byte only then), Undecided for one of
+  // another type.
+  template <class IfMissing>
+  [[gnu::always_inline]] static const Context::Attribute* string_only(const Context::Attribute* a, IfMissing if_missing,
+                                                                      Truth& otherwise) noexcept {
+    if (a == nullptr) {
+      otherwise = if_missing();
+      return nullptr;
+    }
+    if (a->type != Context::Type::String) {
+      otherwise = Truth::Undecided;
+      return nullptr;
+    }
+    return a;
   }
 
   // A test at `pc`, decoded: the attribute it names (nullptr if the context has none) and where
@@ -286,16 +293,7 @@ class FastForm {
   [[gnu::always_inline]] const Context::Attribute* string_attribute(std::uint32_t pc, const layout::FastHead& head,
                                                                     Test& test, Truth& otherwise) const noexcept {
     decode(pc, test);
-    const Context::Attribute* a = test.attribute;
-    if (a == nullptr) {
-      otherwise = missing(head);
-      return nullptr;
-    }
-    if (a->type != Context::Type::String) {
-      otherwise = Truth::Undecided;
-      return nullptr;
-    }
-    return a;
+    return string_only(test.attribute, [&head] { return missing(head); }, otherwise);
   }
 
   // The string attribute `a` (its text, with its first and last words) equals the constant of
