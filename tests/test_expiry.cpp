@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 
 #include "child_process.hpp"
@@ -33,6 +34,26 @@ constexpr std::string_view kFlags = R"({"flags": {
   "later":  {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "metadata": {"expires": "2030-01-01"}},
   "plain":  {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}
 }})";
+
+std::string utc_date(std::time_t at) {
+  std::tm tm{};
+  ::gmtime_r(&at, &tm);
+  char text[16];
+  std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
+  return text;
+}
+
+// The daemon checks expiry against the real clock, so its flags expire relative to the test's
+// own day: one flag a month ago, one tomorrow, one in a year, whatever today is.
+std::string daemon_flags_relative_to(std::time_t now) {
+  const auto flag = [](const std::string& key, const std::string& metadata) {
+    return "\"" + key + "\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true}, \"defaultVariant\": \"on\"" +
+           (metadata.empty() ? "" : ", \"metadata\": {" + metadata + "}") + "}";
+  };
+  return "{\"flags\": {" + flag("old", "\"expires\": \"" + utc_date(now - 30 * kDay) + "\", \"owner\": \"payments\"") + ", " +
+         flag("soon", "\"expires\": \"" + utc_date(now + 2 * kDay) + "\"") + ", " +
+         flag("later", "\"expires\": \"" + utc_date(now + 365 * kDay) + "\"") + ", " + flag("plain", "") + "}}";
+}
 
 // Runs flagctl with `args`; its exit status, and its output in `out`.
 int flagctl(const std::string& args, std::string& out) {
@@ -120,7 +141,7 @@ TEST_CASE("the daemon warns about expired flags, serves them, and counts them in
   boost::interprocess::shared_memory_object::remove(segment.c_str());
   const std::string file = temp_path("daemon.json");
   const std::string log = temp_path("daemon.log");
-  std::ofstream(file) << kFlags;
+  std::ofstream(file) << daemon_flags_relative_to(std::time(nullptr));
   flagd::test::Process daemon = flagd::test::Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment}, log);
   std::optional<flagd::Reader> reader = flagd::test::attach_when_published(segment);
   REQUIRE(reader);
@@ -134,7 +155,9 @@ TEST_CASE("the daemon warns about expired flags, serves them, and counts them in
   ::kill(daemon.pid, SIGTERM);
   daemon.wait();
   const std::string logged = flagd::test::read_file(log);
-  CHECK(logged.find("warning: flag 'old' expired on 2026-06-30 (owner payments); still served") != std::string::npos);
+  CHECK(logged.find("warning: flag 'old' expired on " + utc_date(std::time(nullptr) - 30 * kDay)) != std::string::npos);
+  CHECK(logged.find("(owner payments); still served") != std::string::npos);
+  CHECK(logged.find("'soon'") == std::string::npos);
   std::remove(file.c_str());
   std::remove(log.c_str());
   boost::interprocess::shared_memory_object::remove(segment.c_str());
