@@ -23,7 +23,14 @@ struct DaemonMetrics {
 // The text exposition format of `m`.
 std::string metrics_text(const DaemonMetrics& m);
 
-// Writes `m` to `path` by rename; false and `error` if it could not.
+// Writes `m` to `path`: into a new file of a random name in path's directory, created there
+// exclusively and never through a symbolic link, then renamed over `path`. False and `error` if
+// it could not (nothing is left behind then). `warning` is set the first time this process writes
+// `path` when users other than root and this one can write the directory, empty otherwise.
+bool write_metrics_file(const std::string& path, const DaemonMetrics& m, std::string& error, std::string& warning);
+
+// The same for a caller with one channel for both: a warning comes back as false and `error`,
+// though the metrics were written (the message says so).
 bool write_metrics_file(const std::string& path, const DaemonMetrics& m, std::string& error);
 
 }  // namespace flagd
