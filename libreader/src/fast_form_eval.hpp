@@ -16,6 +16,7 @@
 #pragma once
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -49,6 +50,12 @@ inline Truth truth(bool b) noexcept { return b ? Truth::True : Truth::False; }
 
 inline constexpr FastDecision kUndecided{};
 inline constexpr FastDecision kNull{Kind::Null, 0, 0};
+
+// A run has no step budget, so what it reads of a context string must be bounded by a constant:
+// every test but these two compares at most the bytes of the form's own constants. A longer
+// version or targeting key leaves the rule to the interpreter, which charges it to its budget.
+inline constexpr std::size_t kMaxParsedVersionBytes = 256;  // a form may hold many sem_ver tests
+inline constexpr std::size_t kMaxHashedKeyBytes = 4096;     // one fractional per run
 
 class FastForm {
  public:
@@ -392,7 +399,7 @@ class FastForm {
     decode(pc, test);
     const Context::Attribute* a = test.attribute;
     if (a == nullptr) return missing(head);  // null: sem_ver gives null
-    if (a->type != Context::Type::String) return Truth::Undecided;
+    if (a->type != Context::Type::String || a->text.size() > kMaxParsedVersionBytes) return Truth::Undecided;
     SemVer left;
     if (!parse_semver(a->text, left)) return Truth::False;
     const std::uint32_t at = test.operands;
@@ -420,7 +427,7 @@ class FastForm {
     // torn: a count that runs past the form decides nothing; else every bucket lies in it
     if (pc + 4 + 3 * buckets > std::uint64_t{mask_} + 1) return kUndecided;
     const std::string_view tk = targeting_key(context_);
-    if (tk.empty()) return kNull;
+    if (tk.size() - 1 >= kMaxHashedKeyBytes) return tk.empty() ? kNull : kUndecided;  // one test for both
     const Murmur3Prefix prefix{static_cast<std::uint32_t>(prefix_word),
                                static_cast<std::uint32_t>(prefix_word >> 32) & 0xFFFFFF,
                                static_cast<std::uint32_t>(prefix_word >> 56) & 3, static_cast<std::uint32_t>(sizes)};

@@ -209,6 +209,110 @@ bool less_or_equal(const RuleValue& a, const RuleValue& b) noexcept { return les
 
 }  // namespace
 
+namespace {
+
+// The critical factorization of `needle` (size >= 1): the start of its right half, and in
+// `period` the right half's period. Of the maximal suffixes under the two byte orders, the
+// shorter always is a critical factorization. Each pass makes fewer than 2 * size comparisons.
+std::size_t critical_factorization(const unsigned char* needle, std::size_t size, std::size_t& period,
+                                   std::uint64_t& comparisons) noexcept {
+  if (size < 3) {
+    period = 1;
+    return size - 1;
+  }
+  // `reversed`: the maximal suffix under the reversed byte order. Indices start at SIZE_MAX
+  // ("before the needle") and wrap to 0 on the first + k.
+  const auto maximal_suffix = [&](bool reversed, std::size_t& p) {
+    std::size_t max_suffix = SIZE_MAX, j = 0, k = 1;
+    p = 1;
+    while (j + k < size) {
+      const unsigned char a = needle[j + k], b = needle[max_suffix + k];
+      ++comparisons;
+      if (reversed ? b < a : a < b) {
+        j += k;
+        k = 1;
+        p = j - max_suffix;
+      } else if (a == b) {
+        if (k != p) {
+          ++k;
+        } else {
+          j += p;
+          k = 1;
+        }
+      } else {
+        max_suffix = j++;
+        k = p = 1;
+      }
+    }
+    return max_suffix;
+  };
+  std::size_t p_forward, p_reversed;
+  const std::size_t forward = maximal_suffix(false, p_forward);
+  const std::size_t reversed = maximal_suffix(true, p_reversed);
+  if (reversed + 1 < forward + 1) {
+    period = p_forward;
+    return forward + 1;
+  }
+  period = p_reversed;
+  return reversed + 1;
+}
+
+}  // namespace
+
+std::size_t find_text(std::string_view haystack_view, std::string_view needle_view, std::uint64_t& comparisons) noexcept {
+  comparisons = 0;
+  const auto* haystack = reinterpret_cast<const unsigned char*>(haystack_view.data());
+  const auto* needle = reinterpret_cast<const unsigned char*>(needle_view.data());
+  const std::size_t n = haystack_view.size(), m = needle_view.size();
+  if (m == 0) return 0;
+  if (m > n) return std::string_view::npos;
+  const auto same = [&](std::size_t i, std::size_t j) {
+    ++comparisons;
+    return needle[i] == haystack[i + j];
+  };
+  std::size_t period;
+  const std::size_t suffix = critical_factorization(needle, m, period, comparisons);
+  bool periodic = period <= m - suffix;
+  for (std::size_t i = 0; periodic && i < suffix; ++i) {
+    ++comparisons;
+    periodic = needle[i] == needle[i + period];
+  }
+  if (periodic) {
+    // The left half repeats in the right: after a match of the right half, the bytes one period
+    // on are known to match (`memory`), which keeps the search linear.
+    std::size_t memory = 0;
+    for (std::size_t j = 0; j <= n - m;) {
+      std::size_t i = std::max(suffix, memory);
+      while (i < m && same(i, j)) ++i;
+      if (i < m) {
+        j += i - suffix + 1;
+        memory = 0;
+        continue;
+      }
+      i = suffix - 1;  // SIZE_MAX when the right half is the whole needle
+      while (memory < i + 1 && same(i, j)) --i;
+      if (i + 1 < memory + 1) return j;
+      j += period;
+      memory = m - period;
+    }
+  } else {
+    const std::size_t shift = std::max(suffix, m - suffix) + 1;
+    for (std::size_t j = 0; j <= n - m;) {
+      std::size_t i = suffix;
+      while (i < m && same(i, j)) ++i;
+      if (i < m) {
+        j += i - suffix + 1;
+        continue;
+      }
+      i = suffix - 1;
+      while (i != SIZE_MAX && same(i, j)) --i;
+      if (i == SIZE_MAX) return j;
+      j += shift;
+    }
+  }
+  return std::string_view::npos;
+}
+
 bool truthy(const RuleValue& v) noexcept {
   switch (v.kind) {
     case Kind::Null: return false;
@@ -261,6 +365,7 @@ bool RuleEvaluator::image_text(std::uint64_t packed, RuleValue& out) noexcept {
     failure_ = RuleOutcome::General;
     return false;
   }
+  if (!charge_bytes(ref.length)) return false;
   char* at = text_ + text_used_;
   shared::copy_out_bytes(at, slot_.image + ref.offset, ref.length);
   text_used_ += ref.length;
@@ -274,6 +379,7 @@ bool RuleEvaluator::append(RuleValue& into, std::string_view more) noexcept {
     failure_ = RuleOutcome::General;
     return false;
   }
+  if (!charge_bytes(more.size())) return false;
   if (into.length == 0) into = string_value({text_ + text_used_, 0});
   if (!more.empty()) std::memcpy(text_ + text_used_, more.data(), more.size());
   text_used_ += more.size();
@@ -576,6 +682,8 @@ bool RuleEvaluator::op_compare(const RuleNode& n, const Scope& scope, std::uint3
   const RuleValue& a = values_[first];
   const RuleValue& b = values_[first + 1];
   const RuleValue* c = n.argc >= 3 ? &values_[first + 2] : nullptr;
+  // Strings are compared or parsed as numbers: either reads them once.
+  if (!charge_text(a) || !charge_text(b) || (c != nullptr && !charge_text(*c))) return false;
   bool result = false;
   switch (n.op) {
     case RuleOp::Equal: result = loose_equal(a, b); break;
@@ -600,6 +708,7 @@ bool RuleEvaluator::arithmetic_operand(const RuleValue& v, double& out) noexcept
     return true;
   }
   if (v.kind == Kind::String) {
+    if (!charge_text(v)) return false;
     if (!parse_float(v.view(), out)) out = 0;
     return true;
   }
@@ -648,20 +757,32 @@ bool RuleEvaluator::in_values(const RuleValue& needle, const RuleValue& haystack
   bool found = false;
   if (haystack.kind == Kind::String) {
     if (needle.kind != Kind::String) return engine_error();  // flagd's engine fails here
-    if (!charge(haystack.length / 8)) return false;
-    found = haystack.view().find(needle.view()) != std::string_view::npos;
+    // Charged before the search: find_text's comparisons are linear in both strings.
+    if (!charge_bytes(std::uint64_t{haystack.length} + needle.length)) return false;
+    std::uint64_t comparisons;
+    found = find_text(haystack.view(), needle.view(), comparisons) != std::string_view::npos;
   } else if (haystack.kind == Kind::Array) {
     if (!charge(haystack.length)) return false;
+    bool have_number = false;  // the needle as a number, parsed once for every range
+    double x = 0;
     for (std::uint32_t i = 0; i < haystack.length && !found; ++i) {
       const RuleValue& e = element(haystack, i);
       if (e.kind == Kind::Array) {  // [low, high]: a range, both ends included
         if (e.length < 2) return engine_error();
-        const double x = to_number(needle);
+        if (!have_number) {
+          if (!charge_text(needle)) return false;
+          x = to_number(needle);
+          have_number = true;
+        }
+        if (!charge_text(element(e, 0)) || !charge_text(element(e, 1))) return false;
         found = to_number(element(e, 0)) <= x && x <= to_number(element(e, 1));
       } else if (needle.kind == Kind::Number) {
         if (e.kind == Kind::Null || e.kind == Kind::Bool) return engine_error();
+        if (!charge_text(e)) return false;
         found = to_number(e) == needle.number;
       } else {
+        // Two strings compare bytes only when their lengths are equal.
+        if (e.kind == Kind::String && e.length == needle.length && !charge_text(e)) return false;
         found = strict_equal(e, needle);
       }
     }
@@ -746,8 +867,8 @@ bool RuleEvaluator::op_substr(const RuleNode& n, const Scope& scope, std::uint32
   if (source.kind == Kind::Bool || source.kind == Kind::Array || source.kind == Kind::Object) return engine_error();
   if (!text_of(source, text)) return false;
   const std::string_view s = text.view();
+  if (!charge_bytes(s.size())) return false;
   const std::int64_t runes = rune_count(s);
-  if (!charge(static_cast<std::uint64_t>(runes))) return false;
   std::int64_t from = clamp_index(to_number(start_v));
   if (from < 0) from += runes;
   if (from < 0 || from > runes) {
@@ -829,6 +950,7 @@ bool RuleEvaluator::op_missing(const RuleNode& n, const Scope& scope, std::uint3
   for (std::uint32_t i = 0; i < keys.length; ++i) {
     RuleValue key_text, value;
     if (!text_of(element(keys, i), key_text)) return false;
+    if (!charge_text(key_text)) return false;  // hashed, then compared with the context's keys
     if (!lookup(key_text.view(), key_hash(key_text.view()), scope, value)) return false;
     if (value.kind == Kind::Null) {  // flagd's engine: null is missing, "" is not
       values_[missing.begin + missing.length++] = key_text;
@@ -1055,16 +1177,17 @@ bool RuleEvaluator::op_affix(const RuleNode& n, bool prefix, const Scope& scope,
   out = null_value();
   if (n.argc != 2) return true;
   if (!arg(n, 0, scope, depth, a) || !arg(n, 1, scope, depth, b)) return false;
-  affix_values(prefix, a, b, out);
-  return true;
+  return affix_values(prefix, a, b, out);
 }
 
-void RuleEvaluator::affix_values(bool prefix, const RuleValue& a, const RuleValue& b, RuleValue& out) noexcept {
+bool RuleEvaluator::affix_values(bool prefix, const RuleValue& a, const RuleValue& b, RuleValue& out) noexcept {
   out = null_value();
-  if (a.kind != Kind::String || b.kind != Kind::String) return;
+  if (a.kind != Kind::String || b.kind != Kind::String) return true;
   const std::string_view s = a.view(), affix = b.view();
+  if (affix.size() <= s.size() && !charge_bytes(affix.size())) return false;
   out = bool_value(affix.size() <= s.size() &&
                    (prefix ? s.substr(0, affix.size()) == affix : s.substr(s.size() - affix.size()) == affix));
+  return true;
 }
 
 // A fused attribute test. When the attribute is a string (the case it exists for) the constants
@@ -1081,7 +1204,11 @@ bool RuleEvaluator::op_attr_test(const RuleNode& n, const Scope& scope, std::uin
   const Context::Attribute* attribute = find_attribute(slot_, context_, n.a, hash);
   if (attribute != nullptr && attribute->type == Context::Type::String) {
     if (op == RuleOp::In && constant.op == RuleOp::Array && !charge(constant.argc)) return false;
-    switch (string_attribute_test(slot_, nodes_, op, constant, *attribute)) {
+    // Charged after the test: what it compares is bounded by the rule's own constants.
+    std::uint64_t compared;
+    const StringTest test = string_attribute_test(slot_, nodes_, op, constant, *attribute, compared);
+    if (!charge_bytes(compared)) return false;
+    switch (test) {
       case StringTest::False: out = bool_value(false); return true;
       case StringTest::True: out = bool_value(true); return true;
       case StringTest::Malformed: failure_ = RuleOutcome::Malformed; return false;
@@ -1095,13 +1222,14 @@ bool RuleEvaluator::op_attr_test(const RuleNode& n, const Scope& scope, std::uin
   if (!image_text(n.a, path_text) || !lookup(path_text.view(), hash, scope, a)) return false;
   if (a.kind != Kind::String) text_used_ = mark;
   if (!arg(n, 0, scope, depth, b)) return false;
+  if (!charge_text(a) || !charge_text(b)) return false;
   switch (op) {
     case RuleOp::Equal: out = bool_value(loose_equal(a, b)); return true;
     case RuleOp::NotEqual: out = bool_value(!loose_equal(a, b)); return true;
     case RuleOp::StrictEqual: out = bool_value(strict_equal(a, b)); return true;
     case RuleOp::StrictNotEqual: out = bool_value(!strict_equal(a, b)); return true;
-    case RuleOp::StartsWith: affix_values(true, a, b, out); return true;
-    case RuleOp::EndsWith: affix_values(false, a, b, out); return true;
+    case RuleOp::StartsWith: return affix_values(true, a, b, out);
+    case RuleOp::EndsWith: return affix_values(false, a, b, out);
     case RuleOp::In: return in_values(a, b, out);
     default: failure_ = RuleOutcome::Malformed; return false;
   }
@@ -1116,6 +1244,8 @@ bool RuleEvaluator::op_sem_ver(const RuleNode& n, const Scope& scope, std::uint3
   if (op.kind != Kind::String || !text_of(value, value_text) || !text_of(version, version_text)) return true;
   if (value.kind != Kind::String && value.kind != Kind::Number) return true;
   if (version.kind != Kind::String && version.kind != Kind::Number) return true;
+  // Parsing and comparing the versions reads each a bounded number of times.
+  if (!charge_text(value_text) || !charge_text(version_text)) return false;
   SemVer left, right;
   if (!parse_semver(value_text.view(), left) || !parse_semver(version_text.view(), right)) return true;
   const int c = compare_semver(left, right);
@@ -1144,6 +1274,7 @@ bool RuleEvaluator::fractional_constant(const RuleNode& n, std::uint32_t index, 
   if (!valid || total == 0 || total > kMaxFractionalTotal) return true;
   const std::string_view tk = targeting_key();
   if (tk.empty()) return true;
+  if (!charge_bytes(tk.size())) return false;  // hashed
   std::uint32_t hash;
   if ((n.flags & layout::kFlagKeyHashed) != 0 && n.b == flag_key_ref_.length) {
     // The hash's state after the flag key was computed at load (rule_layout.hpp).
@@ -1231,6 +1362,7 @@ bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const 
     if (total > kMaxFractionalTotal) return true;
   }
   if (total == 0) return true;
+  if (!charge_bytes(std::uint64_t{key_a.size()} + key_b.size())) return false;  // hashed
   const std::uint64_t hash = murmur3_x86_32(key_a, key_b);
   const std::uint64_t point = (hash * total) >> 32;
   std::uint64_t running = 0;
@@ -1251,6 +1383,12 @@ bool RuleEvaluator::charge(std::uint64_t elements) noexcept {
   if (elements > kRuleStepBudget - std::min<std::uint64_t>(steps_, kRuleStepBudget)) return limit_reached();
   steps_ += static_cast<std::uint32_t>(elements);
   return true;
+}
+
+bool RuleEvaluator::charge_bytes(std::uint64_t bytes) noexcept { return charge(bytes / kRuleBytesPerStep); }
+
+bool RuleEvaluator::charge_text(const RuleValue& v) noexcept {
+  return v.kind != Kind::String || charge_bytes(v.length);
 }
 
 bool RuleEvaluator::limit_reached() noexcept {
@@ -1376,6 +1514,7 @@ RuleOutcome RuleEvaluator::run() noexcept {
   variant_index_ = result.kind == Kind::String ? result.variant : 0;
   if (variant_index_ != 0) return RuleOutcome::Variant;
   if (result.kind == Kind::String) {
+    if (!charge_text(result)) return failure_;
     // flagd names the variant after the JSON encoding of the result with its quotes removed: a
     // string with characters JSON escapes (quotes, backslash, controls, < > &) names no variant.
     for (char c : result.view())

@@ -22,6 +22,10 @@ using limits::kRuleStepBudget;
 using limits::kRuleTextScratch;
 using limits::kRuleValueScratch;
 
+// Bytes of string an operator may read per step it is charged (docs/targeting.md): with the
+// budget, at most 512 KiB of string read per evaluation, each byte a bounded number of times.
+inline constexpr std::uint64_t kRuleBytesPerStep = 8;
+
 struct RuleValue {
   enum class Kind : std::uint8_t { Null, Bool, Number, String, Array, Object };
   Kind kind = Kind::Null;
@@ -54,6 +58,8 @@ class RuleEvaluator {
   std::string_view variant() const noexcept { return variant_; }
   // Its index + 1 when the compiler knew it (a constant naming a variant), else 0.
   std::uint16_t variant_index() const noexcept { return variant_index_; }
+  // The step budget run() spent: what the tests check the work of an evaluation by.
+  std::uint32_t steps() const noexcept { return steps_; }
 
  private:
   struct Scope;  // the data `var` reads: the context, or an element inside map/filter/reduce
@@ -86,6 +92,10 @@ class RuleEvaluator {
   bool limit_reached() noexcept;
   // Charges `elements` scanned to the step budget (work that is not a node visit).
   bool charge(std::uint64_t elements) noexcept;
+  // Charges reading `bytes` of string: one step per kRuleBytesPerStep.
+  bool charge_bytes(std::uint64_t bytes) noexcept;
+  // charge_bytes for a value's text, if it is a string.
+  bool charge_text(const RuleValue& v) noexcept;
   bool arithmetic_operand(const RuleValue& v, double& out) noexcept;
   bool operands(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, std::uint32_t& first) noexcept;
   const RuleValue& element(const RuleValue& array, std::uint32_t i) const noexcept {
@@ -99,7 +109,7 @@ class RuleEvaluator {
              RuleValue& out) noexcept;
   bool op_attr_test(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool in_values(const RuleValue& needle, const RuleValue& haystack, RuleValue& out) noexcept;
-  static void affix_values(bool prefix, const RuleValue& a, const RuleValue& b, RuleValue& out) noexcept;
+  bool affix_values(bool prefix, const RuleValue& a, const RuleValue& b, RuleValue& out) noexcept;
   bool op_and_or(const layout::RuleNode& n, bool is_and, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_compare(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_arithmetic(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
@@ -150,5 +160,15 @@ class RuleEvaluator {
 
 // JsonLogic's truthiness: false, null, 0, NaN, "" and [] are false; everything else is true.
 bool truthy(const RuleValue& v) noexcept;
+
+// Where `needle` first occurs in `haystack` (npos if nowhere), as string_view::find answers, but
+// in time linear in both whatever their bytes: `in` searches context strings, which the rule's
+// author does not control, and a naive search of a 200 KB needle in 500 KB takes seconds. The
+// Two-Way algorithm (Crochemore and Perrin, 1991) needs no table, so nothing allocates.
+// `comparisons` receives the byte comparisons made: at most kFindComparisonsPerHaystackByte per
+// haystack byte plus kFindComparisonsPerNeedleByte per needle byte.
+inline constexpr std::uint64_t kFindComparisonsPerHaystackByte = 2;
+inline constexpr std::uint64_t kFindComparisonsPerNeedleByte = 5;
+std::size_t find_text(std::string_view haystack, std::string_view needle, std::uint64_t& comparisons) noexcept;
 
 }  // namespace flagd::detail

@@ -97,20 +97,27 @@ inline std::string_view targeting_key(const Context* context) noexcept {
 enum class StringTest : std::uint8_t { False, True, Undecided, Malformed };
 
 // `op` is the operator the test stands for, `constant` its operand node, `attribute` a string.
+// `compared` receives the bytes of text compared (strings of unequal lengths compare none), for
+// the interpreter's step budget.
 inline StringTest string_attribute_test(const SlotView& slot, const RuleNodes& nodes, layout::RuleOp op,
-                                        const layout::RuleNode& constant, const Context::Attribute& attribute) noexcept {
+                                        const layout::RuleNode& constant, const Context::Attribute& attribute,
+                                        std::uint64_t& compared) noexcept {
   using layout::RuleOp;
   const std::string_view text = attribute.text;
+  compared = 0;
   if (op == RuleOp::In && constant.op == RuleOp::Array) {
     for (std::uint32_t i = 0; i < constant.argc; ++i) {
       layout::RuleNode item;
       if (!nodes.read(constant.first + i, item) || item.op != RuleOp::String) return StringTest::Malformed;
-      if (equals_headed(slot, layout::unpack_string_ref(item.a), text, attribute.text_head)) return StringTest::True;
+      const layout::StringRef ref = layout::unpack_string_ref(item.a);
+      if (ref.length == text.size()) compared += text.size();
+      if (equals_headed(slot, ref, text, attribute.text_head)) return StringTest::True;
     }
     return StringTest::False;
   }
   if (constant.op != RuleOp::String) return StringTest::Undecided;
   const layout::StringRef c = layout::unpack_string_ref(constant.a);
+  if (c.length <= text.size()) compared = c.length;
   bool result;
   switch (op) {
     case RuleOp::Equal:
