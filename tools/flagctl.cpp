@@ -1,4 +1,6 @@
 // flagctl: the operator's and CI's command line for flagd.
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -45,6 +47,10 @@ Commands:
 
 Options:
   --segment NAME   the segment to read (default: flagd)
+
+Environment:
+  FLAGD_SEGMENT_OWNER  the user (name or uid) who must own the segment (default: flagd, or the
+                       user running flagctl; root always)
   --help, --version
 
 Exit codes: 0 success; 1 invalid files, missing segment, failed command, or (expired) a flag
@@ -91,7 +97,12 @@ int status(const std::string& segment) {
   auto reader = attach_or_report(segment);
   if (!reader) return 1;
   const flagd::SegmentStatus s = reader->status();
-  const std::optional<pid_t> holder = flagd::SegmentLock::holder(segment);
+  // attach checked who owns the file; the daemon is judged by that user's evidence alone.
+  struct stat file{};
+  const bool owner_known = ::lstat(flagd::segment_path(segment).c_str(), &file) == 0;
+  const std::optional<pid_t> holder =
+      owner_known ? flagd::SegmentLock::serving_daemon(segment, file.st_uid, s.daemon_pid, s.daemon_running)
+                  : std::nullopt;
   std::printf("segment:       %s (layout %u, %llu bytes, two slots of %llu bytes)\n", segment.c_str(),
               s.layout_version, static_cast<unsigned long long>(s.segment_bytes),
               static_cast<unsigned long long>(s.slot_bytes));
@@ -122,6 +133,8 @@ int status(const std::string& segment) {
   std::printf("expired flags: %u%s\n", s.expired_flags,
               s.expired_flags != 0 ? " (still served; flagctl expired FILE... lists them)" : "");
   if (!s.last_error.empty()) std::printf("last error:\n%s\n", s.last_error.c_str());
+  if (s.superseded)
+    std::printf("superseded:    this segment was replaced and the new one could not be followed\n");
   return 0;
 }
 

@@ -40,9 +40,14 @@ std::string segment_name_problem(std::string_view name) {
   return {};
 }
 
-// Segment names cannot start with '.', so no segment can ever be this file.
+std::string segment_path(std::string_view name) { return "/dev/shm/" + std::string(name); }
+
+// Segment names cannot start with '.', so no segment can ever be these files.
 std::string segment_lock_path(std::string_view name) {
   return "/dev/shm/." + std::string(name) + ".lock";
+}
+std::string segment_link_path(std::string_view name) {
+  return "/dev/shm/." + std::string(name) + ".segment";
 }
 
 }  // namespace flagd

@@ -1,9 +1,11 @@
 #include "segment_lock.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "flagd/segment_name.hpp"
@@ -11,6 +13,7 @@
 namespace flagd {
 
 namespace {
+
 struct flock whole_file(short type) {
   struct flock lock{};
   lock.l_type = type;
@@ -19,27 +22,72 @@ struct flock whole_file(short type) {
   lock.l_len = 0;
   return lock;
 }
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// The pid holding a write lock on `fd`, if any.
+std::optional<pid_t> lock_holder(int fd) {
+  struct flock probe = whole_file(F_WRLCK);
+  if (::fcntl(fd, F_GETLK, &probe) != 0 || probe.l_type == F_UNLCK) return std::nullopt;
+  return probe.l_pid;
+}
+
+// The uid that runs process `pid`, if it exists.
+std::optional<uid_t> process_owner(pid_t pid) {
+  struct stat info{};
+  if (::stat(("/proc/" + std::to_string(pid)).c_str(), &info) != 0) return std::nullopt;
+  return info.st_uid;
+}
+
 }  // namespace
 
 std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std::string& error) {
+  return acquire(segment, error, true);
+}
+
+std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std::string& error, bool may_renew) {
   const std::string path = segment_lock_path(segment);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
   if (fd < 0) {
-    error = "cannot open lock file " + path + ": " + std::strerror(errno);
+    error = "cannot open lock file " + path + ": " + std::strerror(errno) +
+            (errno == EACCES || errno == ELOOP ? " (another user may have made it: remove it as root)" : "");
+    return std::nullopt;
+  }
+  struct stat info{};
+  std::string problem;
+  if (::fstat(fd, &info) != 0) {
+    problem = std::string("cannot read its status: ") + std::strerror(errno);
+  } else if (!S_ISREG(info.st_mode)) {
+    problem = "it is not a regular file";
+  } else if (info.st_uid != ::geteuid()) {
+    problem = "it is owned by uid " + std::to_string(info.st_uid) + ", not by this daemon's user (uid " +
+              std::to_string(::geteuid()) + "), who could hold it to keep the daemon from starting; remove it as root";
+  } else if ((info.st_mode & 077) != 0 && ::fchmod(fd, 0600) != 0) {
+    // Left by an older daemon with mode 0644: whoever can open it can take a read lock.
+    problem = "cannot make it private (mode " + octal(info.st_mode) + "): " + std::strerror(errno);
+  }
+  if (!problem.empty()) {
+    error = "lock file " + path + " cannot be trusted: " + problem;
+    ::close(fd);
     return std::nullopt;
   }
   struct flock lock = whole_file(F_WRLCK);
   if (::fcntl(fd, F_SETLK, &lock) != 0) {
     const int why = errno;
-    struct flock probe = whole_file(F_WRLCK);
-    if ((why == EAGAIN || why == EACCES) && ::fcntl(fd, F_GETLK, &probe) == 0 &&
-        probe.l_type != F_UNLCK) {
-      error = "segment '" + segment + "' is already served by another flagd (pid " +
-              std::to_string(probe.l_pid) + ", lock " + path + ")";
-    } else {
-      error = "cannot lock " + path + ": " + std::strerror(why);
-    }
+    const std::optional<pid_t> holder = (why == EAGAIN || why == EACCES) ? lock_holder(fd) : std::nullopt;
     ::close(fd);
+    // Only a process of this user can be a daemon of this segment. Another user's lock was taken
+    // through a descriptor opened while the file was readable: a new file (which it cannot open)
+    // takes the old one's place.
+    if (holder && may_renew && process_owner(*holder).value_or(::geteuid()) != ::geteuid() && ::unlink(path.c_str()) == 0)
+      return acquire(segment, error, false);
+    error = holder ? "segment '" + segment + "' is already served by another flagd (pid " + std::to_string(*holder) +
+                         ", lock " + path + ")"
+                   : "cannot lock " + path + ": " + std::strerror(why);
     return std::nullopt;
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
@@ -47,14 +95,22 @@ std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std:
   return SegmentLock(fd);
 }
 
-std::optional<pid_t> SegmentLock::holder(const std::string& segment) {
-  const int fd = ::open(segment_lock_path(segment).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct flock probe = whole_file(F_WRLCK);
-  const bool queried = ::fcntl(fd, F_GETLK, &probe) == 0;
-  ::close(fd);
-  if (!queried || probe.l_type == F_UNLCK) return std::nullopt;
-  return probe.l_pid;
+std::optional<pid_t> SegmentLock::serving_daemon(const std::string& segment, uid_t owner, std::uint32_t recorded_pid,
+                                                 bool recorded_running) {
+  const int fd = ::open(segment_lock_path(segment).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd >= 0) {
+    struct stat info{};
+    const bool owned = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == owner;
+    const std::optional<pid_t> holder = owned ? lock_holder(fd) : std::nullopt;
+    ::close(fd);
+    return holder;
+  }
+  if (errno != EACCES || !recorded_running || recorded_pid == 0) return std::nullopt;
+  // The segment's status block is the daemon's own writing; the pid must still be its process.
+  struct stat process{};
+  const std::string proc = "/proc/" + std::to_string(recorded_pid);
+  if (::stat(proc.c_str(), &process) != 0 || process.st_uid != owner) return std::nullopt;
+  return static_cast<pid_t>(recorded_pid);
 }
 
 SegmentLock::~SegmentLock() {

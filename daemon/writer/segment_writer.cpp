@@ -76,6 +76,11 @@ bool SegmentWriter::publish(std::span<const std::byte> image) noexcept {
   return true;
 }
 
+void SegmentWriter::supersede() noexcept {
+  std::byte* active = base_ + offsetof(SegmentPrefix, publish);
+  shared::store_release<std::uint64_t>(active, layout::supersede_publish_word(shared::load<std::uint64_t>(active)));
+}
+
 std::uint64_t SegmentWriter::newest_generation() const noexcept {
   std::uint64_t newest = 0;
   for (std::uint64_t slot = 0; slot < layout::kSlotCount; ++slot) {

@@ -40,6 +40,11 @@ class SegmentWriter {
   // (publishing nothing) if the image does not fit a slot.
   bool publish(std::span<const std::byte> image) noexcept;
 
+  // Marks the segment as replaced by a new one of the same name: readers move to it at their
+  // next evaluation off the inline path, and until they have, read the image readers see now.
+  // Nothing is published into a superseded segment.
+  void supersede() noexcept;
+
   // The generation of the newest complete image in either slot: a restarted daemon continues
   // after it, even if it crashed after filling a slot but before publishing it.
   std::uint64_t newest_generation() const noexcept;

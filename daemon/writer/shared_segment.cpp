@@ -1,44 +1,54 @@
 #include "shared_segment.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/interprocess/exceptions.hpp>
-#include <boost/interprocess/mapped_region.hpp>
-#include <boost/interprocess/shared_memory_object.hpp>
-#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <random>
 
 #include "flagd/layout.hpp"
-#include "flagd/wall_clock.hpp"
 #include "flagd/limits.hpp"
+#include "flagd/segment_name.hpp"
 #include "flagd/shared_access.hpp"
+#include "flagd/wall_clock.hpp"
 #include "segment_writer.hpp"
 
 namespace flagd {
 
-namespace ipc = boost::interprocess;
+// One segment file, open and mapped read-write.
+struct SharedSegment::File {
+  std::string path;  // the name it was opened or created by
+  int fd = -1;
+  std::byte* base = nullptr;
+  std::uint64_t bytes = 0;
+  dev_t device = 0;
+  ino_t inode = 0;
 
-struct SharedSegment::Impl {
-  ipc::shared_memory_object object;
-  ipc::mapped_region region;
+  File() = default;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File() {
+    if (base != nullptr) ::munmap(base, bytes);
+    if (fd >= 0) ::close(fd);
+  }
+  bool same_file(const File& other) const noexcept { return device == other.device && inode == other.inode; }
+  std::uint64_t slot_bytes() const noexcept { return SegmentWriter(base).slot_bytes(); }
 };
 
-SharedSegment::SharedSegment(std::unique_ptr<Impl> impl, bool created)
-    : impl_(std::move(impl)), created_(created) {}
+SharedSegment::SharedSegment(std::unique_ptr<File> file, bool created) : file_(std::move(file)), created_(created) {}
 SharedSegment::SharedSegment(SharedSegment&&) noexcept = default;
 SharedSegment::~SharedSegment() = default;
 
-std::byte* SharedSegment::data() const noexcept {
-  return static_cast<std::byte*>(impl_->region.get_address());
-}
-std::uint64_t SharedSegment::size() const noexcept { return impl_->region.get_size(); }
+std::byte* SharedSegment::data() const noexcept { return file_->base; }
+std::uint64_t SharedSegment::size() const noexcept { return file_->bytes; }
 
 namespace {
+
+using File = SharedSegment::File;
 
 std::string octal(mode_t mode) {
   char text[8];
@@ -46,103 +56,266 @@ std::string octal(mode_t mode) {
   return text;
 }
 
-// Checks who owns the segment's file and who may write it, then gives it the group and mode
-// `access` asks for. False with `error` set if the segment cannot be trusted or changed.
-bool secure(int fd, const std::string& name, const SegmentAccess& access, std::string& error) {
-  struct stat info{};
+// Checks the file `fd` is one the daemon may write into for its readers: a regular file of its
+// own that nobody else may write. False with `error` set otherwise.
+bool trusted(int fd, const std::string& path, struct stat& info, std::string& error) {
   if (::fstat(fd, &info) != 0) {
-    error = "cannot read the status of /dev/shm/" + name + ": " + std::strerror(errno);
+    error = "cannot read the status of " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    error = path + " is not a regular file; remove it";
     return false;
   }
   if (info.st_uid != ::geteuid()) {
-    error = "/dev/shm/" + name + " is owned by uid " + std::to_string(info.st_uid) + ", not by this daemon's user (uid " +
+    error = path + " is owned by uid " + std::to_string(info.st_uid) + ", not by this daemon's user (uid " +
             std::to_string(::geteuid()) + "); another user could change what readers see. Remove it, or use another --segment";
     return false;
   }
   if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    error = "/dev/shm/" + name + " is writable by other users (mode " + octal(info.st_mode) +
+    error = path + " is writable by other users (mode " + octal(info.st_mode) +
             "); what readers saw may have been forged. Stop its readers and remove it to start afresh";
-    return false;
-  }
-  const gid_t group = access.group.value_or(::getegid());
-  if (info.st_gid != group && ::fchown(fd, static_cast<uid_t>(-1), group) != 0) {
-    error = "cannot give /dev/shm/" + name + " the group " + std::to_string(group) + ": " + std::strerror(errno) +
-            " (the daemon's user must belong to that group)";
-    return false;
-  }
-  const mode_t mode = access.readable_by_all ? 0644 : 0640;
-  if ((info.st_mode & 07777) != mode && ::fchmod(fd, mode) != 0) {
-    error = "cannot set the mode of /dev/shm/" + name + " to " + octal(mode) + ": " + std::strerror(errno);
     return false;
   }
   return true;
 }
 
+// Gives a trusted segment file the group and mode `access` asks for.
+bool set_access(const File& f, const struct stat& info, const SegmentAccess& access, std::string& error) {
+  const gid_t group = access.group.value_or(::getegid());
+  if (info.st_gid != group && ::fchown(f.fd, static_cast<uid_t>(-1), group) != 0) {
+    error = "cannot give " + f.path + " the group " + std::to_string(group) + ": " + std::strerror(errno) +
+            " (the daemon's user must belong to that group)";
+    return false;
+  }
+  const mode_t mode = access.readable_by_all ? 0644 : 0640;
+  if ((info.st_mode & 07777) != mode && ::fchmod(f.fd, mode) != 0) {
+    error = "cannot set the mode of " + f.path + " to " + octal(mode) + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool map(File& f, std::string& error) {
+  void* at = ::mmap(nullptr, f.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd, 0);
+  if (at == MAP_FAILED) {
+    error = "cannot map " + f.path + " read-write: " + std::strerror(errno);
+    return false;
+  }
+  f.base = static_cast<std::byte*>(at);
+  return true;
+}
+
+std::uint64_t new_segment_id() {
+  std::random_device random;
+  return (std::uint64_t{random()} << 32) ^ random() ^ unix_now_ns();
+}
+
+// Sizes, maps and formats a new, empty file `f` with slots of `slot_bytes`. The pages are
+// reserved now, so that a full /dev/shm fails here with a message rather than later with SIGBUS.
+bool format_new(File& f, std::uint64_t slot_bytes, std::string& error) {
+  f.bytes = SegmentWriter::segment_bytes_for(slot_bytes);
+  if (::ftruncate(f.fd, static_cast<off_t>(f.bytes)) != 0) {
+    error = "cannot size " + f.path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (const int rc = ::posix_fallocate(f.fd, 0, static_cast<off_t>(f.bytes)); rc != 0) {
+    (void)!::ftruncate(f.fd, 0);  // nobody can have attached: the magic is not written yet
+    error = "cannot reserve " + std::to_string(f.bytes) + " bytes for " + f.path + " in /dev/shm: " + std::strerror(rc);
+    return false;
+  }
+  if (!map(f, error)) return false;
+  SegmentWriter::format(f.base, f.bytes, slot_bytes, new_segment_id(), unix_now_ns());
+  return true;
+}
+
+enum class Opened { Yes, Missing, Failed };
+
+// Opens an existing segment file read-write, without following a symlink, and checks it.
+Opened open_existing(const std::string& path, File& f, struct stat& info, std::string& error) {
+  f.path = path;
+  f.fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (f.fd < 0) {
+    if (errno == ENOENT) return Opened::Missing;
+    error = "cannot open " + path + " read-write: " + std::strerror(errno);
+    return Opened::Failed;
+  }
+  if (!trusted(f.fd, path, info, error)) return Opened::Failed;
+  f.bytes = static_cast<std::uint64_t>(info.st_size);
+  f.device = info.st_dev;
+  f.inode = info.st_ino;
+  return Opened::Yes;
+}
+
+// Creates a new segment file at `path`, which must not exist, formatted with slots of `slot_bytes`.
+bool create_new(const std::string& path, std::uint64_t slot_bytes, const SegmentAccess& access, File& f,
+                std::string& error) {
+  f.path = path;
+  // Private until set_access opens it to the readers' group.
+  f.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (f.fd < 0) {
+    error = "cannot create " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat info{};
+  if (!trusted(f.fd, path, info, error) || !set_access(f, info, access, error)) return false;
+  f.device = info.st_dev;
+  f.inode = info.st_ino;
+  return format_new(f, slot_bytes, error);
+}
+
+// Checks the header of a mapped segment this daemon may write; formats one whose creation a
+// crash interrupted (no magic yet: no reader could have attached). True if it was formatted.
+bool check_header(File& f, const std::string& name, bool& formatted, std::string& error) {
+  formatted = false;
+  if (f.bytes < sizeof(layout::SegmentPrefix)) {
+    error = "segment '" + name + "' is too small to be a flagd segment; remove " + f.path;
+    return false;
+  }
+  const auto magic = shared::load<std::uint64_t>(f.base + offsetof(layout::SegmentHeader, magic));
+  if (magic == 0) {
+    const std::uint64_t slots = (f.bytes - layout::kSlotsOffset) / layout::kSlotCount;
+    SegmentWriter::format(f.base, f.bytes, slots & ~(layout::kSlotAlignment - 1), new_segment_id(), unix_now_ns());
+    formatted = true;
+    return true;
+  }
+  if (magic != layout::kSegmentMagic) {
+    error = f.path + " exists but is not a flagd segment";
+    return false;
+  }
+  const auto version = shared::load<std::uint32_t>(f.base + offsetof(layout::SegmentHeader, layout_version));
+  if (version != layout::kLayoutVersion) {
+    error = "segment '" + name + "' has layout version " + std::to_string(version) +
+            " but this daemon writes layout version " + std::to_string(layout::kLayoutVersion) +
+            "; stop its readers and remove " + f.path + " and " + segment_link_path(name) + " to start afresh";
+    return false;
+  }
+  return true;
+}
+
+// Opens an existing segment file and its header; nullptr if missing, or (error set) unusable.
+std::unique_ptr<File> open_segment(const std::string& path, const std::string& name, bool& formatted,
+                                   std::string& error) {
+  auto f = std::make_unique<File>();
+  struct stat info{};
+  const Opened opened = open_existing(path, *f, info, error);
+  if (opened != Opened::Yes) return nullptr;
+  if (!map(*f, error) || !check_header(*f, name, formatted, error)) return nullptr;
+  return f;
+}
+
+// Gives `to`, a new segment, what readers of `from` saw: its image (if it fits: the generation
+// and every stable index come with it) and the daemon's status block. A note if the image does
+// not fit.
+std::string hand_over(const File& from, const File& to) {
+  SegmentWriter source(from.base), target(to.base);
+  const std::vector<std::byte> image = source.active_image();
+  std::string note;
+  if (source.newest_generation() != 0 && !target.publish(image))
+    note = "the replaced segment's image (" + std::to_string(image.size()) +
+           " bytes) does not fit the new one; its readers move once a load is published";
+  layout::DaemonStatus status{};
+  shared::copy_out(&status, from.base + offsetof(layout::SegmentPrefix, status), sizeof status);
+  target.update_status([&](layout::DaemonStatus& s) { s = status; });
+  return note;
+}
+
+// Points the hidden second name at `f` (by its path, checked to be the same file), by rename.
+std::string link_as_current(const File& f, const std::string& name) {
+  const std::string link = segment_link_path(name);
+  const std::string fresh = link + ".new";
+  ::unlink(fresh.c_str());
+  struct stat info{};
+  if (::link(f.path.c_str(), fresh.c_str()) != 0 || ::lstat(fresh.c_str(), &info) != 0 || info.st_dev != f.device ||
+      info.st_ino != f.inode || ::rename(fresh.c_str(), link.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(fresh.c_str());
+    return "cannot keep " + link + " as a second name of the segment (" + why +
+           "): readers will not follow it if /dev/shm/" + name + " is removed";
+  }
+  return {};
+}
+
 }  // namespace
 
-std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& name,
-                                                           std::uint64_t slot_bytes,
-                                                           const SegmentAccess& access,
-                                                           std::string& error) {
+std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& name, std::uint64_t slot_bytes,
+                                                           const SegmentAccess& access, bool grow, std::string& error) {
   if (slot_bytes < sizeof(layout::ImageHeader) || slot_bytes > limits::kMaxImageBytes) {
     error = "image capacity " + std::to_string(slot_bytes) + " bytes is out of range";
     return std::nullopt;
   }
-  try {
-    auto impl = std::make_unique<Impl>();
-    // Created private; secure() then opens it to the group or to all, as asked.
-    impl->object = ipc::shared_memory_object(ipc::open_or_create, name.c_str(), ipc::read_write,
-                                             ipc::permissions(0600));
-    const int fd = impl->object.get_mapping_handle().handle;
-    if (!secure(fd, name, access, error)) return std::nullopt;
-    ipc::offset_t size = 0;
-    impl->object.get_size(size);
-    bool created = false;
-    if (size == 0) {
-      // New (or left empty by a daemon that died before sizing it). Reserve the pages now, so a
-      // full /dev/shm fails here with a message rather than later with SIGBUS.
-      const std::uint64_t bytes = SegmentWriter::segment_bytes_for(slot_bytes);
-      impl->object.truncate(static_cast<ipc::offset_t>(bytes));
-      if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0) {
-        impl->object.truncate(0);
-        error = "cannot reserve " + std::to_string(bytes) + " bytes for segment '" + name +
-                "' in /dev/shm: " + std::strerror(rc);
-        return std::nullopt;
-      }
-      created = true;
-    }
-    impl->region = ipc::mapped_region(impl->object, ipc::read_write);
-    auto* base = static_cast<std::byte*>(impl->region.get_address());
-    const std::uint64_t mapped = impl->region.get_size();
-    if (mapped < sizeof(layout::SegmentPrefix)) {
-      error = "segment '" + name + "' is too small to be a flagd segment; remove /dev/shm/" + name;
-      return std::nullopt;
-    }
-    const auto magic = shared::load<std::uint64_t>(base + offsetof(layout::SegmentHeader, magic));
-    if (created || magic == 0) {
-      // Formatting is only ever interrupted by a crash, before any reader could attach.
-      const std::uint64_t slots = created ? slot_bytes : (mapped - layout::kSlotsOffset) / 2;
-      std::random_device random;
-      const std::uint64_t id = (std::uint64_t{random()} << 32) ^ random() ^ unix_now_ns();
-      SegmentWriter::format(base, mapped, slots & ~(layout::kSlotAlignment - 1), id, unix_now_ns());
-      return SharedSegment(std::move(impl), true);
-    }
-    const auto version = shared::load<std::uint32_t>(base + offsetof(layout::SegmentHeader, layout_version));
-    if (magic != layout::kSegmentMagic) {
-      error = "/dev/shm/" + name + " exists but is not a flagd segment";
-      return std::nullopt;
-    }
-    if (version != layout::kLayoutVersion) {
-      error = "segment '" + name + "' has layout version " + std::to_string(version) +
-              " but this daemon writes layout version " + std::to_string(layout::kLayoutVersion) +
-              "; stop its readers and remove /dev/shm/" + name + " to start afresh";
-      return std::nullopt;
-    }
-    return SharedSegment(std::move(impl), false);
-  } catch (const ipc::interprocess_exception& e) {
-    error = "cannot open segment '" + name + "' read-write: " + e.what();
-    return std::nullopt;
+  const std::string path = segment_path(name);
+  bool created = false;
+  std::unique_ptr<File> current = open_segment(path, name, created, error);
+  if (!current && !error.empty()) return std::nullopt;
+  if (current) {
+    struct stat info{};
+    if (::fstat(current->fd, &info) != 0 || !set_access(*current, info, access, error)) return std::nullopt;
   }
+
+  // The segment last linked as current, if it is not the one at /dev/shm/NAME: removed by hand,
+  // its readers are still on it. A link that is not the daemon's own is left alone.
+  std::vector<std::string> notes;
+  std::string link_problem;
+  bool ignored = false;
+  std::unique_ptr<File> removed = open_segment(segment_link_path(name), name, ignored, link_problem);
+  if (!link_problem.empty()) notes.push_back("ignoring " + segment_link_path(name) + ": " + link_problem);
+  if (removed && current && removed->same_file(*current)) removed.reset();
+
+  std::vector<std::unique_ptr<File>> replaced;
+  if (!current) {
+    current = std::make_unique<File>();
+    if (!create_new(path, slot_bytes, access, *current, error)) {
+      ::unlink(path.c_str());
+      return std::nullopt;
+    }
+    created = true;
+  } else if (grow && current->slot_bytes() < SegmentWriter::slot_capacity(slot_bytes)) {
+    // A complete new segment first, then one rename: a reader attaching by name never sees a
+    // segment without the image.
+    auto larger = std::make_unique<File>();
+    const std::string staging = "/dev/shm/." + name + ".grow";
+    ::unlink(staging.c_str());
+    if (!create_new(staging, slot_bytes, access, *larger, error)) {
+      ::unlink(staging.c_str());
+      return std::nullopt;
+    }
+    if (std::string note = hand_over(*current, *larger); !note.empty()) notes.push_back(note);
+    if (::rename(staging.c_str(), path.c_str()) != 0) {
+      error = "cannot move the grown segment to " + path + ": " + std::strerror(errno);
+      ::unlink(staging.c_str());
+      return std::nullopt;
+    }
+    larger->path = path;
+    notes.push_back("replaced segment '" + name + "' (slots of " + std::to_string(current->slot_bytes()) +
+                    " bytes) by one with slots of " + std::to_string(larger->slot_bytes()) + " bytes");
+    replaced.push_back(std::move(current));
+    current = std::move(larger);
+    created = true;
+  }
+  if (removed) {
+    if (created && SegmentWriter(current->base).newest_generation() == 0) {
+      if (std::string note = hand_over(*removed, *current); !note.empty()) notes.push_back(note);
+      notes.push_back("segment '" + name + "' was removed and is created again: it continues the removed one's image");
+    }
+    replaced.push_back(std::move(removed));
+  }
+  if (std::string problem = link_as_current(*current, name); !problem.empty()) notes.push_back(problem);
+
+  SharedSegment segment(std::move(current), created);
+  segment.replaced_ = std::move(replaced);
+  segment.notes_ = std::move(notes);
+  return segment;
+}
+
+std::string SharedSegment::retire_replaced() {
+  if (replaced_.empty() || SegmentWriter(file_->base).newest_generation() == 0) return {};
+  for (const auto& old : replaced_) SegmentWriter(old->base).supersede();
+  const std::string done = std::to_string(replaced_.size()) + " replaced segment" + (replaced_.size() == 1 ? "" : "s") +
+                           " marked superseded: " + (replaced_.size() == 1 ? "its" : "their") +
+                           " readers move to this one";
+  replaced_.clear();
+  return done;
 }
 
 }  // namespace flagd

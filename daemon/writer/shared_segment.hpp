@@ -1,5 +1,6 @@
 // The daemon's read-write mapping of a named shared-memory segment, created on first use and
-// reopened (with its images and generation sequence) by a restarted daemon.
+// reopened (with its images and generation sequence) by a restarted daemon; and the replacement
+// of a segment by a new one whose readers follow them.
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace flagd {
 
@@ -20,11 +22,22 @@ struct SegmentAccess {
 class SharedSegment {
  public:
   // Opens segment `name`, or creates it with slots of `slot_bytes`, then sets its group and mode
-  // as `access` says (0640 or 0644: never writable by anyone but the owner). An existing segment
-  // keeps its own slot size; one owned by another user, or writable by others, is refused, since
-  // whoever can write it decides what every reader sees.
+  // as `access` says (0640 or 0644: never writable by anyone but the owner). One owned by another
+  // user, writable by others, or not a regular file is refused, since whoever can write it
+  // decides what every reader sees.
+  //
+  // An existing segment keeps its slot size unless `grow` is set and its slots are smaller than
+  // `slot_bytes`: it is then replaced by a new segment of that size. A segment created after
+  // /dev/shm/NAME was removed finds the removed one through segment_link_path(). Either way the
+  // new segment starts with the old one's image (if it fits) and status, so readers keep their
+  // flags and the generation sequence continues, and the old one is retired: see
+  // retire_replaced().
   static std::optional<SharedSegment> open_or_create(const std::string& name, std::uint64_t slot_bytes,
-                                                     const SegmentAccess& access, std::string& error);
+                                                     const SegmentAccess& access, bool grow, std::string& error);
+  static std::optional<SharedSegment> open_or_create(const std::string& name, std::uint64_t slot_bytes,
+                                                     const SegmentAccess& access, std::string& error) {
+    return open_or_create(name, slot_bytes, access, false, error);
+  }
   SharedSegment(SharedSegment&&) noexcept;
   ~SharedSegment();
 
@@ -32,10 +45,21 @@ class SharedSegment {
   std::uint64_t size() const noexcept;
   bool created() const noexcept { return created_; }
 
+  // Marks every segment this one replaced as superseded, so that their readers move here, once
+  // this one serves an image (at once if it was handed the old image; otherwise after the first
+  // publication). Returns what it did, for the log; empty if nothing.
+  std::string retire_replaced();
+
+  // What opening did that the log should say (a replacement, a link it could not trust).
+  const std::vector<std::string>& notes() const noexcept { return notes_; }
+
+  struct File;
+
  private:
-  struct Impl;
-  explicit SharedSegment(std::unique_ptr<Impl> impl, bool created);
-  std::unique_ptr<Impl> impl_;
+  SharedSegment(std::unique_ptr<File> file, bool created);
+  std::unique_ptr<File> file_;
+  std::vector<std::unique_ptr<File>> replaced_;  // still to retire
+  std::vector<std::string> notes_;
   bool created_;
 };
 

@@ -1,23 +1,35 @@
 // Attaching a Reader to a segment: mapping it read-only and checking that its header describes a
 // segment of this build's layout before anything else is read.
-#include <boost/interprocess/exceptions.hpp>
-#include <boost/interprocess/mapped_region.hpp>
-#include <boost/interprocess/shared_memory_object.hpp>
-
+#include <chrono>
 #include <cstring>
 
 #include "flagd/reader.hpp"
+#include "image_read.hpp"
 #include "overrides.hpp"
+#include "segment_file.hpp"
 
 namespace flagd {
 
-namespace ipc = boost::interprocess;
 using layout::SegmentHeader;
 using layout::SegmentPrefix;
 
 namespace detail {
 const HandleEntry kNullHandleEntry{};
-}
+
+struct Attachments {
+  // How long a reader that could not follow a replacement waits before it tries again: each
+  // try makes syscalls inside an evaluation.
+  static constexpr std::chrono::milliseconds kFollowRetry{100};
+
+  std::vector<uid_t> owners;  // trusted to own the segment (trusted_owners)
+  struct Attached {
+    std::shared_ptr<const void> owner;  // keeps the memory alive
+    std::unique_ptr<Mapping> mapping;
+  };
+  std::vector<Attached> all;  // every mapping this reader used, the current one last
+  std::chrono::steady_clock::time_point next_follow{};  // after a failed try to follow
+};
+}  // namespace detail
 
 namespace {
 
@@ -92,7 +104,7 @@ const detail::Mapping* empty_mapping() {
 
 }  // namespace
 
-void Reader::use_mapping(const detail::Mapping* mapping) noexcept {
+void Reader::use_mapping(const detail::Mapping* mapping) const noexcept {
   // A growing limit is published after its base: a reader that sees the new limit sees the new
   // base; one that sees the old (smaller) limit is within bounds with either base.
   hot_limit_.store(0, std::memory_order_release);
@@ -107,6 +119,7 @@ Reader::Reader(std::string segment_name, const detail::Mapping* mapping)
       mapping_(mapping),
       hot_base_(mapping->base),
       hot_limit_(mapping->segment_bytes),
+      attachments_(std::make_unique<detail::Attachments>()),
       resolve_mutex_(std::make_unique<std::mutex>()),
       handles_(std::make_unique<std::deque<detail::HandleEntry>>()),
       override_tables_(std::make_unique<std::vector<std::unique_ptr<detail::Overrides>>>()) {
@@ -120,8 +133,7 @@ Reader::Reader(Reader&& other) noexcept
       mapping_(other.mapping_.load()),
       hot_base_(other.hot_base_.load()),
       hot_limit_(other.hot_limit_.load()),
-      owner_(std::move(other.owner_)),
-      own_mapping_(std::move(other.own_mapping_)),
+      attachments_(std::move(other.attachments_)),
       resolve_mutex_(std::move(other.resolve_mutex_)),
       handles_(std::move(other.handles_)),
       overrides_(other.overrides_.exchange(nullptr)),
@@ -133,8 +145,7 @@ Reader& Reader::operator=(Reader&& other) noexcept {
   if (this != &other) {
     segment_name_ = std::move(other.segment_name_);
     use_mapping(other.mapping_.load());
-    owner_ = std::move(other.owner_);
-    own_mapping_ = std::move(other.own_mapping_);
+    attachments_ = std::move(other.attachments_);
     resolve_mutex_ = std::move(other.resolve_mutex_);
     handles_ = std::move(other.handles_);
     overrides_.store(other.overrides_.exchange(nullptr));
@@ -147,43 +158,16 @@ Reader& Reader::operator=(Reader&& other) noexcept {
 
 Reader::~Reader() = default;
 
-namespace {
-
-struct MappedSegment {
-  ipc::shared_memory_object object;
-  ipc::mapped_region region;
-};
-
-Result<std::shared_ptr<MappedSegment>> map_read_only(std::string_view name) {
-  if (auto problem = segment_name_problem(name); !problem.empty())
-    return error(AttachErrorKind::InvalidName, problem);
-  const std::string n(name);
-  try {
-    auto mapped = std::make_shared<MappedSegment>();
-    mapped->object = ipc::shared_memory_object(ipc::open_only, n.c_str(), ipc::read_only);
-    mapped->region = ipc::mapped_region(mapped->object, ipc::read_only);
-    return mapped;
-  } catch (const ipc::interprocess_exception& e) {
-    if (e.get_error_code() == ipc::not_found_error)
-      return error(AttachErrorKind::Missing,
-                   "segment '" + n + "' does not exist (is the flagd daemon running?)");
-    return error(AttachErrorKind::Unreadable,
-                 "segment '" + n + "' cannot be mapped read-only: " + e.what());
-  } catch (const std::exception& e) {
-    return error(AttachErrorKind::Unreadable, "segment '" + n + "': " + e.what());
-  }
-}
-
-}  // namespace
-
-Result<Reader> Reader::attach(std::string_view segment) {
-  Reader reader = detached(segment);
+Result<Reader> Reader::attach(std::string_view segment, const AttachOptions& options) {
+  Reader reader = detached(segment, options);
   if (auto problem = reader.try_attach()) return std::move(*problem);
   return reader;
 }
 
-Reader Reader::detached(std::string_view segment) {
-  return Reader(std::string(segment), empty_mapping());
+Reader Reader::detached(std::string_view segment, const AttachOptions& options) {
+  Reader reader(std::string(segment), empty_mapping());
+  reader.attachments_->owners = detail::trusted_owners(options);
+  return reader;
 }
 
 Result<Reader> Reader::over_memory(std::shared_ptr<const void> owner, const std::byte* base,
@@ -193,25 +177,88 @@ Result<Reader> Reader::over_memory(std::shared_ptr<const void> owner, const std:
   auto described = describe("(in memory)", base, bytes);
   if (!described) return described.error();
   Reader reader("(in memory)", empty_mapping());
-  reader.owner_ = std::move(owner);
-  reader.own_mapping_ = std::make_unique<detail::Mapping>(described.value());
-  reader.use_mapping(reader.own_mapping_.get());
+  auto& attached = reader.attachments_->all.emplace_back();
+  attached.owner = std::move(owner);
+  attached.mapping = std::make_unique<detail::Mapping>(described.value());
+  reader.use_mapping(attached.mapping.get());
   return reader;
 }
 
+namespace {
+
+// Maps segment `name` and checks its header; `min_extent` bytes of it readable at least.
+Result<detail::Attachments::Attached> map_segment(std::string_view name, const std::vector<uid_t>& owners,
+                                                  std::uint64_t min_extent) {
+  if (auto problem = segment_name_problem(name); !problem.empty())
+    return error(AttachErrorKind::InvalidName, problem);
+  try {
+    auto file = detail::open_segment_file(name, owners, min_extent);
+    if (!file) return file.error();
+    auto described = describe(name, file.value()->base(), file.value()->file_bytes());
+    if (!described) return described.error();
+    return detail::Attachments::Attached{std::move(file.value()), std::make_unique<detail::Mapping>(described.value())};
+  } catch (const std::exception& e) {
+    return error(AttachErrorKind::Unreadable, "segment '" + std::string(name) + "': " + e.what());
+  }
+}
+
+bool superseded(const detail::Mapping& m) {
+  return layout::publish_superseded(shared::load_acquire<std::uint64_t>(m.base + offsetof(SegmentPrefix, publish)));
+}
+
+// True if every handle resolved so far names, in `m`, the flag it named: a Handle carries its
+// index, so a segment that moved a key cannot serve the copies the application holds.
+bool keeps_indices(const detail::Mapping& m, const std::deque<detail::HandleEntry>& handles) {
+  for (const auto& entry : handles) {
+    const std::uint32_t index = entry.index.load(std::memory_order_relaxed);
+    if (index == detail::kUnresolved) continue;
+    bool same = false;
+    const auto result = detail::read_section(m, [&](const detail::SlotView& slot) {
+      const std::byte* record = detail::record_at(slot, index);
+      same = record != nullptr &&
+             detail::string_equals(slot, layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(layout::FlagRecord, key))),
+                                   entry.key);
+      return true;
+    });
+    if (result != detail::SectionResult::Ok || !same) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<AttachError> Reader::try_attach() {
   std::lock_guard lock(*resolve_mutex_);
-  if (own_mapping_) return std::nullopt;
-  auto mapped = map_read_only(segment_name_);
+  if (!attachments_->all.empty()) return std::nullopt;
+  auto mapped = map_segment(segment_name_, attachments_->owners, 0);
   if (!mapped) return mapped.error();
-  const auto& region = mapped.value()->region;
-  auto described = describe(segment_name_, static_cast<const std::byte*>(region.get_address()),
-                             region.get_size());
-  if (!described) return described.error();
-  owner_ = std::move(mapped.value());
-  own_mapping_ = std::make_unique<detail::Mapping>(described.value());
-  use_mapping(own_mapping_.get());
+  const detail::Mapping* mapping = mapped.value().mapping.get();
+  attachments_->all.push_back(std::move(mapped.value()));
+  use_mapping(mapping);
   return std::nullopt;
+}
+
+const detail::Mapping& Reader::follow_replacement(const detail::Mapping& old) const noexcept {
+  // An evaluation never waits: if another thread holds the lock, it resolves or follows, and
+  // this evaluation answers from the old image, which stays intact.
+  std::unique_lock lock(*resolve_mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || mapping_.load(std::memory_order_relaxed) != &old) return *mapping_.load(std::memory_order_acquire);
+  detail::Attachments& a = *attachments_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < a.next_follow) return old;
+  try {
+    // The new segment may be smaller: an evaluation still holding the old bound reads zeros.
+    auto mapped = map_segment(segment_name_, a.owners, old.segment_bytes);
+    if (mapped && !superseded(*mapped.value().mapping) && keeps_indices(*mapped.value().mapping, *handles_)) {
+      const detail::Mapping* next = mapped.value().mapping.get();
+      a.all.push_back(std::move(mapped.value()));
+      use_mapping(next);
+      return *next;
+    }
+  } catch (...) {
+  }
+  a.next_follow = now + detail::Attachments::kFollowRetry;
+  return old;
 }
 
 bool Reader::attached() const noexcept { return mapping_.load() != empty_mapping(); }

@@ -56,20 +56,23 @@ bool kind_fits(ValueKind kind, int want) {
 }  // namespace
 
 Handle Reader::resolve(std::string_view key) {
+  (void)mapping();  // follows a replacement first: that takes the lock held below
   std::lock_guard lock(*resolve_mutex_);
   auto& entry = handles_->emplace_back();
   entry.key.assign(key);
-  const std::uint32_t index = lookup(key);
+  const std::uint32_t index = lookup_in(*mapping_.load(std::memory_order_acquire), key);
   entry.index.store(index, std::memory_order_relaxed);
   return Handle(index, &entry);
 }
 
-std::uint32_t Reader::lookup(std::string_view key) const noexcept {
+std::uint32_t Reader::lookup(std::string_view key) const noexcept { return lookup_in(mapping(), key); }
+
+std::uint32_t Reader::lookup_in(const detail::Mapping& m, std::string_view key) const noexcept {
   const detail::KeyProbe probe(key);
   std::uint32_t index = detail::kUnresolved;
   const std::byte* record;
-  const auto result = detail::read_section(
-      mapping(), [&](const SlotView& slot) { return detail::find_key(slot, probe, index, record); });
+  const auto result =
+      detail::read_section(m, [&](const SlotView& slot) { return detail::find_key(slot, probe, index, record); });
   return result == SectionResult::Ok ? index : detail::kUnresolved;
 }
 

@@ -48,8 +48,8 @@ static_assert(std::endian::native == std::endian::little, "the segment layout is
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
 // 2: compiled targeting rules; 3: RuleNode::flags; 4, 5: fast forms; 6: word 0 says which boolean
 // flags have one, RuleRef gives its size as a power of two; 7: short tests, guard words after a
-// fast form
-inline constexpr std::uint32_t kLayoutVersion = 7;
+// fast form; 8: the publish word's superseded bit
+inline constexpr std::uint32_t kLayoutVersion = 8;
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSlotsOffset = 4096;
 inline constexpr std::uint32_t kSlotCount = 2;
@@ -73,9 +73,15 @@ static_assert(offsetof(SegmentHeader, slot_offset) == 32);
 //   bits 0..39   byte offset of the active slot from the segment start (slots are 128-aligned)
 //   bit 6        within those, the active slot (0 or 1): `word & 64` is its counter's offset
 //                from the first counter, since each counter has a 64-byte line of its own
+//   bit 0        superseded: the daemon replaced this segment by a new one of the same name
+//                (to grow it, or after it was removed and recreated); flag_count is then 0
 //   bits 40..63  flag_count of the image in that slot
 // It is written once per publication, after the slot's sequence counter is even again. A reader
 // still validates what it derives from it against the mapping's size.
+//
+// A superseded word keeps naming the last image, so the general path still answers from it, but
+// its flag_count of 0 sends every inline evaluation to the general path, which checks bit 0 and
+// moves the reader to the new segment: the hot path pays nothing for the check.
 struct alignas(kCacheLine) PublishLine {
   std::uint64_t active;
   std::uint8_t padding[kCacheLine - 8];
@@ -86,6 +92,7 @@ inline constexpr std::uint64_t kSlotAlignment = 128;
 inline constexpr std::uint64_t kPublishOffsetMask = 0xFF'FFFF'FF80ULL;
 inline constexpr std::uint64_t kPublishSlotBit = 64;
 inline constexpr std::uint64_t kMaxPublishedFlags = (std::uint64_t{1} << 24) - 1;
+inline constexpr std::uint64_t kPublishSupersededBit = 1;
 
 inline constexpr std::uint64_t pack_publish_word(std::uint64_t slot, std::uint64_t slot_offset,
                                                  std::uint64_t flag_count) noexcept {
@@ -96,6 +103,17 @@ inline constexpr std::uint64_t publish_offset(std::uint64_t w) noexcept { return
 inline constexpr std::uint32_t publish_flag_count(std::uint64_t w) noexcept {
   return static_cast<std::uint32_t>(w >> 40);
 }
+inline constexpr bool publish_superseded(std::uint64_t w) noexcept { return (w & kPublishSupersededBit) != 0; }
+// The word a replaced segment keeps: its last image still readable, nothing on the inline path.
+inline constexpr std::uint64_t supersede_publish_word(std::uint64_t w) noexcept {
+  return pack_publish_word(publish_slot(w), publish_offset(w), 0) | kPublishSupersededBit;
+}
+static_assert(publish_offset(supersede_publish_word(pack_publish_word(1, 4096 + 128, 7))) == 4096 + 128);
+static_assert(publish_slot(supersede_publish_word(pack_publish_word(1, 4096 + 128, 7))) == 1);
+static_assert(publish_flag_count(supersede_publish_word(pack_publish_word(1, 4096 + 128, 7))) == 0);
+static_assert(publish_superseded(supersede_publish_word(pack_publish_word(0, 4096, 7))));
+static_assert(!publish_superseded(pack_publish_word(1, 4096 + 128, 7)));
+static_assert((kPublishSupersededBit & (kPublishOffsetMask | kPublishSlotBit)) == 0);
 
 // Each counter alone on its cache line: the writer bumps the inactive slot's counter while readers
 // spin on nothing but the active one.

@@ -14,6 +14,8 @@
 // A Reader may be used from many threads at once. It must outlive the Handles it resolved.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cmath>
 #include <cstddef>
@@ -41,6 +43,19 @@ enum class AttachErrorKind : std::uint8_t {
   Missing,         // no segment of that name exists (no daemon has run yet)
   LayoutMismatch,  // formatted by a build with another layout version
   Unreadable,      // exists but cannot be opened or mapped, or its header is not a segment's
+  Untrusted,       // not a file this reader trusts: a symlink, not a regular file, owned by an
+                   // unexpected user, or writable by users other than its owner
+};
+
+// Who a reader trusts to have written the segment it maps. Whoever can write /dev/shm/NAME
+// decides what the reader's process does, so attach maps only a regular file, reached without
+// following a symbolic link, that no user but its owner may write, owned by a trusted user.
+struct AttachOptions {
+  // The daemon's user. Unset: the user the environment's FLAGD_SEGMENT_OWNER names (a name or
+  // a uid), or else the user named "flagd" (the packaged daemon's, packaging/systemd/
+  // flagd.sysusers) or this process's own effective user. Root is trusted either way: it can
+  // write any file anyway, as a process's own user can write that process.
+  std::optional<uid_t> owner;
 };
 
 struct AttachError {
@@ -117,6 +132,9 @@ struct SegmentStatus {
   std::uint32_t expired_flags = 0;  // of the published image, when it was loaded (metadata "expires")
   std::string sources;     // "sha256  path" per line
   std::string last_error;  // of the last rejected load; empty if none
+  // The daemon replaced this segment and the reader could not move to the new one (see
+  // Reader::try_attach); it answers from the old segment's last image.
+  bool superseded = false;
 };
 
 namespace detail {
@@ -148,7 +166,8 @@ struct Mapping {
 };
 
 extern const HandleEntry kNullHandleEntry;
-struct Overrides;  // reader_overrides.cpp
+struct Overrides;    // reader_overrides.cpp
+struct Attachments;  // attach.cpp
 }  // namespace detail
 
 // A flag resolved by key, for evaluation without hashing or searching. Cheap to copy: it carries
@@ -171,11 +190,12 @@ class Reader {
  public:
   // Maps the named segment read-only. Errors (never exceptions): name not allowed, no such
   // segment, another layout version, unreadable.
-  static Result<Reader> attach(std::string_view segment = kDefaultSegmentName);
+  // Returns promptly whatever lies at the segment's path (a FIFO, a directory, a symlink).
+  static Result<Reader> attach(std::string_view segment = kDefaultSegmentName, const AttachOptions& options = {});
 
   // A reader that answers with the callers' defaults (reason ERROR, FLAG_NOT_FOUND, generation 0)
   // until try_attach() succeeds. Evaluations cost the same before and after.
-  static Reader detached(std::string_view segment = kDefaultSegmentName);
+  static Reader detached(std::string_view segment = kDefaultSegmentName, const AttachOptions& options = {});
 
   // A reader over a segment held in this process's memory (8-aligned, formatted by
   // flagd::SegmentWriter), e.g. for evaluating a flag file without a daemon. `owner` keeps it alive.
@@ -190,6 +210,12 @@ class Reader {
 
   // For a detached reader: maps the segment if it exists now. Safe while other threads evaluate.
   // Returns nullopt once attached.
+  //
+  // An attached reader follows its segment when the daemon replaces it (to grow it, or after it
+  // was removed and recreated): the first evaluation off the inline path after the replacement
+  // maps the new segment, with the same trust checks, and every Handle keeps its flag. Should the
+  // new segment give some resolved key another index, the reader stays on the old image (which
+  // keeps its last flags) and status().superseded says so.
   std::optional<AttachError> try_attach();
   bool attached() const noexcept;
   const std::string& segment_name() const noexcept { return segment_name_; }
@@ -304,9 +330,18 @@ class Reader {
   struct Raw;
 
   Reader(std::string segment_name, const detail::Mapping* mapping);
+  // The mapping the general path reads, after moving to the new segment if this one was
+  // superseded: the check is one load of the publish word, which the read then uses anyway.
   const detail::Mapping& mapping() const noexcept {
-    return *mapping_.load(std::memory_order_acquire);
+    const detail::Mapping* m = mapping_.load(std::memory_order_acquire);
+    const std::uint64_t publish = shared::load_acquire<std::uint64_t>(m->base + offsetof(layout::SegmentPrefix, publish));
+    if (layout::publish_superseded(publish)) [[unlikely]]
+      return follow_replacement(*m);
+    return *m;
   }
+  // Maps the segment that replaced `old`, if this thread can without waiting; the mapping to use.
+  const detail::Mapping& follow_replacement(const detail::Mapping& old) const noexcept;
+  std::uint32_t lookup_in(const detail::Mapping& m, std::string_view key) const noexcept;
   std::uint32_t index_of(Handle flag) const noexcept {
     return flag.index_ != detail::kUnresolved ? flag.index_ : index_of_late(flag);
   }
@@ -339,17 +374,20 @@ class Reader {
   // fast form, in one read; anything else through slow_bool. `context` may be null (empty).
   bool hot_bool(Handle flag, const Context* context, bool fallback) const noexcept;
 
-  // Sets the mapping every evaluation reads (at construction and on attach).
-  void use_mapping(const detail::Mapping* mapping) noexcept;
+  // Sets the mapping every evaluation reads (at construction, on attach, on following a
+  // replacement). Const: following happens inside evaluations.
+  void use_mapping(const detail::Mapping* mapping) const noexcept;
 
   std::string segment_name_;
-  std::atomic<const detail::Mapping*> mapping_;
+  // Changed only by use_mapping(), under resolve_mutex_.
+  mutable std::atomic<const detail::Mapping*> mapping_;
   // The inline hot path reads these two words of the Reader itself instead of following
   // mapping_: one dependent load fewer per evaluation. use_mapping() keeps them in step.
-  std::atomic<const std::byte*> hot_base_;
-  std::atomic<std::uint64_t> hot_limit_;
-  std::shared_ptr<const void> owner_;              // keeps the mapping alive
-  std::unique_ptr<detail::Mapping> own_mapping_;
+  mutable std::atomic<const std::byte*> hot_base_;
+  mutable std::atomic<std::uint64_t> hot_limit_;
+  // Every segment this reader mapped (none is unmapped before the reader: an evaluation on
+  // another thread may still read a superseded one), and whom it trusts to own them.
+  std::unique_ptr<detail::Attachments> attachments_;
   std::unique_ptr<std::mutex> resolve_mutex_;
   std::unique_ptr<std::deque<detail::HandleEntry>> handles_;
   // The overrides in force (null: none), and every table ever published: an evaluation on
