@@ -19,17 +19,17 @@ bool has_errors(const std::vector<Diagnostic>& diagnostics) noexcept {
                      [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Error; });
 }
 
-void line_column(std::string_view text, std::size_t offset, std::uint32_t& line,
-                 std::uint32_t& column) {
-  offset = std::min(offset, text.size());
-  line = 1;
-  std::size_t line_start = 0;
-  for (std::size_t i = 0; i < offset; ++i)
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  column = static_cast<std::uint32_t>(offset - line_start + 1);
+void LineIndex::locate(std::size_t offset, std::uint32_t& line, std::uint32_t& column) {
+  if (starts_.empty()) {
+    starts_.reserve(1 + static_cast<std::size_t>(std::count(text_.begin(), text_.end(), '\n')));
+    starts_.push_back(0);
+    for (std::size_t i = text_.find('\n'); i != std::string_view::npos; i = text_.find('\n', i + 1))
+      starts_.push_back(static_cast<std::uint32_t>(i + 1));
+  }
+  offset = std::min(offset, text_.size());
+  const auto after = std::upper_bound(starts_.begin(), starts_.end(), offset);
+  line = static_cast<std::uint32_t>(after - starts_.begin());
+  column = static_cast<std::uint32_t>(offset - *(after - 1) + 1);
 }
 
 std::string path_join(std::string_view path, std::string_view key) {

@@ -29,7 +29,7 @@ using Kind = JsonValue::Kind;
 class DocumentLoader {
  public:
   DocumentLoader(std::string_view text, std::string_view file, JsonParser& parser, std::vector<Diagnostic>& out)
-      : text_(text), file_(file), parser_(parser), out_(out) {}
+      : lines_(text), file_(file), parser_(parser), out_(out) {}
 
   void load(const JsonValue& root, std::vector<FlagDefinition>& flags) {
     const JsonPath document;
@@ -78,7 +78,7 @@ class DocumentLoader {
     d.severity = severity;
     d.file = file_;
     d.json_path = path.spelled();
-    line_column(text_, parser_.offset_of(token), d.line, d.column);
+    lines_.locate(parser_.offset_of(token), d.line, d.column);
     d.message = std::move(message);
     out_.push_back(std::move(d));
     errors_ += severity == Diagnostic::Severity::Error;
@@ -337,7 +337,7 @@ class DocumentLoader {
     }
   }
 
-  std::string_view text_;
+  LineIndex lines_;
   std::string file_;
   JsonParser& parser_;
   std::vector<Diagnostic>& out_;

@@ -370,7 +370,7 @@ const JsonValue* JsonParser::parse(std::string_view text, std::string_view file,
       error.message = "invalid JSON: " + std::string(unplaced);
       return nullptr;
     }
-    line_column(text, scanner.problem_at, error.line, error.column);
+    LineIndex(text).locate(scanner.problem_at, error.line, error.column);
     error.message = "invalid JSON: " + scanner.problem;
     return nullptr;
   };
