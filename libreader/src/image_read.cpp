@@ -29,6 +29,13 @@ bool copy_string(const SlotView& slot, StringRef ref, std::string& out, std::siz
   return true;
 }
 
+bool copy_string(const SlotView& slot, StringRef ref, std::string& out, CopyBudget& budget) noexcept {
+  if (!slot.holds_words(ref.offset, layout::round_up8(ref.length)) || ref.length > limits::kMaxStringBytes ||
+      !budget.take(ref.length))
+    return false;
+  return copy_string(slot, ref, out);
+}
+
 bool find_key(const SlotView& slot, const KeyProbe& probe_key, std::uint32_t& index,
               const std::byte*& record) noexcept {
   index = kUnresolved;

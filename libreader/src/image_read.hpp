@@ -11,6 +11,7 @@
 
 #include "flagd/key_hash.hpp"
 #include "flagd/layout.hpp"
+#include "flagd/limits.hpp"
 #include "flagd/rule_layout.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/shared_access.hpp"
@@ -68,6 +69,30 @@ template <class Body>
 // therefore never makes an evaluation allocate.
 bool copy_string(const SlotView& slot, layout::StringRef ref, std::string& out,
                  std::size_t* grow = nullptr) noexcept;
+
+// What one allocating view (a listing, a flag's metadata) may copy out of a slot, whatever its
+// words claim. Offsets and lengths alone do not bound it: a forged image can point every one of
+// 65,535 variant records, or of 256 metadata entries, at the same 1 MiB string. A real image's
+// strings are spelt out in the flag file wherever they are used, even when the image stores them
+// once, so a view of a real image copies at most the file limit; the slot's own size is added
+// for images of writers that merge several sources.
+class CopyBudget {
+ public:
+  explicit CopyBudget(const SlotView& slot) noexcept : bytes_(slot.bytes + limits::kMaxFileBytes) {}
+  // Takes `n` bytes, or false if fewer are left.
+  bool take(std::uint64_t n) noexcept {
+    if (n > bytes_) return false;
+    bytes_ -= n;
+    return true;
+  }
+
+ private:
+  std::uint64_t bytes_;
+};
+
+// copy_string for the allocating views: false, before anything is allocated, if the string would
+// overdraw `budget`.
+bool copy_string(const SlotView& slot, layout::StringRef ref, std::string& out, CopyBudget& budget) noexcept;
 
 // True if the image string `ref` holds exactly `key`. Inline: rules compare strings in their
 // innermost loops.

@@ -15,7 +15,8 @@ using layout::ImageHeader;
 
 namespace {
 
-bool read_metadata_block(const SlotView& slot, std::uint64_t block, std::vector<MetadataValue>& out) {
+bool read_metadata_block(const SlotView& slot, std::uint64_t block, std::vector<MetadataValue>& out,
+                         detail::CopyBudget& budget) {
   if (block == 0) return true;
   if (!slot.holds_words(block, sizeof(layout::MetadataBlock))) return false;
   const std::uint32_t count = slot.load<std::uint32_t>(block);
@@ -24,7 +25,7 @@ bool read_metadata_block(const SlotView& slot, std::uint64_t block, std::vector<
     const std::uint64_t at = block + sizeof(layout::MetadataBlock) + i * sizeof(layout::MetadataEntry);
     if (!slot.holds_words(at, sizeof(layout::MetadataEntry))) return false;
     MetadataValue value;
-    if (!detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at)), value.key))
+    if (!detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at)), value.key, budget))
       return false;
     const auto kind = static_cast<layout::MetadataKind>(slot.load<std::uint8_t>(at + 8));
     const std::uint64_t payload = slot.load<std::uint64_t>(at + 16);
@@ -33,7 +34,7 @@ bool read_metadata_block(const SlotView& slot, std::uint64_t block, std::vector<
       case layout::MetadataKind::Number: value.value = std::bit_cast<double>(payload); break;
       case layout::MetadataKind::String: {
         std::string text;
-        if (!detail::copy_string(slot, layout::unpack_string_ref(payload), text)) return false;
+        if (!detail::copy_string(slot, layout::unpack_string_ref(payload), text, budget)) return false;
         value.value = std::move(text);
         break;
       }
@@ -83,7 +84,8 @@ bool Reader::metadata(Handle flag, std::vector<MetadataValue>& out) const {
     const std::uint32_t set_block = slot.load<std::uint32_t>(offsetof(ImageHeader, set_metadata_offset));
     const std::uint32_t flag_block =
         shared::load<std::uint32_t>(record + offsetof(FlagRecord, metadata_offset));
-    return read_metadata_block(slot, set_block, out) && read_metadata_block(slot, flag_block, out);
+    detail::CopyBudget budget(slot);
+    return read_metadata_block(slot, set_block, out, budget) && read_metadata_block(slot, flag_block, out, budget);
   });
   if (result != SectionResult::Ok) out.clear();
   return result == SectionResult::Ok && found;
@@ -96,7 +98,14 @@ std::vector<FlagSummary> Reader::list() const {
     const std::uint32_t count = slot.load<std::uint32_t>(offsetof(ImageHeader, flag_count));
     const std::uint64_t fingerprints = slot.load<std::uint32_t>(offsetof(ImageHeader, fingerprints_offset));
     if (fingerprints != 0 && !slot.holds_words(fingerprints, std::uint64_t{count} * 8)) return false;
-    for (std::uint32_t i = 0; i < count && i < limits::kMaxFlags; ++i) {
+    // Every record lies in the slot, so the count is checked before it sizes anything.
+    if (count > limits::kMaxFlags || !slot.contains(layout::kRecordsOffset, std::uint64_t{count} * sizeof(FlagRecord)))
+      return false;
+    flags.reserve(count);
+    detail::CopyBudget budget(slot);
+    // A real image gives each flag variant records of its own: together they fit in the slot.
+    std::uint64_t variant_records = slot.bytes / sizeof(layout::VariantRecord);
+    for (std::uint32_t i = 0; i < count; ++i) {
       const std::byte* record = detail::record_at(slot, i);
       if (record == nullptr) return false;
       const std::uint64_t word0 = shared::load<std::uint64_t>(record);
@@ -105,15 +114,19 @@ std::vector<FlagSummary> Reader::list() const {
       flag.state = layout::word0_state(word0);
       flag.kind = layout::word0_kind(word0);
       if (!detail::copy_string(
-              slot, layout::unpack_string_ref(shared::load<std::uint64_t>(record + 16)), flag.key))
+              slot, layout::unpack_string_ref(shared::load<std::uint64_t>(record + 16)), flag.key, budget))
         return false;
       const std::uint64_t variants = shared::load<std::uint32_t>(record + offsetof(FlagRecord, variants_offset));
       const std::uint16_t variant_count = layout::word0_variant_count(word0);
+      if (variant_count > variant_records ||
+          !slot.holds_words(variants, std::uint64_t{variant_count} * sizeof(layout::VariantRecord)))
+        return false;
+      variant_records -= variant_count;
+      flag.variants.reserve(variant_count);
       for (std::uint16_t v = 0; v < variant_count; ++v) {
         const std::uint64_t at = variants + v * sizeof(layout::VariantRecord);
-        if (!slot.holds_words(at, sizeof(layout::VariantRecord))) return false;
         std::string name;
-        if (!detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at)), name))
+        if (!detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(at)), name, budget))
           return false;
         if (v == layout::word0_default_variant(word0)) flag.default_variant = name;
         flag.variants.push_back(std::move(name));
