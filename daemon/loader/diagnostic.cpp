@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "flagd/limits.hpp"
+
 namespace flagd {
 
 std::string format(const Diagnostic& d) {
@@ -30,6 +32,54 @@ void LineIndex::locate(std::size_t offset, std::uint32_t& line, std::uint32_t& c
   const auto after = std::upper_bound(starts_.begin(), starts_.end(), offset);
   line = static_cast<std::uint32_t>(after - starts_.begin());
   column = static_cast<std::uint32_t>(offset - *(after - 1) + 1);
+}
+
+namespace {
+
+// The message with its quoted text (from the first quote to the last, so that a quote inside
+// a key cannot split it) and each run of digits replaced, after a letter for the severity.
+std::string kind_template(Diagnostic::Severity severity, std::string_view message) {
+  std::string t(1, severity == Diagnostic::Severity::Error ? 'E' : 'W');
+  const auto add_unquoted = [&t](std::string_view part) {
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      const bool digit = part[i] >= '0' && part[i] <= '9';
+      if (!digit) t += part[i];
+      else if (i == 0 || part[i - 1] < '0' || part[i - 1] > '9') t += '#';
+    }
+  };
+  const std::size_t first = message.find('"');
+  const std::size_t last = message.rfind('"');
+  if (first == last) {
+    add_unquoted(message);
+  } else {
+    add_unquoted(message.substr(0, first));
+    t += "\"\"";
+    add_unquoted(message.substr(last + 1));
+  }
+  return t;
+}
+
+}  // namespace
+
+bool DiagnosticLimiter::admit(Diagnostic::Severity severity, std::string_view message) {
+  const auto [it, inserted] = index_.try_emplace(kind_template(severity, message), kinds_.size());
+  if (inserted) kinds_.push_back(Kind{severity, std::string(message)});
+  return ++kinds_[it->second].count <= limits::kMaxDiagnosticsPerKind;
+}
+
+void DiagnosticLimiter::report_omitted(std::string_view file, std::vector<Diagnostic>& out) const {
+  for (const Kind& kind : kinds_) {
+    if (kind.count <= limits::kMaxDiagnosticsPerKind) continue;
+    const std::size_t omitted = kind.count - limits::kMaxDiagnosticsPerKind;
+    Diagnostic d;
+    d.severity = kind.severity;
+    d.file = std::string(file);
+    const char* noun = kind.severity == Diagnostic::Severity::Error ? "error" : "warning";
+    d.message = std::to_string(omitted) + " more " + noun + (omitted == 1 ? "" : "s") + " not listed, like: " +
+                kind.example + " (a file lists at most " + std::to_string(limits::kMaxDiagnosticsPerKind) +
+                " of each kind)";
+    out.push_back(std::move(d));
+  }
 }
 
 std::string path_join(std::string_view path, std::string_view key) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace flagd {
@@ -37,6 +38,32 @@ class LineIndex {
  private:
   std::string_view text_;
   std::vector<std::uint32_t> starts_;  // of every line, in order; empty until first asked
+};
+
+// Bounds what one file reports: the first limits::kMaxDiagnosticsPerKind of each kind are listed
+// and the rest only counted, so that a mistake repeated 100,000 times still gives a report one can
+// read, in bounded time. A kind is a severity and a message template: the message with its quoted
+// text and its numbers set aside, so "duplicate key \"a\"" and "duplicate key \"b\"" are one kind.
+// That keeps the number of kinds bounded too, as long as messages quote every piece of text
+// that comes from the file.
+class DiagnosticLimiter {
+ public:
+  // Whether a diagnostic of this severity and message is to be listed; counted either way.
+  bool admit(Diagnostic::Severity severity, std::string_view message);
+
+  // For each kind over the limit, in the order the kinds first appeared, one diagnostic of its
+  // severity that counts what was left out (an error kind's count is an error: a summary never
+  // makes a failing file look clean).
+  void report_omitted(std::string_view file, std::vector<Diagnostic>& out) const;
+
+ private:
+  struct Kind {
+    Diagnostic::Severity severity;
+    std::string example;  // the first message of the kind
+    std::size_t count = 0;
+  };
+  std::unordered_map<std::string, std::size_t> index_;  // template -> position in kinds_
+  std::vector<Kind> kinds_;
 };
 
 // A JSON path with `key` appended: ".key", or ["key"] when the key is not a plain identifier.

@@ -25,13 +25,19 @@ namespace {
 using Kind = JsonValue::Kind;
 
 // Validates one parsed document and adds its flags to the set. Paths and source positions are
-// worked out only for the diagnostics that name them.
+// worked out only for the diagnostics that are listed (DiagnosticLimiter).
 class DocumentLoader {
  public:
   DocumentLoader(std::string_view text, std::string_view file, JsonParser& parser, std::vector<Diagnostic>& out)
       : lines_(text), file_(file), parser_(parser), out_(out) {}
 
   void load(const JsonValue& root, std::vector<FlagDefinition>& flags) {
+    check(root, flags);
+    limiter_.report_omitted(file_, out_);
+  }
+
+ private:
+  void check(const JsonValue& root, std::vector<FlagDefinition>& flags) {
     const JsonPath document;
     if (parser_.has_duplicate_keys()) check_duplicate_keys(root, document);
     if (root.kind() != Kind::Object) {
@@ -72,8 +78,9 @@ class DocumentLoader {
     }
   }
 
- private:
   void report(Diagnostic::Severity severity, const JsonPath& path, std::uint32_t token, std::string message) {
+    errors_ += severity == Diagnostic::Severity::Error;
+    if (!limiter_.admit(severity, message)) return;
     Diagnostic d;
     d.severity = severity;
     d.file = file_;
@@ -81,7 +88,6 @@ class DocumentLoader {
     lines_.locate(parser_.offset_of(token), d.line, d.column);
     d.message = std::move(message);
     out_.push_back(std::move(d));
-    errors_ += severity == Diagnostic::Severity::Error;
   }
   void error(const JsonPath& path, std::uint32_t token, std::string message) {
     report(Diagnostic::Severity::Error, path, token, std::move(message));
@@ -341,7 +347,8 @@ class DocumentLoader {
   std::string file_;
   JsonParser& parser_;
   std::vector<Diagnostic>& out_;
-  std::size_t errors_ = 0;
+  DiagnosticLimiter limiter_;
+  std::size_t errors_ = 0;  // listed or not
   const JsonValue* evaluators_ = nullptr;
 };
 

@@ -17,6 +17,10 @@ inline constexpr std::size_t kMaxStringBytes = 1u << 20;          // a string or
 inline constexpr std::size_t kMaxMetadataEntries = 256;           // per flag or set
 inline constexpr std::uint64_t kMaxImageBytes = 0xFFFF'0000ULL;   // offsets are 32-bit
 
+// Diagnostics of one kind (severity and message template) a file lists; the rest are counted in
+// one more diagnostic of that kind, so a load's report and its cost stay bounded.
+inline constexpr std::size_t kMaxDiagnosticsPerKind = 100;
+
 // A targeting rule, after $ref expansion.
 inline constexpr std::size_t kMaxRuleNodes = 4096;
 inline constexpr std::size_t kMaxRuleDepth = 48;  // operator nesting
