@@ -17,6 +17,7 @@
 #include "json_parse.hpp"
 #include "rule_compiler.hpp"
 #include "sha256.hpp"
+#include "trusted_file.hpp"
 
 namespace flagd {
 
@@ -380,21 +381,17 @@ class FlagMerger {
   std::unordered_map<std::string, std::size_t> position_;
 };
 
-std::string octal_mode(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
 // Checks and reads the file through one descriptor, so that what is checked is what is read.
 // `contents` gets the file's bytes followed by the parser's padding (zeros).
 bool read_file(const std::string& path, FileTrust trust, std::string& contents, std::string_view& text,
                Diagnostic& error) {
   error = Diagnostic{};
   error.file = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  // Trusted: the file and the way to it (directories, symbolic links), as trusted_file.hpp says.
+  const int fd = trust == FileTrust::OwnerOrRoot ? open_trusted_file(path, error.message)
+                                                 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
-    error.message = std::string("cannot open the file: ") + std::strerror(errno);
+    if (trust == FileTrust::Any) error.message = std::string("cannot open the file: ") + std::strerror(errno);
     return false;
   }
   struct Closer {
@@ -409,21 +406,6 @@ bool read_file(const std::string& path, FileTrust trust, std::string& contents, 
   if (!S_ISREG(info.st_mode)) {
     error.message = "not a regular file";
     return false;
-  }
-  if (trust == FileTrust::OwnerOrRoot) {
-    if (info.st_uid != ::geteuid() && info.st_uid != 0) {
-      error.message = "the file is owned by uid " + std::to_string(info.st_uid) +
-                      ", neither this daemon's user (uid " + std::to_string(::geteuid()) +
-                      ") nor root; whoever owns it decides what every reader sees (flagd "
-                      "--allow-any-file-owner accepts it)";
-      return false;
-    }
-    if ((info.st_mode & S_IWOTH) != 0) {
-      error.message = "the file is writable by every user (mode " + octal_mode(info.st_mode) +
-                      "); anyone could change what every reader sees (chmod o-w, or flagd "
-                      "--allow-any-file-owner accepts it)";
-      return false;
-    }
   }
   const auto size = static_cast<std::size_t>(info.st_size);
   if (size > limits::kMaxFileBytes) {
