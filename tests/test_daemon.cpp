@@ -17,8 +17,10 @@
 #include <sstream>
 #include <thread>
 
+#include "flag_loader.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/segment_name.hpp"
+#include "publisher.hpp"
 #include "child_process.hpp"
 #include "published_reader.hpp"
 #include "named_segment.hpp"
@@ -205,16 +207,59 @@ TEST_CASE("a reload that outgrows the segment is refused while readers keep the 
   CHECK(reads.load() > 0);
   CHECK(wrong.load() == 0);
 
-  // A reload that fits again is published as usual.
+  // A reload that fits again is published as usual, as big as before the refused one: that one
+  // left no keys behind.
   std::ofstream(file) << flags_with("b");
   ::kill(daemon.pid, SIGHUP);
   CHECK(eventually([&] { return reader.generation() == 2; }));
   CHECK(reader.get_string(router, "") == "router-b");
+  // The image bytes the log gives for generation `g`, "" before it is logged.
+  const auto bytes_of = [&](int g) {
+    const std::string log = read_file(daemon.log);
+    const std::size_t at = log.find("published generation " + std::to_string(g) + " (");
+    if (at == std::string::npos) return std::string();
+    const std::size_t from = log.find(", ", at) + 2;
+    return log.substr(from, log.find(" bytes)", at) - from);
+  };
+  REQUIRE(eventually([&] { return !bytes_of(2).empty(); }));
+  CHECK(bytes_of(2) == bytes_of(1));
   ::kill(daemon.pid, SIGTERM);
   CHECK(daemon.wait() == 0);
   boost::interprocess::shared_memory_object::remove(segment.c_str());
   ::unlink(flagd::segment_lock_path(segment).c_str());
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a publication refused as too big leaves the stable indices as they were") {
+  flagd::MemorySegment segment(64u << 10);
+  std::string error;
+  std::optional<flagd::Publisher> publisher = flagd::Publisher::resume(segment.data(), error);
+  REQUIRE(publisher);
+  const auto load = [](const std::string& json) {
+    flagd::LoadResult loaded = flagd::load_flag_text(json);
+    REQUIRE(loaded.ok());
+    return std::move(loaded.flags);
+  };
+  const flagd::FlagSet original = load(flags_with("a"));
+  const flagd::PublishOutcome first = publisher->publish(original, 1);
+  REQUIRE(first.published);
+  const std::size_t keys = publisher->known_keys();
+
+  // 3,000 new keys: their records alone (32 bytes each) would not fit a 64 KiB slot.
+  std::string extra;
+  for (int i = 0; i < 3000; ++i)
+    extra += R"(, "new-)" + std::to_string(i) + R"(": {"state": "ENABLED", "variants": {"v": true}, "defaultVariant": "v"})";
+  const flagd::PublishOutcome refused = publisher->publish(load(flags_with("b", extra)), 2);
+  REQUIRE_FALSE(refused.published);
+  CHECK(refused.error.find("the compiled image needs ") != std::string::npos);
+  CHECK(publisher->known_keys() == keys);  // what the lifetime key limit counts
+  CHECK(publisher->generation() == 1);
+
+  const flagd::PublishOutcome again = publisher->publish(original, 3);
+  CHECK(again.published);
+  CHECK(again.generation == 2);
+  CHECK(again.image_bytes == first.image_bytes);
+  CHECK(publisher->known_keys() == keys);
 }
 
 TEST_CASE("flagctl validate and eval") {

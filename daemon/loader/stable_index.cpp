@@ -17,6 +17,16 @@ std::uint32_t StableIndex::assign(std::string_view key) {
   return i;
 }
 
+void StableIndex::truncate(std::size_t count) {
+  if (count >= keys_.size()) return;
+  keys_.resize(count);  // shrinking a deque moves none of the keys that stay
+  hashes_.resize(count);
+  // The table cannot drop entries (open addressing); a refused publication is rare enough to
+  // rebuild it.
+  by_key_.clear(count);
+  for (std::size_t i = 0; i < count; ++i) by_key_.insert(keys_[i], static_cast<std::uint32_t>(i));
+}
+
 bool StableIndex::from_image(const std::byte* image, std::uint64_t bytes, StableIndex& out) {
   out = StableIndex{};
   if (bytes < sizeof(layout::ImageHeader)) return false;

@@ -29,6 +29,9 @@ class StableIndex {
   const std::deque<std::string>& keys() const noexcept { return keys_; }  // by index
   std::uint32_t key_hash_of(std::uint32_t index) const noexcept { return hashes_[index]; }  // flagd::key_hash
   std::size_t size() const noexcept { return keys_.size(); }
+  // Forgets the keys given an index at or after `count`, as if they had never been assigned: a
+  // publication that is refused takes back the indices it gave.
+  void truncate(std::size_t count);
 
   // Rebuilds the indices recorded in a published image (read from a segment or a copy of one).
   // False if the image is malformed.
