@@ -30,9 +30,7 @@ bool to_journal() {
 
 void write(int priority, std::string_view level, std::string_view message) {
   if (to_journal()) {
-    std::string line = "<" + std::to_string(priority) + ">" + std::string(level) + ": ";
-    for (char c : message) line += (c == '\n') ? ' ' : c;
-    line += '\n';
+    const std::string line = "<" + std::to_string(priority) + ">" + std::string(level) + ": " + printable(message) + '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
     return;
@@ -48,8 +46,8 @@ void write(int priority, std::string_view level, std::string_view message) {
   std::string line = std::string(stamp) + "." + (millis < 100 ? (millis < 10 ? "00" : "0") : "") +
                      std::to_string(millis) + "Z flagd[" + std::to_string(::getpid()) + "]: " +
                      std::string(level) + ": ";
-  // One event, one line: embedded newlines would split it.
-  for (char c : message) line += (c == '\n') ? ' ' : c;
+  // One event, one line: an embedded newline, escaped, cannot split it or forge another.
+  line += printable(message);
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);

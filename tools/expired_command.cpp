@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "../daemon/log.hpp"  // printable()
 #include "expiry.hpp"
 #include "flag_loader.hpp"
 
@@ -56,7 +57,7 @@ int expired_command(const std::vector<std::string>& args) {
     now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   const LoadResult loaded = load_flag_files(files);
-  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", format(d).c_str());
+  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", printable(format(d)).c_str());
   if (!loaded.ok()) return 3;
 
   const ExpiryReport report = flags_expired_by(loaded.flags, *now, within_days * 86400);
@@ -64,8 +65,9 @@ int expired_command(const std::vector<std::string>& args) {
   for (const auto& flag : report.flags) {
     const bool past = flag.at <= *now;
     expired += past ? 1 : 0;
-    std::printf("%-9s %s  expires %s (%s)%s\n", past ? "EXPIRED" : "EXPIRING", flag.key.c_str(), flag.expires.c_str(),
-                relative(flag.at, *now).c_str(), flag.owner.empty() ? "" : ("  owner " + flag.owner).c_str());
+    std::printf("%-9s %s  expires %s (%s)%s\n", past ? "EXPIRED" : "EXPIRING", printable(flag.key).c_str(),
+                printable(flag.expires).c_str(), relative(flag.at, *now).c_str(),
+                flag.owner.empty() ? "" : ("  owner " + printable(flag.owner)).c_str());
   }
   std::printf("%zu expired, %zu expiring within %lld day%s, of %zu flags\n", expired, report.flags.size() - expired,
               static_cast<long long>(within_days), within_days == 1 ? "" : "s", loaded.flags.flags.size());

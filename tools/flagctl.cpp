@@ -1,6 +1,7 @@
 // flagctl: the operator's and CI's command line for flagd.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -18,6 +19,7 @@
 #include "flagd/reader.hpp"
 #include "flagd/wall_clock.hpp"
 #include "image_builder.hpp"
+#include "../daemon/log.hpp"  // printable(), the one escaping of every printer
 #include "segment_lock.hpp"
 #include "publisher.hpp"
 
@@ -86,7 +88,7 @@ std::optional<flagd::Reader> attach_or_report(const std::string& segment) {
 int validate(const std::vector<std::string>& files) {
   if (files.empty()) return usage_error("validate needs at least one FILE");
   const flagd::LoadResult result = flagd::load_flag_files(files);
-  for (const auto& d : result.diagnostics) std::fprintf(stderr, "%s\n", flagd::format(d).c_str());
+  for (const auto& d : result.diagnostics) std::fprintf(stderr, "%s\n", flagd::printable(flagd::format(d)).c_str());
   if (!result.ok()) return 1;
   std::printf("OK: %zu flags in %zu file%s\n", result.flags.flags.size(), files.size(),
               files.size() == 1 ? "" : "s");
@@ -115,7 +117,7 @@ int status(const std::string& segment) {
   std::size_t start = 0;
   while (start < sources.size()) {
     const std::size_t end = sources.find('\n', start);
-    std::printf("  %s\n", sources.substr(start, end - start).c_str());
+    std::printf("  %s\n", flagd::printable(sources.substr(start, end - start)).c_str());
     if (end == std::string::npos) break;
     start = end + 1;
   }
@@ -132,7 +134,15 @@ int status(const std::string& segment) {
               format_time(s.last_reload_unix_ns).c_str());
   std::printf("expired flags: %u%s\n", s.expired_flags,
               s.expired_flags != 0 ? " (still served; flagctl expired FILE... lists them)" : "");
-  if (!s.last_error.empty()) std::printf("last error:\n%s\n", s.last_error.c_str());
+  if (!s.last_error.empty()) {
+    // One diagnostic a line, each escaped within its line.
+    std::printf("last error:\n");
+    for (std::size_t at = 0; at < s.last_error.size();) {
+      const std::size_t end = std::min(s.last_error.find('\n', at), s.last_error.size());
+      std::printf("%s\n", flagd::printable(std::string_view(s.last_error).substr(at, end - at)).c_str());
+      at = end + 1;
+    }
+  }
   if (s.superseded)
     std::printf("superseded:    this segment was replaced and the new one could not be followed\n");
   return 0;
@@ -154,10 +164,10 @@ int list(const std::string& segment) {
   std::printf("# generation %llu\n", static_cast<unsigned long long>(reader->generation()));
   for (const auto& flag : reader->list()) {
     std::string variants;
-    for (const auto& v : flag.variants) variants += (variants.empty() ? "" : ",") + v;
-    std::printf("%s\t%s\t%s\tdefault=%s\tvariants=%s\n", flag.key.c_str(), kind_name(flag.kind),
+    for (const auto& v : flag.variants) variants += (variants.empty() ? "" : ",") + flagd::printable(v);
+    std::printf("%s\t%s\t%s\tdefault=%s\tvariants=%s\n", flagd::printable(flag.key).c_str(), kind_name(flag.kind),
                 flag.state == flagd::layout::FlagState::Enabled ? "ENABLED" : "DISABLED",
-                flag.default_variant ? flag.default_variant->c_str() : "(none)", variants.c_str());
+                flag.default_variant ? flagd::printable(*flag.default_variant).c_str() : "(none)", variants.c_str());
   }
   return 0;
 }
@@ -194,7 +204,7 @@ int eval(const std::vector<std::string>& args) {
   }
   if (files.empty()) return usage_error("eval needs at least one --flags FILE");
   flagd::LoadResult loaded = flagd::load_flag_files(files);
-  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", flagd::format(d).c_str());
+  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", flagd::printable(flagd::format(d)).c_str());
   if (!loaded.ok()) return 1;
 
   // The same compile and evaluation code as the daemon and its readers, in private memory.

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "../daemon/log.hpp"  // printable()
 #include "flagd/reader.hpp"
 
 namespace flagd::cli {
@@ -42,7 +43,7 @@ Fingerprints snapshot(const Reader& reader, std::uint64_t& generation) {
 // " ~a ~b": the keys of one kind of change.
 std::string keys(const std::vector<std::string>& names, char mark) {
   std::string s;
-  for (const auto& n : names) s += std::string(" ") + mark + n;
+  for (const auto& n : names) s += std::string(" ") + mark + printable(n);
   return s;
 }
 
