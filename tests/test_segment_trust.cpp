@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -15,6 +17,7 @@
 #include "flagd/reader.hpp"
 #include "memory_flags.hpp"
 #include "named_segment.hpp"
+#include "published_reader.hpp"
 
 using flagd::AttachErrorKind;
 using flagd::AttachOptions;
@@ -169,4 +172,105 @@ TEST_CASE("only the segment's owner can shrink it under a reader's mapping") {
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(reader->get_bool(trade, false));
+}
+
+namespace {
+
+// A daemon's flag file and segment, all their files removed at the end.
+struct DaemonScratch {
+  std::string segment = unique_segment("lock");
+  std::string file = "/tmp/" + segment + ".json";
+  std::string log = "/tmp/" + segment + ".log";
+  DaemonScratch() {
+    remove();
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    std::fputs(kFlags, f);
+    std::fclose(f);
+  }
+  ~DaemonScratch() {
+    remove();
+    std::remove(file.c_str());
+    std::remove(log.c_str());
+  }
+  void remove() const {
+    for (const std::string& path : {flagd::segment_path(segment), flagd::segment_link_path(segment),
+                                    flagd::segment_lock_path(segment)})
+      ::unlink(path.c_str());
+  }
+  flagd::test::Process start() const {
+    return flagd::test::Process::spawn(
+        {FLAGD_BINARY, "--flags", file, "--segment", segment, "--image-capacity", "1", "--readable-by-all"}, log);
+  }
+  std::string status() const {
+    return flagd::test::run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status 2>&1");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("another user cannot keep the daemon from starting with a lock, nor pass for the daemon") {
+  if (!root()) {
+    WARN("SKIPPED: needs root to act as another user");
+    return;
+  }
+  DaemonScratch scratch;
+  const std::string lock = flagd::segment_lock_path(scratch.segment);
+  SECTION("a read lock taken on a lock file left readable") {
+    const int made = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644);  // as daemons before 0600 left it
+    REQUIRE(made >= 0);
+    ::close(made);
+  }
+  SECTION("a lock file the other user made first") {}
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t other = ::fork();
+  if (other == 0) {
+    if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) ::_exit(3);
+    int fd = ::open(lock.c_str(), O_RDONLY);
+    if (fd < 0) fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644);
+    struct flock hold{};
+    hold.l_type = F_RDLCK;
+    hold.l_whence = SEEK_SET;
+    const char done = (fd >= 0 && ::fcntl(fd, F_SETLK, &hold) == 0) ? 'y' : 'n';
+    (void)!::write(ready[1], &done, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char held = 0;
+  REQUIRE(::read(ready[0], &held, 1) == 1);
+  CHECK(held == 'y');
+  flagd::test::Process daemon = scratch.start();
+  const bool served = flagd::test::attach_when_published(scratch.segment).has_value();
+  CHECK(served);
+  const std::string status = scratch.status();
+  CHECK(status.find("running, pid " + std::to_string(daemon.pid)) != std::string::npos);
+  CHECK(status.find("pid " + std::to_string(other)) == std::string::npos);
+  struct stat info{};
+  REQUIRE(::stat(lock.c_str(), &info) == 0);
+  CHECK(info.st_uid == 0);
+  CHECK((info.st_mode & 077) == 0);
+  ::kill(other, SIGKILL);
+  ::waitpid(other, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
+}
+
+TEST_CASE("flagctl status does not take a process of another user for the daemon") {
+  if (!root()) {
+    WARN("SKIPPED: needs root to act as another user");
+    return;
+  }
+  DaemonScratch scratch;
+  flagd::test::Process daemon = scratch.start();
+  REQUIRE(flagd::test::attach_when_published(scratch.segment));
+  ::kill(daemon.pid, SIGKILL);  // leaves "running" in the segment's status, and the lock free
+  daemon.wait();
+  // Read as another user, who cannot open the private lock file: the segment's record is the
+  // evidence, and its pid is no longer the daemon user's process.
+  const std::string out = flagd::test::run_capture("FLAGD_SEGMENT_OWNER=0 setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                                                   std::string(FLAGCTL_BINARY) + " --segment " + scratch.segment +
+                                                   " status 2>&1");
+  CHECK(out.find("daemon:        not running") != std::string::npos);
 }

@@ -71,8 +71,11 @@ std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std:
     problem = "cannot make it private (mode " + octal(info.st_mode) + "): " + std::strerror(errno);
   }
   if (!problem.empty()) {
-    error = "lock file " + path + " cannot be trusted: " + problem;
     ::close(fd);
+    // Another user's file at this name (made before the daemon first ran): root can remove it from
+    // the sticky /dev/shm and make the daemon's own; any other daemon user reports it.
+    if (may_renew && info.st_uid != ::geteuid() && ::unlink(path.c_str()) == 0) return acquire(segment, error, false);
+    error = "lock file " + path + " cannot be trusted: " + problem;
     return std::nullopt;
   }
   struct flock lock = whole_file(F_WRLCK);
