@@ -121,7 +121,7 @@ std::string unsafe_directory(const std::string& directory, const struct stat& in
 }
 
 // True the first time this process asks about `path`.
-bool first_write(const std::string& path) {
+bool first_report(const std::string& path) {
   static std::mutex mutex;
   static std::set<std::string> written;
   const std::lock_guard<std::mutex> lock(mutex);
@@ -162,7 +162,7 @@ bool write_metrics_file(const std::string& path, const DaemonMetrics& m, std::st
     error = "cannot write metrics to '" + path + "': cannot open its directory: " + std::strerror(errno);
     return false;
   }
-  if (first_write(path)) warning = unsafe_directory(directory, info);
+  const std::string unsafe = unsafe_directory(directory, info);
 
   // O_EXCL|O_NOFOLLOW: a name someone else planted, as a file, a hard link or a symbolic link, is
   // never opened; another name is tried instead.
@@ -191,6 +191,8 @@ bool write_metrics_file(const std::string& path, const DaemonMetrics& m, std::st
     ::unlinkat(dir.fd, temporary.c_str(), 0);
     return false;
   }
+  // Only after a write that worked: a caller who shows only a failure's error would never see it.
+  if (!unsafe.empty() && first_report(path)) warning = unsafe;
   return true;
 }
 

@@ -159,6 +159,17 @@ TEST_CASE("a metrics directory other users can write is reported once") {
     CHECK(read_file(s.metrics).find("flagd_generation{segment=\"unit\"} 5\n") != std::string::npos);
     CHECK(flagd::write_metrics_file(s.metrics, sample(6), error));
   }
+  SECTION("a failed write keeps the warning for the next") {
+    Scratch s("metrics-later");
+    ::chmod(s.dir.c_str(), 0777);
+    std::filesystem::create_directories(s.metrics + "/occupied");
+    std::string error, warning;
+    CHECK_FALSE(flagd::write_metrics_file(s.metrics, sample(1), error, warning));
+    CHECK(warning.empty());
+    std::filesystem::remove_all(s.metrics);
+    REQUIRE(write(s.metrics, 2, warning));
+    CHECK(warning.find("is writable by every user") != std::string::npos);
+  }
   SECTION("owned by another user") {
     if (::geteuid() != 0) {
       WARN("SKIPPED: only root can give a directory to another user");
