@@ -100,4 +100,5 @@ TEST_CASE("flagctl prints keys and variant names escaped") {
   std::remove(log.c_str());
   boost::interprocess::shared_memory_object::remove(segment.c_str());
   std::remove(flagd::segment_lock_path(segment).c_str());
+  std::remove(flagd::segment_link_path(segment).c_str());
 }

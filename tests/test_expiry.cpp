@@ -162,4 +162,5 @@ TEST_CASE("the daemon warns about expired flags, serves them, and counts them in
   std::remove(log.c_str());
   boost::interprocess::shared_memory_object::remove(segment.c_str());
   std::remove(flagd::segment_lock_path(segment).c_str());
+  std::remove(flagd::segment_link_path(segment).c_str());
 }

@@ -231,4 +231,5 @@ TEST_CASE("the daemon rejects a reload through a link swapped into a directory o
   CHECK(daemon.wait() == 0);
   boost::interprocess::shared_memory_object::remove(segment.c_str());
   ::unlink(flagd::segment_lock_path(segment).c_str());
+  ::unlink(flagd::segment_link_path(segment).c_str());
 }

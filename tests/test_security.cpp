@@ -53,6 +53,7 @@ struct Scratch {
   void remove_segment() const {
     boost::interprocess::shared_memory_object::remove(segment.c_str());
     ::unlink(flagd::segment_lock_path(segment).c_str());
+    ::unlink(flagd::segment_link_path(segment).c_str());
   }
   std::vector<std::string> daemon(std::initializer_list<std::string> extra = {}) const {
     std::vector<std::string> args{FLAGD_BINARY, "--flags", file, "--segment", segment, "--image-capacity", "1"};

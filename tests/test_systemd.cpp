@@ -75,6 +75,7 @@ struct Files {
   ~Files() {
     boost::interprocess::shared_memory_object::remove(segment.c_str());
     std::remove(flagd::segment_lock_path(segment).c_str());
+    std::remove(flagd::segment_link_path(segment).c_str());
     [[maybe_unused]] const int rc = std::system(("rm -rf " + dir).c_str());
   }
 };

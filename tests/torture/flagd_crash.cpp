@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
   const std::uint64_t generation = reader.generation();
   boost::interprocess::shared_memory_object::remove(segment.c_str());
   ::unlink(flagd::segment_lock_path(segment).c_str());
+  ::unlink(flagd::segment_link_path(segment).c_str());
 
   std::printf("kills %d (%d while a slot was being written), incomplete images after a kill %d, failed restarts %d, "
               "final generation %llu, reader process: %llu reads, %llu inconsistent, %.1f s\n",
