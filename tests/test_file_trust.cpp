@@ -63,6 +63,20 @@ struct Tree {
   }
 };
 
+// A segment name for one daemon, whose files are removed whatever the test's outcome.
+struct SegmentFiles {
+  std::string name;
+  explicit SegmentFiles(const char* what) : name(flagd::test::unique_segment(what)) { remove(); }
+  ~SegmentFiles() { remove(); }
+  SegmentFiles(const SegmentFiles&) = delete;
+  SegmentFiles& operator=(const SegmentFiles&) = delete;
+  void remove() const {
+    boost::interprocess::shared_memory_object::remove(name.c_str());
+    ::unlink(flagd::segment_lock_path(name).c_str());
+    ::unlink(flagd::segment_link_path(name).c_str());
+  }
+};
+
 flagd::LoadResult load(const std::string& path) { return flagd::load_flag_files({path}, flagd::FileTrust::OwnerOrRoot); }
 
 // The first diagnostic's message, or "" when the file loaded.
@@ -206,8 +220,8 @@ TEST_CASE("the daemon rejects a reload through a link swapped into a directory o
   Tree t("trust-daemon");
   const std::string dir = t.directory("flags", 0755);
   const std::string file = t.file("flags/flags.json", flags_with("ENABLED"));
-  const std::string segment = flagd::test::unique_segment("trust-daemon");
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  const SegmentFiles files("trust-daemon");
+  const std::string& segment = files.name;
   Process daemon = Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment, "--image-capacity", "1"},
                                   t.at("daemon.log"));
   REQUIRE(eventually([&] {
@@ -229,7 +243,4 @@ TEST_CASE("the daemon rejects a reload through a link swapped into a directory o
 
   ::kill(daemon.pid, SIGTERM);
   CHECK(daemon.wait() == 0);
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
-  ::unlink(flagd::segment_lock_path(segment).c_str());
-  ::unlink(flagd::segment_link_path(segment).c_str());
 }

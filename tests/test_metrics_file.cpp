@@ -67,6 +67,20 @@ struct Scratch {
   }
 };
 
+// A segment name for one daemon, whose files are removed whatever the test's outcome.
+struct SegmentFiles {
+  std::string name;
+  explicit SegmentFiles(const char* what) : name(flagd::test::unique_segment(what)) { remove(); }
+  ~SegmentFiles() { remove(); }
+  SegmentFiles(const SegmentFiles&) = delete;
+  SegmentFiles& operator=(const SegmentFiles&) = delete;
+  void remove() const {
+    boost::interprocess::shared_memory_object::remove(name.c_str());
+    ::unlink(flagd::segment_lock_path(name).c_str());
+    ::unlink(flagd::segment_link_path(name).c_str());
+  }
+};
+
 flagd::DaemonMetrics sample(std::uint64_t generation) {
   flagd::DaemonMetrics m;
   m.segment = "unit";
@@ -185,8 +199,8 @@ TEST_CASE("a metrics directory other users can write is reported once") {
 
 TEST_CASE("the daemon writes its metrics past links planted at its temporary names") {
   Scratch s("metrics-daemon");
-  const std::string segment = flagd::test::unique_segment("metrics-daemon");
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  const SegmentFiles files("metrics-daemon");
+  const std::string& segment = files.name;
   const std::string flags = s.dir + "/flags.json";
   const auto write_flags = [&](const char* state) {
     std::ofstream(flags) << R"({"flags": {"switch": {"state": ")" << state
@@ -230,8 +244,6 @@ TEST_CASE("the daemon writes its metrics past links planted at its temporary nam
 
   ::kill(daemon.pid, SIGTERM);
   CHECK(daemon.wait() == 0);
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
-  ::unlink(flagd::segment_lock_path(segment).c_str());
 }
 
 TEST_CASE("the daemon warns once about a metrics directory every user can write") {
@@ -240,8 +252,8 @@ TEST_CASE("the daemon warns once about a metrics directory every user can write"
   std::filesystem::create_directories(open);
   ::chmod(open.c_str(), 0777);
   const std::string metrics = open + "/flagd.prom";
-  const std::string segment = flagd::test::unique_segment("metrics-daemon-dir");
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  const SegmentFiles files("metrics-daemon-dir");
+  const std::string& segment = files.name;
   const std::string flags = s.dir + "/flags.json";
   std::ofstream(flags) << R"({"flags": {}})";
   Process daemon = Process::spawn(
@@ -262,6 +274,4 @@ TEST_CASE("the daemon warns once about a metrics directory every user can write"
   const std::size_t first = log.find(warning);
   CHECK(first != std::string::npos);
   CHECK(log.find(warning, first + 1) == std::string::npos);
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
-  ::unlink(flagd::segment_lock_path(segment).c_str());
 }
