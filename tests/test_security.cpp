@@ -11,6 +11,7 @@
 
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -243,13 +244,17 @@ TEST_CASE("the daemon runs as an unprivileged user") {
   Process daemon;
   daemon.pid = child;
   INFO(read_file(s.dir + "/daemon.log"));
+  // Readers trust a segment of the daemon's user once they are told who that is.
+  ::setenv("FLAGD_SEGMENT_OWNER", "nobody", 1);
   REQUIRE(serves(daemon, s.segment));
   const struct stat info = s.segment_status();
   CHECK(info.st_uid == kNobody);
   CHECK((info.st_mode & 07777) == 0640);
   // Root reads it; "nobody" owns it, so root's own daemon refuses to take it over.
   auto reader = flagd::Reader::attach(s.segment);
+  ::unsetenv("FLAGD_SEGMENT_OWNER");
   REQUIRE(reader);
+  CHECK_FALSE(flagd::Reader::attach(s.segment));  // nor does a reader not told
   CHECK(reader->get_bool(reader->resolve("switch"), false));
   ::kill(daemon.pid, SIGTERM);
   CHECK(daemon.wait() == 0);
