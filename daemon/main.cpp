@@ -13,8 +13,8 @@
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: flagd --flags FILE [--flags FILE ...] [--segment NAME] [--image-capacity MIB]
-             [--group NAME | --readable-by-all] [--allow-any-file-owner] [--watch [--watch-debounce MS]]
-             [--metrics-file PATH]
+             [--group NAME | --readable-by-all] [--allow-any-file-owner] [--watch [--watch-debounce MS]
+             [--watch-max-wait MS]] [--metrics-file PATH]
 
 Loads flag definitions (OpenFeature flagd JSON format), publishes them into the shared-memory
 segment NAME (default "flagd", /dev/shm/NAME), and serves it until SIGTERM or SIGINT. Applications
@@ -34,6 +34,8 @@ read it through the flagd reader library; `flagctl` inspects it.
                         editors that replace the file by rename, and Kubernetes ConfigMap updates
                         (the "..data" symlink swap); the files' directories are watched (inotify)
   --watch-debounce MS   how long the files must stay unchanged before the reload (default: 100)
+  --watch-max-wait MS   the longest a reload waits after the first change of a burst, however
+                        often the files keep changing (default: 1000; never less than the debounce)
   --metrics-file PATH   write metrics for Prometheus (node-exporter textfile format) to PATH
                         after every load attempt, by rename: reloads by result, generation,
                         time of the last published load, flags, expired flags, segment and image
@@ -42,14 +44,20 @@ read it through the flagd reader library; `flagctl` inspects it.
   --version             the version
 
 Signals: SIGHUP re-reads every file and publishes a new generation if all are valid; otherwise
-the published flags stay and the error is logged and shown by `flagctl status`.
-SIGTERM / SIGINT stop the daemon; the segment and its last image stay for running readers.
+the published flags stay and the error is logged and shown by `flagctl status`. A SIGHUP during
+a load reloads again after it. SIGTERM / SIGINT stop the daemon at once, even during a load (which
+is then not published); the segment and its last image stay for running readers.
+
+Files that do not load at start-up: if the segment holds an image (an earlier daemon published
+it), the daemon keeps serving it, reports the rejected files (log, `flagctl status`, metrics) and
+publishes the first load that succeeds (SIGHUP, or a change with --watch). A new segment, or one
+with no image, and files that do not load: exit 1.
 
 Only the daemon's user can write the segment; readers map it read-only. The daemon needs no
 privilege: run it as an unprivileged user of its own.
 
-Exit codes: 0 stopped by a signal; 1 could not start (files invalid at start-up, segment held
-by another daemon, segment unusable); 2 bad command line.
+Exit codes: 0 stopped by a signal; 1 could not start (files invalid at start-up and no image to
+serve, segment held by another daemon, segment unusable); 2 bad command line.
 )";
 
 // The id of the group named `name` (or given as a number), if there is one.
@@ -122,6 +130,12 @@ int main(int argc, char** argv) {
       if (value.empty() || *end != '\0' || ms < 0 || ms > 60000)
         return usage_error("--watch-debounce takes a whole number of ms from 0 to 60000");
       options.watch_debounce_ms = static_cast<int>(ms);
+    } else if (take("--watch-max-wait")) {
+      char* end = nullptr;
+      const long ms = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || ms < 0 || ms > 600000)
+        return usage_error("--watch-max-wait takes a whole number of ms from 0 to 600000");
+      options.watch_max_wait_ms = static_cast<int>(ms);
     } else if (arg == "--allow-any-file-owner") {
       options.allow_any_file_owner = true;
     } else {

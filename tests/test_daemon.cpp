@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/interprocess/shared_memory_object.hpp>
 #include <atomic>
 #include <filesystem>
 #include <chrono>
@@ -32,6 +31,13 @@ using flagd::test::Process;
 using flagd::test::read_file;
 using flagd::test::run_capture;
 
+// Removes a segment and the files the daemon keeps beside it (its lock, its second name).
+void remove_segment(const std::string& segment) {
+  for (const std::string& path :
+       {flagd::segment_path(segment), flagd::segment_link_path(segment), flagd::segment_lock_path(segment)})
+    ::unlink(path.c_str());
+}
+
 std::string flags_with(std::string_view router, std::string_view extra = "") {
   return std::string(R"({"flags": {
     "kill-switch": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off"},
@@ -46,7 +52,7 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
   const std::string dir = "/tmp/" + segment;
   const std::string file = dir + "/flags.json";
   REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  remove_segment(segment);
   std::ofstream(file) << flags_with("a");
   const std::vector<std::string> args = {FLAGD_BINARY, "--flags", file, "--segment", segment};
 
@@ -138,19 +144,55 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
     CHECK(list.find("router\tstring\tENABLED\tdefault=a\tvariants=a,b") != std::string::npos);
   }
 
-  SECTION("a daemon whose files are invalid at start-up does not start") {
+  SECTION("a daemon restarted with files that no longer load serves the last good image until they do") {
     ::kill(daemon.pid, SIGTERM);
     CHECK(daemon.wait() == 0);
     std::ofstream(file) << "{";
-    Process bad = Process::spawn(args, dir + "/daemon4.log");
-    CHECK(bad.wait() == 1);
-    CHECK(read_file(bad.log).find("not starting") != std::string::npos);
-    CHECK(reader->get_string(router, "") == "router-a");  // the segment keeps its image
+    const std::string metrics = dir + "/flagd.prom";
+    std::vector<std::string> with_metrics = args;
+    with_metrics.insert(with_metrics.end(), {"--metrics-file", metrics});
+    Process restarted = Process::spawn(with_metrics, dir + "/daemon4.log");
+    REQUIRE(eventually([&] { return reader->status().reloads_failed == 1; }));
+    CHECK(reader->generation() == 1);
+    CHECK(reader->get_string(router, "") == "router-a");
+    CHECK(reader->status().last_error.find(file + ":1:2: error") != std::string::npos);
+    REQUIRE(eventually([&] { return read_file(restarted.log).find("serving segment") != std::string::npos; }));
+    const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status");
+    CHECK(shown.find("last reload:   REJECTED") != std::string::npos);
+    CHECK(shown.find(file + ":1:2: error") != std::string::npos);
+    CHECK(shown.find("daemon:        running, pid " + std::to_string(restarted.pid)) != std::string::npos);
+    CHECK(read_file(restarted.log).find("start-up load rejected; still serving generation 1") != std::string::npos);
+    const std::string counted = read_file(metrics);
+    CHECK(counted.find("flagd_reloads_total{segment=\"" + segment + "\",result=\"rejected\"} 1") != std::string::npos);
+    CHECK(counted.find("flagd_generation{segment=\"" + segment + "\"} 1") != std::string::npos);
+
+    // Fixed and SIGHUP: published as the next generation, to the readers attached all along.
+    std::ofstream(file) << flags_with("b");
+    ::kill(restarted.pid, SIGHUP);
+    REQUIRE(eventually([&] { return reader->generation() == 2; }));
+    CHECK(reader->get_string(router, "") == "router-b");
+    REQUIRE(eventually([&] { return reader->status().last_reload_ok; }));
+    ::kill(restarted.pid, SIGTERM);
+    CHECK(restarted.wait() == 0);
   }
 
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
-  std::remove(flagd::segment_lock_path(segment).c_str());
+  remove_segment(segment);
   std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("a daemon whose files are invalid at start-up, with no image to serve, does not start") {
+  const std::string segment = flagd::test::unique_segment("fresh-bad");
+  const std::string file = "/tmp/" + segment + ".json";
+  const std::string log = "/tmp/" + segment + ".log";
+  remove_segment(segment);
+  std::ofstream(file) << "{";
+  Process bad = Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment}, log);
+  CHECK(bad.wait() == 1);
+  CHECK(read_file(log).find("start-up load rejected; nothing is published yet") != std::string::npos);
+  CHECK(read_file(log).find("not starting") != std::string::npos);
+  remove_segment(segment);
+  std::remove(file.c_str());
+  std::remove(log.c_str());
 }
 
 TEST_CASE("the daemon rejects a bad command line and a bad segment name") {
@@ -168,7 +210,7 @@ TEST_CASE("a reload that outgrows the segment is refused while readers keep the 
   const std::string dir = "/tmp/" + segment;
   std::filesystem::create_directories(dir);
   const std::string file = dir + "/flags.json";
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  remove_segment(segment);
   std::ofstream(file) << flags_with("a");
   const std::vector<std::string> args{FLAGD_BINARY, "--flags", file, "--segment", segment, "--image-capacity", "1"};
   Process daemon = Process::spawn(args, dir + "/daemon.log");
@@ -225,8 +267,7 @@ TEST_CASE("a reload that outgrows the segment is refused while readers keep the 
   CHECK(bytes_of(2) == bytes_of(1));
   ::kill(daemon.pid, SIGTERM);
   CHECK(daemon.wait() == 0);
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
-  ::unlink(flagd::segment_lock_path(segment).c_str());
+  remove_segment(segment);
   std::filesystem::remove_all(dir);
 }
 

@@ -2,10 +2,12 @@
 // removed.
 #include <catch2/catch.hpp>
 
-#include <boost/interprocess/shared_memory_object.hpp>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "child_process.hpp"
 #include "published_reader.hpp"
@@ -13,11 +15,22 @@
 #include "flagd/segment_name.hpp"
 #include "named_segment.hpp"
 
+namespace {
+
+// Removes a segment and the files the daemon keeps beside it (its lock, its second name).
+void remove_segment(const std::string& segment) {
+  for (const std::string& path :
+       {flagd::segment_path(segment), flagd::segment_link_path(segment), flagd::segment_lock_path(segment)})
+    ::unlink(path.c_str());
+}
+
+}  // namespace
+
 TEST_CASE("flagctl watch prints each publication with the flags it changed, added and removed") {
   const std::string segment = flagd::test::unique_segment("watch");
   const std::string dir = "/tmp/" + segment;
   REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
+  remove_segment(segment);
   const std::string file = dir + "/flags.json";
   const auto write = [&](std::string_view flags) { std::ofstream(file) << R"({"flags": {)" << flags << "}}"; };
   const std::string a = R"("a": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off"})";
@@ -49,8 +62,7 @@ TEST_CASE("flagctl watch prints each publication with the flags it changed, adde
   CHECK(out.find("generation 3 (1 publication): 0 changed, 1 added +c, 1 removed -a") != std::string::npos);
   ::kill(daemon.pid, SIGTERM);
   daemon.wait();
-  boost::interprocess::shared_memory_object::remove(segment.c_str());
-  std::remove(flagd::segment_lock_path(segment).c_str());
+  remove_segment(segment);
   REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
 }
 
@@ -67,19 +79,20 @@ struct WatchingDaemon {
   flagd::test::Process process;
   std::optional<flagd::Reader> reader;
 
-  WatchingDaemon(const std::string& name, const std::string& file, const std::string& log)
+  WatchingDaemon(const std::string& name, const std::string& file, const std::string& log,
+                 const std::vector<std::string>& options = {"--watch-debounce", "20"})
       : segment(flagd::test::unique_segment(name.c_str())) {
-    boost::interprocess::shared_memory_object::remove(segment.c_str());
-    process = flagd::test::Process::spawn(
-        {FLAGD_BINARY, "--flags", file, "--segment", segment, "--watch", "--watch-debounce", "20"}, log);
+    remove_segment(segment);
+    std::vector<std::string> args{FLAGD_BINARY, "--flags", file, "--segment", segment, "--watch"};
+    args.insert(args.end(), options.begin(), options.end());
+    process = flagd::test::Process::spawn(args, log);
     reader = flagd::test::attach_when_published(segment);
     REQUIRE(reader);
   }
   ~WatchingDaemon() {
     ::kill(process.pid, SIGTERM);
     process.wait();
-    boost::interprocess::shared_memory_object::remove(segment.c_str());
-    std::remove(flagd::segment_lock_path(segment).c_str());
+    remove_segment(segment);
   }
   std::string router() const {
     std::string value;
@@ -141,4 +154,70 @@ TEST_CASE("flagd --watch follows a Kubernetes ConfigMap update (the ..data symli
     CHECK(daemon.reloaded_to("v2"));
   }
   REQUIRE(std::system(("rm -rf " + dir + " " + dir + ".log").c_str()) == 0);
+}
+
+TEST_CASE("flagd --watch reloads a file that never stays unchanged for the debounce") {
+  const std::string dir = "/tmp/" + flagd::test::unique_segment("watch-busy");
+  REQUIRE(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) == 0);
+  const std::string file = dir + "/flags.json";
+  std::ofstream(file) << flag_file("one");
+  {
+    WatchingDaemon daemon("watch-busy", file, dir + "/daemon.log",
+                          {"--watch-debounce", "200", "--watch-max-wait", "1000"});
+    // Rewritten every 50 ms (by rename, so that no load reads half a file), for longer than
+    // eventually() waits: the files are never quiet for the debounce while it waits.
+    std::atomic<bool> stop{false}, stopped{false};
+    std::thread touching([&] {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!stop && std::chrono::steady_clock::now() < until) {
+        std::ofstream(dir + "/next.json") << flag_file("two");
+        std::rename((dir + "/next.json").c_str(), file.c_str());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      stopped = true;
+    });
+    const bool reloaded = daemon.reloaded_to("two");
+    const bool still_touching = !stopped;
+    stop = true;
+    touching.join();
+    CHECK(reloaded);
+    CHECK(still_touching);
+  }
+  REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
+}
+
+TEST_CASE("flagd --watch restarted with a file that no longer loads serves the last good image until it is fixed") {
+  const std::string segment = flagd::test::unique_segment("watch-restart");
+  const std::string dir = "/tmp/" + segment;
+  REQUIRE(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()) == 0);
+  remove_segment(segment);
+  const std::string file = dir + "/flags.json";
+  std::ofstream(file) << flag_file("one");
+  const std::vector<std::string> args{FLAGD_BINARY, "--flags", file, "--segment", segment, "--watch",
+                                      "--watch-debounce", "20"};
+  flagd::test::Process first = flagd::test::Process::spawn(args, dir + "/daemon1.log");
+  std::optional<flagd::Reader> reader = flagd::test::attach_when_published(segment);
+  REQUIRE(reader);
+  ::kill(first.pid, SIGTERM);
+  CHECK(first.wait() == 0);
+
+  std::ofstream(file) << R"({"flags": )";
+  flagd::test::Process restarted = flagd::test::Process::spawn(args, dir + "/daemon2.log");
+  REQUIRE(flagd::test::eventually([&] { return reader->status().reloads_failed == 1; }));
+  CHECK(reader->generation() == 1);
+  CHECK(reader->status().last_error.find(file + ":") != std::string::npos);
+  const auto router = [&] {
+    std::string value;
+    reader->get_string("router", "", value);
+    return value;
+  };
+  CHECK(router() == "one");
+
+  std::ofstream(file) << flag_file("two");  // the fix, saved: published without a signal
+  CHECK(flagd::test::eventually([&] { return router() == "two"; }));
+  CHECK(reader->generation() >= 2);
+  ::kill(restarted.pid, SIGTERM);
+  CHECK(restarted.wait() == 0);
+  remove_segment(segment);
+  REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
 }
