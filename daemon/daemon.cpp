@@ -156,6 +156,13 @@ class Daemon {
       // metrics describe that image.
       writer().update_status([&](const layout::DaemonStatus& s) { expired_count_ = s.expired_flags; });
     }
+    retire_replaced();
+  }
+
+  // Once this segment serves an image, the segments it replaced send their readers here.
+  void retire_replaced() {
+    if (const std::string done = segment_.retire_replaced(); !done.empty())
+      log::info("segment '" + options_.segment + "': " + done);
   }
 
   void mark_running(bool running) {
@@ -224,6 +231,7 @@ class Daemon {
     expired_count_ = job.expired.flags.size();
     last_reload_ok_ = true;
     ++published_;
+    retire_replaced();
     write_metrics();
     log::info(job.why + ": published generation " + std::to_string(outcome.generation) + " (" +
               std::to_string(flags.flags.size()) + " flags, " + std::to_string(outcome.image_bytes) + " bytes)");
@@ -327,11 +335,12 @@ int run_daemon(const DaemonOptions& options) {
     return 1;
   }
   std::optional<SharedSegment> segment =
-      SharedSegment::open_or_create(options.segment, options.image_capacity, options.access, error);
+      SharedSegment::open_or_create(options.segment, options.image_capacity, options.access, options.grow_segment, error);
   if (!segment) {
     log::error(error);
     return 1;
   }
+  for (const std::string& note : segment->notes()) log::info("segment '" + options.segment + "': " + note);
   std::optional<Publisher> publisher = Publisher::resume(segment->data(), error);
   if (!publisher) {
     log::error("segment '" + options.segment + "': " + error + "; remove /dev/shm/" + options.segment +

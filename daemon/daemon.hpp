@@ -14,6 +14,7 @@ struct DaemonOptions {
   std::vector<std::string> flag_files;
   std::string segment = "flagd";
   std::uint64_t image_capacity = 16u << 20;  // bytes per image slot, for a new segment
+  bool grow_segment = false;                  // replace an existing segment whose slots are smaller
   SegmentAccess access;                       // who may read the segment
   bool allow_any_file_owner = false;          // load files whoever owns them and whoever may write them
   bool watch = false;                          // reload when a flag file changes, besides on SIGHUP

@@ -22,8 +22,9 @@ read it through the flagd reader library; `flagctl` inspects it.
 
   --flags FILE          a flag file; repeat for several (a later file's flag replaces an earlier one)
   --segment NAME        segment name: letters, digits, '.', '_', '-' (default: flagd)
-  --image-capacity MIB  bytes of each of the segment's two image slots, in MiB, when the segment is
-                        created (default: 16); an existing segment keeps its size
+  --image-capacity MIB  bytes of each of the segment's two image slots, in MiB (default: 16, for a
+                        new segment); an existing segment with smaller slots is replaced by a new
+                        one of this size, whose readers move to it by themselves
   --group NAME          the group whose members may read the segment (mode 0640; default: the
                         daemon's own group); the daemon's user must belong to it
   --readable-by-all     let every user read the segment (mode 0644)
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
       if (value.empty() || *end != '\0' || mib == 0 || mib > 4000)
         return usage_error("--image-capacity takes a whole number of MiB from 1 to 4000");
       options.image_capacity = mib << 20;
+      options.grow_segment = true;
     } else if (take("--group")) {
       const std::optional<gid_t> gid = group_id(value);
       if (!gid) return usage_error("--group: no group named '" + value + "'");

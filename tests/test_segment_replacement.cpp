@@ -4,12 +4,16 @@
 
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "flag_loader.hpp"
 #include "flagd/reader.hpp"
 #include "named_segment.hpp"
+#include "published_reader.hpp"
 #include "publisher.hpp"
 #include "shared_segment.hpp"
 
@@ -123,4 +127,63 @@ TEST_CASE("a reader does not follow a new segment that gives one of its handles'
   // Index 0 is "zzz" there: the copies of `trade` the application holds would read it.
   CHECK(reader.get_bool(trade, false));  // the old image's answer, still readable
   CHECK(reader.status().superseded);
+}
+
+namespace {
+
+// A daemon's flag file, log and segment, every file removed at the end.
+struct DaemonRun {
+  SegmentFiles files{"daemon-replaced"};
+  std::string flags = "/tmp/" + files.name + ".json";
+  std::string log = "/tmp/" + files.name + ".log";
+  ~DaemonRun() {
+    ::unlink(flagd::segment_lock_path(files.name).c_str());
+    std::remove(flags.c_str());
+    std::remove(log.c_str());
+  }
+  void write(bool trade) const {
+    std::FILE* f = std::fopen(flags.c_str(), "w");
+    std::fputs(("{\"flags\": {" + flag("trade", trade) + "}}").c_str(), f);
+    std::fclose(f);
+  }
+  flagd::test::Process start(const char* capacity_mib) const {
+    return flagd::test::Process::spawn(
+        {FLAGD_BINARY, "--flags", flags, "--segment", files.name, "--image-capacity", capacity_mib}, log, true);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a reader attached across daemon restarts follows a grown segment and a removed one") {
+  DaemonRun run;
+  run.write(true);
+  flagd::test::Process daemon = run.start("1");
+  std::optional<Reader> reader = flagd::test::attach_when_published(run.files.name);
+  REQUIRE(reader);
+  const flagd::Handle trade = reader->resolve("trade");
+  REQUIRE(reader->get_bool(trade, false));
+  const flagd::SegmentStatus before = reader->status();
+  ::kill(daemon.pid, SIGTERM);
+  REQUIRE(daemon.wait() == 0);
+
+  std::uint64_t expected_slot = before.slot_bytes;
+  SECTION("restarted with a larger --image-capacity") {
+    run.write(false);
+    daemon = run.start("2");
+    expected_slot = 2u << 20;
+  }
+  SECTION("the segment removed while the daemon was stopped") {
+    ::unlink(flagd::segment_path(run.files.name).c_str());
+    run.write(false);
+    daemon = run.start("1");
+  }
+  CHECK(flagd::test::eventually([&] { return !reader->get_bool(trade, true); }));
+  const flagd::SegmentStatus after = reader->status();
+  CHECK(after.segment_id != before.segment_id);
+  CHECK(after.slot_bytes == expected_slot);
+  CHECK(after.image_generation > before.image_generation);
+  CHECK_FALSE(after.superseded);
+  CHECK(flagd::test::read_file(run.log).find("marked superseded: its readers move to this one") != std::string::npos);
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
 }
