@@ -223,16 +223,17 @@ std::string hand_over(const File& from, const File& to) {
 // Points the hidden second name at `f` (by its path, checked to be the same file), by rename.
 std::string link_as_current(const File& f, const std::string& name) {
   const std::string link = segment_link_path(name);
+  struct stat info{};
+  if (::lstat(link.c_str(), &info) == 0 && info.st_dev == f.device && info.st_ino == f.inode) return {};
   const std::string fresh = link + ".new";
   ::unlink(fresh.c_str());
-  struct stat info{};
-  if (::link(f.path.c_str(), fresh.c_str()) != 0 || ::lstat(fresh.c_str(), &info) != 0 || info.st_dev != f.device ||
-      info.st_ino != f.inode || ::rename(fresh.c_str(), link.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(fresh.c_str());
+  const bool linked = ::link(f.path.c_str(), fresh.c_str()) == 0 && ::lstat(fresh.c_str(), &info) == 0 &&
+                      info.st_dev == f.device && info.st_ino == f.inode && ::rename(fresh.c_str(), link.c_str()) == 0;
+  const std::string why = std::strerror(errno);
+  ::unlink(fresh.c_str());  // left by a failure, or by a rename between two names of one file (a no-op)
+  if (!linked)
     return "cannot keep " + link + " as a second name of the segment (" + why +
            "): readers will not follow it if /dev/shm/" + name + " is removed";
-  }
   return {};
 }
 
