@@ -63,19 +63,7 @@ struct Tree {
   }
 };
 
-// A segment name for one daemon, whose files are removed whatever the test's outcome.
-struct SegmentFiles {
-  std::string name;
-  explicit SegmentFiles(const char* what) : name(flagd::test::unique_segment(what)) { remove(); }
-  ~SegmentFiles() { remove(); }
-  SegmentFiles(const SegmentFiles&) = delete;
-  SegmentFiles& operator=(const SegmentFiles&) = delete;
-  void remove() const {
-    boost::interprocess::shared_memory_object::remove(name.c_str());
-    ::unlink(flagd::segment_lock_path(name).c_str());
-    ::unlink(flagd::segment_link_path(name).c_str());
-  }
-};
+using flagd::test::SegmentFiles;
 
 flagd::LoadResult load(const std::string& path) { return flagd::load_flag_files({path}, flagd::FileTrust::OwnerOrRoot); }
 

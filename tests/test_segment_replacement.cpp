@@ -30,16 +30,7 @@ std::string flag(const char* key, bool on) {
          "\"defaultVariant\": \"" + (on ? "on" : "off") + "\"}";
 }
 
-// Every file of segment `name`, removed at the start and the end.
-struct SegmentFiles {
-  std::string name;
-  explicit SegmentFiles(const char* what) : name(flagd::test::unique_segment(what)) { remove(); }
-  ~SegmentFiles() { remove(); }
-  void remove() const {
-    ::unlink(flagd::segment_path(name).c_str());
-    ::unlink(flagd::segment_link_path(name).c_str());
-  }
-};
+using flagd::test::SegmentFiles;
 
 SharedSegment open(const std::string& name, std::uint64_t slot_bytes, bool grow) {
   std::string error;
@@ -137,7 +128,6 @@ struct DaemonRun {
   std::string flags = "/tmp/" + files.name + ".json";
   std::string log = "/tmp/" + files.name + ".log";
   ~DaemonRun() {
-    ::unlink(flagd::segment_lock_path(files.name).c_str());
     std::remove(flags.c_str());
     std::remove(log.c_str());
   }

@@ -192,11 +192,7 @@ struct DaemonScratch {
     std::remove(file.c_str());
     std::remove(log.c_str());
   }
-  void remove() const {
-    for (const std::string& path : {flagd::segment_path(segment), flagd::segment_link_path(segment),
-                                    flagd::segment_lock_path(segment)})
-      ::unlink(path.c_str());
-  }
+  void remove() const { flagd::test::remove_segment_files(segment); }
   flagd::test::Process start() const {
     return flagd::test::Process::spawn(
         {FLAGD_BINARY, "--flags", file, "--segment", segment, "--image-capacity", "1", "--readable-by-all"}, log);

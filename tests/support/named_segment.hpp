@@ -8,11 +8,29 @@
 #include <cstring>
 #include <string>
 
+#include "flagd/segment_name.hpp"
+
 namespace flagd::test {
 
 inline std::string unique_segment(const char* what) {
   return std::string("flagd-test-") + what + "-" + std::to_string(::getpid());
 }
+
+// Removes every file a daemon keeps for segment `name`: the segment, its lock, its second name.
+inline void remove_segment_files(const std::string& name) {
+  for (const std::string& path : {segment_path(name), segment_lock_path(name), segment_link_path(name)})
+    ::unlink(path.c_str());
+}
+
+// A segment name for one test, whose files are removed at the start and whatever the outcome.
+struct SegmentFiles {
+  std::string name;
+  explicit SegmentFiles(const char* what) : name(unique_segment(what)) { remove(); }
+  ~SegmentFiles() { remove(); }
+  SegmentFiles(const SegmentFiles&) = delete;
+  SegmentFiles& operator=(const SegmentFiles&) = delete;
+  void remove() const { remove_segment_files(name); }
+};
 
 struct NamedSegment {
   std::string name;
