@@ -1,5 +1,5 @@
 // Keys, names and messages from flag files reach the operator's terminal (flagctl) and the
-// daemon's log escaped by one function, printable() (daemon/log.hpp): a key holding "\x1b[2J" or a
+// daemon's log escaped by one function, printable() (flagd/printable.hpp): a key holding "\x1b[2J" or a
 // newline cannot clear a screen or forge a log record.
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "../daemon/log.hpp"
+#include "flagd/printable.hpp"
 #include "child_process.hpp"
 #include "flagd/segment_name.hpp"
 #include "named_segment.hpp"

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "../daemon/log.hpp"  // printable()
+#include "flagd/printable.hpp"
 #include "expiry.hpp"
 #include "flag_loader.hpp"
 

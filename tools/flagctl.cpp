@@ -19,7 +19,7 @@
 #include "flagd/reader.hpp"
 #include "flagd/wall_clock.hpp"
 #include "image_builder.hpp"
-#include "../daemon/log.hpp"  // printable(), the one escaping of every printer
+#include "flagd/printable.hpp"
 #include "segment_lock.hpp"
 #include "publisher.hpp"
 

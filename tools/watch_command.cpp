@@ -7,7 +7,7 @@
 #include <map>
 #include <thread>
 
-#include "../daemon/log.hpp"  // printable()
+#include "flagd/printable.hpp"
 #include "flagd/reader.hpp"
 
 namespace flagd::cli {

@@ -28,7 +28,7 @@ inline constexpr std::size_t kMaxRuleDepth = 48;  // operator nesting
 // One evaluation of a targeting rule: the scratch its strings and arrays live in, and its work.
 inline constexpr std::size_t kRuleTextScratch = 4096;    // bytes of strings
 inline constexpr std::size_t kRuleValueScratch = 512;    // values (array elements, operands)
-inline constexpr std::uint32_t kRuleStepBudget = 65536;  // nodes visited and elements scanned
+inline constexpr std::uint32_t kRuleStepBudget = 65536;  // nodes visited, elements scanned, 8-byte words of strings read
 inline constexpr std::uint32_t kRuleEvalDepth = 64;
 
 }  // namespace flagd::limits
