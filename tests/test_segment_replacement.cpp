@@ -63,6 +63,7 @@ TEST_CASE("a reader follows its segment when it is removed and created again, or
   SegmentFiles files("replaced");
   SharedSegment first = open(files.name, kSmall, false);
   CHECK(publish(first, "{\"flags\": {" + flag("trade", true) + "}}") == 1);
+  first.retire_replaced();  // as the daemon does after a publication: the second name now names it
 
   auto attached = Reader::attach(files.name);
   REQUIRE(attached);

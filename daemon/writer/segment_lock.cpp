@@ -43,6 +43,15 @@ std::optional<uid_t> process_owner(pid_t pid) {
   return info.st_uid;
 }
 
+// True if the lock file `checked` (its status) may be removed and made again: it is still the
+// file at `path`, and no other user serves the segment (a root daemon started by mistake must
+// not take the lock of the service whose user owns the segment).
+bool renewable(const std::string& segment, const std::string& path, const struct stat& checked) {
+  struct stat now{}, served{};
+  if (::lstat(path.c_str(), &now) != 0 || now.st_dev != checked.st_dev || now.st_ino != checked.st_ino) return false;
+  return ::lstat(segment_path(segment).c_str(), &served) != 0 || served.st_uid == ::geteuid();
+}
+
 }  // namespace
 
 std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std::string& error) {
@@ -74,23 +83,26 @@ std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std:
     ::close(fd);
     // Another user's file at this name (made before the daemon first ran): root can remove it from
     // the sticky /dev/shm and make the daemon's own; any other daemon user reports it.
-    if (may_renew && info.st_uid != ::geteuid() && ::unlink(path.c_str()) == 0) return acquire(segment, error, false);
+    if (may_renew && info.st_uid != ::geteuid() && renewable(segment, path, info) && ::unlink(path.c_str()) == 0)
+      return acquire(segment, error, false);
     error = "lock file " + path + " cannot be trusted: " + problem;
     return std::nullopt;
   }
   struct flock lock = whole_file(F_WRLCK);
   if (::fcntl(fd, F_SETLK, &lock) != 0) {
     const int why = errno;
-    const std::optional<pid_t> holder = (why == EAGAIN || why == EACCES) ? lock_holder(fd) : std::nullopt;
+    // 0: nobody the kernel can name holds it (it was released meanwhile, or another error).
+    const pid_t holder = (why == EAGAIN || why == EACCES) ? lock_holder(fd).value_or(0) : 0;
     ::close(fd);
     // Only a process of this user can be a daemon of this segment. Another user's lock was taken
     // through a descriptor opened while the file was readable: a new file (which it cannot open)
     // takes the old one's place.
-    if (holder && may_renew && process_owner(*holder).value_or(::geteuid()) != ::geteuid() && ::unlink(path.c_str()) == 0)
+    if (holder != 0 && may_renew && process_owner(holder).value_or(::geteuid()) != ::geteuid() &&
+        renewable(segment, path, info) && ::unlink(path.c_str()) == 0)
       return acquire(segment, error, false);
-    error = holder ? "segment '" + segment + "' is already served by another flagd (pid " + std::to_string(*holder) +
-                         ", lock " + path + ")"
-                   : "cannot lock " + path + ": " + std::strerror(why);
+    error = holder != 0 ? "segment '" + segment + "' is already served by another flagd (pid " + std::to_string(holder) +
+                              ", lock " + path + ")"
+                        : "cannot lock " + path + ": " + std::strerror(why);
     return std::nullopt;
   }
   const std::string pid = std::to_string(::getpid()) + "\n";

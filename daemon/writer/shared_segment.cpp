@@ -1,5 +1,6 @@
 #include "shared_segment.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string_view>
 
 #include "flagd/layout.hpp"
 #include "flagd/limits.hpp"
@@ -120,7 +122,7 @@ bool format_new(File& f, std::uint64_t slot_bytes, std::string& error) {
     return false;
   }
   if (const int rc = ::posix_fallocate(f.fd, 0, static_cast<off_t>(f.bytes)); rc != 0) {
-    (void)!::ftruncate(f.fd, 0);  // nobody can have attached: the magic is not written yet
+    (void)!::ftruncate(f.fd, 0);  // a staging file: nobody can have attached
     error = "cannot reserve " + std::to_string(f.bytes) + " bytes for " + f.path + " in /dev/shm: " + std::strerror(rc);
     return false;
   }
@@ -154,7 +156,9 @@ bool create_new(const std::string& path, std::uint64_t slot_bytes, const Segment
   // Private until set_access opens it to the readers' group.
   f.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (f.fd < 0) {
-    error = "cannot create " + path + ": " + std::strerror(errno);
+    const int why = errno;
+    error = "cannot create " + path + ": " + std::strerror(why);
+    errno = why;  // create_staged tells a name taken (EEXIST) from other failures
     return false;
   }
   struct stat info{};
@@ -162,6 +166,56 @@ bool create_new(const std::string& path, std::uint64_t slot_bytes, const Segment
   f.device = info.st_dev;
   f.inode = info.st_ino;
   return format_new(f, slot_bytes, error);
+}
+
+// Staging names: "/dev/shm/.NAME.staging-" and 16 hexadecimal digits. A new segment is made
+// complete under one, then renamed to /dev/shm/NAME, so that nobody ever attaches to a segment
+// being sized, formatted or handed an image, and a crash leaves no half-made segment at NAME.
+std::string staging_prefix(const std::string& name) { return "." + name + ".staging-"; }
+constexpr std::size_t kStagingDigits = 16;
+
+// A new segment under a fresh staging name; the name is random, so another user cannot take it
+// first. Removed again on failure.
+std::unique_ptr<File> create_staged(const std::string& name, std::uint64_t slot_bytes, const SegmentAccess& access,
+                                    std::string& error) {
+  std::random_device random;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    char digits[kStagingDigits + 1];
+    std::snprintf(digits, sizeof digits, "%08x%08x", random(), random());
+    auto f = std::make_unique<File>();
+    const std::string path = "/dev/shm/" + staging_prefix(name) + digits;
+    if (create_new(path, slot_bytes, access, *f, error)) return f;
+    if (f->fd >= 0) ::unlink(path.c_str());
+    if (f->fd >= 0 || errno != EEXIST) return nullptr;
+  }
+  return nullptr;
+}
+
+// Moves a staged segment to `path`, replacing what is there (the caller holds the lock).
+bool install(File& f, const std::string& path, std::string& error) {
+  if (::rename(f.path.c_str(), path.c_str()) != 0) {
+    error = "cannot move " + f.path + " to " + path + ": " + std::strerror(errno);
+    ::unlink(f.path.c_str());
+    return false;
+  }
+  f.path = path;
+  return true;
+}
+
+// Removes the staging files of this daemon's user that an interrupted start left behind.
+void remove_stale_staging(const std::string& name) {
+  DIR* dir = ::opendir("/dev/shm");
+  if (dir == nullptr) return;
+  const std::string prefix = staging_prefix(name);
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view file = entry->d_name;
+    if (file.size() != prefix.size() + kStagingDigits || file.substr(0, prefix.size()) != prefix) continue;
+    struct stat info{};
+    if (::fstatat(::dirfd(dir), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(info.st_mode) &&
+        info.st_uid == ::geteuid())
+      ::unlinkat(::dirfd(dir), entry->d_name, 0);
+  }
+  ::closedir(dir);
 }
 
 // Checks the header of a mapped segment this daemon may write; formats one whose creation a
@@ -227,11 +281,15 @@ std::string link_as_current(const File& f, const std::string& name) {
   if (::lstat(link.c_str(), &info) == 0 && info.st_dev == f.device && info.st_ino == f.inode) return {};
   const std::string fresh = link + ".new";
   ::unlink(fresh.c_str());
-  const bool linked = ::link(f.path.c_str(), fresh.c_str()) == 0 && ::lstat(fresh.c_str(), &info) == 0 &&
-                      info.st_dev == f.device && info.st_ino == f.inode && ::rename(fresh.c_str(), link.c_str()) == 0;
-  const std::string why = std::strerror(errno);
+  std::string why;
+  if (::link(f.path.c_str(), fresh.c_str()) != 0)
+    why = std::strerror(errno);
+  else if (::lstat(fresh.c_str(), &info) != 0 || info.st_dev != f.device || info.st_ino != f.inode)
+    why = f.path + " changed under the daemon";
+  else if (::rename(fresh.c_str(), link.c_str()) != 0)
+    why = std::strerror(errno);
   ::unlink(fresh.c_str());  // left by a failure, or by a rename between two names of one file (a no-op)
-  if (!linked)
+  if (!why.empty())
     return "cannot keep " + link + " as a second name of the segment (" + why +
            "): readers will not follow it if /dev/shm/" + name + " is removed";
   return {};
@@ -245,6 +303,7 @@ std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& na
     error = "image capacity " + std::to_string(slot_bytes) + " bytes is out of range";
     return std::nullopt;
   }
+  remove_stale_staging(name);
   const std::string path = segment_path(name);
   bool created = false;
   std::unique_ptr<File> current = open_segment(path, name, created, error);
@@ -265,57 +324,59 @@ std::optional<SharedSegment> SharedSegment::open_or_create(const std::string& na
 
   std::vector<std::unique_ptr<File>> replaced;
   if (!current) {
-    current = std::make_unique<File>();
-    if (!create_new(path, slot_bytes, access, *current, error)) {
-      ::unlink(path.c_str());
-      return std::nullopt;
+    // Continuing a removed segment: large enough for the image its readers see.
+    std::uint64_t slots = slot_bytes;
+    if (removed && SegmentWriter(removed->base).active_image().size() > SegmentWriter::slot_capacity(slots)) {
+      slots = removed->slot_bytes();
+      notes.push_back("slots of " + std::to_string(slots) + " bytes, as the removed segment's, which its image needs");
     }
-    created = true;
-  } else if (grow && current->slot_bytes() < SegmentWriter::slot_capacity(slot_bytes)) {
-    // A complete new segment first, then one rename: a reader attaching by name never sees a
-    // segment without the image.
-    auto larger = std::make_unique<File>();
-    const std::string staging = "/dev/shm/." + name + ".grow";
-    ::unlink(staging.c_str());
-    if (!create_new(staging, slot_bytes, access, *larger, error)) {
-      ::unlink(staging.c_str());
-      return std::nullopt;
-    }
-    if (std::string note = hand_over(*current, *larger); !note.empty()) notes.push_back(note);
-    if (::rename(staging.c_str(), path.c_str()) != 0) {
-      error = "cannot move the grown segment to " + path + ": " + std::strerror(errno);
-      ::unlink(staging.c_str());
-      return std::nullopt;
-    }
-    larger->path = path;
-    notes.push_back("replaced segment '" + name + "' (slots of " + std::to_string(current->slot_bytes()) +
-                    " bytes) by one with slots of " + std::to_string(larger->slot_bytes()) + " bytes");
-    replaced.push_back(std::move(current));
-    current = std::move(larger);
-    created = true;
-  }
-  if (removed) {
-    if (created && SegmentWriter(current->base).newest_generation() == 0) {
+    current = create_staged(name, slots, access, error);
+    if (!current) return std::nullopt;
+    if (removed) {
       if (std::string note = hand_over(*removed, *current); !note.empty()) notes.push_back(note);
       notes.push_back("segment '" + name + "' was removed and is created again: it continues the removed one's image");
     }
-    replaced.push_back(std::move(removed));
+    if (!install(*current, path, error)) return std::nullopt;
+    created = true;
+  } else if (grow && current->slot_bytes() < SegmentWriter::slot_capacity(slot_bytes)) {
+    std::string problem;
+    std::unique_ptr<File> larger = create_staged(name, slot_bytes, access, problem);
+    if (larger) {
+      if (std::string note = hand_over(*current, *larger); !note.empty()) notes.push_back(note);
+      if (install(*larger, path, problem)) {
+        notes.push_back("replaced segment '" + name + "' (slots of " + std::to_string(current->slot_bytes()) +
+                        " bytes) by one with slots of " + std::to_string(larger->slot_bytes()) + " bytes");
+        replaced.push_back(std::move(current));
+        current = std::move(larger);
+        created = true;
+      }
+    }
+    if (!problem.empty()) notes.push_back("cannot grow the segment (" + problem + "); it keeps its slots of " +
+                                          std::to_string(current->slot_bytes()) + " bytes");
+  } else if (removed && SegmentWriter(current->base).newest_generation() == 0) {
+    // A segment that never served an image (made by a daemon that stopped before it published).
+    if (std::string note = hand_over(*removed, *current); !note.empty()) notes.push_back(note);
   }
-  if (std::string problem = link_as_current(*current, name); !problem.empty()) notes.push_back(problem);
+  if (removed) replaced.push_back(std::move(removed));
 
   SharedSegment segment(std::move(current), created);
+  segment.name_ = name;
   segment.replaced_ = std::move(replaced);
   segment.notes_ = std::move(notes);
   return segment;
 }
 
 std::string SharedSegment::retire_replaced() {
-  if (replaced_.empty() || SegmentWriter(file_->base).newest_generation() == 0) return {};
+  if (SegmentWriter(file_->base).newest_generation() == 0) return {};
   for (const auto& old : replaced_) SegmentWriter(old->base).supersede();
-  const std::string done = std::to_string(replaced_.size()) + " replaced segment" + (replaced_.size() == 1 ? "" : "s") +
-                           " marked superseded: " + (replaced_.size() == 1 ? "its" : "their") +
-                           " readers move to this one";
+  std::string done;
+  if (!replaced_.empty())
+    done = std::to_string(replaced_.size()) + " replaced segment" + (replaced_.size() == 1 ? "" : "s") +
+           " marked superseded: " + (replaced_.size() == 1 ? "its" : "their") + " readers move to this one";
   replaced_.clear();
+  // Only now: until the old segments are marked, the second name is how a later daemon finds them.
+  if (const std::string problem = link_as_current(*file_, name_); !problem.empty())
+    done += (done.empty() ? "" : "; ") + problem;
   return done;
 }
 

@@ -45,9 +45,10 @@ class SharedSegment {
   std::uint64_t size() const noexcept;
   bool created() const noexcept { return created_; }
 
-  // Marks every segment this one replaced as superseded, so that their readers move here, once
-  // this one serves an image (at once if it was handed the old image; otherwise after the first
-  // publication). Returns what it did, for the log; empty if nothing.
+  // Once this one serves an image (at once if it was handed the old image; otherwise after the
+  // first publication): marks every segment it replaced as superseded, so that their readers move
+  // here, and makes /dev/shm/.NAME.segment name it. Returns what it did, for the log; empty if
+  // nothing. Cheap when there is nothing to do: the daemon calls it after every publication.
   std::string retire_replaced();
 
   // What opening did that the log should say (a replacement, a link it could not trust).
@@ -58,6 +59,7 @@ class SharedSegment {
  private:
   SharedSegment(std::unique_ptr<File> file, bool created);
   std::unique_ptr<File> file_;
+  std::string name_;
   std::vector<std::unique_ptr<File>> replaced_;  // still to retire
   std::vector<std::string> notes_;
   bool created_;

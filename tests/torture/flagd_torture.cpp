@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   }
   const std::string name = flagd::test::unique_segment("torture");
   boost::interprocess::shared_memory_object::remove(name.c_str());
+  ::unlink(flagd::segment_link_path(name).c_str());
   {
     std::string error;  // generation 1 exists before any reader starts
     auto segment = flagd::SharedSegment::open_or_create(name, 1 << 16, {}, error);
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
   // Still publishing when the readers finished: it neither crashed nor stopped.
   const bool writer_alive = WIFSIGNALED(writer_status) && WTERMSIG(writer_status) == SIGKILL;
   boost::interprocess::shared_memory_object::remove(name.c_str());
+  ::unlink(flagd::segment_link_path(name).c_str());
 
   std::printf("readers %llu, reads %llu, inconsistent %llu, generations %llu..%llu (%llu published during the run), "
               "%.1f s, writer %s\n",
