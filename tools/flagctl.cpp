@@ -100,11 +100,7 @@ int status(const std::string& segment) {
   if (!reader) return 1;
   const flagd::SegmentStatus s = reader->status();
   // attach checked who owns the file; the daemon is judged by that user's evidence alone.
-  struct stat file{};
-  const bool owner_known = ::lstat(flagd::segment_path(segment).c_str(), &file) == 0;
-  const std::optional<pid_t> holder =
-      owner_known ? flagd::SegmentLock::serving_daemon(segment, file.st_uid, s.daemon_pid, s.daemon_running)
-                  : std::nullopt;
+  const std::optional<pid_t> holder = flagd::SegmentLock::serving_daemon(segment, s.owner_uid, s.daemon_pid, s.daemon_running);
   std::printf("segment:       %s (layout %u, %llu bytes, two slots of %llu bytes)\n", segment.c_str(),
               s.layout_version, static_cast<unsigned long long>(s.segment_bytes),
               static_cast<unsigned long long>(s.slot_bytes));

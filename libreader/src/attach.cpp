@@ -1,5 +1,8 @@
 // Attaching a Reader to a segment: mapping it read-only and checking that its header describes a
 // segment of this build's layout before anything else is read.
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -17,9 +20,10 @@ namespace detail {
 const HandleEntry kNullHandleEntry{};
 
 struct Attachments {
-  // How long a reader that could not follow a replacement waits before it tries again: each
-  // try makes syscalls inside an evaluation.
+  // How long a reader that could not follow a replacement waits before it tries again, doubled
+  // after each failure up to kFollowRetryMax: each try makes syscalls inside an evaluation.
   static constexpr std::chrono::milliseconds kFollowRetry{100};
+  static constexpr std::chrono::milliseconds kFollowRetryMax{10'000};
 
   std::vector<uid_t> owners;  // trusted to own the segment (trusted_owners)
   struct Attached {
@@ -27,7 +31,11 @@ struct Attachments {
     std::unique_ptr<Mapping> mapping;
   };
   std::vector<Attached> all;  // every mapping this reader used, the current one last
+  // The largest bound an evaluation may still hold (hot_limit_ of any mapping used): every new
+  // mapping is readable that far, since an evaluation may pair such a bound with its base.
+  std::uint64_t largest_limit = 0;
   std::chrono::steady_clock::time_point next_follow{};  // after a failed try to follow
+  std::chrono::milliseconds follow_backoff = kFollowRetry;
 };
 }  // namespace detail
 
@@ -180,6 +188,7 @@ Result<Reader> Reader::over_memory(std::shared_ptr<const void> owner, const std:
   auto& attached = reader.attachments_->all.emplace_back();
   attached.owner = std::move(owner);
   attached.mapping = std::make_unique<detail::Mapping>(described.value());
+  attached.mapping->owner = ::geteuid();  // this process's own memory
   reader.use_mapping(attached.mapping.get());
   return reader;
 }
@@ -196,6 +205,7 @@ Result<detail::Attachments::Attached> map_segment(std::string_view name, const s
     if (!file) return file.error();
     auto described = describe(name, file.value()->base(), file.value()->file_bytes());
     if (!described) return described.error();
+    described.value().owner = file.value()->owner();
     return detail::Attachments::Attached{std::move(file.value()), std::make_unique<detail::Mapping>(described.value())};
   } catch (const std::exception& e) {
     return error(AttachErrorKind::Unreadable, "segment '" + std::string(name) + "': " + e.what());
@@ -206,21 +216,37 @@ bool superseded(const detail::Mapping& m) {
   return layout::publish_superseded(shared::load_acquire<std::uint64_t>(m.base + offsetof(SegmentPrefix, publish)));
 }
 
-// True if every handle resolved so far names, in `m`, the flag it named: a Handle carries its
-// index, so a segment that moved a key cannot serve the copies the application holds.
-bool keeps_indices(const detail::Mapping& m, const std::deque<detail::HandleEntry>& handles) {
+// The index of `key` in `m`'s image, or kUnresolved.
+std::uint32_t index_in(const detail::Mapping& m, const std::string& key) {
+  const detail::KeyProbe probe(key);
+  std::uint32_t index = detail::kUnresolved;
+  const std::byte* record;
+  const auto result =
+      detail::read_section(m, [&](const detail::SlotView& slot) { return detail::find_key(slot, probe, index, record); });
+  return result == detail::SectionResult::Ok ? index : detail::kUnresolved;
+}
+
+// True if record `index` of `m`'s image holds `key`.
+bool names(const detail::Mapping& m, std::uint32_t index, const std::string& key) {
+  bool same = false;
+  const auto result = detail::read_section(m, [&](const detail::SlotView& slot) {
+    const std::byte* record = detail::record_at(slot, index);
+    same = record != nullptr &&
+           detail::string_equals(
+               slot, layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(layout::FlagRecord, key))), key);
+    return true;
+  });
+  return result == detail::SectionResult::Ok && same;
+}
+
+// True if every index a handle holds or can still learn from `old` (whose image a superseded
+// segment no longer changes) names the same key in `next`: a Handle carries its index, and an
+// evaluation still on the old mapping may look a late handle up there and store what it finds.
+bool keeps_indices(const detail::Mapping& old, const detail::Mapping& next, const std::deque<detail::HandleEntry>& handles) {
   for (const auto& entry : handles) {
-    const std::uint32_t index = entry.index.load(std::memory_order_relaxed);
-    if (index == detail::kUnresolved) continue;
-    bool same = false;
-    const auto result = detail::read_section(m, [&](const detail::SlotView& slot) {
-      const std::byte* record = detail::record_at(slot, index);
-      same = record != nullptr &&
-             detail::string_equals(slot, layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(layout::FlagRecord, key))),
-                                   entry.key);
-      return true;
-    });
-    if (result != detail::SectionResult::Ok || !same) return false;
+    std::uint32_t index = entry.index.load(std::memory_order_acquire);
+    if (index == detail::kUnresolved) index = index_in(old, entry.key);
+    if (index != detail::kUnresolved && !names(next, index, entry.key)) return false;
   }
   return true;
 }
@@ -230,7 +256,9 @@ bool keeps_indices(const detail::Mapping& m, const std::deque<detail::HandleEntr
 std::optional<AttachError> Reader::try_attach() {
   std::lock_guard lock(*resolve_mutex_);
   if (!attachments_->all.empty()) return std::nullopt;
-  auto mapped = map_segment(segment_name_, attachments_->owners, 0);
+  // A detached reader's evaluations may still hold the empty image's bound.
+  attachments_->largest_limit = mapping_.load(std::memory_order_relaxed)->segment_bytes;
+  auto mapped = map_segment(segment_name_, attachments_->owners, attachments_->largest_limit);
   if (!mapped) return mapped.error();
   const detail::Mapping* mapping = mapped.value().mapping.get();
   attachments_->all.push_back(std::move(mapped.value()));
@@ -247,17 +275,20 @@ const detail::Mapping& Reader::follow_replacement(const detail::Mapping& old) co
   const auto now = std::chrono::steady_clock::now();
   if (now < a.next_follow) return old;
   try {
-    // The new segment may be smaller: an evaluation still holding the old bound reads zeros.
-    auto mapped = map_segment(segment_name_, a.owners, old.segment_bytes);
-    if (mapped && !superseded(*mapped.value().mapping) && keeps_indices(*mapped.value().mapping, *handles_)) {
+    // The new segment may be smaller: an evaluation still holding an older bound reads zeros.
+    a.largest_limit = std::max(a.largest_limit, old.segment_bytes);
+    auto mapped = map_segment(segment_name_, a.owners, a.largest_limit);
+    if (mapped && !superseded(*mapped.value().mapping) && keeps_indices(old, *mapped.value().mapping, *handles_)) {
       const detail::Mapping* next = mapped.value().mapping.get();
       a.all.push_back(std::move(mapped.value()));
+      a.follow_backoff = detail::Attachments::kFollowRetry;
       use_mapping(next);
       return *next;
     }
   } catch (...) {
   }
-  a.next_follow = now + detail::Attachments::kFollowRetry;
+  a.next_follow = now + a.follow_backoff;
+  a.follow_backoff = std::min(a.follow_backoff * 2, detail::Attachments::kFollowRetryMax);
   return old;
 }
 

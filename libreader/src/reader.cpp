@@ -79,12 +79,16 @@ std::uint32_t Reader::lookup_in(const detail::Mapping& m, std::string_view key) 
 // A handle resolved before its flag existed (or before the segment was attached) is looked up
 // again on each evaluation until the key appears; from then on it costs nothing extra. Indices
 // are stable for the life of a segment, so a found index is kept.
+//
+// Release and acquire: a thread that reads an index found in a segment the reader moved to also
+// reads the mapping of that segment, never the one before it, where the index may name another
+// flag. (An index found before the move is valid after it: follow_replacement checks that.)
 std::uint32_t Reader::index_of_late(Handle flag) const noexcept {
-  const std::uint32_t index = flag.entry_->index.load(std::memory_order_relaxed);
+  const std::uint32_t index = flag.entry_->index.load(std::memory_order_acquire);
   if (index != detail::kUnresolved || flag.entry_ == &detail::kNullHandleEntry) return index;
   const std::uint32_t found = lookup(flag.entry_->key);
   if (found != detail::kUnresolved)
-    const_cast<detail::HandleEntry*>(flag.entry_)->index.store(found, std::memory_order_relaxed);
+    const_cast<detail::HandleEntry*>(flag.entry_)->index.store(found, std::memory_order_release);
   return found;
 }
 

@@ -124,7 +124,7 @@ Result<std::shared_ptr<SegmentFile>> open_segment_file(std::string_view name, co
     ::munmap(reserved, extent);
     return error(AttachErrorKind::Unreadable, where + " cannot be mapped read-only: " + std::strerror(why));
   }
-  return std::make_shared<SegmentFile>(static_cast<const std::byte*>(reserved), bytes, extent);
+  return std::make_shared<SegmentFile>(static_cast<const std::byte*>(reserved), bytes, extent, info.st_uid);
 }
 
 }  // namespace flagd::detail

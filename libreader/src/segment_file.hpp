@@ -29,19 +29,22 @@ std::vector<uid_t> trusted_owners(const AttachOptions& options);
 // read zeros rather than fault.
 class SegmentFile {
  public:
-  SegmentFile(const std::byte* base, std::uint64_t file_bytes, std::uint64_t extent) noexcept
-      : base_(base), file_bytes_(file_bytes), extent_(extent) {}
+  SegmentFile(const std::byte* base, std::uint64_t file_bytes, std::uint64_t extent, uid_t owner) noexcept
+      : base_(base), file_bytes_(file_bytes), extent_(extent), owner_(owner) {}
   SegmentFile(const SegmentFile&) = delete;
   SegmentFile& operator=(const SegmentFile&) = delete;
   ~SegmentFile();
 
   const std::byte* base() const noexcept { return base_; }
   std::uint64_t file_bytes() const noexcept { return file_bytes_; }
+  std::uint64_t extent() const noexcept { return extent_; }
+  uid_t owner() const noexcept { return owner_; }
 
  private:
   const std::byte* base_;
   std::uint64_t file_bytes_;
   std::uint64_t extent_;
+  uid_t owner_;
 };
 
 // Maps segment `name` if it is a regular file owned by one of `owners` (or root), writable by

@@ -135,6 +135,7 @@ struct SegmentStatus {
   // The daemon replaced this segment and the reader could not move to the new one (see
   // Reader::try_attach); it answers from the old segment's last image.
   bool superseded = false;
+  uid_t owner_uid = 0;  // who owns the segment's file: the daemon's user, as attach checked
 };
 
 namespace detail {
@@ -163,6 +164,7 @@ struct Mapping {
   const std::byte* base;
   std::uint64_t segment_bytes;
   std::uint64_t slot_bytes;
+  uid_t owner = 0;  // of the segment's file, as checked when it was mapped
 };
 
 extern const HandleEntry kNullHandleEntry;
