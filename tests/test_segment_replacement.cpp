@@ -101,6 +101,25 @@ TEST_CASE("a reader follows its segment when it is removed and created again, or
   CHECK(status.slot_bytes * 2 + 4096 == second->size());
 }
 
+TEST_CASE("a segment at the name that never served an image is handed the removed one's") {
+  SegmentFiles files("never-served");
+  SharedSegment first = open(files.name, kSmall, false);
+  publish(first, "{\"flags\": {" + flag("trade", true) + "}}");
+  first.retire_replaced();
+  auto attached = Reader::attach(files.name);
+  REQUIRE(attached);
+  const flagd::Handle trade = attached->resolve("trade");
+  // What a daemon leaves that made a segment and stopped before publishing into it.
+  ::unlink(flagd::segment_path(files.name).c_str());
+  flagd::MemorySegment empty(kSmall);
+  const flagd::test::NamedSegment left(files.name, empty.data(), empty.size());
+  SharedSegment second = open(files.name, kSmall, false);
+  CHECK(second.retire_replaced().find("marked superseded") != std::string::npos);
+  CHECK(publish(second, "{\"flags\": {" + flag("trade", false) + "}}") == 2);  // the generations go on
+  CHECK_FALSE(attached->get_bool(trade, true));
+  CHECK_FALSE(attached->status().superseded);
+}
+
 TEST_CASE("a reader does not follow a new segment that gives one of its handles' keys another index") {
   SegmentFiles files("reindexed");
   SharedSegment first = open(files.name, kSmall, false);

@@ -92,6 +92,8 @@ Result<std::shared_ptr<SegmentFile>> open_segment_file(std::string_view name, co
     if (why == ENOENT) return error(AttachErrorKind::Missing, where + " does not exist (is the flagd daemon running?)");
     if (why == ELOOP)
       return error(AttachErrorKind::Untrusted, where + " is a symbolic link; a daemon never makes one, so it is not trusted");
+    if (why == ENXIO)  // what opening a socket says
+      return error(AttachErrorKind::Untrusted, where + " is not a regular file (a socket), so no daemon made it");
     return error(AttachErrorKind::Unreadable, where + " cannot be opened read-only: " + std::strerror(why));
   }
   struct stat info{};
