@@ -244,7 +244,7 @@ class Daemon {
 
   // For systemd's STATUS=: "generation 7, 120 flags (2 expired); last reload rejected".
   std::string summary() const {
-    return "generation " + std::to_string(publisher_.generation()) + ", " + std::to_string(flag_count()) + " flags" +
+    return "generation " + std::to_string(served_generation()) + ", " + std::to_string(flag_count()) + " flags" +
            (expired_count_ != 0 ? " (" + std::to_string(expired_count_) + " expired)" : "") +
            (last_reload_ok_ ? "" : "; last reload rejected, see the log");
   }
@@ -277,7 +277,7 @@ class Daemon {
     m.version = FLAGD_VERSION;
     m.reloads_published = published_;
     m.reloads_rejected = rejected_;
-    m.generation = publisher_.generation();
+    m.generation = served_generation();
     m.last_success_unix_seconds = static_cast<double>(image.published_unix_ns) / 1e9;
     m.flags = image.present_count;
     m.expired_flags = expired_count_;
@@ -417,7 +417,7 @@ int run_daemon(const DaemonOptions& options) {
           // Prompt even during a load: the image readers see stays, the load is not published.
           const std::string stopping =
               std::string("stopping on ") + (info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT") + "; segment '" +
-              options.segment + "' keeps generation " + std::to_string(daemon.generation()) + " for its readers" +
+              options.segment + "' keeps generation " + std::to_string(daemon.served_generation()) + " for its readers" +
               (worker.busy() ? "; the load in progress is abandoned" : "");
           systemd.stopping(stopping);
           log::info(stopping);

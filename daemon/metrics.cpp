@@ -156,10 +156,13 @@ bool write_metrics_file(const std::string& path, const DaemonMetrics& m, std::st
   }
   // Every step is relative to this descriptor, so the temporary file is created, renamed and
   // removed in the one directory that was checked, whatever is renamed meanwhile.
-  Descriptor dir{::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+  // O_NOFOLLOW: a directory swapped for a symbolic link would send the rename anywhere.
+  Descriptor dir{::open(directory.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
   struct stat info{};
-  if (dir.fd < 0 || ::fstat(dir.fd, &info) != 0) {
-    error = "cannot write metrics to '" + path + "': cannot open its directory: " + std::strerror(errno);
+  if (dir.fd < 0 || ::fstat(dir.fd, &info) != 0 || !S_ISDIR(info.st_mode)) {
+    error = "cannot write metrics to '" + path + "': cannot open its directory " + directory +
+            (dir.fd >= 0 || errno == ENOTDIR || errno == ELOOP ? " (a symbolic link, or not a directory)"
+                                                              : ": " + std::string(std::strerror(errno)));
     return false;
   }
   const std::string unsafe = unsafe_directory(directory, info);

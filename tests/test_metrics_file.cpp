@@ -108,6 +108,18 @@ TEST_CASE("a symbolic link at the metrics path is replaced, not written through"
   CHECK(read_file(s.metrics).find("flagd_generation{segment=\"unit\"} 3\n") != std::string::npos);
 }
 
+TEST_CASE("a metrics directory that is a symbolic link is refused, and the directory it names untouched") {
+  Scratch s("metrics-dirlink");
+  const std::string elsewhere = s.dir + "/elsewhere";
+  std::filesystem::create_directories(elsewhere);
+  const std::string linked = s.dir + "/linked";
+  REQUIRE(::symlink(elsewhere.c_str(), linked.c_str()) == 0);
+  std::string error, warning;
+  CHECK_FALSE(flagd::write_metrics_file(linked + "/flagd.prom", sample(1), error, warning));
+  CHECK(error.find("a symbolic link, or not a directory") != std::string::npos);
+  CHECK(std::filesystem::is_empty(elsewhere));
+}
+
 TEST_CASE("a failed metrics write says why and leaves no temporary file") {
   Scratch s("metrics-fail");
   std::filesystem::create_directories(s.metrics + "/occupied");  // rename cannot replace a directory
