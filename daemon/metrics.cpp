@@ -15,6 +15,8 @@
 #include <set>
 #include <utility>
 
+#include "flagd/file_mode.hpp"
+
 namespace flagd {
 
 namespace {
@@ -95,12 +97,6 @@ std::string random_suffix() {
   return out;
 }
 
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
 // Why users other than root and this one could replace or plant files in the directory, or "".
 std::string unsafe_directory(const std::string& directory, const struct stat& info) {
   const std::string where = "the --metrics-file directory '" + directory + "' ";
@@ -109,13 +105,13 @@ std::string unsafe_directory(const std::string& directory, const struct stat& in
            ", who can replace the metrics file; use a directory owned by root or this daemon's user";
   }
   if ((info.st_mode & S_IWOTH) != 0) {
-    return where + "is writable by every user (mode " + octal(info.st_mode) +
+    return where + "is writable by every user (mode " + octal_mode(info.st_mode) +
            "): anyone can put files there for the collector or take the metrics file's name first; use a "
            "directory only root or this daemon's user can write";
   }
   if ((info.st_mode & S_IWGRP) != 0 && (info.st_mode & S_ISVTX) == 0) {
     return where + "is writable by its group (gid " + std::to_string(info.st_gid) + ", mode " +
-           octal(info.st_mode) + ") and not sticky: the group's users can replace the metrics file (chmod g-w)";
+           octal_mode(info.st_mode) + ") and not sticky: the group's users can replace the metrics file (chmod g-w)";
   }
   return "";
 }

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <utility>
 
+#include "flagd/file_mode.hpp"
+
 namespace flagd {
 
 namespace {
@@ -37,12 +39,6 @@ class Descriptor {
  private:
   int fd_;
 };
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
 
 bool trusted_owner(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
 
@@ -163,13 +159,13 @@ class Walk {
     }
     if ((dir_info_.st_mode & S_ISVTX) != 0) return true;  // each entry's owner is checked instead
     if ((dir_info_.st_mode & S_IWOTH) != 0) {
-      fail(subject + "is writable by every user (mode " + octal(dir_info_.st_mode) +
+      fail(subject + "is writable by every user (mode " + octal_mode(dir_info_.st_mode) +
            ") and not sticky: anyone could replace " + entry + " (chmod o-w '" + dir_path_ + "'; " + kSkip + ")");
       return false;
     }
     if ((dir_info_.st_mode & S_IWGRP) != 0) {
       fail(subject + "is writable by its group (gid " + std::to_string(dir_info_.st_gid) + ", mode " +
-           octal(dir_info_.st_mode) + ") and not sticky: any user of that group could replace " + entry +
+           octal_mode(dir_info_.st_mode) + ") and not sticky: any user of that group could replace " + entry +
            " (chmod g-w '" + dir_path_ + "'; " + kSkip + ")");
       return false;
     }
@@ -210,7 +206,7 @@ class Walk {
                   "flagd --allow-any-file-owner accepts it)");
     }
     if ((info.st_mode & S_IWOTH) != 0) {
-      return fail(subject + " is writable by every user (mode " + octal(info.st_mode) +
+      return fail(subject + " is writable by every user (mode " + octal_mode(info.st_mode) +
                   "); anyone could change what every reader sees (chmod o-w, or flagd --allow-any-file-owner "
                   "accepts it)");
     }

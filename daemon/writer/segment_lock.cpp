@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "flagd/file_mode.hpp"
 #include "flagd/segment_name.hpp"
 
 namespace flagd {
@@ -21,12 +22,6 @@ struct flock whole_file(short type) {
   lock.l_start = 0;
   lock.l_len = 0;
   return lock;
-}
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
 }
 
 // The pid holding a write lock on `fd`, if any.
@@ -77,7 +72,7 @@ std::optional<SegmentLock> SegmentLock::acquire(const std::string& segment, std:
               std::to_string(::geteuid()) + "), who could hold it to keep the daemon from starting; remove it as root";
   } else if ((info.st_mode & 077) != 0 && ::fchmod(fd, 0600) != 0) {
     // Left by an older daemon with mode 0644: whoever can open it can take a read lock.
-    problem = "cannot make it private (mode " + octal(info.st_mode) + "): " + std::strerror(errno);
+    problem = "cannot make it private (mode " + octal_mode(info.st_mode) + "): " + std::strerror(errno);
   }
   if (!problem.empty()) {
     ::close(fd);
@@ -122,10 +117,9 @@ std::optional<pid_t> SegmentLock::serving_daemon(const std::string& segment, uid
   }
   if (errno != EACCES || !recorded_running || recorded_pid == 0) return std::nullopt;
   // The segment's status block is the daemon's own writing; the pid must still be its process.
-  struct stat process{};
-  const std::string proc = "/proc/" + std::to_string(recorded_pid);
-  if (::stat(proc.c_str(), &process) != 0 || process.st_uid != owner) return std::nullopt;
-  return static_cast<pid_t>(recorded_pid);
+  const auto pid = static_cast<pid_t>(recorded_pid);
+  if (process_owner(pid) != owner) return std::nullopt;
+  return pid;
 }
 
 SegmentLock::~SegmentLock() {

@@ -12,6 +12,7 @@
 #include <random>
 #include <string_view>
 
+#include "flagd/file_mode.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/limits.hpp"
 #include "flagd/segment_name.hpp"
@@ -52,12 +53,6 @@ namespace {
 
 using File = SharedSegment::File;
 
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
 // Checks the file `fd` is one the daemon may write into for its readers: a regular file of its
 // own that nobody else may write. False with `error` set otherwise.
 bool trusted(int fd, const std::string& path, struct stat& info, std::string& error) {
@@ -75,7 +70,7 @@ bool trusted(int fd, const std::string& path, struct stat& info, std::string& er
     return false;
   }
   if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    error = path + " is writable by other users (mode " + octal(info.st_mode) +
+    error = path + " is writable by other users (mode " + octal_mode(info.st_mode) +
             "); what readers saw may have been forged. Stop its readers and remove it to start afresh";
     return false;
   }
@@ -92,7 +87,7 @@ bool set_access(const File& f, const struct stat& info, const SegmentAccess& acc
   }
   const mode_t mode = access.readable_by_all ? 0644 : 0640;
   if ((info.st_mode & 07777) != mode && ::fchmod(f.fd, mode) != 0) {
-    error = "cannot set the mode of " + f.path + " to " + octal(mode) + ": " + std::strerror(errno);
+    error = "cannot set the mode of " + f.path + " to " + octal_mode(mode) + ": " + std::strerror(errno);
     return false;
   }
   return true;

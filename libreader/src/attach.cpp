@@ -212,20 +212,6 @@ Result<detail::Attachments::Attached> map_segment(std::string_view name, const s
   }
 }
 
-bool superseded(const detail::Mapping& m) {
-  return layout::publish_superseded(shared::load_acquire<std::uint64_t>(m.base + offsetof(SegmentPrefix, publish)));
-}
-
-// The index of `key` in `m`'s image, or kUnresolved.
-std::uint32_t index_in(const detail::Mapping& m, const std::string& key) {
-  const detail::KeyProbe probe(key);
-  std::uint32_t index = detail::kUnresolved;
-  const std::byte* record;
-  const auto result =
-      detail::read_section(m, [&](const detail::SlotView& slot) { return detail::find_key(slot, probe, index, record); });
-  return result == detail::SectionResult::Ok ? index : detail::kUnresolved;
-}
-
 // True if record `index` of `m`'s image holds `key`.
 bool names(const detail::Mapping& m, std::uint32_t index, const std::string& key) {
   bool same = false;
@@ -245,7 +231,7 @@ bool names(const detail::Mapping& m, std::uint32_t index, const std::string& key
 bool keeps_indices(const detail::Mapping& old, const detail::Mapping& next, const std::deque<detail::HandleEntry>& handles) {
   for (const auto& entry : handles) {
     std::uint32_t index = entry.index.load(std::memory_order_acquire);
-    if (index == detail::kUnresolved) index = index_in(old, entry.key);
+    if (index == detail::kUnresolved) index = detail::key_index(old, entry.key);
     if (index != detail::kUnresolved && !names(next, index, entry.key)) return false;
   }
   return true;
@@ -278,7 +264,7 @@ const detail::Mapping& Reader::follow_replacement(const detail::Mapping& old) co
     // The new segment may be smaller: an evaluation still holding an older bound reads zeros.
     a.largest_limit = std::max(a.largest_limit, old.segment_bytes);
     auto mapped = map_segment(segment_name_, a.owners, a.largest_limit);
-    if (mapped && !superseded(*mapped.value().mapping) && keeps_indices(old, *mapped.value().mapping, *handles_)) {
+    if (mapped && !detail::superseded(*mapped.value().mapping) && keeps_indices(old, *mapped.value().mapping, *handles_)) {
       const detail::Mapping* next = mapped.value().mapping.get();
       a.all.push_back(std::move(mapped.value()));
       a.follow_backoff = detail::Attachments::kFollowRetry;

@@ -142,6 +142,16 @@ struct KeyProbe {
 bool find_key(const SlotView& slot, const KeyProbe& probe, std::uint32_t& index,
               const std::byte*& record) noexcept;
 
+// The stable index of `key` in the image `m` publishes now; kUnresolved if it has none (or the
+// image is malformed, or the writer never lets go).
+inline std::uint32_t key_index(const Mapping& m, std::string_view key) noexcept {
+  const KeyProbe probe(key);
+  std::uint32_t index = kUnresolved;
+  const std::byte* record;
+  const auto result = read_section(m, [&](const SlotView& slot) { return find_key(slot, probe, index, record); });
+  return result == SectionResult::Ok ? index : kUnresolved;
+}
+
 // Where flag `index`'s RuleRef lies in the image; not checked (readers check it holds words).
 inline std::uint64_t rule_ref_at(const SlotView& slot, std::uint32_t index) noexcept {
   return slot.load<std::uint32_t>(offsetof(layout::ImageHeader, rules_offset)) +

@@ -60,21 +60,12 @@ Handle Reader::resolve(std::string_view key) {
   std::lock_guard lock(*resolve_mutex_);
   auto& entry = handles_->emplace_back();
   entry.key.assign(key);
-  const std::uint32_t index = lookup_in(*mapping_.load(std::memory_order_acquire), key);
+  const std::uint32_t index = detail::key_index(*mapping_.load(std::memory_order_acquire), key);
   entry.index.store(index, std::memory_order_relaxed);
   return Handle(index, &entry);
 }
 
-std::uint32_t Reader::lookup(std::string_view key) const noexcept { return lookup_in(mapping(), key); }
-
-std::uint32_t Reader::lookup_in(const detail::Mapping& m, std::string_view key) const noexcept {
-  const detail::KeyProbe probe(key);
-  std::uint32_t index = detail::kUnresolved;
-  const std::byte* record;
-  const auto result =
-      detail::read_section(m, [&](const SlotView& slot) { return detail::find_key(slot, probe, index, record); });
-  return result == SectionResult::Ok ? index : detail::kUnresolved;
-}
+std::uint32_t Reader::lookup(std::string_view key) const noexcept { return detail::key_index(mapping(), key); }
 
 // A handle resolved before its flag existed (or before the segment was attached) is looked up
 // again on each evaluation until the key appears; from then on it costs nothing extra. Indices

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "flagd/file_mode.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/segment_name.hpp"
 
@@ -22,12 +23,6 @@ namespace flagd::detail {
 namespace {
 
 AttachError error(AttachErrorKind kind, std::string message) { return AttachError{kind, std::move(message)}; }
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
 
 std::string owners_text(const std::vector<uid_t>& owners) {
   std::string text = "uid 0";
@@ -110,7 +105,7 @@ Result<std::shared_ptr<SegmentFile>> open_segment_file(std::string_view name, co
                                                  "(AttachOptions::owner names the daemon's user)");
   if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0)
     return error(AttachErrorKind::Untrusted, where + " is writable by users other than its owner (mode " +
-                                                 octal(info.st_mode) + "), so its contents may be forged");
+                                                 octal_mode(info.st_mode) + "), so its contents may be forged");
   const auto bytes = static_cast<std::uint64_t>(info.st_size);
   if (bytes < sizeof(layout::SegmentPrefix))
     return error(AttachErrorKind::Unreadable, where + " is " + std::to_string(bytes) + " bytes, smaller than a segment header");

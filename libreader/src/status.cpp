@@ -151,7 +151,7 @@ SegmentStatus Reader::status() const {
   s.created_unix_ns = shared::load<std::uint64_t>(base + offsetof(layout::SegmentHeader, created_unix_ns));
   // mapping() moved to the replacement if it could; a superseded word now means it could not.
   s.owner_uid = m.owner;
-  s.superseded = layout::publish_superseded(shared::load_acquire<std::uint64_t>(base + offsetof(layout::SegmentPrefix, publish)));
+  s.superseded = detail::superseded(m);
 
   const auto image = detail::read_section(m, [&](const SlotView& slot) {
     ImageHeader header;

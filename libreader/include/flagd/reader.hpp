@@ -167,6 +167,11 @@ struct Mapping {
   uid_t owner = 0;  // of the segment's file, as checked when it was mapped
 };
 
+// True if the daemon replaced the segment `m` maps (the publish word's superseded bit, layout.hpp).
+inline bool superseded(const Mapping& m) noexcept {
+  return layout::publish_superseded(shared::load_acquire<std::uint64_t>(m.base + offsetof(layout::SegmentPrefix, publish)));
+}
+
 extern const HandleEntry kNullHandleEntry;
 struct Overrides;    // reader_overrides.cpp
 struct Attachments;  // attach.cpp
@@ -336,14 +341,11 @@ class Reader {
   // superseded: the check is one load of the publish word, which the read then uses anyway.
   const detail::Mapping& mapping() const noexcept {
     const detail::Mapping* m = mapping_.load(std::memory_order_acquire);
-    const std::uint64_t publish = shared::load_acquire<std::uint64_t>(m->base + offsetof(layout::SegmentPrefix, publish));
-    if (layout::publish_superseded(publish)) [[unlikely]]
-      return follow_replacement(*m);
+    if (detail::superseded(*m)) [[unlikely]] return follow_replacement(*m);
     return *m;
   }
   // Maps the segment that replaced `old`, if this thread can without waiting; the mapping to use.
   const detail::Mapping& follow_replacement(const detail::Mapping& old) const noexcept;
-  std::uint32_t lookup_in(const detail::Mapping& m, std::string_view key) const noexcept;
   std::uint32_t index_of(Handle flag) const noexcept {
     return flag.index_ != detail::kUnresolved ? flag.index_ : index_of_late(flag);
   }
