@@ -7,7 +7,8 @@ set -euo pipefail
 # compiled and run by the test suite (examples/checkout).
 # python3 and pkg-config: the tests run the Python ctypes example and build a consumer of the
 # installed package with pkg-config.
-flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev libgtest-dev python3 pkg-config)
+flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev libgtest-dev python3 pkg-config
+  libcurl4-openssl-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nginx etcd-server etcd-client openssl)
 
 flagd_install_deps() {
   local missing=()
