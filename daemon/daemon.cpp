@@ -19,6 +19,13 @@
 #include <thread>
 
 #include "expiry.hpp"
+#include "flagd/source_status.hpp"
+#include "remote_sources.hpp"
+#include "sha256.hpp"
+#include "source_cache.hpp"
+#include "source_inbox.hpp"
+#include "source_load.hpp"
+#include "source_uri.hpp"
 #include "file_watcher.hpp"
 #include "flag_loader.hpp"
 #include "flagd/segment_name.hpp"
@@ -47,15 +54,18 @@ void set_text(char (&field)[N], const std::string& text) {
   std::memcpy(field, fitted.data(), fitted.size());
 }
 
-// One load of the flag files: what the worker thread found and compiled, for the main thread to
-// publish or reject.
+// One load of the sources: what the worker thread judged, merged and compiled, for the main
+// thread to publish or reject.
 struct LoadJob {
   std::string why;  // "reload on SIGHUP", for the log
-  LoadResult loaded;
+  std::vector<SourceInput> inputs;
+  Digest published{};  // of the image readers see when the load started
+  SourcesLoad result;
   ExpiryReport expired;
   std::uint64_t published_at = 0;
   bool compiled = false;
-  std::string failure;  // why it could not be compiled, when the files themselves were valid
+  std::string failure;               // why it could not be compiled, when the documents were valid
+  std::vector<std::string> cache_errors;
 };
 
 // The thread that loads and compiles, so that the main thread keeps reading signals while a
@@ -84,11 +94,10 @@ class LoadWorker {
   int fd() const noexcept { return done_fd_; }  // readable when the job is done
   bool busy() const noexcept { return busy_; }
 
-  void start(std::string why) {
+  void start(LoadJob job) {
     {
       std::lock_guard lock(mutex_);
-      pending_.emplace();
-      pending_->why = std::move(why);
+      pending_ = std::move(job);
     }
     busy_ = true;
     wake_.notify_one();
@@ -141,10 +150,46 @@ class LoadWorker {
   std::thread thread_;
 };
 
+// A source as the daemon keeps it: its configuration, its thread (remote sources), the document
+// it has in the merge, and what it last did.
+struct SourceSlot {
+  SourceConfig config;
+  std::string name;                     // the path, or the URI without credentials
+  std::unique_ptr<RemoteSource> remote;  // null for a file
+  SourceDocument good;     // in the merge
+  SourceDocument pending;  // received, judged at the next load
+  SourceDocument cached;   // from --cache-dir: used if the source has not answered by the first load
+  bool answered = false;   // the source reported since the daemon started
+  SourceHealth health;
+  std::string refusal;     // why its latest document was refused; "" if it was accepted
+  std::uint64_t refused = 0;
+
+  SourceState state() const noexcept {
+    if (!good) return SourceState::Waiting;
+    if (good.from_cache) return SourceState::Cached;
+    if (!refusal.empty() || !health.last_error.empty()) return SourceState::Stale;
+    return SourceState::Current;
+  }
+};
+
+const char* kind_name(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::File: return "file";
+    case SourceKind::Http: return "http";
+    case SourceKind::Etcd: return "etcd";
+    case SourceKind::Grpc: return "grpc";
+  }
+  return "?";
+}
+
+// What a load came to.
+enum class LoadOutcome { Published, Unchanged, Rejected, Waiting };
+
 class Daemon {
  public:
   Daemon(const DaemonOptions& options, SharedSegment segment, Publisher publisher)
-      : options_(options), segment_(std::move(segment)), publisher_(std::move(publisher)) {
+      : options_(options), segment_(std::move(segment)), publisher_(std::move(publisher)),
+        cache_(options.cache_dir, options.segment), inbox_(options.sources.size()) {
     if (segment_.created()) {
       log::info("created segment '" + options_.segment + "' with two image slots of " +
                 std::to_string(writer().slot_bytes()) + " bytes");
@@ -157,6 +202,80 @@ class Daemon {
       writer().update_status([&](const layout::DaemonStatus& s) { expired_count_ = s.expired_flags; });
     }
     retire_replaced();
+    for (const SourceConfig& config : options_.sources) {
+      SourceSlot& slot = slots_.emplace_back();
+      slot.config = config;
+      slot.name = config.kind == SourceKind::File ? config.path : display_uri(config);
+    }
+  }
+
+  bool inbox_usable() const noexcept { return inbox_.usable(); }
+  int inbox_fd() const noexcept { return inbox_.fd(); }
+
+  // Reads the cached copies and starts the remote sources' threads; false and `error` if one
+  // cannot be made.
+  bool start_sources(std::string& error) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      SourceSlot& slot = slots_[i];
+      if (slot.config.kind == SourceKind::File) continue;
+      std::string problem;
+      if (std::optional<std::string> text = cache_.load(slot.config, problem)) {
+        slot.cached = make_document(std::move(*text), "", true);
+        log::info("source " + slot.name + ": found its cached copy " + cache_.path_for(slot.config));
+      } else if (!problem.empty()) {
+        log::warning("source " + slot.name + ": " + problem);
+      }
+      slot.remote = make_remote_source(slot.config, error);
+      if (!slot.remote) {
+        error = "source " + slot.name + ": " + error;
+        return false;
+      }
+      slot.remote->start(inbox_, i);
+    }
+    return true;
+  }
+
+  // Every remote source has answered once (a document or a failure) since the start.
+  bool sources_answered() const noexcept {
+    return std::all_of(slots_.begin(), slots_.end(), [](const SourceSlot& s) { return !s.remote || s.answered; });
+  }
+
+  std::vector<std::string> file_paths() const {
+    std::vector<std::string> paths;
+    for (const SourceSlot& s : slots_)
+      if (s.config.kind == SourceKind::File) paths.push_back(s.config.path);
+    return paths;
+  }
+
+  // Takes what the remote sources delivered; true if a document waits for a load.
+  bool take_arrivals() {
+    SourceInbox::Arrivals arrivals = inbox_.take();
+    bool documents = false, health = false;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      SourceSlot& slot = slots_[i];
+      if (arrivals.health[i]) {
+        const bool was_failing = !slot.health.last_error.empty();
+        slot.health = std::move(*arrivals.health[i]);
+        slot.answered = true;
+        health = true;
+        if (!slot.health.last_error.empty() && !was_failing)
+          log::warning("source " + slot.name + ": " + slot.health.last_error +
+                       (slot.good ? "; its last good flags stay published" : ""));
+        else if (slot.health.last_error.empty() && was_failing)
+          log::info("source " + slot.name + ": answering again");
+      }
+      if (arrivals.documents[i]) {
+        ReceivedDocument& d = *arrivals.documents[i];
+        slot.pending = make_document(std::move(d.text), std::move(d.version), false);
+        slot.answered = true;
+        documents = true;
+      }
+    }
+    if (health && !documents) publish_sources_status();
+    return documents;
+  }
+  bool documents_waiting() const noexcept {
+    return std::any_of(slots_.begin(), slots_.end(), [](const SourceSlot& s) { return bool(s.pending); });
   }
 
   // Once this segment serves an image, the segments it replaced send their readers here.
@@ -173,31 +292,105 @@ class Daemon {
     });
   }
 
-  // On the worker thread: loads every file and compiles the image, publishing nothing. It uses
-  // only what Publisher::compile allows beside the main thread's status writes.
+  // On the main thread: what the next load judges. Pending documents move into the job.
+  void prepare(LoadJob& job) {
+    job.published = published_digest();
+    for (SourceSlot& slot : slots_) {
+      SourceInput& input = job.inputs.emplace_back();
+      input.kind = slot.config.kind;
+      input.name = slot.name;
+      input.path = slot.config.path;
+      input.good = slot.good;
+      if (slot.pending) {
+        input.candidate = std::move(slot.pending);
+        slot.pending = {};
+      } else if (!slot.good && slot.cached) {
+        input.candidate = slot.cached;
+      }
+    }
+  }
+
+  // On the worker thread: judges and merges the sources and compiles the image, publishing
+  // nothing. It uses only what Publisher::compile allows beside the main thread's status writes.
   void load(LoadJob& job) {
-    job.loaded = load_flag_files(options_.flag_files,
-                                 options_.allow_any_file_owner ? FileTrust::Any : FileTrust::OwnerOrRoot);
-    if (!job.loaded.ok()) return;
+    job.result = load_sources(job.inputs, options_.allow_any_file_owner ? FileTrust::Any : FileTrust::OwnerOrRoot,
+                              job.published);
+    for (std::size_t i = 0; i < job.inputs.size(); ++i) {
+      const SourceOutcome& o = job.result.sources[i];
+      if (job.inputs[i].kind == SourceKind::File || !o.accepted || o.accepted.from_cache) continue;
+      std::string error;
+      if (!cache_.store(options_.sources[i], *o.accepted.text, error)) job.cache_errors.push_back(job.inputs[i].name + ": " + error);
+    }
+    if (!job.result.complete || job.result.unchanged || !job.result.loaded.ok()) return;
     const std::uint64_t loaded_at = unix_now_ns();
-    job.expired = flags_expired_by(job.loaded.flags, static_cast<std::int64_t>(loaded_at / 1'000'000'000));
+    job.expired = flags_expired_by(job.result.loaded.flags, static_cast<std::int64_t>(loaded_at / 1'000'000'000));
     job.published_at = unix_now_ns();
-    job.compiled = publisher_.compile(job.loaded.flags, job.published_at, job.failure);
+    job.compiled = publisher_.compile(job.result.loaded.flags, job.published_at, job.failure);
   }
 
   // On the main thread, once load() is done: publishes a new generation, or keeps the published
   // one and says why.
-  bool finish(LoadJob& job) {
+  LoadOutcome finish(LoadJob& job) {
+    for (const std::string& e : job.cache_errors) log::warning("source " + e);
     std::string errors;
-    for (const auto& d : job.loaded.diagnostics) {
+    const auto report = [&](const Diagnostic& d) {
       if (d.severity == Diagnostic::Severity::Warning) {
         log::warning(format(d));
       } else {
         log::error(format(d));
         errors += format(d) + "\n";
       }
+    };
+    bool refused = false;
+    std::string missing;
+    const std::uint64_t now = unix_now_ns();
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      SourceSlot& slot = slots_[i];
+      SourceOutcome& o = job.result.sources[i];
+      for (const Diagnostic& d : o.diagnostics) report(d);
+      if (o.accepted) {
+        slot.good = o.accepted;
+        slot.cached = {};
+        slot.refusal.clear();
+      } else if (o.refused) {
+        refused = true;
+        ++slot.refused;
+        slot.refusal = o.diagnostics.empty() ? "refused" : format(o.diagnostics.front());
+        if (slot.good)
+          log::error("source " + slot.name + " refused; its last good document stays in the merge");
+      }
+      if (slot.config.kind == SourceKind::File) {
+        slot.health.last_attempt_unix_ns = now;
+        if (!o.refused) slot.health.last_success_unix_ns = now;
+        slot.health.last_error = o.refused ? slot.refusal : "";
+      }
+      if (slot.good) slot.health.bytes = slot.good.text->size();
+      if (!o.used) missing += (missing.empty() ? "" : ", ") + slot.name;
     }
-    if (!job.loaded.ok()) return reject(job.why, errors);
+    for (const Diagnostic& d : job.result.loaded.diagnostics) report(d);
+
+    if (!job.result.complete) {
+      publish_sources_status();
+      if (refused) return reject(job.why, errors);
+      log::info(job.why + ": waiting for " + missing + " (no document yet" +
+                (cache_.enabled() ? ", no cached copy)" : ")") + "; " + serving_text());
+      return LoadOutcome::Waiting;
+    }
+    if (job.result.unchanged) {
+      ++unchanged_;
+      publish_sources_status();
+      if (refused) return reject(job.why, errors);
+      last_reload_ok_ = true;
+      writer().update_status([&](layout::DaemonStatus& s) {
+        s.last_reload_unix_ns = now;
+        s.last_reload_ok = 1;
+        set_text(s.last_error, "");
+      });
+      write_metrics();
+      log::info(job.why + ": unchanged; generation " + std::to_string(served_generation()) + " stays");
+      return LoadOutcome::Unchanged;
+    }
+    if (!job.result.loaded.ok()) return reject(job.why, errors);
     if (!job.compiled) {
       log::error("segment '" + options_.segment + "': " + job.failure);
       return reject(job.why, job.failure);
@@ -214,28 +407,27 @@ class Daemon {
       return reject(job.why, outcome.error);
     }
 
-    const FlagSet& flags = job.loaded.flags;
-    std::string sources;
-    for (const auto& s : flags.sources) sources += s.sha256 + "  " + s.path + "\n";
+    const FlagSet& flags = job.result.loaded.flags;
     writer().update_status([&](layout::DaemonStatus& s) {
       s.published_generation = outcome.generation;
       s.published_unix_ns = job.published_at;
       s.published_flag_count = flags.flags.size();
       s.reloads_ok += 1;
       s.last_reload_unix_ns = job.published_at;
-      s.last_reload_ok = 1;
+      s.last_reload_ok = refused ? 0 : 1;
       s.expired_flags = static_cast<std::uint32_t>(job.expired.flags.size());
-      set_text(s.sources, sources);
-      set_text(s.last_error, "");
+      set_text(s.last_error, errors);
     });
     expired_count_ = job.expired.flags.size();
-    last_reload_ok_ = true;
+    last_reload_ok_ = !refused;
     ++published_;
+    if (refused) ++rejected_;
+    publish_sources_status();
     retire_replaced();
-    write_metrics();
     log::info(job.why + ": published generation " + std::to_string(outcome.generation) + " (" +
-              std::to_string(flags.flags.size()) + " flags, " + std::to_string(outcome.image_bytes) + " bytes)");
-    return true;
+              std::to_string(flags.flags.size()) + " flags, " + std::to_string(outcome.image_bytes) + " bytes)" +
+              (refused ? "; refused sources keep their last good flags" : ""));
+    return LoadOutcome::Published;
   }
 
   std::uint64_t generation() const noexcept { return publisher_.generation(); }
@@ -244,16 +436,48 @@ class Daemon {
 
   // For systemd's STATUS=: "generation 7, 120 flags (2 expired); last reload rejected".
   std::string summary() const {
+    const std::size_t stale = static_cast<std::size_t>(std::count_if(
+        slots_.begin(), slots_.end(), [](const SourceSlot& s) { return s.state() != SourceState::Current; }));
     return "generation " + std::to_string(served_generation()) + ", " + std::to_string(flag_count()) + " flags" +
            (expired_count_ != 0 ? " (" + std::to_string(expired_count_) + " expired)" : "") +
-           (last_reload_ok_ ? "" : "; last reload rejected, see the log");
+           (last_reload_ok_ ? "" : "; last reload rejected, see the log") +
+           (stale != 0 ? "; " + std::to_string(stale) + " of " + std::to_string(slots_.size()) + " sources not current" : "");
   }
 
  private:
   SegmentWriter& writer() noexcept { return publisher_.writer(); }
   std::uint64_t flag_count() const noexcept { return publisher_.published().present_count; }
+  Digest published_digest() const noexcept {
+    Digest d{};
+    if (served_generation() != 0) std::memcpy(d.data(), publisher_.published().source_sha256, d.size());
+    return d;
+  }
+  std::string serving_text() const {
+    return served_generation() == 0 ? std::string("nothing is published yet")
+                                    : "still serving generation " + std::to_string(served_generation());
+  }
 
-  bool reject(const std::string& why, const std::string& errors) {
+  // The sources' health, in the status and the metrics.
+  void publish_sources_status() {
+    std::vector<SourceStatus> list;
+    for (const SourceSlot& slot : slots_) {
+      SourceStatus& s = list.emplace_back();
+      s.uri = slot.name;
+      s.state = slot.state();
+      if (slot.good) s.sha256 = to_hex(slot.good.sha256);
+      s.version = slot.good ? slot.good.version : "";
+      s.last_success_unix_ns = slot.health.last_success_unix_ns;
+      s.last_attempt_unix_ns = slot.health.last_attempt_unix_ns;
+      s.bytes = slot.health.bytes;
+      s.fetch_latency_us = slot.health.fetch_latency_us;
+      s.error = !slot.health.last_error.empty() ? slot.health.last_error : slot.refusal;
+    }
+    const std::string text = encode_source_status(list, layout::kSourcesTextBytes);
+    writer().update_status([&](layout::DaemonStatus& s) { set_text(s.sources, text); });
+    write_metrics();
+  }
+
+  LoadOutcome reject(const std::string& why, const std::string& errors) {
     last_reload_ok_ = false;
     ++rejected_;
     write_metrics();
@@ -263,10 +487,8 @@ class Daemon {
       s.last_reload_ok = 0;
       set_text(s.last_error, errors);
     });
-    log::error(why + " rejected; " +
-               (served_generation() == 0 ? std::string("nothing is published yet")
-                                         : "still serving generation " + std::to_string(served_generation())));
-    return false;
+    log::error(why + " rejected; " + serving_text());
+    return LoadOutcome::Rejected;
   }
 
   void write_metrics() {
@@ -277,12 +499,28 @@ class Daemon {
     m.version = FLAGD_VERSION;
     m.reloads_published = published_;
     m.reloads_rejected = rejected_;
+    m.reloads_unchanged = unchanged_;
     m.generation = served_generation();
     m.last_success_unix_seconds = static_cast<double>(image.published_unix_ns) / 1e9;
     m.flags = image.present_count;
     m.expired_flags = expired_count_;
     m.segment_bytes = segment_.size();
     m.image_bytes = image.image_bytes;
+    for (const SourceSlot& slot : slots_) {
+      SourceMetrics& s = m.sources.emplace_back();
+      s.uri = slot.name;
+      s.kind = kind_name(slot.config.kind);
+      s.state = std::string(source_state_name(slot.state()));
+      s.up = slot.health.last_attempt_unix_ns != 0 && slot.health.last_error.empty();
+      s.last_success_unix_seconds = static_cast<double>(slot.health.last_success_unix_ns) / 1e9;
+      s.last_attempt_unix_seconds = static_cast<double>(slot.health.last_attempt_unix_ns) / 1e9;
+      s.bytes = slot.health.bytes;
+      s.fetch_latency_seconds = static_cast<double>(slot.health.fetch_latency_us) / 1e6;
+      s.documents = slot.health.documents;
+      s.unchanged = slot.health.unchanged;
+      s.failures = slot.health.failures;
+      s.refused = slot.refused;
+    }
     std::string error;
     if (!write_metrics_file(options_.metrics_file, m, error)) log::warning(error);
   }
@@ -290,7 +528,10 @@ class Daemon {
   const DaemonOptions& options_;
   SharedSegment segment_;
   Publisher publisher_;
-  std::uint64_t published_ = 0, rejected_ = 0;  // load attempts, by result, since the daemon started
+  SourceCache cache_;
+  SourceInbox inbox_;              // outlives the remote sources that deliver to it
+  std::vector<SourceSlot> slots_;  // in merge order; their threads stop before the inbox goes
+  std::uint64_t published_ = 0, rejected_ = 0, unchanged_ = 0;  // loads, by result, since the start
   std::size_t expired_count_ = 0;  // of the published image, when it was loaded
   bool last_reload_ok_ = true;
 };
@@ -350,11 +591,17 @@ int run_daemon(const DaemonOptions& options) {
   const Notifier systemd = Notifier::from_environment();
   Daemon daemon(options, std::move(*segment), std::move(*publisher));
   daemon.mark_running(true);
+  if (!daemon.inbox_usable()) {
+    log::error(std::string("cannot create an eventfd: ") + std::strerror(errno));
+    daemon.mark_running(false);
+    return 1;
+  }
   // Watching starts before the first load, so that a file fixed while a rejected start-up load
   // is being reported is seen.
+  const std::vector<std::string> files = daemon.file_paths();
   std::optional<FileWatcher> watcher =
-      options.watch ? FileWatcher::open(options.flag_files, error) : std::nullopt;
-  if (options.watch && !watcher) {
+      options.watch && !files.empty() ? FileWatcher::open(files, error) : std::nullopt;
+  if (options.watch && !files.empty() && !watcher) {
     log::error(error);
     daemon.mark_running(false);
     return 1;
@@ -362,6 +609,11 @@ int run_daemon(const DaemonOptions& options) {
   LoadWorker worker([&](LoadJob& job) { daemon.load(job); });
   if (!worker.usable()) {
     log::error(std::string("cannot create an eventfd: ") + std::strerror(errno));
+    daemon.mark_running(false);
+    return 1;
+  }
+  if (!daemon.start_sources(error)) {
+    log::error(error);
     daemon.mark_running(false);
     return 1;
   }
@@ -376,26 +628,39 @@ int run_daemon(const DaemonOptions& options) {
   Clock::time_point burst_started{}, reload_due{};
   std::optional<std::string> asked;  // a reload asked for while a load runs: it starts after it
   bool serving = false;              // the start-up load is done (READY sent)
+  // The start-up load waits for every remote source's first answer, so that a restarted daemon
+  // does not publish its cached copies a moment before the sources' current documents; a source
+  // that has not answered by then is loaded from its cache.
+  bool started = false;
+  const Clock::time_point start_due = Clock::now() + std::chrono::milliseconds(options.startup_wait_ms);
 
   // Under Type=notify-reload systemd waits for RELOADING=1 and then READY=1 around each reload.
   const auto start_load = [&](std::string why) {
     // This load reads the files as they are now: it covers the changes seen so far.
     changed = false;
     if (serving) systemd.reloading();
-    const std::size_t files = options.flag_files.size();
-    log::info(why + ": loading " + std::to_string(files) + (files == 1 ? " flag file" : " flag files"));
-    worker.start(std::move(why));
+    const std::size_t sources = options.sources.size();
+    log::info(why + ": loading " + std::to_string(sources) + (sources == 1 ? " source" : " sources"));
+    LoadJob job;
+    job.why = std::move(why);
+    daemon.prepare(job);
+    worker.start(std::move(job));
   };
-  start_load("start-up load");
 
   for (;;) {
-    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {worker.fd(), POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    pollfd fds[4] = {{signal_fd, POLLIN, 0},
+                     {worker.fd(), POLLIN, 0},
+                     {daemon.inbox_fd(), POLLIN, 0},
+                     {watcher ? watcher->fd() : -1, POLLIN, 0}};
     int timeout_ms = -1;
-    if (changed && !worker.busy()) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(reload_due - Clock::now()).count();
-      timeout_ms = static_cast<int>(std::max<long long>(0, left));
-    }
-    const int ready = ::poll(fds, watcher ? 3 : 2, timeout_ms);
+    const auto wait_until = [&](Clock::time_point due) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now()).count();
+      const int ms = static_cast<int>(std::clamp<long long>(left, 0, 3'600'000));
+      timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+    };
+    if (!started) wait_until(start_due);
+    if (changed && !worker.busy()) wait_until(reload_due);
+    const int ready = ::poll(fds, watcher ? 4 : 3, timeout_ms);
     if (ready < 0 && errno != EINTR) {
       log::error(std::string("waiting for signals failed: ") + std::strerror(errno));
       daemon.mark_running(false);
@@ -412,7 +677,7 @@ int run_daemon(const DaemonOptions& options) {
       }
       if (n == static_cast<ssize_t>(sizeof info)) {
         if (info.ssi_signo == SIGHUP) {
-          asked = "reload on SIGHUP";
+          if (started) asked = "reload on SIGHUP";
         } else {
           // Prompt even during a load: the image readers see stays, the load is not published.
           const std::string stopping =
@@ -429,14 +694,14 @@ int run_daemon(const DaemonOptions& options) {
 
     if ((fds[1].revents & POLLIN) != 0) {
       if (std::optional<LoadJob> job = worker.take()) {
-        const bool published = daemon.finish(*job);
+        const LoadOutcome outcome = daemon.finish(*job);
         if (!serving) {
-          if (!published && daemon.served_generation() == 0) {
+          if (outcome == LoadOutcome::Rejected && daemon.served_generation() == 0) {
             daemon.mark_running(false);
             log::error("not starting: the flag files must load at start-up when the segment has no image to serve");
-            return 1;
+            return leave(worker, 1);
           }
-          if (!published)
+          if (outcome == LoadOutcome::Rejected)
             log::error("serving the segment's last good image, generation " + std::to_string(daemon.served_generation()) +
                        ", until the flag files load: fix them, then send SIGHUP" +
                        (watcher ? " or save them (--watch)" : ""));
@@ -449,7 +714,10 @@ int run_daemon(const DaemonOptions& options) {
       }
     }
 
-    if (watcher && (fds[2].revents & POLLIN) != 0 && watcher->drain()) {
+    if ((fds[2].revents & POLLIN) != 0 && daemon.take_arrivals() && started && !asked)
+      asked = "reload on a new document";
+
+    if (watcher && (fds[3].revents & POLLIN) != 0 && watcher->drain()) {
       const auto now = Clock::now();
       if (!changed) burst_started = now;
       changed = true;
@@ -457,11 +725,19 @@ int run_daemon(const DaemonOptions& options) {
     }
 
     if (worker.busy()) continue;
-    if (asked) {
+    if (!started) {
+      if (!daemon.sources_answered() && Clock::now() < start_due) continue;
+      started = true;
+      changed = false;
+      asked.reset();
+      start_load("start-up load");
+    } else if (asked) {
       start_load(std::move(*asked));
       asked.reset();
     } else if (changed && Clock::now() >= reload_due) {
       start_load("reload on a change to the flag files");
+    } else if (daemon.documents_waiting()) {
+      start_load("reload on a new document");
     }
   }
 }

@@ -1,5 +1,6 @@
-// The daemon: loads flag files, publishes them into its segment, reloads on SIGHUP, and keeps
-// the last good image when a reload is rejected.
+// The daemon: loads its sources (flag files, HTTP servers, etcd keys, flagd sync servers),
+// publishes their merge into its segment, reloads on SIGHUP, a file change or a new document, and
+// keeps each source's last good document when a new one is refused.
 #pragma once
 
 #include <cstdint>
@@ -7,11 +8,12 @@
 #include <vector>
 
 #include "shared_segment.hpp"
+#include "source_config.hpp"
 
 namespace flagd {
 
 struct DaemonOptions {
-  std::vector<std::string> flag_files;
+  std::vector<SourceConfig> sources;  // merged in order: a later source's flag replaces an earlier one
   std::string segment = "flagd";
   std::uint64_t image_capacity = 16u << 20;  // bytes per image slot, for a new segment
   bool grow_segment = false;                  // replace an existing segment whose slots are smaller
@@ -21,6 +23,8 @@ struct DaemonOptions {
   int watch_debounce_ms = 100;                 // quiet time after the last change before reloading
   int watch_max_wait_ms = 1000;                // longest wait after a burst's first change (at least the debounce)
   std::string metrics_file;                    // node-exporter textfile to write after each load; "" none
+  std::string cache_dir;                       // remote sources' last good documents; "" none
+  int startup_wait_ms = 5000;                  // longest wait for the remote sources' first answers
 };
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code; a signal that stops the daemon

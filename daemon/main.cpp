@@ -1,6 +1,7 @@
 // flagd: publishes feature flags from flagd-format JSON files into shared memory.
 #include <grp.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -9,18 +10,53 @@
 #include <vector>
 
 #include "daemon.hpp"
+#include "source_cache.hpp"
+#include "source_uri.hpp"
 
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: flagd --flags FILE [--flags FILE ...] [--segment NAME] [--image-capacity MIB]
-             [--group NAME | --readable-by-all] [--allow-any-file-owner] [--watch [--watch-debounce MS]
-             [--watch-max-wait MS]] [--metrics-file PATH]
+constexpr std::string_view kUsage = R"(usage: flagd [start] (--flags FILE | --uri URI | --sources JSON)... [--segment NAME]
+             [--image-capacity MIB] [--group NAME | --readable-by-all] [--allow-any-file-owner]
+             [--watch [--watch-debounce MS] [--watch-max-wait MS]] [--metrics-file PATH]
+             [--poll-interval SECONDS] [--ca-file PATH] [--auth-header-file PATH | --auth-header-env VAR]
+             [--cache-dir DIR] [--startup-wait MS]
 
-Loads flag definitions (OpenFeature flagd JSON format), publishes them into the shared-memory
-segment NAME (default "flagd", /dev/shm/NAME), and serves it until SIGTERM or SIGINT. Applications
-read it through the flagd reader library; `flagctl` inspects it.
+Loads flag definitions (OpenFeature flagd JSON format) from files and remote sources, publishes
+their merge into the shared-memory segment NAME (default "flagd", /dev/shm/NAME), and serves it
+until SIGTERM or SIGINT. Applications read it through the flagd reader library; `flagctl`
+inspects it. flagd's own command line (`flagd start --uri ... --sources ...`) is accepted too.
 
-  --flags FILE          a flag file; repeat for several (a later file's flag replaces an earlier one)
+Sources, merged in the order given (a later source's flag replaces an earlier one's):
+  --flags FILE          a flag file
+  --uri URI, -f URI     FILE or file:FILE; http://... or https://... (polled, with ETag and
+                        If-Modified-Since, so an unchanged document costs a 304); etcd://HOST:PORT/KEY
+                        (the key's value, pushed by etcd's watch; etcds:// for TLS);
+                        grpc://HOST:PORT (a flagd or flagd-proxy sync stream, flagd.sync.v1;
+                        grpcs:// for TLS)
+  --sources JSON, -s JSON
+                        flagd's JSON array of sources: [{"uri": ..., "provider": "file|http|grpc|etcd",
+                        "selector", "providerID", "tls", "certPath", "interval", "maxMsgSize",
+                        "authHeaderFile", "authHeaderEnv"}]; the inline secrets flagd takes
+                        (bearerToken, authHeader) are refused: the command line is public
+Each source keeps its last good document: one that fails or serves an invalid document leaves
+its last good flags in the merge, and status and metrics say it is stale. A merge identical to
+the published one publishes nothing.
+  --poll-interval SECONDS
+                        how often HTTP sources are polled (default: 5, as flagd), each host with
+                        its own jitter
+  --ca-file PATH        the CA bundle that https, etcds and grpcs servers are verified with
+                        (default: the system's); TLS is always verified
+  --auth-header-file PATH
+                        the Authorization header's value for http(s) --uri sources ("Bearer ..."),
+                        read from PATH at each request
+  --auth-header-env VAR the same, from the environment variable VAR
+  --cache-dir DIR       where each remote source's last good document is kept, so a daemon
+                        started while its servers are unreachable publishes them (default:
+                        $CACHE_DIRECTORY, else /var/cache/flagd for root, else ~/.cache/flagd)
+  --startup-wait MS     how long the first publication waits for remote sources to answer
+                        before it uses their cached copies (default: 5000)
+
+Segment and files:
   --segment NAME        segment name: letters, digits, '.', '_', '-' (default: flagd)
   --image-capacity MIB  bytes of each of the segment's two image slots, in MiB (default: 16, for a
                         new segment); an existing segment with smaller slots is replaced by a new
@@ -44,8 +80,8 @@ read it through the flagd reader library; `flagctl` inspects it.
   --help                this text
   --version             the version
 
-Signals: SIGHUP re-reads every file and publishes a new generation if all are valid; otherwise
-the published flags stay and the error is logged and shown by `flagctl status`. A SIGHUP during
+Signals: SIGHUP re-reads every file and publishes a new generation if the merge changed; a file
+that is not valid keeps its last good flags, and the error is logged and shown by `flagctl status`. A SIGHUP during
 a load reloads again after it. SIGTERM / SIGINT stop the daemon at once, even during a load (which
 is then not published); the segment and its last image stay for running readers.
 
@@ -79,11 +115,35 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+// Options of flagd's own daemon that this one does not have; named as such, not as typos.
+constexpr std::string_view kFlagdOnly[] = {"--port", "-p", "--management-port", "-m", "--sync-port", "--ofrep-port",
+                                           "--cors-origin", "-C", "--metrics-exporter", "--otel-collector-uri",
+                                           "--server-cert-path", "--server-key-path", "--socket-path", "-d",
+                                           "--log-format", "-z", "--debug", "-x", "--context-value",
+                                           "--stream-deadline", "--disable-sync-metadata", "--sync-enable-sni"};
+
+// A source as given, parsed once every option that supplies defaults has been read.
+struct GivenSource {
+  enum class Kind { File, Uri, Sources } kind;
+  std::string value;
+};
+
+bool parse_whole(const std::string& value, long low, long high, long& out) {
+  char* end = nullptr;
+  out = std::strtol(value.c_str(), &end, 10);
+  return !value.empty() && *end == '\0' && out >= low && out <= high;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   flagd::DaemonOptions options;
-  for (int i = 1; i < argc; ++i) {
+  options.cache_dir = flagd::default_cache_directory();
+  flagd::SourceConfig defaults;
+  std::vector<GivenSource> given;
+  int first = 1;
+  if (argc > 1 && std::string_view(argv[1]) == "start") first = 2;  // flagd's subcommand
+  for (int i = first; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string value;
     const auto take = [&](std::string_view name) {
@@ -105,7 +165,31 @@ int main(int argc, char** argv) {
       std::printf("flagd %s\n", FLAGD_VERSION);
       return 0;
     } else if (take("--flags")) {
-      options.flag_files.push_back(value);
+      given.push_back({GivenSource::Kind::File, value});
+    } else if (take("--uri") || take("-f")) {
+      given.push_back({GivenSource::Kind::Uri, value});
+    } else if (take("--sources") || take("-s")) {
+      given.push_back({GivenSource::Kind::Sources, value});
+    } else if (take("--poll-interval")) {
+      long seconds = 0;
+      if (!parse_whole(value, 1, 86400, seconds))
+        return usage_error("--poll-interval takes a whole number of seconds from 1 to 86400");
+      defaults.poll_interval = std::chrono::seconds(seconds);
+    } else if (take("--ca-file")) {
+      if (value.empty()) return usage_error("--ca-file needs a PATH");
+      defaults.ca_file = value;
+    } else if (take("--auth-header-file")) {
+      if (value.empty()) return usage_error("--auth-header-file needs a PATH");
+      defaults.authorization.file = value;
+    } else if (take("--auth-header-env")) {
+      if (value.empty()) return usage_error("--auth-header-env needs a variable name");
+      defaults.authorization.env = value;
+    } else if (take("--cache-dir")) {
+      options.cache_dir = value;
+    } else if (take("--startup-wait")) {
+      long ms = 0;
+      if (!parse_whole(value, 0, 600000, ms)) return usage_error("--startup-wait takes a whole number of ms from 0 to 600000");
+      options.startup_wait_ms = static_cast<int>(ms);
     } else if (take("--segment")) {
       options.segment = value;
     } else if (take("--image-capacity")) {
@@ -141,10 +225,35 @@ int main(int argc, char** argv) {
     } else if (arg == "--allow-any-file-owner") {
       options.allow_any_file_owner = true;
     } else {
+      const std::string_view name = arg.substr(0, arg.find('='));
+      for (std::string_view flagd_only : kFlagdOnly)
+        if (name == flagd_only)
+          return usage_error("flagd's " + std::string(name) + " is not supported by this daemon");
       return usage_error("unknown or incomplete argument '" + std::string(arg) + "'");
     }
   }
-  if (options.flag_files.empty()) return usage_error("at least one --flags FILE is required");
+  if (!defaults.authorization.file.empty() && !defaults.authorization.env.empty())
+    return usage_error("--auth-header-file and --auth-header-env exclude each other");
+  for (const GivenSource& source : given) {
+    std::string error;
+    if (source.kind == GivenSource::Kind::File) {
+      flagd::SourceConfig file;
+      file.kind = flagd::SourceKind::File;
+      file.uri = file.path = source.value;
+      options.sources.push_back(std::move(file));
+    } else if (source.kind == GivenSource::Kind::Uri) {
+      std::optional<flagd::SourceConfig> config = flagd::parse_source_uri(source.value, defaults, error);
+      if (!config) return usage_error(error);
+      options.sources.push_back(std::move(*config));
+    } else {
+      std::optional<std::vector<flagd::SourceConfig>> list = flagd::parse_sources_json(source.value, defaults, error);
+      if (!list) return usage_error(error);
+      for (auto& config : *list) options.sources.push_back(std::move(config));
+    }
+  }
+  for (flagd::SourceConfig& config : options.sources)
+    if (config.kind != flagd::SourceKind::Http) config.authorization = {};  // the header is HTTP's alone
+  if (options.sources.empty()) return usage_error("at least one source is required: --flags FILE, --uri URI or --sources JSON");
   if (options.access.group && options.access.readable_by_all)
     return usage_error("--group and --readable-by-all exclude each other");
   return flagd::run_daemon(options);

@@ -41,6 +41,47 @@ void metric(std::string& out, const char* name, const char* type, const char* he
   out += std::string(name) + "{" + labels + "} " + value + "\n";
 }
 
+std::string decimal(double value, int digits) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+// Each family once, with one sample per source.
+void source_metrics(std::string& out, const std::string& seg, const std::vector<SourceMetrics>& sources) {
+  if (sources.empty()) return;
+  const auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    for (const SourceMetrics& s : sources)
+      out += std::string(name) + "{" + seg + ",uri=\"" + label(s.uri) + "\"} " + value(s) + "\n";
+  };
+  out += "# HELP flagd_source_info A flag source: its kind and what the image holds from it "
+         "(current, stale, cached, waiting).\n# TYPE flagd_source_info gauge\n";
+  for (const SourceMetrics& s : sources)
+    out += "flagd_source_info{" + seg + ",uri=\"" + label(s.uri) + "\",kind=\"" + s.kind + "\",state=\"" + s.state +
+           "\"} 1\n";
+  family("flagd_source_up", "gauge", "1 when the source's last attempt succeeded.",
+         [](const SourceMetrics& s) { return std::string(s.up ? "1" : "0"); });
+  family("flagd_source_stale", "gauge", "1 when the image holds an older document of the source than its latest.",
+         [](const SourceMetrics& s) { return std::string(s.state == "current" ? "0" : "1"); });
+  family("flagd_source_last_success_timestamp_seconds", "gauge", "When the source last answered (Unix time).",
+         [](const SourceMetrics& s) { return decimal(s.last_success_unix_seconds, 3); });
+  family("flagd_source_last_attempt_timestamp_seconds", "gauge", "When the source was last tried (Unix time).",
+         [](const SourceMetrics& s) { return decimal(s.last_attempt_unix_seconds, 3); });
+  family("flagd_source_bytes", "gauge", "Size of the source's last document.",
+         [](const SourceMetrics& s) { return std::to_string(s.bytes); });
+  family("flagd_source_fetch_latency_seconds", "gauge", "Duration of the source's last successful fetch.",
+         [](const SourceMetrics& s) { return decimal(s.fetch_latency_seconds, 6); });
+  family("flagd_source_documents_total", "counter", "Documents the source delivered.",
+         [](const SourceMetrics& s) { return std::to_string(s.documents); });
+  family("flagd_source_unchanged_total", "counter", "Answers that the document had not changed (HTTP 304).",
+         [](const SourceMetrics& s) { return std::to_string(s.unchanged); });
+  family("flagd_source_failures_total", "counter", "Attempts of the source that failed.",
+         [](const SourceMetrics& s) { return std::to_string(s.failures); });
+  family("flagd_source_refused_total", "counter", "Documents of the source that were not valid.",
+         [](const SourceMetrics& s) { return std::to_string(s.refused); });
+}
+
 }  // namespace
 
 std::string metrics_text(const DaemonMetrics& m) {
@@ -50,6 +91,7 @@ std::string metrics_text(const DaemonMetrics& m) {
          "# TYPE flagd_reloads_total counter\n";
   out += "flagd_reloads_total{" + seg + ",result=\"published\"} " + std::to_string(m.reloads_published) + "\n";
   out += "flagd_reloads_total{" + seg + ",result=\"rejected\"} " + std::to_string(m.reloads_rejected) + "\n";
+  out += "flagd_reloads_total{" + seg + ",result=\"unchanged\"} " + std::to_string(m.reloads_unchanged) + "\n";
   metric(out, "flagd_generation", "gauge", "Generation of the image readers see.", seg, std::to_string(m.generation));
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.3f", m.last_success_unix_seconds);
@@ -60,6 +102,7 @@ std::string metrics_text(const DaemonMetrics& m) {
          std::to_string(m.expired_flags));
   metric(out, "flagd_segment_bytes", "gauge", "Size of the shared-memory segment.", seg, std::to_string(m.segment_bytes));
   metric(out, "flagd_image_bytes", "gauge", "Size of the published image.", seg, std::to_string(m.image_bytes));
+  source_metrics(out, seg, m.sources);
   metric(out, "flagd_build_info", "gauge", "The daemon's version.", "version=\"" + label(m.version) + "\"", "1");
   return out;
 }

@@ -4,20 +4,36 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace flagd {
+
+// One source's health, labelled by its URI (never with credentials).
+struct SourceMetrics {
+  std::string uri;
+  std::string kind;   // file, http, etcd, grpc
+  std::string state;  // current, stale, cached, waiting (SourceState)
+  bool up = false;    // its last attempt succeeded
+  double last_success_unix_seconds = 0;
+  double last_attempt_unix_seconds = 0;
+  std::uint64_t bytes = 0;
+  double fetch_latency_seconds = 0;
+  std::uint64_t documents = 0, unchanged = 0, failures = 0, refused = 0;
+};
 
 struct DaemonMetrics {
   std::string segment;
   std::string version;
   std::uint64_t reloads_published = 0;  // loads published (the start-up load included)
   std::uint64_t reloads_rejected = 0;
+  std::uint64_t reloads_unchanged = 0;  // loads whose merged documents were those already published
   std::uint64_t generation = 0;
   double last_success_unix_seconds = 0;
   std::uint64_t flags = 0;
   std::uint64_t expired_flags = 0;
   std::uint64_t segment_bytes = 0;
   std::uint64_t image_bytes = 0;
+  std::vector<SourceMetrics> sources;
 };
 
 // The text exposition format of `m`.

@@ -449,48 +449,11 @@ void load_document(std::string_view text, std::string_view name, bool padded, st
 
 }  // namespace
 
-LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust) {
-  LoadResult result;
-  FlagMerger merger;
-  bool over_limit = false;
-  // The set's digest covers every file's bytes in load order; with one file it is that file's
-  // own digest, computed once (hashing took 40% of a large file's load when done twice).
-  const bool several = paths.size() > 1;
-  Sha256 all;
-  std::optional<std::array<std::uint8_t, 32>> only_file;
-  for (const auto& path : paths) {
-    std::string contents;
-    std::string_view text;
-    Diagnostic error;
-    if (!read_file(path, trust, contents, text, error)) {
-      result.diagnostics.push_back(std::move(error));
-      continue;
-    }
-    if (several) all.update(text);
-    Sha256 one;
-    one.update(text);
-    const std::array<std::uint8_t, 32> digest = one.finish();
-    if (!several) only_file = digest;
-    result.flags.sources.push_back(SourceFile{path, to_hex(digest)});
-    std::vector<FlagDefinition> flags;
-    load_document(text, path, true, flags, result.diagnostics);
-    merger.merge(std::move(flags), result.flags);
-    if (result.flags.flags.size() > limits::kMaxFlags && !over_limit) {
-      over_limit = true;  // reported once, at the file that passed it
-      Diagnostic d;
-      d.file = path;
-      d.message = std::to_string(result.flags.flags.size()) + " flags (in this file and those before it) exceed the limit of " +
-                  std::to_string(limits::kMaxFlags);
-      result.diagnostics.push_back(std::move(d));
-    }
-  }
-  if (paths.empty()) {
-    Diagnostic d;
-    d.message = "no flag file given";
-    result.diagnostics.push_back(std::move(d));
-  }
-  result.flags.sha256 = only_file ? *only_file : all.finish();
-  return result;
+bool read_flag_file(const std::string& path, FileTrust trust, std::string& contents, Diagnostic& error) {
+  std::string_view text;
+  if (!read_file(path, trust, contents, text, error)) return false;
+  contents.resize(text.size());
+  return true;
 }
 
 LoadResult load_flag_text(std::string_view text, std::string_view name) {
@@ -500,6 +463,64 @@ LoadResult load_flag_text(std::string_view text, std::string_view name) {
   digest.update(text);
   result.flags.sha256 = digest.finish();
   result.flags.sources.push_back(SourceFile{std::string(name), to_hex(result.flags.sha256)});
+  return result;
+}
+
+std::array<std::uint8_t, 32> merged_digest(const std::vector<std::array<std::uint8_t, 32>>& digests) {
+  if (digests.size() == 1) return digests.front();
+  Sha256 all;
+  for (const auto& d : digests) all.update(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+  return all.finish();
+}
+
+FlagSet merge_flag_sets(std::vector<FlagSet>&& sets, std::vector<Diagnostic>& diagnostics) {
+  FlagSet merged;
+  FlagMerger merger;
+  bool over_limit = false;
+  std::vector<std::array<std::uint8_t, 32>> digests;
+  for (FlagSet& set : sets) {
+    digests.push_back(set.sha256);
+    const std::string last_source = set.sources.empty() ? std::string() : set.sources.back().path;
+    for (SourceFile& source : set.sources) merged.sources.push_back(std::move(source));
+    merger.merge(std::move(set.flags), merged);
+    if (merged.flags.size() > limits::kMaxFlags && !over_limit) {
+      over_limit = true;  // reported once, at the source that passed it
+      Diagnostic d;
+      d.file = last_source;
+      d.message = std::to_string(merged.flags.size()) + " flags (in this source and those before it) exceed the limit of " +
+                  std::to_string(limits::kMaxFlags);
+      diagnostics.push_back(std::move(d));
+    }
+  }
+  merged.sha256 = merged_digest(digests);
+  return merged;
+}
+
+LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust) {
+  LoadResult result;
+  std::vector<FlagSet> sets;
+  sets.reserve(paths.size());
+  for (const auto& path : paths) {
+    std::string contents;
+    std::string_view text;
+    Diagnostic error;
+    if (!read_file(path, trust, contents, text, error)) {
+      result.diagnostics.push_back(std::move(error));
+      continue;
+    }
+    FlagSet& set = sets.emplace_back();
+    Sha256 digest;
+    digest.update(text);
+    set.sha256 = digest.finish();
+    set.sources.push_back(SourceFile{path, to_hex(set.sha256)});
+    load_document(text, path, true, set.flags, result.diagnostics);
+  }
+  if (paths.empty()) {
+    Diagnostic d;
+    d.message = "no flag file given";
+    result.diagnostics.push_back(std::move(d));
+  }
+  result.flags = merge_flag_sets(std::move(sets), result.diagnostics);
   return result;
 }
 

@@ -1,6 +1,7 @@
 // Loading flag files in the flagd format: read, parse, validate, merge.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,5 +30,18 @@ LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trus
 
 // Loads one document held in memory; `name` stands for its file name in diagnostics.
 LoadResult load_flag_text(std::string_view text, std::string_view name = "<memory>");
+
+// Reads a flag file as load_flag_files does (trust, size limit, one descriptor): its bytes in
+// `contents`, or false and `error`.
+bool read_flag_file(const std::string& path, FileTrust trust, std::string& contents, Diagnostic& error);
+
+// Merges sets loaded one by one, in order: a later set's flag replaces an earlier one of the same
+// key. The merged digest is the one set's own, or a SHA-256 over the sets' digests in order, so
+// two merges of the same documents have the same digest. A merge over the flag limit adds an
+// error to `diagnostics`.
+FlagSet merge_flag_sets(std::vector<FlagSet>&& sets, std::vector<Diagnostic>& diagnostics);
+
+// The digest merge_flag_sets gives documents of these digests, in order.
+std::array<std::uint8_t, 32> merged_digest(const std::vector<std::array<std::uint8_t, 32>>& digests);
 
 }  // namespace flagd
