@@ -1,11 +1,19 @@
 // The etcd source against a real etcd (Debian's etcd-server), and its parts (base64, the watch
 // stream's lines, the gateway's answers) on their own.
 #include <catch2/catch.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
+#include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "etcd_base64.hpp"
@@ -13,7 +21,9 @@
 #include "etcd_line_splitter.hpp"
 #include "etcd_server.hpp"
 #include "etcd_source.hpp"
+#include "flagd/limits.hpp"
 #include "recording_sink.hpp"
+#include "tls_files.hpp"
 
 using namespace std::chrono_literals;
 using flagd::SourceConfig;
@@ -46,6 +56,7 @@ SourceConfig etcd_config(std::uint16_t port, std::chrono::milliseconds backoff_i
 // A RecordingSink that also keeps every error the source reported, to tell which path it took.
 class ErrorLoggingSink : public RecordingSink {
  public:
+  using RecordingSink::health;
   void health(std::size_t index, const SourceHealth& health) override {
     {
       std::lock_guard lock(mutex_);
@@ -80,6 +91,73 @@ bool wait_for_last(RecordingSink& sink, const std::string& text, std::int64_t ve
 bool stops(flagd::RemoteSource& source) {
   auto stopped = std::async(std::launch::async, [&] { source.stop(); });
   return stopped.wait_for(10s) == std::future_status::ready;
+}
+
+// A stand-in for etcd's gateway answering each path with fixed bytes, then closing: for answers a
+// real etcd does not give (a value over the file limit is far past etcd's request limit and the
+// length of a command line etcdctl could take it from).
+class FakeGateway {
+ public:
+  explicit FakeGateway(std::map<std::string, std::string> answers) : answers_(std::move(answers)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener_, 8) != 0 || ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeGateway() {
+    stopping_ = true;
+    thread_.join();
+    ::close(listener_);
+  }
+  std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  void serve() {
+    while (!stopping_) {
+      pollfd ready{listener_, POLLIN, 0};
+      if (::poll(&ready, 1, 50) != 1) continue;
+      const int connection = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (connection < 0) continue;
+      std::string request;
+      char buffer[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(connection, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        request.append(buffer, static_cast<std::size_t>(n));
+      }
+      const std::size_t path_start = request.find(' ') + 1;
+      const std::string path = request.substr(path_start, request.find(' ', path_start) - path_start);
+      const auto answer = answers_.find(path);
+      const std::string reply =
+          answer == answers_.end()
+              ? std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+              : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + answer->second;
+      for (std::size_t sent = 0; sent < reply.size() && !stopping_;) {
+        const ssize_t n = ::send(connection, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;  // the source hung up
+        sent += static_cast<std::size_t>(n);
+      }
+      ::close(connection);
+    }
+  }
+
+  std::map<std::string, std::string> answers_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+std::string range_answer(std::int64_t revision, const std::string& value_base64) {
+  const std::string r = std::to_string(revision);
+  return R"({"header":{"revision":")" + r + R"("},"kvs":[{"key":"L2ZsYWdkL2ZsYWdz","mod_revision":")" + r +
+         R"(","value":")" + value_base64 + R"("}]})";
 }
 
 }  // namespace
@@ -346,6 +424,58 @@ TEST_CASE("stop() interrupts an idle watch and a backoff wait", "[etcd][process]
     source->start(sink, 0);
     REQUIRE(sink.wait_for([](const Documents&, const SourceHealth& h) { return h.failures >= 1; }));
     CHECK(stops(*source));
+  }
+}
+
+TEST_CASE("a value over the file limit, and a watch answer over the stream's bound, are refused", "[etcd][process]") {
+  SECTION("a value over the limit") {
+    const std::size_t over = flagd::limits::kMaxFileBytes + 1;
+    FakeGateway gateway({{"/v3/kv/range", range_answer(7, std::string(flagd::etcd::base64_encoded_size(over), 'Q'))}});
+    RecordingSink sink;
+    auto source = flagd::make_etcd_source(etcd_config(gateway.port(), 60s));
+    source->start(sink, 0);
+    REQUIRE(sink.wait_for([](const Documents&, const SourceHealth& h) { return has_error(h, "over the limit"); }));
+    CHECK(has_error(sink.health(), "revision 7"));
+    CHECK(sink.health().failures == 1);
+    CHECK(sink.documents().empty());
+  }
+  SECTION("a watch answer that never ends its line") {
+    FakeGateway gateway({{"/v3/kv/range", range_answer(5, flagd::etcd::base64_encode("{}"))},
+                         {"/v3/watch", std::string(flagd::limits::kMaxFileBytes / 3 * 4 + (1u << 20), 'x')}});
+    RecordingSink sink;
+    auto source = flagd::make_etcd_source(etcd_config(gateway.port(), 60s));
+    source->start(sink, 0);
+    REQUIRE(sink.wait_for([](const Documents&, const SourceHealth& h) { return has_error(h, "longer than"); }));
+    REQUIRE(sink.documents().size() == 1);
+    CHECK(sink.documents()[0].text == "{}");
+    CHECK(sink.documents()[0].version == "5");
+  }
+}
+
+TEST_CASE("etcds:// reaches the gateway over verified TLS", "[etcd][process]") {
+  flagd::test::TlsFiles tls;
+  EtcdServer etcd(EtcdServer::Start::Now, {tls.server_cert(), tls.server_key(), tls.ca_cert()});
+  const std::int64_t revision = etcd.put(kKey, flags_document("on"));
+  SourceConfig config = etcd_config(etcd.client_port());
+  config.tls = true;
+
+  SECTION("etcd's certificate signed by the CA given") {
+    config.ca_file = tls.ca_cert();
+    RecordingSink sink;
+    auto source = flagd::make_etcd_source(config);
+    source->start(sink, 0);
+    REQUIRE(wait_for_last(sink, flags_document("on"), revision));
+    const std::int64_t pushed = etcd.put(kKey, flags_document("off"));  // the watch too goes over TLS
+    REQUIRE(wait_for_last(sink, flags_document("off"), pushed));
+  }
+  SECTION("a CA that did not sign it") {
+    config.ca_file = tls.other_ca_cert();
+    RecordingSink sink;
+    auto source = flagd::make_etcd_source(config);
+    source->start(sink, 0);
+    REQUIRE(sink.wait_for([](const Documents&, const SourceHealth& h) { return h.failures >= 1; }));
+    CHECK(has_error(sink.health(), "certificate"));
+    CHECK(sink.documents().empty());
   }
 }
 

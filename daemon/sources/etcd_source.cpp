@@ -186,7 +186,8 @@ class EtcdSource final : public RemoteSource {
     }
     if (const std::size_t size = etcd::base64_decoded_size(kv.value_base64); size > limits::kMaxFileBytes) {
       fail("the value of key " + key_ + " in " + where_ + " at revision " + revision + " is " + std::to_string(size) +
-           " bytes, over the limit of " + std::to_string(limits::kMaxFileBytes) + "; keeping the last document");
+           " bytes, over the limit of " + std::to_string(limits::kMaxFileBytes) +
+           " bytes; keeping the last document");
       return;
     }
     std::optional<std::string> value = etcd::base64_decode(kv.value_base64);
