@@ -171,7 +171,9 @@ class HttpSource final : public RemoteSource {
       } catch (...) {
         error = "cannot fetch " + display_uri_ + ": unknown failure";
       }
-      if (outcome == Outcome::Stopped || stopping_.load(std::memory_order_acquire)) break;
+      // An attempt that ended is reported even when stop() came meanwhile: the sink may hold
+      // its document already. Only an interrupted one is not.
+      if (outcome == Outcome::Stopped) break;
 
       health_.last_attempt_unix_ns = unix_now_ns();
       std::chrono::milliseconds delay{0};
@@ -221,7 +223,10 @@ class HttpSource final : public RemoteSource {
     error_buffer_[0] = '\0';
     const curl::TransferResult result = multi_.perform(easy_, stopping_);
     easy_.set(CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
-    if (result.interrupted || stopping_.load(std::memory_order_acquire)) return Outcome::Stopped;
+    // Interrupted by stop(): through the multi handle's wakeup, or the progress callback.
+    if (result.interrupted || (result.code == CURLE_ABORTED_BY_CALLBACK && stopping_.load(std::memory_order_acquire))) {
+      return Outcome::Stopped;
+    }
 
     if (result.code != CURLE_OK) {
       error = transfer_error(result);
@@ -252,8 +257,8 @@ class HttpSource final : public RemoteSource {
       ++health_.unchanged;
       return Outcome::Unchanged;
     }
-    last_body_ = body_;
-    sink_->document(index_, std::move(body_), version);
+    sink_->document(index_, body_, version);  // first: should it throw, nothing counts as delivered
+    last_body_ = std::move(body_);
     body_ = std::string();
     delivered_once_ = true;
     delivered_ = std::move(received);
