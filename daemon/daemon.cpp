@@ -436,12 +436,14 @@ class Daemon {
 
   // For systemd's STATUS=: "generation 7, 120 flags (2 expired); last reload rejected".
   std::string summary() const {
-    const std::size_t stale = static_cast<std::size_t>(std::count_if(
-        slots_.begin(), slots_.end(), [](const SourceSlot& s) { return s.state() != SourceState::Current; }));
+    // A file is stale only when it was refused, which the rejection already says.
+    const std::size_t stale = static_cast<std::size_t>(std::count_if(slots_.begin(), slots_.end(), [](const SourceSlot& s) {
+      return s.remote != nullptr && s.state() != SourceState::Current;
+    }));
     return "generation " + std::to_string(served_generation()) + ", " + std::to_string(flag_count()) + " flags" +
            (expired_count_ != 0 ? " (" + std::to_string(expired_count_) + " expired)" : "") +
            (last_reload_ok_ ? "" : "; last reload rejected, see the log") +
-           (stale != 0 ? "; " + std::to_string(stale) + " of " + std::to_string(slots_.size()) + " sources not current" : "");
+           (stale != 0 ? "; " + std::to_string(stale) + (stale == 1 ? " remote source" : " remote sources") + " not current" : "");
   }
 
  private:
@@ -658,7 +660,7 @@ int run_daemon(const DaemonOptions& options) {
       const int ms = static_cast<int>(std::clamp<long long>(left, 0, 3'600'000));
       timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
     };
-    if (!started) wait_until(start_due);
+    if (!started) wait_until(daemon.sources_answered() ? Clock::now() : start_due);
     if (changed && !worker.busy()) wait_until(reload_due);
     const int ready = ::poll(fds, watcher ? 4 : 3, timeout_ms);
     if (ready < 0 && errno != EINTR) {

@@ -249,7 +249,7 @@ TEST_CASE("more flags than the limit of 1,000,000 are rejected", "[.heavy]") {
   REQUIRE_FALSE(result.ok());
   REQUIRE(result.diagnostics.size() == 1);
   CHECK(flagd::format(result.diagnostics.back()) ==
-        path + ": error: 1000001 flags (in this file and those before it) exceed the limit of 1000000");
+        path + ": error: 1000001 flags (in this source and those before it) exceed the limit of 1000000");
 }
 
 TEST_CASE("every error is reported, not just the first") {

@@ -20,6 +20,7 @@
 #include "flagd/wall_clock.hpp"
 #include "image_builder.hpp"
 #include "flagd/printable.hpp"
+#include "flagd/source_status.hpp"
 #include "segment_lock.hpp"
 #include "publisher.hpp"
 
@@ -108,14 +109,16 @@ int status(const std::string& segment) {
               format_time(s.image_published_unix_ns).c_str());
   std::printf("image:         %u flags, %llu bytes, sha256 %s\n", s.image_flag_count,
               static_cast<unsigned long long>(s.image_bytes), s.image_sha256.c_str());
-  std::string sources = s.sources;
   std::printf("sources:\n");
-  std::size_t start = 0;
-  while (start < sources.size()) {
-    const std::size_t end = sources.find('\n', start);
-    std::printf("  %s\n", flagd::printable(sources.substr(start, end - start)).c_str());
-    if (end == std::string::npos) break;
-    start = end + 1;
+  for (const flagd::SourceStatus& source : flagd::decode_source_status(s.sources)) {
+    std::printf("  %s: %s", flagd::printable(source.uri).c_str(), std::string(flagd::source_state_name(source.state)).c_str());
+    if (!source.version.empty()) std::printf(", version %s", flagd::printable(source.version).c_str());
+    std::printf(", %llu bytes", static_cast<unsigned long long>(source.bytes));
+    if (source.fetch_latency_us != 0)
+      std::printf(", fetched in %.1f ms", static_cast<double>(source.fetch_latency_us) / 1000.0);
+    std::printf("\n    sha256 %s\n    last success %s, last attempt %s\n", source.sha256.empty() ? "-" : source.sha256.c_str(),
+                format_time(source.last_success_unix_ns).c_str(), format_time(source.last_attempt_unix_ns).c_str());
+    if (!source.error.empty()) std::printf("    error: %s\n", flagd::printable(source.error).c_str());
   }
   if (holder) {
     std::printf("daemon:        running, pid %d, since %s\n", static_cast<int>(*holder),
