@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "http_source.hpp"
+
 namespace flagd {
 
 namespace {
@@ -242,16 +244,8 @@ std::optional<std::vector<SourceConfig>> parse_sources_json(std::string_view jso
 }
 
 std::string display_uri(const SourceConfig& config) {
-  std::string_view uri = config.uri;
-  const std::size_t scheme_end = uri.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(uri);
-  const std::size_t authority = scheme_end + 3;
-  const std::size_t path = std::min(uri.find('/', authority), uri.size());
-  std::string shown(uri.substr(0, authority));
-  const std::size_t at = uri.substr(authority, path - authority).rfind('@');
-  shown += uri.substr(at == std::string_view::npos ? authority : authority + at + 1);
-  if (const std::size_t query = shown.find('?'); query != std::string::npos) shown.replace(query, std::string::npos, "?…");
-  return shown;
+  // Only an HTTP URL can carry something secret (userinfo, a token in its query).
+  return config.kind == SourceKind::Http ? http_display_uri(config.uri) : config.uri;
 }
 
 }  // namespace flagd

@@ -28,7 +28,8 @@ std::optional<SourceConfig> parse_source_uri(std::string_view uri, const SourceC
 std::optional<std::vector<SourceConfig>> parse_sources_json(std::string_view json, const SourceConfig& defaults,
                                                             std::string& error);
 
-// What the source is called in logs, status and metrics: the URI without userinfo or query values.
+// What the source is called in logs, status and metrics: the URI without userinfo or query
+// (http_display_uri), or as given for the kinds whose URIs hold no secret.
 std::string display_uri(const SourceConfig& config);
 
 }  // namespace flagd
