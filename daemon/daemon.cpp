@@ -20,6 +20,7 @@
 
 #include "expiry.hpp"
 #include "flagd/source_status.hpp"
+#include "grpc_sync_source.hpp"
 #include "remote_sources.hpp"
 #include "sha256.hpp"
 #include "source_cache.hpp"
@@ -590,6 +591,10 @@ int run_daemon(const DaemonOptions& options) {
                " to start afresh");
     return 1;
   }
+  // gRPC's own errors repeat what the source reports (as a warning, once per failure spell).
+  route_grpc_log([](bool is_error, std::string_view message) {
+    if (is_error) log::warning(message); else log::info(message);
+  });
   const Notifier systemd = Notifier::from_environment();
   Daemon daemon(options, std::move(*segment), std::move(*publisher));
   daemon.mark_running(true);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 
 #include "backoff.hpp"
@@ -338,6 +340,20 @@ class GrpcSyncSource final : public RemoteSource {
 
 std::unique_ptr<RemoteSource> make_grpc_sync_source(const SourceConfig& config) {
   return std::make_unique<GrpcSyncSource>(config);
+}
+
+namespace {
+std::atomic<void (*)(bool, std::string_view)> grpc_log_sink{nullptr};
+
+void forward_grpc_log(gpr_log_func_args* args) {
+  if (auto* sink = grpc_log_sink.load(std::memory_order_acquire); sink != nullptr && args != nullptr)
+    sink(args->severity == GPR_LOG_SEVERITY_ERROR, std::string("grpc: ") + (args->message ? args->message : ""));
+}
+}  // namespace
+
+void route_grpc_log(void (*sink)(bool error, std::string_view message)) {
+  grpc_log_sink.store(sink, std::memory_order_release);
+  gpr_set_log_function(forward_grpc_log);
 }
 
 }  // namespace flagd

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "remote_source.hpp"
 #include "source_config.hpp"
@@ -28,5 +29,10 @@ namespace flagd {
 // `config.kind` is SourceKind::Grpc; host, port, tls, ca_file, selector, provider_id,
 // max_body_bytes, connect_timeout and the backoff delays are read. display_uri() is config.uri.
 std::unique_ptr<RemoteSource> make_grpc_sync_source(const SourceConfig& config);
+
+// Sends gRPC's own log lines (errors, such as a failed TLS handshake) to `sink` instead of
+// stderr in gRPC's format, so they reach the daemon's log as its other lines do. Process-wide;
+// call before any source starts. `sink` is called from gRPC's threads and must be thread-safe.
+void route_grpc_log(void (*sink)(bool error, std::string_view message));
 
 }  // namespace flagd
