@@ -378,9 +378,9 @@ class Daemon {
       return LoadOutcome::Waiting;
     }
     if (job.result.unchanged) {
-      ++unchanged_;
       publish_sources_status();
-      if (refused) return reject(job.why, errors);
+      if (refused) return reject(job.why, errors);  // counted as rejected, not also as unchanged
+      ++unchanged_;
       last_reload_ok_ = true;
       writer().update_status([&](layout::DaemonStatus& s) {
         s.last_reload_unix_ns = now;
