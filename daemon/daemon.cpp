@@ -359,6 +359,9 @@ class Daemon {
         slot.refusal = o.diagnostics.empty() ? "refused" : format(o.diagnostics.front());
         if (slot.good)
           log::error("source " + slot.name + " refused; its last good document stays in the merge");
+      } else if (job.inputs[i].candidate || slot.config.kind == SourceKind::File) {
+        // Its good document's bytes again, after a refused one: its latest document is valid.
+        slot.refusal.clear();
       }
       if (slot.config.kind == SourceKind::File) {
         slot.health.last_attempt_unix_ns = now;
