@@ -81,7 +81,8 @@ void Multi::wakeup() noexcept {
   if (handle_ != nullptr) ::curl_multi_wakeup(handle_);
 }
 
-TransferResult Multi::perform(Easy& easy, const std::atomic<bool>& stop) noexcept {
+TransferResult Multi::perform(Easy& easy, const std::atomic<bool>& stop,
+                              const std::function<bool()>& still_wanted) noexcept {
   TransferResult result;
   if (CURLMcode added = ::curl_multi_add_handle(handle_, easy.get()); added != CURLM_OK) {
     result.code = CURLE_FAILED_INIT;
@@ -111,6 +112,18 @@ TransferResult Multi::perform(Easy& easy, const std::atomic<bool>& stop) noexcep
         }
       }
       break;
+    }
+    if (still_wanted) {
+      bool wanted = false;
+      try {
+        wanted = still_wanted();
+      } catch (...) {  // nothing unwinds out of a transfer
+      }
+      if (!wanted) {
+        result.code = CURLE_ABORTED_BY_CALLBACK;
+        result.abandoned = true;
+        break;
+      }
     }
     // The timeout only bounds one wait; libcurl wakes earlier for its own timers and sockets.
     if (CURLMcode polled = ::curl_multi_poll(handle_, nullptr, 0, 1000, nullptr); polled != CURLM_OK) {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -69,7 +70,8 @@ class HeaderList {
 
 struct TransferResult {
   CURLcode code = CURLE_OK;  // of the transfer; CURLE_ABORTED_BY_CALLBACK when interrupted
-  bool interrupted = false;
+  bool interrupted = false;  // by `stop`
+  bool abandoned = false;    // because `still_wanted` said no
   const char* multi_error = nullptr;  // unless the multi interface itself failed: static text
 };
 
@@ -85,8 +87,10 @@ class Multi {
 
   bool valid() const noexcept { return handle_ != nullptr; }
 
-  // Runs the transfer `easy` is set up for to its end, or until `stop` is true after a wakeup().
-  TransferResult perform(Easy& easy, const std::atomic<bool>& stop) noexcept;
+  // Runs the transfer `easy` is set up for to its end, or until `stop` is true after a wakeup(),
+  // or until `still_wanted` (asked at least once a second; none: always) returns false.
+  TransferResult perform(Easy& easy, const std::atomic<bool>& stop,
+                         const std::function<bool()>& still_wanted = {}) noexcept;
   // Wakes perform() in another thread, which then looks at its `stop` flag. Thread-safe; a wakeup
   // before perform() waits is not lost.
   void wakeup() noexcept;

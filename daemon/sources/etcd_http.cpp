@@ -1,23 +1,8 @@
 #include "etcd_http.hpp"
 
-#include <curl/curl.h>
-
-#include <mutex>
 
 namespace flagd::etcd {
 namespace {
-
-// curl_easy_setopt is a macro whose type checks use old-style casts; calling the function through
-// parentheses bypasses the macro. These overloads keep each call's argument type right.
-CURLcode set(CURL* easy, CURLoption option, long value) { return (::curl_easy_setopt)(easy, option, value); }
-CURLcode set(CURL* easy, CURLoption option, const char* value) { return (::curl_easy_setopt)(easy, option, value); }
-CURLcode set(CURL* easy, CURLoption option, void* value) { return (::curl_easy_setopt)(easy, option, value); }
-CURLcode set(CURL* easy, CURLoption option, curl_slist* value) { return (::curl_easy_setopt)(easy, option, value); }
-CURLcode set(CURL* easy, CURLoption option, std::size_t (*value)(char*, std::size_t, std::size_t, void*) noexcept) {
-  return (::curl_easy_setopt)(easy, option, value);
-}
-
-CURLM* as_multi(void* multi) { return static_cast<CURLM*>(multi); }
 
 // TCP keepalive is what notices a peer that vanished without closing (host down, network cut)
 // under an idle watch: etcd sends nothing on an idle key but a progress notification, by default
@@ -34,20 +19,13 @@ struct GatewayHttp::Transfer {
   std::chrono::steady_clock::time_point last_data;
 };
 
-GatewayHttp::GatewayHttp(HttpOptions options) : options_(std::move(options)) {
-  static std::once_flag once;
-  static CURLcode init = CURLE_OK;
-  std::call_once(once, [] { init = curl_global_init(CURL_GLOBAL_ALL); });
-  if (init == CURLE_OK) multi_ = curl_multi_init();
-}
+GatewayHttp::GatewayHttp(HttpOptions options) : options_(std::move(options)) {}
 
-GatewayHttp::~GatewayHttp() {
-  if (multi_ != nullptr) curl_multi_cleanup(as_multi(multi_));
-}
+GatewayHttp::~GatewayHttp() = default;
 
 void GatewayHttp::interrupt() noexcept {
-  interrupted_.store(true);
-  if (multi_ != nullptr) curl_multi_wakeup(as_multi(multi_));
+  interrupted_.store(true, std::memory_order_release);
+  multi_.wakeup();
 }
 
 std::size_t GatewayHttp::on_write(char* data, std::size_t size, std::size_t count, void* state) noexcept {
@@ -67,89 +45,52 @@ GatewayHttp::Result GatewayHttp::post(std::string_view path, const std::string& 
                                       std::chrono::milliseconds silence,
                                       const std::function<bool(std::string_view)>& on_data) {
   Result result;
-  if (interrupted_.load()) {
+  if (interrupted_.load(std::memory_order_acquire)) {
     result.end = End::Interrupted;
     return result;
   }
-  CURL* easy = curl_easy_init();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  if (multi_ == nullptr || easy == nullptr || headers == nullptr) {
-    if (easy != nullptr) curl_easy_cleanup(easy);
-    curl_slist_free_all(headers);
+  curl::Easy easy;
+  curl::HeaderList headers;
+  if (!multi_.valid() || !easy.valid() || !headers.append("Content-Type: application/json")) {
     result.error = "libcurl could not be initialised";
     return result;
   }
   Transfer transfer{&on_data, false, std::chrono::steady_clock::now()};
   char error_buffer[CURL_ERROR_SIZE] = {};
   const std::string url = options_.base_url + std::string(path);
-  set(easy, CURLOPT_URL, url.c_str());
-  set(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  set(easy, CURLOPT_NOSIGNAL, 1L);
-  set(easy, CURLOPT_POST, 1L);
-  set(easy, CURLOPT_COPYPOSTFIELDS, body.c_str());  // JSON requests: no NUL inside
-  set(easy, CURLOPT_HTTPHEADER, headers);
-  set(easy, CURLOPT_WRITEFUNCTION, &GatewayHttp::on_write);
-  set(easy, CURLOPT_WRITEDATA, static_cast<void*>(&transfer));
-  set(easy, CURLOPT_ERRORBUFFER, static_cast<void*>(error_buffer));
-  set(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  set(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(whole.count()));
-  set(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  set(easy, CURLOPT_TCP_KEEPIDLE, kKeepIdleSeconds);
-  set(easy, CURLOPT_TCP_KEEPINTVL, kKeepIntervalSeconds);
-  if (!options_.ca_file.empty()) set(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  easy.set(CURLOPT_URL, url.c_str());
+  easy.set(CURLOPT_PROTOCOLS_STR, "http,https");
+  easy.set(CURLOPT_NOSIGNAL, 1L);
+  easy.set(CURLOPT_POST, 1L);
+  easy.set(CURLOPT_COPYPOSTFIELDS, body.c_str());  // JSON requests: no NUL inside
+  easy.set(CURLOPT_HTTPHEADER, headers.get());
+  easy.set(CURLOPT_WRITEFUNCTION, &GatewayHttp::on_write);
+  easy.set_pointer(CURLOPT_WRITEDATA, &transfer);
+  easy.set_pointer(CURLOPT_ERRORBUFFER, error_buffer);
+  easy.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  easy.set(CURLOPT_TIMEOUT_MS, static_cast<long>(whole.count()));
+  easy.set(CURLOPT_TCP_KEEPALIVE, 1L);
+  easy.set(CURLOPT_TCP_KEEPIDLE, kKeepIdleSeconds);
+  easy.set(CURLOPT_TCP_KEEPINTVL, kKeepIntervalSeconds);
+  if (!options_.ca_file.empty()) easy.set(CURLOPT_CAINFO, options_.ca_file.c_str());
 
-  CURLM* multi = as_multi(multi_);
-  CURLcode code = CURLE_OK;
-  bool done = false;
-  if (const CURLMcode added = curl_multi_add_handle(multi, easy); added != CURLM_OK) {
-    result.error = curl_multi_strerror(added);
-    done = true;
-    code = CURLE_FAILED_INIT;
-  }
-  while (!done) {
-    if (interrupted_.load()) {
-      result.end = End::Interrupted;
-      break;
-    }
-    int running = 0;
-    if (const CURLMcode m = curl_multi_perform(multi, &running); m != CURLM_OK) {
-      result.error = curl_multi_strerror(m);
-      code = CURLE_FAILED_INIT;
-      break;
-    }
-    int queued = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
-      if (message->msg == CURLMSG_DONE && message->easy_handle == easy) {
-        code = message->data.result;
-        done = true;
-      }
-    }
-    if (done) break;
-    if (silence.count() > 0 && std::chrono::steady_clock::now() - transfer.last_data > silence) {
-      result.end = End::Silent;
-      break;
-    }
-    if (const CURLMcode m = curl_multi_poll(multi, nullptr, 0, 1000, nullptr); m != CURLM_OK) {
-      result.error = curl_multi_strerror(m);
-      code = CURLE_FAILED_INIT;
-      break;
-    }
-  }
-  long status = 0;
-  (::curl_easy_getinfo)(easy, CURLINFO_RESPONSE_CODE, &status);
-  result.status = status;
-  curl_multi_remove_handle(multi, easy);  // ends a transfer still under way
-  curl_easy_cleanup(easy);
-  curl_slist_free_all(headers);
-
-  if (result.end == End::Interrupted || result.end == End::Silent) return result;
-  if (transfer.consumer_ended) {
+  const curl::TransferResult done = multi_.perform(easy, interrupted_, [&] {
+    return silence.count() <= 0 || std::chrono::steady_clock::now() - transfer.last_data <= silence;
+  });
+  result.status = easy.info_long(CURLINFO_RESPONSE_CODE);
+  if (done.interrupted) {
+    result.end = End::Interrupted;
+  } else if (done.abandoned) {
+    result.end = End::Silent;
+  } else if (transfer.consumer_ended) {
     result.end = End::Consumer;
-  } else if (done && code == CURLE_OK) {
+  } else if (done.code == CURLE_OK && done.multi_error == nullptr) {
     result.end = End::Complete;
   } else {
     result.end = End::Failed;
-    if (result.error.empty()) result.error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+    result.error = done.multi_error != nullptr ? done.multi_error
+                   : error_buffer[0] != '\0'    ? error_buffer
+                                                : ::curl_easy_strerror(done.code);
   }
   return result;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "curl_handle.hpp"
+
 namespace flagd::etcd {
 
 struct HttpOptions {
@@ -53,7 +55,7 @@ class GatewayHttp {
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* transfer) noexcept;
 
   HttpOptions options_;
-  void* multi_ = nullptr;  // CURLM*, kept out of this header so that curl.h stays in one file
+  curl::Multi multi_;
   std::atomic<bool> interrupted_{false};
 };
 
