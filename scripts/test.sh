@@ -2,7 +2,8 @@
 # Quick start, part 2: build and run every test, as CI does.
 #   1. optimized build, warnings as errors, the whole suite (benchmarks are built, not run)
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, the whole suite
-#   3. ThreadSanitizer build, the concurrency tests (CTest label "concurrency")
+#   3. ThreadSanitizer build, the concurrency tests (CTest label "concurrency"), the remote
+#      sources' threads among them (the gRPC one is not: libgrpc is not instrumented)
 #   4. the libFuzzer targets (clang), 60 s each from the seed corpora (scripts/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +52,7 @@ check release
 build asan-ubsan all -- -DCMAKE_BUILD_TYPE=Debug -DFLAGD_SANITIZE=address,undefined -DFLAGD_BUILD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 check asan-ubsan
 
-build tsan test_concurrent_threads flagd_torture test_reload_stop flagd -- \
+build tsan test_concurrent_threads flagd_torture test_reload_stop test_http_source test_etcd_source flagd -- \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLAGD_SANITIZE=thread -DFLAGD_BUILD_BENCH=OFF
 TSAN_OPTIONS=halt_on_error=1 check tsan -L concurrency
 
