@@ -60,12 +60,13 @@ TEST_CASE("fleet etcd: puts are published, repeats and invalid values are not, a
 
   // Not a flag document: refused, the last good flags stay.
   etcd.put(kKey, R"({"flags": {"color": {"state": "ENABLED", "variants": {}}}})");
-  REQUIRE(eventually([&] { return metric_value(daemon->metrics(), "flagd_source_refused_total", "uri=\"" + uri + "\"") == 1; }));
+  // The load's result is written to the metrics after the source's counters: waited for last.
+  REQUIRE(eventually([&] { return reloads(*daemon, "rejected") == 1; }));
+  CHECK(metric_value(daemon->metrics(), "flagd_source_refused_total", "uri=\"" + uri + "\"") == 1);
   CHECK(daemon->value("color") == "blue");
   CHECK(daemon->generation() == first + 1);
   CHECK(daemon->source(0)->state == SourceState::Stale);
   CHECK(daemon->source(0)->error.find("a flag needs at least one variant") != std::string::npos);
-  CHECK(reloads(*daemon, "rejected") == 1);
 
   // etcd killed: the flags stay, the source is stale with an error; restarted, a later put arrives.
   etcd.stop();
