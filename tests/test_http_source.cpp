@@ -528,8 +528,8 @@ TEST_CASE("http: display_uri drops userinfo and hides the query") {
   CHECK(source->display_uri() == "http://127.0.0.1:1/flags.json?\xE2\x80\xA6");
 }
 
-TEST_CASE("Backoff: after failures the delay doubles to the longest, jittered within [ceiling/2, ceiling]; polls "
-          "within 10%") {
+TEST_CASE("Backoff: after failures the delay doubles to the longest, jittered within [ceiling/2, ceiling]; a "
+          "first poll anywhere in the interval, then within 10%") {
   flagd::Backoff backoff(100ms, 1000ms);
   for (int round = 0; round < 2; ++round) {
     std::chrono::milliseconds ceiling = 100ms;
@@ -545,6 +545,19 @@ TEST_CASE("Backoff: after failures the delay doubles to the longest, jittered wi
     CHECK(backoff.failures() == 0);
   }
 
+  // Hosts started together: their first polls spread over the whole interval.
+  std::chrono::milliseconds first_low = 1h, first_high = 0ms;
+  for (int host = 0; host < 200; ++host) {
+    const auto phase = flagd::Backoff(100ms, 1000ms).poll(5000ms);
+    CHECK(phase >= 1ms);
+    CHECK(phase <= 5000ms);
+    first_low = std::min(first_low, phase);
+    first_high = std::max(first_high, phase);
+  }
+  CHECK(first_low < 1000ms);  // 200 uniform draws miss [0, 1 s) with probability 0.8^200
+  CHECK(first_high > 4000ms);
+
+  (void)backoff.poll(5000ms);  // this host's phase
   std::chrono::milliseconds low = 1h, high = 0ms;
   for (int i = 0; i < 1000; ++i) {
     const auto delay = backoff.poll(5000ms);

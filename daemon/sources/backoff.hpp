@@ -27,8 +27,15 @@ class Backoff {
   void succeeded() noexcept { failures_ = 0; }
   std::uint32_t failures() const noexcept { return failures_; }
 
-  // A poll interval with +-10% jitter: hosts that started together drift apart within a few polls.
+  // The wait before the next poll. The first is uniform over the whole interval, so that hosts
+  // started together (a fleet's deploy, a rack's power-up) each take a phase of their own at
+  // once, rather than drifting apart over hundreds of polls; later ones are the interval with
+  // +-10% jitter, which keeps the phases from locking to one another again.
   std::chrono::milliseconds poll(std::chrono::milliseconds interval) {
+    if (!phased_) {
+      phased_ = true;
+      return uniform(std::chrono::milliseconds(1), interval);
+    }
     return uniform(interval * 9 / 10, interval * 11 / 10);
   }
 
@@ -40,6 +47,7 @@ class Backoff {
 
   std::chrono::milliseconds initial_, longest_;
   std::uint32_t failures_ = 0;
+  bool phased_ = false;
   std::mt19937_64 random_;
 };
 
