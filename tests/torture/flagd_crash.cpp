@@ -1,6 +1,6 @@
 // Crash: the daemon is killed with SIGKILL again and again while it reloads a large flag file;
 // after each kill a reader must still evaluate one complete image (the old or the new, never a
-// mix), and a restarted daemon must reopen the segment and publish again. A reader process
+// mix), and a restarted daemon must reopen the segment and serve the file's latest version. A reader process
 // evaluates throughout, checking every pair of reads that came from the same image. A quarter of
 // the kills land at random points of a reload; the rest aim at the copy into the slot, and those
 // that struck while a slot was being written (its sequence counter left odd) are counted: they
@@ -173,10 +173,16 @@ int main(int argc, char** argv) {
     // The image readers see now is a complete one.
     if (!consistent_pair(reader, a, b, ea, eb) || ea.generation != eb.generation || ea.reason != flagd::Reason::Static)
       ++incomplete_after_kill;
-    // A restarted daemon reopens the segment and publishes the next generation.
-    const std::uint64_t before = reader.generation();
+    // A restarted daemon reopens the segment and serves the file as it is now: it publishes the
+    // next generation, or, if the killed one had published this version already, keeps it.
     daemon = Process::spawn(args, log, true);
-    if (!eventually([&] { return reader.generation() > before; })) ++failed_restarts;
+    if (!eventually([&] {
+          reader.evaluate(a, std::string_view("none"), ea);
+          const flagd::SegmentStatus status = reader.status();
+          return parse_version(ea.value) == version && status.daemon_running != 0 &&
+                 status.daemon_pid == static_cast<std::uint32_t>(daemon.pid);
+        }))
+      ++failed_restarts;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ::kill(daemon.pid, SIGTERM);
