@@ -55,6 +55,11 @@ TEST_CASE("--uri names files, HTTP servers, etcd keys and flagd sync servers") {
 
 TEST_CASE("--uri refuses what it cannot use, saying why") {
   CHECK(uri_error("https://user:pass@cdn.example.com/f.json").find("readable by every user") != std::string::npos);
+  CHECK(uri_error("https://user:pass@cdn.example.com/f.json").find("pass") == std::string::npos);
+  std::string error;
+  CHECK_FALSE(flagd::parse_sources_json(R"([{"uri": "http://ann:pw-9@h/f.json", "provider": "http"}])",
+                                        flagd::SourceConfig{}, error));
+  CHECK(error.find("pw-9") == std::string::npos);
   CHECK(uri_error("etcd://127.0.0.1/k").find("needs a port") != std::string::npos);
   CHECK(uri_error("etcd://127.0.0.1:70000/k").find("from 1 to 65535") != std::string::npos);
   CHECK(uri_error("etcd://127.0.0.1:2379").find("names its key") != std::string::npos);

@@ -116,7 +116,8 @@ std::optional<SourceConfig> parse_uri(std::string_view uri, const SourceConfig& 
 
 std::optional<SourceConfig> parse_source_uri(std::string_view uri, const SourceConfig& defaults, std::string& error) {
   std::optional<SourceConfig> config = parse_uri(uri, defaults, error);
-  if (!config) error = "--uri '" + std::string(uri) + "': " + error;
+  // Shown without userinfo or query: a refusal must not repeat the secret it refuses.
+  if (!config) error = "--uri '" + http_display_uri(std::string(uri)) + "': " + error;
   return config;
 }
 
@@ -214,7 +215,7 @@ std::optional<std::vector<SourceConfig>> parse_sources_json(std::string_view jso
       spelled = "file:" + uri;
     std::optional<SourceConfig> config = parse_uri(spelled, given, error);
     if (!config) {
-      error = where + " (" + uri + "): " + error;
+      error = where + " (" + http_display_uri(uri) + "): " + error;
       return std::nullopt;
     }
     const char* expected = nullptr;
