@@ -318,7 +318,10 @@ class Daemon {
                               job.published);
     for (std::size_t i = 0; i < job.inputs.size(); ++i) {
       const SourceOutcome& o = job.result.sources[i];
-      if (job.inputs[i].kind == SourceKind::File || !o.accepted || o.accepted.from_cache) continue;
+      // The cache holds bytes: a new version of the same bytes leaves it as it is.
+      if (job.inputs[i].kind == SourceKind::File || !o.accepted || o.accepted.from_cache ||
+          (job.inputs[i].good && job.inputs[i].good.sha256 == o.accepted.sha256 && !job.inputs[i].good.from_cache))
+        continue;
       std::string error;
       if (!cache_.store(options_.sources[i], *o.accepted.text, error)) job.cache_errors.push_back(job.inputs[i].name + ": " + error);
     }

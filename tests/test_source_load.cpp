@@ -93,7 +93,10 @@ TEST_CASE("the documents already published are recognised before any parse") {
   CHECK(load.complete);
   CHECK(load.unchanged);
   CHECK(load.loaded.flags.flags.empty());  // nothing was parsed
-  CHECK_FALSE(load.sources[0].accepted);
+  REQUIRE(load.sources[0].accepted);        // the same bytes, under the source's latest version
+  CHECK(load.sources[0].accepted.version == "2");
+  CHECK(load.sources[0].accepted.sha256 == a.sha256);
+  CHECK_FALSE(load.sources[1].accepted);
 
   // A cached copy confirmed by the source itself is no longer only the cache.
   const flagd::SourceDocument cached = flagd::make_document(*a.text, "", true);

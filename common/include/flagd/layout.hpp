@@ -141,7 +141,7 @@ struct alignas(kCacheLine) DaemonStatus {
   std::uint64_t last_reload_unix_ns;
   std::uint32_t last_reload_ok;    // 1 when the last load attempt was published
   std::uint32_t expired_flags;     // flags of the published image past their metadata "expires"
-  char sources[kSourcesTextBytes];     // "sha256  path\n" per file of the published image
+  char sources[kSourcesTextBytes];     // one line per source: flagd/source_status.hpp
   char last_error[kErrorTextBytes];    // message of the last rejected load, "" if none
   std::uint8_t padding[4096 - 256 - 80 - kSourcesTextBytes - kErrorTextBytes];
 };

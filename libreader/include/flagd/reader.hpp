@@ -130,7 +130,7 @@ struct SegmentStatus {
   std::uint64_t last_reload_unix_ns = 0;
   bool last_reload_ok = true;
   std::uint32_t expired_flags = 0;  // of the published image, when it was loaded (metadata "expires")
-  std::string sources;     // "sha256  path" per line
+  std::string sources;     // one line per source (flagd/source_status.hpp decodes them)
   std::string last_error;  // of the last rejected load; empty if none
   // The daemon replaced this segment and the reader could not move to the new one (see
   // Reader::try_attach); it answers from the old segment's last image.
