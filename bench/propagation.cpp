@@ -402,16 +402,20 @@ CaseResult http_case(std::size_t flags, std::size_t samples, int poll_interval_s
   // a daemon that fetched that one. So each change waits until the clock has left the second of
   // the last change's mtime, by a margin (file times come from a coarse clock, a tick behind).
   // The random pause before puts the changes at random phases of the poll.
-  std::int64_t last_mtime_s = 0;
   const std::string path = nginx.root() + "/flags.json";
+  const auto mtime_s = [&] {
+    struct stat info{};
+    if (::stat(path.c_str(), &info) != 0) throw std::runtime_error("cannot stat " + path);
+    return static_cast<std::int64_t>(info.st_mtim.tv_sec);
+  };
+  std::int64_t last_mtime_s = mtime_s();  // the first document's
   Changer* self = nullptr;
   Changer changer([&](std::int64_t probe) {
     self->mark();
     nginx.write_file("flags.json", documents[static_cast<std::size_t>(probe)]);
-    struct stat info{};
-    if (::stat(path.c_str(), &info) != 0) throw std::runtime_error("cannot stat " + path);
-    if (info.st_mtim.tv_sec == last_mtime_s) throw std::runtime_error("two changes with one mtime second");
-    last_mtime_s = info.st_mtim.tv_sec;
+    const std::int64_t written = mtime_s();
+    if (written == last_mtime_s) throw std::runtime_error("two changes with one mtime second");
+    last_mtime_s = written;
   });
   self = &changer;
   CaseResult result = measure(
