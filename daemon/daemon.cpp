@@ -63,6 +63,7 @@ struct LoadJob {
   Digest published{};  // of the image readers see when the load started
   SourcesLoad result;
   ExpiryReport expired;
+  std::vector<ExpiringFlag> expiring;  // every flag with an "expires", soonest first
   std::uint64_t published_at = 0;
   bool compiled = false;
   std::string failure;               // why it could not be compiled, when the documents were valid
@@ -131,6 +132,9 @@ class LoadWorker {
       } catch (const std::exception& e) {
         job.compiled = false;
         job.failure = std::string("the load failed: ") + e.what();
+      } catch (...) {
+        job.compiled = false;
+        job.failure = "the load failed";
       }
       {
         std::lock_guard lock(mutex_);
@@ -157,18 +161,20 @@ struct SourceSlot {
   SourceConfig config;
   std::string name;                     // the path, or the URI without credentials
   std::unique_ptr<RemoteSource> remote;  // null for a file
-  SourceDocument good;     // in the merge
-  SourceDocument pending;  // received, judged at the next load
-  SourceDocument cached;   // from --cache-dir: used if the source has not answered by the first load
+  SourceDocument good;      // its latest valid document, in the next merge
+  SourceDocument in_image;  // its document in the published image; empty if none (or not known)
+  SourceDocument pending;   // received, judged at the next load
+  SourceDocument cached;    // from --cache-dir: judged while the source has given nothing valid
   bool answered = false;   // the source reported since the daemon started
   SourceHealth health;
   std::string refusal;     // why its latest document was refused; "" if it was accepted
   std::uint64_t refused = 0;
 
   SourceState state() const noexcept {
-    if (!good) return SourceState::Waiting;
-    if (good.from_cache) return SourceState::Cached;
-    if (!refusal.empty() || !health.last_error.empty()) return SourceState::Stale;
+    if (!in_image) return good ? SourceState::Stale : SourceState::Waiting;
+    if (in_image.from_cache) return SourceState::Cached;
+    // A valid document the image does not hold (its load was rejected as a whole) is not served.
+    if (in_image.sha256 != good.sha256 || !refusal.empty() || !health.last_error.empty()) return SourceState::Stale;
     return SourceState::Current;
   }
 };
@@ -241,6 +247,16 @@ class Daemon {
     return std::all_of(slots_.begin(), slots_.end(), [](const SourceSlot& s) { return !s.remote || s.answered; });
   }
 
+  // A file source has never given a valid document: a start-up that cannot serve it must fail.
+  bool files_missing() const noexcept {
+    return std::any_of(slots_.begin(), slots_.end(),
+                       [](const SourceSlot& s) { return s.config.kind == SourceKind::File && !s.good; });
+  }
+
+  bool has_remote_sources() const noexcept {
+    return std::any_of(slots_.begin(), slots_.end(), [](const SourceSlot& s) { return s.config.kind != SourceKind::File; });
+  }
+
   std::vector<std::string> file_paths() const {
     std::vector<std::string> paths;
     for (const SourceSlot& s : slots_)
@@ -293,9 +309,11 @@ class Daemon {
     });
   }
 
-  // On the main thread: what the next load judges. Pending documents move into the job.
-  void prepare(LoadJob& job) {
-    job.published = published_digest();
+  // On the main thread: what the next load judges. Pending documents move into the job. The
+  // start-up load always publishes, even documents the image already holds: the image may have
+  // been compiled by another version of the daemon.
+  void prepare(LoadJob& job, bool start_up) {
+    job.published = start_up ? Digest{} : published_digest();
     for (SourceSlot& slot : slots_) {
       SourceInput& input = job.inputs.emplace_back();
       input.kind = slot.config.kind;
@@ -305,9 +323,8 @@ class Daemon {
       if (slot.pending) {
         input.candidate = std::move(slot.pending);
         slot.pending = {};
-      } else if (!slot.good && slot.cached) {
-        input.candidate = slot.cached;
       }
+      if (!slot.good) input.fallback = slot.cached;
     }
   }
 
@@ -327,7 +344,10 @@ class Daemon {
     }
     if (!job.result.complete || job.result.unchanged || !job.result.loaded.ok()) return;
     const std::uint64_t loaded_at = unix_now_ns();
-    job.expired = flags_expired_by(job.result.loaded.flags, static_cast<std::int64_t>(loaded_at / 1'000'000'000));
+    const auto now_seconds = static_cast<std::int64_t>(loaded_at / 1'000'000'000);
+    job.expired = flags_expired_by(job.result.loaded.flags, now_seconds);
+    constexpr std::int64_t kCentury = std::int64_t{100} * 366 * 86400;
+    job.expiring = flags_expired_by(job.result.loaded.flags, now_seconds, kCentury).flags;
     job.published_at = unix_now_ns();
     job.compiled = publisher_.compile(job.result.loaded.flags, job.published_at, job.failure);
   }
@@ -336,6 +356,14 @@ class Daemon {
   // one and says why.
   LoadOutcome finish(LoadJob& job) {
     for (const std::string& e : job.cache_errors) log::warning("source " + e);
+    if (job.result.sources.size() != slots_.size()) {
+      // The load itself failed (out of memory, say): what it took from the sources goes back, so
+      // that the next load judges it; sources do not send the same document twice.
+      for (std::size_t i = 0; i < slots_.size() && i < job.inputs.size(); ++i)
+        if (!slots_[i].pending) slots_[i].pending = std::move(job.inputs[i].candidate);
+      log::error(job.failure);
+      return reject(job.why, job.failure);
+    }
     std::string errors;
     const auto report = [&](const Diagnostic& d) {
       if (d.severity == Diagnostic::Severity::Warning) {
@@ -373,6 +401,7 @@ class Daemon {
       }
       if (slot.good) slot.health.bytes = slot.good.text->size();
       if (!o.used) missing += (missing.empty() ? "" : ", ") + slot.name;
+      if (job.inputs[i].fallback) slot.cached = {};  // judged: in the merge now, or of no use
     }
     for (const Diagnostic& d : job.result.loaded.diagnostics) report(d);
 
@@ -384,6 +413,16 @@ class Daemon {
       return LoadOutcome::Waiting;
     }
     if (job.result.unchanged) {
+      mark_in_image(job);
+      // Flags expire while the image stays: the count and the warnings follow the clock.
+      if (expiring_known_) {
+        const auto now_seconds = static_cast<std::int64_t>(now / 1'000'000'000);
+        std::size_t expired = 0;
+        for (; expired < expiring_.size() && expiring_[expired].at <= now_seconds; ++expired)
+          log::warning(expired_text(expiring_[expired]));  // soonest first
+        expired_count_ = expired;
+        writer().update_status([&](layout::DaemonStatus& s) { s.expired_flags = static_cast<std::uint32_t>(expired); });
+      }
       publish_sources_status();
       if (refused) return reject(job.why, errors);  // counted as rejected, not also as unchanged
       ++unchanged_;
@@ -404,9 +443,7 @@ class Daemon {
     }
 
     // Expired flags are served as written; the log and the status say so, at every load.
-    for (const auto& flag : job.expired.flags)
-      log::warning("flag '" + flag.key + "' expired on " + flag.expires +
-                   (flag.owner.empty() ? "" : " (owner " + flag.owner + ")") + "; still served");
+    for (const auto& flag : job.expired.flags) log::warning(expired_text(flag));
 
     const PublishOutcome outcome = publisher_.commit();
     if (!outcome.published) {
@@ -420,12 +457,16 @@ class Daemon {
       s.published_unix_ns = job.published_at;
       s.published_flag_count = flags.flags.size();
       s.reloads_ok += 1;
+      s.reloads_failed += refused ? 1 : 0;
       s.last_reload_unix_ns = job.published_at;
       s.last_reload_ok = refused ? 0 : 1;
       s.expired_flags = static_cast<std::uint32_t>(job.expired.flags.size());
       set_text(s.last_error, errors);
     });
     expired_count_ = job.expired.flags.size();
+    expiring_ = std::move(job.expiring);
+    expiring_known_ = true;
+    mark_in_image(job);
     last_reload_ok_ = !refused;
     ++published_;
     if (refused) ++rejected_;
@@ -466,6 +507,16 @@ class Daemon {
                                     : "still serving generation " + std::to_string(served_generation());
   }
 
+  static std::string expired_text(const ExpiringFlag& flag) {
+    return "flag '" + flag.key + "' expired on " + flag.expires + (flag.owner.empty() ? "" : " (owner " + flag.owner + ")") +
+           "; still served";
+  }
+
+  // After a load the image holds (published, or the same as published): what it holds of each.
+  void mark_in_image(const LoadJob& job) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].in_image = job.result.sources[i].used;
+  }
+
   // The sources' health, in the status and the metrics.
   void publish_sources_status() {
     std::vector<SourceStatus> list;
@@ -473,8 +524,12 @@ class Daemon {
       SourceStatus& s = list.emplace_back();
       s.uri = slot.name;
       s.state = slot.state();
-      if (slot.good) s.sha256 = to_hex(slot.good.sha256);
-      s.version = slot.good ? slot.good.version : "";
+      if (slot.in_image) s.sha256 = to_hex(slot.in_image.sha256);
+      // A source that answered the same bytes under a new version (an ETag) delivered nothing:
+      // its health has the version it now serves them under.
+      s.version = s.state == SourceState::Current && slot.remote && !slot.health.version.empty() ? slot.health.version
+                  : slot.in_image ? slot.in_image.version
+                                  : "";
       s.last_success_unix_ns = slot.health.last_success_unix_ns;
       s.last_attempt_unix_ns = slot.health.last_attempt_unix_ns;
       s.bytes = slot.health.bytes;
@@ -530,8 +585,14 @@ class Daemon {
       s.failures = slot.health.failures;
       s.refused = slot.refused;
     }
+    // Written at every source's answer: a failure is logged when it starts or changes, not each time.
     std::string error;
-    if (!write_metrics_file(options_.metrics_file, m, error)) log::warning(error);
+    if (write_metrics_file(options_.metrics_file, m, error)) {
+      metrics_error_.clear();
+    } else if (error != metrics_error_) {
+      log::warning(error);
+      metrics_error_ = error;
+    }
   }
 
   const DaemonOptions& options_;
@@ -541,8 +602,11 @@ class Daemon {
   SourceInbox inbox_;              // outlives the remote sources that deliver to it
   std::vector<SourceSlot> slots_;  // in merge order; their threads stop before the inbox goes
   std::uint64_t published_ = 0, rejected_ = 0, unchanged_ = 0;  // loads, by result, since the start
-  std::size_t expired_count_ = 0;  // of the published image, when it was loaded
+  std::size_t expired_count_ = 0;  // of the published image, at the last load
+  std::vector<ExpiringFlag> expiring_;  // of the image this daemon published, soonest first
+  bool expiring_known_ = false;         // false while the image is an earlier daemon's
   bool last_reload_ok_ = true;
+  std::string metrics_error_;  // the last failure to write the metrics, logged once
 };
 
 // Ends the daemon with `code`. A load still running on the worker is abandoned, not awaited (it
@@ -656,7 +720,7 @@ int run_daemon(const DaemonOptions& options) {
     log::info(why + ": loading " + std::to_string(sources) + (sources == 1 ? " source" : " sources"));
     LoadJob job;
     job.why = std::move(why);
-    daemon.prepare(job);
+    daemon.prepare(job, !serving);
     worker.start(std::move(job));
   };
 
@@ -672,7 +736,7 @@ int run_daemon(const DaemonOptions& options) {
       timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
     };
     if (!started) wait_until(daemon.sources_answered() ? Clock::now() : start_due);
-    if (changed && !worker.busy()) wait_until(reload_due);
+    if (started && changed && !worker.busy()) wait_until(reload_due);
     const int ready = ::poll(fds, watcher ? 4 : 3, timeout_ms);
     if (ready < 0 && errno != EINTR) {
       log::error(std::string("waiting for signals failed: ") + std::strerror(errno));
@@ -709,12 +773,14 @@ int run_daemon(const DaemonOptions& options) {
       if (std::optional<LoadJob> job = worker.take()) {
         const LoadOutcome outcome = daemon.finish(*job);
         if (!serving) {
-          if (outcome == LoadOutcome::Rejected && daemon.served_generation() == 0) {
+          // A remote source's refusal is waited out (its next document may be good); a file's is not.
+          if (outcome == LoadOutcome::Rejected && daemon.served_generation() == 0 &&
+              (daemon.files_missing() || !daemon.has_remote_sources())) {
             daemon.mark_running(false);
             log::error("not starting: the flag files must load at start-up when the segment has no image to serve");
             return leave(worker, 1);
           }
-          if (outcome == LoadOutcome::Rejected)
+          if (outcome == LoadOutcome::Rejected && daemon.files_missing())
             log::error("serving the segment's last good image, generation " + std::to_string(daemon.served_generation()) +
                        ", until the flag files load: fix them, then send SIGHUP" +
                        (watcher ? " or save them (--watch)" : ""));

@@ -62,7 +62,7 @@ void source_metrics(std::string& out, const std::string& seg, const std::vector<
            "\"} 1\n";
   family("flagd_source_up", "gauge", "1 when the source's last attempt succeeded.",
          [](const SourceMetrics& s) { return std::string(s.up ? "1" : "0"); });
-  family("flagd_source_stale", "gauge", "1 when the image holds an older document of the source than its latest.",
+  family("flagd_source_stale", "gauge", "1 when the image does not hold the source's latest document (state stale, cached or waiting).",
          [](const SourceMetrics& s) { return std::string(s.state == "current" ? "0" : "1"); });
   family("flagd_source_last_success_timestamp_seconds", "gauge", "When the source last answered (Unix time).",
          [](const SourceMetrics& s) { return decimal(s.last_success_unix_seconds, 3); });

@@ -47,8 +47,14 @@ SourceCache::SourceCache(std::string directory, std::string segment)
 }
 
 std::string SourceCache::path_for(const SourceConfig& source) const {
+  // Everything that selects the document: two sources of one URI with other selectors (or other
+  // credentials, which may see other flags) must not share a copy.
   Sha256 digest;
-  digest.update(source.uri);
+  for (const std::string* part : {&source.uri, &source.selector, &source.provider_id, &source.authorization.file,
+                                  &source.authorization.env}) {
+    digest.update(*part);
+    digest.update(std::string_view("\0", 1));
+  }
   return directory_ + "/" + segment_ + "." + to_hex(digest.finish()).substr(0, 16) + ".json";
 }
 

@@ -12,8 +12,9 @@ namespace flagd {
 
 class SourceCache {
  public:
-  // `directory` "" keeps nothing. Files are named after the segment and a hash of the URI, so
-  // daemons of several segments can share a directory.
+  // `directory` "" keeps nothing. Files are named after the segment and a hash of what selects
+  // the source's document (URI, selector, provider id, where its credentials come from), so
+  // daemons of several segments, and sources of one URI, can share a directory.
   SourceCache(std::string directory, std::string segment);
 
   bool enabled() const noexcept { return !directory_.empty(); }

@@ -68,6 +68,20 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
     } else {
       outcome.used = input.good;
     }
+    if (!outcome.used && input.fallback) {
+      // Nothing good from the source itself (it has not answered, or its first document was
+      // refused): its cached copy stands in, judged like any document.
+      LoadResult judged = load_flag_text(*input.fallback.text, input.name + " (cached copy)");
+      for (Diagnostic& d : judged.diagnostics) outcome.diagnostics.push_back(std::move(d));
+      if (judged.ok()) {
+        outcome.accepted = input.fallback;
+        outcome.used = input.fallback;
+        parsed[i] = std::move(judged.flags);
+        parsed[i]->sources.back().path = input.name;
+      } else {
+        outcome.refused = true;
+      }
+    }
     if (!outcome.used) {
       load.complete = false;
       continue;

@@ -31,6 +31,7 @@ struct SourceInput {
   std::string path;            // File: read at this load
   SourceDocument candidate;    // remote: received and not yet judged; empty if nothing new
   SourceDocument good;         // the source's document in the last merge; empty if none yet
+  SourceDocument fallback;     // remote: its cached copy, judged if it ends the load with nothing else
 };
 
 struct SourceOutcome {

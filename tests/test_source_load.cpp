@@ -82,6 +82,31 @@ TEST_CASE("a source with no document yet leaves the merge incomplete") {
   CHECK_FALSE(load.sources[1].used);
 }
 
+TEST_CASE("a cached copy stands in while the source has given nothing valid") {
+  const flagd::SourceDocument cached = flagd::make_document(flag_document("x", "on"), "", true);
+  flagd::SourceInput unanswered = remote("quiet", {});
+  unanswered.fallback = cached;
+  const flagd::SourcesLoad quiet = flagd::load_sources({unanswered}, flagd::FileTrust::Any, flagd::Digest{});
+  REQUIRE(quiet.complete);
+  CHECK(quiet.sources[0].accepted.from_cache);
+  CHECK_FALSE(quiet.sources[0].refused);
+
+  // Its first document refused: the copy is judged in the same load, the refusal still said.
+  flagd::SourceInput refused = remote("bad-first", flagd::make_document(R"({"flags": 1})", "1", false));
+  refused.fallback = cached;
+  const flagd::SourcesLoad load = flagd::load_sources({refused}, flagd::FileTrust::Any, flagd::Digest{});
+  REQUIRE(load.complete);
+  CHECK(load.sources[0].refused);
+  CHECK(load.sources[0].used.sha256 == cached.sha256);
+  CHECK(load.loaded.ok());
+
+  // A cached copy that does not validate either: nothing from the source.
+  refused.fallback = flagd::make_document("[]", "", true);
+  const flagd::SourcesLoad neither = flagd::load_sources({refused}, flagd::FileTrust::Any, flagd::Digest{});
+  CHECK_FALSE(neither.complete);
+  CHECK(neither.sources[0].refused);
+}
+
 TEST_CASE("the documents already published are recognised before any parse") {
   const flagd::SourceDocument a = flagd::make_document(flag_document("x", "on"), "1", false);
   const flagd::SourceDocument b = flagd::make_document(flag_document("y", "on"), "1", false);
@@ -183,6 +208,11 @@ TEST_CASE("a remote source's cached copy is written privately and read back") {
   flagd::SourceConfig other = source;
   other.uri = "http://127.0.0.1:2/flags.json";
   CHECK(cache.path_for(other) != cache.path_for(source));
+  flagd::SourceConfig team_a = source, team_b = source;  // one sync server, two selectors
+  team_a.selector = "team=a";
+  team_b.selector = "team=b";
+  CHECK(cache.path_for(team_a) != cache.path_for(team_b));
+  CHECK(cache.path_for(team_a) != cache.path_for(source));
 
   ::chmod(cache.path_for(source).c_str(), 0666);  // writable by every user: not trusted
   CHECK_FALSE(cache.load(source, error));

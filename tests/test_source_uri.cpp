@@ -110,6 +110,14 @@ TEST_CASE("--sources refuses inline secrets, unknown fields and mismatched provi
   CHECK(sources_error(R"([)").find("not valid JSON") != std::string::npos);
   CHECK(sources_error(R"([])").find("no source") != std::string::npos);
   CHECK(sources_error(R"([{"uri": "http://h/f", "interval": 0}])").find("from 1 to 86400") != std::string::npos);
+  CHECK(sources_error(R"([{"uri": "etcd://h:1/k", "provider": "etcd", "tls": true}])").find("contradicts") !=
+        std::string::npos);
+  std::string error;
+  const auto etcds = flagd::parse_sources_json(R"([{"uri": "h:1/k", "provider": "etcd", "tls": true}])",
+                                               flagd::SourceConfig{}, error);
+  REQUIRE(etcds);
+  CHECK((*etcds)[0].tls);
+  CHECK((*etcds)[0].key == "/k");
 }
 
 TEST_CASE("a source is shown without credentials") {

@@ -87,9 +87,9 @@ class EtcdSource final : public RemoteSource {
       try {
         succeeded = read_needed_ ? read_key() : watch();
       } catch (const std::exception& e) {  // out of memory, most likely: try again later
-        fail(std::string("etcd source for key ") + key_ + " failed: " + e.what());
+        fail_quietly(e.what());
       } catch (...) {
-        fail("etcd source for key " + key_ + " failed");
+        fail_quietly("unknown failure");
       }
       if (!succeeded && !stopping_.load()) wait(backoff_.after_failure());
     }
@@ -101,6 +101,15 @@ class EtcdSource final : public RemoteSource {
   }
 
   void report() { sink_->health(index_, health_); }
+
+  // From a catch block of the noexcept thread function, where nothing may throw again.
+  void fail_quietly(const char* why) noexcept {
+    try {
+      fail("etcd source for key " + key_ + " failed: " + why);
+    } catch (...) {
+      ++health_.failures;
+    }
+  }
 
   void fail(std::string error) {
     health_.last_attempt_unix_ns = unix_ns();

@@ -234,7 +234,12 @@ std::optional<std::vector<SourceConfig>> parse_sources_json(std::string_view jso
                    : "does not match the URI, a " + std::string(expected) + " source");
       return std::nullopt;
     }
-    if (tls_given && config->kind == SourceKind::Grpc) config->tls = tls;
+    // flagd's "tls" (for gRPC, whose URI there has no scheme); a scheme that says otherwise is
+    // a contradiction, not a choice.
+    if (tls_given && uri.find("://") != std::string::npos && tls != config->tls) {
+      error = where + ": \"tls\": " + (tls ? "true" : "false") + " contradicts the URI's scheme";
+      return std::nullopt;
+    }
     sources.push_back(std::move(*config));
   }
   if (sources.empty()) {
