@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 
+#include "cache_writer.hpp"
 #include "expiry.hpp"
 #include "flagd/source_status.hpp"
 #include "grpc_sync_source.hpp"
@@ -67,7 +68,6 @@ struct LoadJob {
   std::uint64_t published_at = 0;
   bool compiled = false;
   std::string failure;               // why it could not be compiled, when the documents were valid
-  std::vector<std::string> cache_errors;
 };
 
 // The thread that loads and compiles, so that the main thread keeps reading signals while a
@@ -196,7 +196,9 @@ class Daemon {
  public:
   Daemon(const DaemonOptions& options, SharedSegment segment, Publisher publisher)
       : options_(options), segment_(std::move(segment)), publisher_(std::move(publisher)),
-        cache_(options.cache_dir, options.segment), inbox_(options.sources.size()) {
+        cache_(options.cache_dir, options.segment),
+        cache_writer_(cache_, options.sources, [](const std::string& e) { log::warning("cached copy: " + e); }),
+        inbox_(options.sources.size()) {
     if (segment_.created()) {
       log::info("created segment '" + options_.segment + "' with two image slots of " +
                 std::to_string(writer().slot_bytes()) + " bytes");
@@ -333,15 +335,6 @@ class Daemon {
   void load(LoadJob& job) {
     job.result = load_sources(job.inputs, options_.allow_any_file_owner ? FileTrust::Any : FileTrust::OwnerOrRoot,
                               job.published);
-    for (std::size_t i = 0; i < job.inputs.size(); ++i) {
-      const SourceOutcome& o = job.result.sources[i];
-      // The cache holds bytes: a new version of the same bytes leaves it as it is.
-      if (job.inputs[i].kind == SourceKind::File || !o.accepted || o.accepted.from_cache ||
-          (job.inputs[i].good && job.inputs[i].good.sha256 == o.accepted.sha256 && !job.inputs[i].good.from_cache))
-        continue;
-      std::string error;
-      if (!cache_.store(options_.sources[i], *o.accepted.text, error)) job.cache_errors.push_back(job.inputs[i].name + ": " + error);
-    }
     if (!job.result.complete || job.result.unchanged || !job.result.loaded.ok()) return;
     const std::uint64_t loaded_at = unix_now_ns();
     const auto now_seconds = static_cast<std::int64_t>(loaded_at / 1'000'000'000);
@@ -355,7 +348,6 @@ class Daemon {
   // On the main thread, once load() is done: publishes a new generation, or keeps the published
   // one and says why.
   LoadOutcome finish(LoadJob& job) {
-    for (const std::string& e : job.cache_errors) log::warning("source " + e);
     if (job.result.sources.size() != slots_.size()) {
       // The load itself failed (out of memory, say): what it took from the sources goes back, so
       // that the next load judges it; sources do not send the same document twice.
@@ -381,6 +373,10 @@ class Daemon {
       SourceOutcome& o = job.result.sources[i];
       for (const Diagnostic& d : o.diagnostics) report(d);
       if (o.accepted) {
+        // The cache holds bytes: a new version of the same bytes leaves it as it is. Written on
+        // the cache writer's thread, so the publication below does not wait for its fsync.
+        if (slot.remote && !o.accepted.from_cache && !(slot.good && slot.good.sha256 == o.accepted.sha256 && !slot.good.from_cache))
+          cache_writer_.store(i, o.accepted.text);
         slot.good = o.accepted;
         slot.cached = {};
         slot.refusal.clear();
@@ -599,6 +595,7 @@ class Daemon {
   SharedSegment segment_;
   Publisher publisher_;
   SourceCache cache_;
+  CacheWriter cache_writer_;       // after cache_, which it writes through
   SourceInbox inbox_;              // outlives the remote sources that deliver to it
   std::vector<SourceSlot> slots_;  // in merge order; their threads stop before the inbox goes
   std::uint64_t published_ = 0, rejected_ = 0, unchanged_ = 0;  // loads, by result, since the start

@@ -266,7 +266,8 @@ TEST_CASE("fleet http: a daemon restarted while its server is down publishes the
   nginx.start();
   REQUIRE(eventually([&] { return second.value("color") == "blue"; }));
   CHECK(second.source_becomes(0, SourceState::Current));
-  CHECK(flagd::test::read_file(cached.front()) == string_flags({{"color", "blue"}}));
+  // The copy is written after the publication, on a thread of its own.
+  CHECK(eventually([&] { return flagd::test::read_file(cached.front()) == string_flags({{"color", "blue"}}); }));
   CHECK(second.stop() == 0);
 }
 

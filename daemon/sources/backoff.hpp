@@ -1,5 +1,5 @@
-// Delays between attempts of a remote source: exponential backoff with full jitter after
-// failures, and a jittered interval between polls, so that a fleet of daemons restarted together
+// Delays between attempts of a remote source: exponential backoff with jitter after failures,
+// and a jittered interval between polls, so that a fleet of daemons restarted together
 // (or all failing on one outage) does not hit its server in step.
 #pragma once
 
@@ -29,14 +29,15 @@ class Backoff {
 
   // The wait before the next poll. The first is uniform over the whole interval, so that hosts
   // started together (a fleet's deploy, a rack's power-up) each take a phase of their own at
-  // once, rather than drifting apart over hundreds of polls; later ones are the interval with
-  // +-10% jitter, which keeps the phases from locking to one another again.
+  // once, rather than drifting apart over hundreds of polls; later ones are jittered down to 10%
+  // shorter, which keeps the phases from locking to one another again, and never longer: a
+  // change at the origin reaches every host within one interval.
   std::chrono::milliseconds poll(std::chrono::milliseconds interval) {
     if (!phased_) {
       phased_ = true;
       return uniform(std::chrono::milliseconds(1), interval);
     }
-    return uniform(interval * 9 / 10, interval * 11 / 10);
+    return uniform(interval * 9 / 10, interval);
   }
 
  private:

@@ -1,0 +1,54 @@
+#include "cache_writer.hpp"
+
+#include <algorithm>
+
+namespace flagd {
+
+CacheWriter::CacheWriter(const SourceCache& cache, std::vector<SourceConfig> sources,
+                         void (*log_failure)(const std::string&))
+    : cache_(cache), sources_(std::move(sources)), log_failure_(log_failure), waiting_(sources_.size()) {
+  if (cache_.enabled()) thread_ = std::thread([this] { run(); });
+}
+
+CacheWriter::~CacheWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CacheWriter::store(std::size_t index, std::shared_ptr<const std::string> text) {
+  if (!cache_.enabled() || index >= waiting_.size()) return;
+  {
+    std::lock_guard lock(mutex_);
+    waiting_[index] = std::move(text);
+  }
+  wake_.notify_one();
+}
+
+void CacheWriter::run() {
+  for (;;) {
+    std::size_t index = 0;
+    std::shared_ptr<const std::string> text;
+    {
+      std::unique_lock lock(mutex_);
+      const auto next = [&] { return std::find_if(waiting_.begin(), waiting_.end(), [](const auto& t) { return t != nullptr; }); };
+      wake_.wait(lock, [&] { return stop_ || next() != waiting_.end(); });
+      const auto found = next();
+      if (found == waiting_.end()) return;  // stopping, and nothing left to write
+      index = static_cast<std::size_t>(found - waiting_.begin());
+      text = std::move(*found);
+      *found = nullptr;
+    }
+    std::string error;
+    try {
+      if (!cache_.store(sources_[index], *text, error)) log_failure_(error);
+    } catch (const std::exception& e) {  // out of memory: the previous copy stays
+      log_failure_(std::string("cannot write a cached copy: ") + e.what());
+    }
+  }
+}
+
+}  // namespace flagd
