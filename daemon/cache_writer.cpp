@@ -7,7 +7,8 @@ namespace flagd {
 CacheWriter::CacheWriter(const SourceCache& cache, std::vector<SourceConfig> sources,
                          void (*log_failure)(const std::string&))
     : cache_(cache), sources_(std::move(sources)), log_failure_(log_failure), waiting_(sources_.size()) {
-  if (cache_.enabled()) thread_ = std::thread([this] { run(); });
+  const bool remote = std::any_of(sources_.begin(), sources_.end(), [](const SourceConfig& s) { return s.kind != SourceKind::File; });
+  if (cache_.enabled() && remote) thread_ = std::thread([this] { run(); });
 }
 
 CacheWriter::~CacheWriter() {
@@ -20,7 +21,7 @@ CacheWriter::~CacheWriter() {
 }
 
 void CacheWriter::store(std::size_t index, std::shared_ptr<const std::string> text) {
-  if (!cache_.enabled() || index >= waiting_.size()) return;
+  if (!thread_.joinable() || index >= waiting_.size()) return;
   {
     std::lock_guard lock(mutex_);
     waiting_[index] = std::move(text);

@@ -17,7 +17,8 @@ namespace flagd {
 
 class CacheWriter {
  public:
-  // `log_failure` is called on the writer's thread with each failure (thread-safe logging).
+  // `log_failure` is called on the writer's thread with each failure (thread-safe logging). No
+  // thread is started for a disabled cache or sources that are all files.
   CacheWriter(const SourceCache& cache, std::vector<SourceConfig> sources, void (*log_failure)(const std::string&));
   // Finishes the copies already asked for, then stops.
   ~CacheWriter();
