@@ -165,7 +165,7 @@ print()
 if delays:
     q = lambda p: delays[min(len(delays) - 1, int(p * len(delays)))]
     print(f"one change -> published by {len(delays)} of {n} daemons: median {statistics.median(delays):.2f} s, "
-          f"p90 {q(0.9):.2f} s, max {delays[-1]:.2f} s (poll interval {interval:g} s, +-10% jitter)")
+          f"p90 {q(0.9):.2f} s, max {delays[-1]:.2f} s (poll interval {interval:g} s)")
 after_change = [r for r in rows if r[0] >= changed and r[1] == "200"]
 print(f"200s after the change: {len(after_change)}, {sum(r[2] for r in after_change)} bytes")
 PY

@@ -41,7 +41,7 @@ run() {
   until grep -q "start-up load: published" "$dir/daemon.log"; do sleep 0.05; done
   sleep 1.5
   if [ "$mode" = changed ]; then
-    # A new document every half second, so every poll (1 s +-10%) finds one it has not seen.
+    # A new document every half second, so every poll (about a second apart) finds one it has not seen.
     # nginx's ETag is the mtime in whole seconds and the size: consecutive documents differ in
     # size, so that two written within one second differ in ETag too.
     (
