@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "backoff.hpp"
+#include "source_thread.hpp"
 #include "etcd_base64.hpp"
 #include "etcd_gateway.hpp"
 #include "etcd_http.hpp"
@@ -60,19 +61,16 @@ class EtcdSource final : public RemoteSource {
   ~EtcdSource() override { stop(); }
 
   void start(SourceSink& sink, std::size_t index) override {
-    sink_ = &sink;
-    index_ = index;
-    thread_ = std::thread([this] { run(); });
+    thread_.locked([&] {
+      if (sink_ != nullptr) return;
+      sink_ = &sink;
+      index_ = index;
+    });
+    thread_.start([this] { run(); });
   }
 
   void stop() noexcept override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_.store(true);
-    }
-    wake_.notify_all();
-    http_.interrupt();
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    thread_.stop([this] { http_.interrupt(); });
   }
 
   const std::string& display_uri() const noexcept override { return display_uri_; }
@@ -82,7 +80,7 @@ class EtcdSource final : public RemoteSource {
   enum class WatchEnd { None, Compacted, Canceled, BadAnswer, Rewound };
 
   void run() noexcept {
-    while (!stopping_.load()) {
+    while (!thread_.stopping()) {
       bool succeeded = false;
       try {
         succeeded = read_needed_ ? read_key() : watch();
@@ -91,13 +89,8 @@ class EtcdSource final : public RemoteSource {
       } catch (...) {
         fail_quietly("unknown failure");
       }
-      if (!succeeded && !stopping_.load()) wait(backoff_.after_failure());
+      if (!succeeded && !thread_.stopping()) thread_.wait(backoff_.after_failure());
     }
-  }
-
-  void wait(std::chrono::milliseconds delay) {
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, delay, [this] { return stopping_.load(); });
   }
 
   void report() { sink_->health(index_, health_); }
@@ -349,10 +342,7 @@ class EtcdSource final : public RemoteSource {
 
   SourceSink* sink_ = nullptr;
   std::size_t index_ = 0;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::atomic<bool> stopping_{false};
+  SourceThread thread_;  // stopped and joined before the members it uses go
 
   // Owned by the source's thread.
   SourceHealth health_;

@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "backoff.hpp"
+#include "source_thread.hpp"
 #include "flagd/limits.hpp"
 #include "flagd/printable.hpp"
 #include "flagd/sync/v1/sync.grpc.pb.h"
@@ -129,28 +130,24 @@ class GrpcSyncSource final : public RemoteSource {
   ~GrpcSyncSource() override { stop(); }
 
   void start(SourceSink& sink, std::size_t index) override {
-    sink_ = &sink;
-    index_ = index;
-    thread_ = std::thread([this] { run(); });
+    thread_.locked([&] {
+      if (sink_ != nullptr) return;
+      sink_ = &sink;
+      index_ = index;
+    });
+    thread_.start([this] { run(); });
   }
 
   void stop() noexcept override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
+    thread_.stop([this] {
       if (live_call_ != nullptr) live_call_->TryCancel();
-    }
-    wake_.notify_all();
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    });
   }
 
   const std::string& display_uri() const noexcept override { return config_.uri; }
 
  private:
-  bool stopping() {
-    std::lock_guard lock(mutex_);
-    return stopping_;
-  }
+  bool stopping() const noexcept { return thread_.stopping(); }
 
   void run() noexcept {
     Backoff backoff(config_.backoff_initial, config_.backoff_max);
@@ -162,8 +159,7 @@ class GrpcSyncSource final : public RemoteSource {
       } catch (...) {
         failed_quietly("flagd sync at " + target_ + ": unexpected error");
       }
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, backoff.after_failure(), [&] { return stopping_; });
+      thread_.wait(backoff.after_failure());
     }
   }
 
@@ -210,13 +206,13 @@ class GrpcSyncSource final : public RemoteSource {
   // The context of the call in progress, where stop() can cancel it from another thread.
   struct LiveCall {
     LiveCall(GrpcSyncSource& source, grpc::ClientContext& context) : owner(source) {
-      std::lock_guard lock(owner.mutex_);
-      registered = !owner.stopping_;
-      if (registered) owner.live_call_ = &context;
+      owner.thread_.locked([&] {
+        registered = !owner.thread_.stopping();
+        if (registered) owner.live_call_ = &context;
+      });
     }
     ~LiveCall() {
-      std::lock_guard lock(owner.mutex_);
-      owner.live_call_ = nullptr;
+      owner.thread_.locked([&] { owner.live_call_ = nullptr; });
     }
     LiveCall(const LiveCall&) = delete;
     LiveCall& operator=(const LiveCall&) = delete;
@@ -329,11 +325,8 @@ class GrpcSyncSource final : public RemoteSource {
   std::string last_delivered_;
   bool delivered_any_ = false;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  grpc::ClientContext* live_call_ = nullptr;
-  std::thread thread_;
+  grpc::ClientContext* live_call_ = nullptr;  // under thread_.locked()
+  SourceThread thread_;  // last: stopped and joined before the members it uses go
 };
 
 }  // namespace

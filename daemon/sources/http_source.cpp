@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "backoff.hpp"
+#include "source_thread.hpp"
 #include "curl_handle.hpp"
 #include "flagd/wall_clock.hpp"
 
@@ -94,22 +95,16 @@ class HttpSource final : public RemoteSource {
   ~HttpSource() override { stop(); }
 
   void start(SourceSink& sink, std::size_t index) override {
-    std::lock_guard lock(mutex_);
-    if (started_ || stopping_) return;
-    started_ = true;
-    sink_ = &sink;
-    index_ = index;
-    thread_ = std::thread([this] { run(); });
+    thread_.locked([&] {
+      if (sink_ != nullptr) return;
+      sink_ = &sink;
+      index_ = index;
+    });
+    thread_.start([this] { run(); });
   }
 
   void stop() noexcept override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_.store(true, std::memory_order_release);
-    }
-    wake_.notify_all();
-    multi_.wakeup();
-    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    thread_.stop([this] { multi_.wakeup(); });
   }
 
   const std::string& display_uri() const noexcept override { return display_uri_; }
@@ -161,7 +156,7 @@ class HttpSource final : public RemoteSource {
 
   void run() noexcept {
     Backoff backoff(config_.backoff_initial, config_.backoff_max);
-    while (!stopping_.load(std::memory_order_acquire)) {
+    while (!thread_.stopping()) {
       std::string error;
       Outcome outcome = Outcome::Failed;
       try {
@@ -192,8 +187,7 @@ class HttpSource final : public RemoteSource {
       } catch (...) {
         // The sink copies and signals; should it fail, the next attempt reports again.
       }
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, delay, [this] { return stopping_.load(std::memory_order_acquire); });
+      thread_.wait(delay);
     }
   }
 
@@ -221,10 +215,10 @@ class HttpSource final : public RemoteSource {
     over_limit_ = false;
     out_of_memory_ = false;
     error_buffer_[0] = '\0';
-    const curl::TransferResult result = multi_.perform(easy_, stopping_);
+    const curl::TransferResult result = multi_.perform(easy_, thread_.stop_flag());
     easy_.set(CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
     // Interrupted by stop(): through the multi handle's wakeup, or the progress callback.
-    if (result.interrupted || (result.code == CURLE_ABORTED_BY_CALLBACK && stopping_.load(std::memory_order_acquire))) {
+    if (result.interrupted || (result.code == CURLE_ABORTED_BY_CALLBACK && thread_.stopping())) {
       return Outcome::Stopped;
     }
 
@@ -334,7 +328,7 @@ class HttpSource final : public RemoteSource {
     return bytes;
   }
   static int on_progress(void* self_pointer, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return static_cast<HttpSource*>(self_pointer)->stopping_.load(std::memory_order_acquire) ? 1 : 0;
+    return static_cast<HttpSource*>(self_pointer)->thread_.stopping() ? 1 : 0;
   }
 
   const SourceConfig config_;
@@ -353,11 +347,7 @@ class HttpSource final : public RemoteSource {
   SourceSink* sink_ = nullptr;
   std::size_t index_ = 0;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::atomic<bool> stopping_{false};
-  bool started_ = false;
-  std::thread thread_;
+  SourceThread thread_;  // last: stopped and joined before the members it uses go
 };
 
 }  // namespace

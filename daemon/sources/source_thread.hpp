@@ -1,0 +1,69 @@
+// The thread a remote source runs on, and the one way it stops: a flag, waits that the flag ends
+// at once, an interruption of the call in progress, a join. Every source owns one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace flagd {
+
+class SourceThread {
+ public:
+  SourceThread() = default;
+  // The owner calls stop() in its own destructor, while what the thread uses still exists.
+  ~SourceThread() { stop([] {}); }
+  SourceThread(const SourceThread&) = delete;
+  SourceThread& operator=(const SourceThread&) = delete;
+
+  // Runs `body` on the thread; once only, and not after stop().
+  template <class Body>
+  void start(Body body) {
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable() || stopping()) return;
+    thread_ = std::thread(std::move(body));
+  }
+
+  // Raises the flag, calls `interrupt` under the lock that locked() takes, so that a call
+  // registered there is either cancelled now or never made, wakes wait(), and joins. Idempotent;
+  // from any thread but the source's own.
+  template <class Interrupt>
+  void stop(Interrupt interrupt) noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_.store(true, std::memory_order_release);
+      interrupt();
+    }
+    wake_.notify_all();
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  }
+
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+  // The flag itself, for a transfer loop that polls it (curl::Multi::perform).
+  const std::atomic<bool>& stop_flag() const noexcept { return stopping_; }
+
+  // Sleeps `delay`, or until stop(); true if the source goes on.
+  bool wait(std::chrono::milliseconds delay) {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, delay, [this] { return stopping(); });
+    return !stopping();
+  }
+
+  // Runs `f` under the lock stop() interrupts under.
+  template <class F>
+  decltype(auto) locked(F&& f) {
+    std::lock_guard lock(mutex_);
+    return std::forward<F>(f)();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace flagd
