@@ -124,6 +124,8 @@ why() {
   awk -v m="$1" -v t="$2" -v text="$3" 'BEGIN { if (m + 0 > t + 0) print text }'
 }
 
+# Sections other tools measure (bench_propagation: docs/performance.md says how) are kept as they are.
+kept=$(awk '/^## Propagation: a change at a remote source/ { keep = 1 } keep' docs/performance.md 2>/dev/null || true)
 {
   cat <<EOF
 # Performance
@@ -222,5 +224,6 @@ $( [ $have_js = yes ] && echo "The JavaScript reference loads the same 10,000-fl
 
 ![reload cost](perf/reload.png)
 EOF
+  if [ -n "$kept" ]; then printf '\n%s\n' "$kept"; fi
 } >docs/performance.md
 echo "==> wrote docs/performance.md and docs/perf/"
