@@ -45,7 +45,7 @@ std::string bracketed_host(const std::string& host) {
   return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
 }
 
-class EtcdSource final : public RemoteSource {
+class EtcdSource final : public ThreadedSource {
  public:
   explicit EtcdSource(const SourceConfig& config)
       : config_(config),
@@ -60,27 +60,16 @@ class EtcdSource final : public RemoteSource {
 
   ~EtcdSource() override { stop(); }
 
-  void start(SourceSink& sink, std::size_t index) override {
-    thread_.locked([&] {
-      if (sink_ != nullptr) return;
-      sink_ = &sink;
-      index_ = index;
-    });
-    thread_.start([this] { run(); });
-  }
-
-  void stop() noexcept override {
-    thread_.stop([this] { http_.interrupt(); });
-  }
-
   const std::string& display_uri() const noexcept override { return display_uri_; }
 
  private:
   // How a watch stream came to an end, as its answers said.
   enum class WatchEnd { None, Compacted, Canceled, BadAnswer, Rewound };
 
-  void run() noexcept {
-    while (!thread_.stopping()) {
+  void interrupt() noexcept override { http_.interrupt(); }
+
+  void run() noexcept override {
+    while (!thread().stopping()) {
       bool succeeded = false;
       try {
         succeeded = read_needed_ ? read_key() : watch();
@@ -89,7 +78,7 @@ class EtcdSource final : public RemoteSource {
       } catch (...) {
         fail_quietly("unknown failure");
       }
-      if (!succeeded && !thread_.stopping()) thread_.wait(backoff_.after_failure());
+      if (!succeeded && !thread().stopping()) thread().wait(backoff_.after_failure());
     }
   }
 
@@ -340,9 +329,6 @@ class EtcdSource final : public RemoteSource {
   GatewayHttp http_;
   Backoff backoff_;
 
-  SourceSink* sink_ = nullptr;
-  std::size_t index_ = 0;
-  SourceThread thread_;  // stopped and joined before the members it uses go
 
   // Owned by the source's thread.
   SourceHealth health_;

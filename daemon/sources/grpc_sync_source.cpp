@@ -121,7 +121,7 @@ std::string read_ca_file(const std::string& path, std::string& error) {
   return pem;
 }
 
-class GrpcSyncSource final : public RemoteSource {
+class GrpcSyncSource final : public ThreadedSource {
  public:
   explicit GrpcSyncSource(const SourceConfig& config)
       : config_(config), target_(target_of(config)),
@@ -129,27 +129,16 @@ class GrpcSyncSource final : public RemoteSource {
             std::min<std::uint64_t>(config.max_body_bytes, limits::kMaxFileBytes))) {}
   ~GrpcSyncSource() override { stop(); }
 
-  void start(SourceSink& sink, std::size_t index) override {
-    thread_.locked([&] {
-      if (sink_ != nullptr) return;
-      sink_ = &sink;
-      index_ = index;
-    });
-    thread_.start([this] { run(); });
-  }
-
-  void stop() noexcept override {
-    thread_.stop([this] {
-      if (live_call_ != nullptr) live_call_->TryCancel();
-    });
-  }
-
   const std::string& display_uri() const noexcept override { return config_.uri; }
 
  private:
-  bool stopping() const noexcept { return thread_.stopping(); }
+  bool stopping() const noexcept { return thread().stopping(); }
 
-  void run() noexcept {
+  void interrupt() noexcept override {
+    if (live_call_ != nullptr) live_call_->TryCancel();
+  }
+
+  void run() noexcept override {
     Backoff backoff(config_.backoff_initial, config_.backoff_max);
     while (!stopping()) {
       try {
@@ -159,7 +148,7 @@ class GrpcSyncSource final : public RemoteSource {
       } catch (...) {
         failed_quietly("flagd sync at " + target_ + ": unexpected error");
       }
-      thread_.wait(backoff.after_failure());
+      thread().wait(backoff.after_failure());
     }
   }
 
@@ -206,13 +195,13 @@ class GrpcSyncSource final : public RemoteSource {
   // The context of the call in progress, where stop() can cancel it from another thread.
   struct LiveCall {
     LiveCall(GrpcSyncSource& source, grpc::ClientContext& context) : owner(source) {
-      owner.thread_.locked([&] {
-        registered = !owner.thread_.stopping();
+      owner.thread().locked([&] {
+        registered = !owner.thread().stopping();
         if (registered) owner.live_call_ = &context;
       });
     }
     ~LiveCall() {
-      owner.thread_.locked([&] { owner.live_call_ = nullptr; });
+      owner.thread().locked([&] { owner.live_call_ = nullptr; });
     }
     LiveCall(const LiveCall&) = delete;
     LiveCall& operator=(const LiveCall&) = delete;
@@ -317,16 +306,13 @@ class GrpcSyncSource final : public RemoteSource {
   const SourceConfig config_;
   const std::string target_;
   const std::size_t max_document_bytes_;
-  SourceSink* sink_ = nullptr;
-  std::size_t index_ = 0;
 
   // The source thread's alone.
   SourceHealth health_;
   std::string last_delivered_;
   bool delivered_any_ = false;
 
-  grpc::ClientContext* live_call_ = nullptr;  // under thread_.locked()
-  SourceThread thread_;  // last: stopped and joined before the members it uses go
+  grpc::ClientContext* live_call_ = nullptr;  // under thread().locked()
 };
 
 }  // namespace

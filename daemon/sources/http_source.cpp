@@ -82,7 +82,7 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
   return text;
 }
 
-class HttpSource final : public RemoteSource {
+class HttpSource final : public ThreadedSource {
  public:
   explicit HttpSource(const SourceConfig& config)
       : config_(config), display_uri_(http_display_uri(config.uri)) {
@@ -93,19 +93,6 @@ class HttpSource final : public RemoteSource {
     configure();
   }
   ~HttpSource() override { stop(); }
-
-  void start(SourceSink& sink, std::size_t index) override {
-    thread_.locked([&] {
-      if (sink_ != nullptr) return;
-      sink_ = &sink;
-      index_ = index;
-    });
-    thread_.start([this] { run(); });
-  }
-
-  void stop() noexcept override {
-    thread_.stop([this] { multi_.wakeup(); });
-  }
 
   const std::string& display_uri() const noexcept override { return display_uri_; }
 
@@ -154,9 +141,11 @@ class HttpSource final : public RemoteSource {
     check(easy_.set(CURLOPT_NOPROGRESS, 0L), "progress callbacks");
   }
 
-  void run() noexcept {
+  void interrupt() noexcept override { multi_.wakeup(); }
+
+  void run() noexcept override {
     Backoff backoff(config_.backoff_initial, config_.backoff_max);
-    while (!thread_.stopping()) {
+    while (!thread().stopping()) {
       std::string error;
       Outcome outcome = Outcome::Failed;
       try {
@@ -187,7 +176,7 @@ class HttpSource final : public RemoteSource {
       } catch (...) {
         // The sink copies and signals; should it fail, the next attempt reports again.
       }
-      thread_.wait(delay);
+      thread().wait(delay);
     }
   }
 
@@ -215,10 +204,10 @@ class HttpSource final : public RemoteSource {
     over_limit_ = false;
     out_of_memory_ = false;
     error_buffer_[0] = '\0';
-    const curl::TransferResult result = multi_.perform(easy_, thread_.stop_flag());
+    const curl::TransferResult result = multi_.perform(easy_, thread().stop_flag());
     easy_.set(CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
     // Interrupted by stop(): through the multi handle's wakeup, or the progress callback.
-    if (result.interrupted || (result.code == CURLE_ABORTED_BY_CALLBACK && thread_.stopping())) {
+    if (result.interrupted || (result.code == CURLE_ABORTED_BY_CALLBACK && thread().stopping())) {
       return Outcome::Stopped;
     }
 
@@ -328,7 +317,7 @@ class HttpSource final : public RemoteSource {
     return bytes;
   }
   static int on_progress(void* self_pointer, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return static_cast<HttpSource*>(self_pointer)->thread_.stopping() ? 1 : 0;
+    return static_cast<HttpSource*>(self_pointer)->thread().stopping() ? 1 : 0;
   }
 
   const SourceConfig config_;
@@ -344,10 +333,6 @@ class HttpSource final : public RemoteSource {
   bool delivered_once_ = false, over_limit_ = false, out_of_memory_ = false;
   Validators delivered_;
   SourceHealth health_;
-  SourceSink* sink_ = nullptr;
-  std::size_t index_ = 0;
-
-  SourceThread thread_;  // last: stopped and joined before the members it uses go
 };
 
 }  // namespace

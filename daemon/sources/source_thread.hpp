@@ -1,5 +1,5 @@
 // The thread a remote source runs on, and the one way it stops: a flag, waits that the flag ends
-// at once, an interruption of the call in progress, a join. Every source owns one.
+// at once, an interruption of the call in progress, a join. Every source is a ThreadedSource.
 #pragma once
 
 #include <atomic>
@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+
+#include "remote_source.hpp"
 
 namespace flagd {
 
@@ -64,6 +66,37 @@ class SourceThread {
   std::condition_variable wake_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+};
+
+// A remote source on a SourceThread: start() and stop() are the same for every kind, which
+// implements the thread's body and the interruption of its call in progress.
+class ThreadedSource : public RemoteSource {
+ public:
+  void start(SourceSink& sink, std::size_t index) final {
+    thread_.locked([&] {
+      if (sink_ != nullptr) return;
+      sink_ = &sink;
+      index_ = index;
+    });
+    thread_.start([this] { run(); });
+  }
+  void stop() noexcept final {
+    thread_.stop([this] { interrupt(); });
+  }
+
+ protected:
+  // Every kind's destructor calls stop() first, while the members run() uses still exist.
+  virtual void run() noexcept = 0;
+  // Ends the call in progress; under the lock thread().locked() takes.
+  virtual void interrupt() noexcept = 0;
+  SourceThread& thread() noexcept { return thread_; }
+  const SourceThread& thread() const noexcept { return thread_; }
+
+  SourceSink* sink_ = nullptr;  // set once, by start()
+  std::size_t index_ = 0;
+
+ private:
+  SourceThread thread_;
 };
 
 }  // namespace flagd
