@@ -53,7 +53,8 @@ TEST_CASE("results name variants: strings as-is, booleans and numbers as text, n
   CHECK(outcome(R"({"/": [1, 10000]})") == "0.0001");
   CHECK(outcome(R"({"/": [1, 10000000]})") == "1e-7");
   CHECK(outcome(R"({"if": [false, "a"]})") == "DEFAULT");
-  CHECK(outcome(R"(null)") == "STATIC:S");  // a null rule is no rule
+  CHECK(outcome(R"(null)") == "DEFAULT");  // a rule answering null, as flagd's Go engine runs it
+  CHECK(outcome(R"({})") == "STATIC:S");   // {} is no rule
   CHECK(outcome(R"("nope")") == "ERROR:GENERAL");  // names no variant
   CHECK(outcome(R"({"cat": ["a<", "b"]})") == "ERROR:GENERAL");  // JSON would escape '<'
   CHECK(outcome(R"({"/": [1, 0]})") == "ERROR:PARSE_ERROR");  // infinity cannot be a variant name

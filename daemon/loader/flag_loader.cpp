@@ -251,9 +251,9 @@ class DocumentLoader {
     }
 
     if (targeting != nullptr) {
-      // Absent, null or {}: no rule. Anything else is compiled (rule_compiler.cpp).
-      const bool empty = targeting->kind() == Kind::Null ||
-                         (targeting->kind() == Kind::Object && targeting->members().empty());
+      // Absent or {}: no rule (STATIC). Anything else is compiled (rule_compiler.cpp), null too:
+      // flagd's Go engine runs it as a rule that answers null, so its reason is DEFAULT.
+      const bool empty = targeting->kind() == Kind::Object && targeting->members().empty();
       if (!empty) {
         const RuleReporter reporter = [this](Diagnostic::Severity severity, const JsonPath& where,
                                              std::uint32_t token, std::string message) {
