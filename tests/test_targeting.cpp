@@ -144,6 +144,16 @@ TEST_CASE("var: dotted paths, defaults, lists, $flagd and the targeting key") {
   CHECK(outcome(R"({"if": [{"==": [{"var": "$flagd.flagKey"}, "rule"]}, "yes", "no"]})", spoof) == "yes");
 }
 
+TEST_CASE("var skips empty path segments, as flagd's Go engine does") {
+  Context c;
+  c.set_object("user").set("user.tier", 3.0);
+  CHECK(outcome(R"({"var": "user..tier"})", c) == "3");
+  CHECK(outcome(R"({"var": ".user.tier"})", c) == "3");
+  CHECK(outcome(R"({"var": "user.tier."})", c) == "3");
+  CHECK(outcome(R"({"if": [{"var": "user."}, "yes", "no"]})", c) == "yes");  // the object itself
+  CHECK(outcome(R"({"if": [{"==": [{"var": "$flagd..flagKey"}, "rule"]}, "yes", "no"]})") == "yes");
+}
+
 TEST_CASE("the flag key stays intact when the text around its first use is given back") {
   // Found by fuzz_load: the key, loaded inside a comparison whose boolean result releases the
   // rule's scratch text, was then overwritten by the next string ("zzzzzz") built there.

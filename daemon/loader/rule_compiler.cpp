@@ -2,6 +2,7 @@
 
 #include "flagd/limits.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <span>
 
@@ -64,6 +65,18 @@ constexpr OperatorSpec kOperators[] = {
     {"starts_with", RuleOp::StartsWith, 0, kAny},
     {"ends_with", RuleOp::EndsWith, 0, kAny},
 };
+
+// A var path as flagd's Go engine reads it: split at '.', empty segments skipped, so "a..b" is
+// "a.b", ".a" and "a." are "a", and "." is "" (the whole data).
+std::string without_empty_segments(std::string_view path) {
+  std::string kept;
+  while (!path.empty()) {
+    const std::size_t dot = std::min(path.find('.'), path.size());
+    if (dot != 0) kept.append(kept.empty() ? "" : ".").append(path.substr(0, dot));
+    path.remove_prefix(std::min(dot + 1, path.size()));
+  }
+  return kept;
+}
 
 const OperatorSpec* find_operator(std::string_view name) {
   for (const auto& spec : kOperators)
@@ -271,7 +284,7 @@ class Compiler {
     if (!args.empty()) {
       const JsonValue& p = args[0];
       if (p.kind() == Kind::String) {
-        name = p.text();
+        name = without_empty_segments(p.text());
       } else if (p.kind() == Kind::Number && p.number() >= 0 &&
                  p.number() == static_cast<double>(static_cast<std::int64_t>(p.number()))) {
         name = std::to_string(static_cast<std::int64_t>(p.number()));
