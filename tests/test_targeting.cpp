@@ -224,7 +224,14 @@ TEST_CASE("equality and comparison coerce as flagd's engine does") {
   CHECK(outcome(R"({"<": [1, 3, 3]})") == "false");
   CHECK(outcome(R"({"<=": [1, 3, 3]})") == "true");
   CHECK(outcome(R"({">": [3, 2]})") == "true");
-  CHECK(outcome(R"({"==": [1]})") == "ERROR:PARSE_ERROR");
+  // Short of an operand (jsonlogic v3.9.1, as flagd runs it): false, and true for the negations.
+  CHECK(outcome(R"({"==": [1]})") == "false");
+  CHECK(outcome(R"({"==": []})") == "false");
+  CHECK(outcome(R"({"<": [0]})") == "false");
+  CHECK(outcome(R"({">=": [0]})") == "false");
+  CHECK(outcome(R"({"===": [0]})") == "false");
+  CHECK(outcome(R"({"!=": [0]})") == "true");
+  CHECK(outcome(R"({"!==": []})") == "true");
   CHECK(outcome(R"({"<": ["+-5", 0]})") == "false");  // one sign only: not a number
   CHECK(outcome(R"({"<": ["1e400", 0]})") == "false");  // +Inf
   CHECK(outcome(R"({">": ["1e-400", -1]})") == "true");  // 0
@@ -268,6 +275,14 @@ TEST_CASE("in, cat, substr, merge") {
   CHECK(outcome(R"({"substr": ["abcdef", 9]})") == "abcdef");  // a start past the end: all of it
   CHECK(outcome(R"({"substr": ["abcdef", 4, -3]})") == "ERROR:PARSE_ERROR");  // crossing lengths fail
   CHECK(outcome(R"({"substr": ["abcdef", 0, 1e19]})") == "abcdef");
+  CHECK(outcome(R"({"substr": ["abcdef"]})") == "ERROR:PARSE_ERROR");  // no start: flagd's engine fails
+  CHECK(outcome(R"({"substr": []})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"if": [{"in": ["x"]}, "yes", "no"]})") == "no");  // no haystack: not found
+  CHECK(outcome(R"({"if": [{"in": []}, "yes", "no"]})") == "ERROR:PARSE_ERROR");
+  // merge keeps null and objects as elements; only arrays are flattened.
+  CHECK(outcome(R"({"if": [{"merge": [null]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"merge": [{}]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"in": [null, {"merge": [1, null]}]}, "yes", "no"]})") == "yes");
   CHECK(outcome("{\"cat\": [\"\xc2\xa0" "a\", \"b \"]}") == "ab");  // Go's TrimSpace set
   CHECK(outcome(R"({"if": [{"in": ["c", {"merge": [["a"], ["b", "c"]]}]}, "yes", "no"]})") == "yes");
 }

@@ -676,9 +676,14 @@ bool RuleEvaluator::op_and_or(const RuleNode& n, bool is_and, const Scope& scope
 }
 
 bool RuleEvaluator::op_compare(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
-  if (n.argc < 2) return engine_error();  // flagd's engine fails on a missing operand
   std::uint32_t first;
   if (!operands(n, scope, depth, first)) return false;
+  if (n.argc < 2) {
+    // jsonlogic v3.9.1, which flagd runs: a comparison short of an operand is false, and its
+    // negations (!=, !==) are true.
+    out = bool_value(n.op == RuleOp::NotEqual || n.op == RuleOp::StrictNotEqual);
+    return true;
+  }
   const RuleValue& a = values_[first];
   const RuleValue& b = values_[first + 1];
   const RuleValue* c = n.argc >= 3 ? &values_[first + 2] : nullptr;
@@ -748,8 +753,12 @@ bool RuleEvaluator::op_arithmetic(const RuleNode& n, const Scope& scope, std::ui
 
 bool RuleEvaluator::op_in(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
   RuleValue needle, haystack;
+  if (n.argc == 0) return engine_error();  // flagd's engine fails with no operand at all
   if (!arg(n, 0, scope, depth, needle) || !arg(n, 1, scope, depth, haystack)) return false;
-  if (n.argc < 2) return engine_error();
+  if (n.argc < 2) {
+    out = bool_value(false);  // and finds nothing in a missing haystack (jsonlogic v3.9.1)
+    return true;
+  }
   return in_values(needle, haystack, out);
 }
 
@@ -864,6 +873,7 @@ std::int64_t clamp_index(double d) noexcept {
 bool RuleEvaluator::op_substr(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
   RuleValue source, start_v, length_v, text;
   if (!arg(n, 0, scope, depth, source) || !arg(n, 1, scope, depth, start_v)) return false;
+  if (n.argc < 2) return engine_error();  // flagd's engine fails without a start
   if (source.kind == Kind::Bool || source.kind == Kind::Array || source.kind == Kind::Object) return engine_error();
   if (!text_of(source, text)) return false;
   const std::string_view s = text.view();
@@ -899,8 +909,8 @@ bool RuleEvaluator::op_merge(const RuleNode& n, const Scope& scope, std::uint32_
   array.kind = Kind::Array;
   array.begin = values_used_;
   for (std::uint32_t i = 0; i < n.argc; ++i) {
+    // Arrays are flattened one level; anything else, null and objects included, is an element.
     const RuleValue operand = values_[first + i];
-    if (operand.kind == Kind::Null || operand.kind == Kind::Object) return engine_error();
     if (operand.kind == Kind::Array && !charge(operand.length)) return false;
     if (operand.kind == Kind::Array) {
       for (std::uint32_t j = 0; j < operand.length; ++j)
