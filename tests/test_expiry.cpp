@@ -19,8 +19,8 @@
 namespace {
 
 constexpr std::int64_t kDay = 86400;
-// 2026-06-30T00:00:00Z
-constexpr std::int64_t kJune30 = 1782777600;
+// 2025-06-30T00:00:00Z
+constexpr std::int64_t kJune30 = 1751241600;
 
 std::string temp_path(const std::string& name) {
   return "/tmp/flagd-expiry-" + std::to_string(::getpid()) + "-" + name;
@@ -28,9 +28,9 @@ std::string temp_path(const std::string& name) {
 
 constexpr std::string_view kFlags = R"({"flags": {
   "old":    {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
-             "metadata": {"expires": "2026-06-30", "owner": "payments"}},
+             "metadata": {"expires": "2025-06-30", "owner": "payments"}},
   "soon":   {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
-             "metadata": {"expires": "2026-12-01T12:00:00+01:00"}},
+             "metadata": {"expires": "2025-12-01T12:00:00+01:00"}},
   "later":  {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "metadata": {"expires": "2030-01-01"}},
   "plain":  {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}
 }})";
@@ -67,17 +67,17 @@ int flagctl(const std::string& args, std::string& out) {
 
 TEST_CASE("expiry instants: dates, date-times, offsets; anything else is refused") {
   using flagd::parse_instant;
-  CHECK(parse_instant("2026-06-30") == kJune30);
-  CHECK(parse_instant("2026-06-30T00:00:00Z") == kJune30);
-  CHECK(parse_instant("2026-06-30T17:30Z") == kJune30 + 17 * 3600 + 30 * 60);
-  CHECK(parse_instant("2026-06-30T17:30:15.250Z") == kJune30 + 17 * 3600 + 30 * 60 + 15);
-  CHECK(parse_instant("2026-06-30T02:00:00+02:00") == kJune30);
-  CHECK(parse_instant("2026-06-29T19:00:00-0500") == kJune30);
-  CHECK(parse_instant("2026-06-30T00:00:00") == kJune30);  // no zone: UTC
+  CHECK(parse_instant("2025-06-30") == kJune30);
+  CHECK(parse_instant("2025-06-30T00:00:00Z") == kJune30);
+  CHECK(parse_instant("2025-06-30T17:30Z") == kJune30 + 17 * 3600 + 30 * 60);
+  CHECK(parse_instant("2025-06-30T17:30:15.250Z") == kJune30 + 17 * 3600 + 30 * 60 + 15);
+  CHECK(parse_instant("2025-06-30T02:00:00+02:00") == kJune30);
+  CHECK(parse_instant("2025-06-29T19:00:00-0500") == kJune30);
+  CHECK(parse_instant("2025-06-30T00:00:00") == kJune30);  // no zone: UTC
   CHECK(parse_instant("1970-01-01") == 0);
   CHECK(parse_instant("2024-02-29") == parse_instant("2024-02-28").value() + kDay);  // a leap day
-  for (const char* bad : {"", "2026-6-30", "2026-02-29", "2026-13-01", "2026-04-31", "2026-06-30T24:00Z",
-                          "2026-06-30T12", "2026-06-30T12:00:00+2", "2026-06-30Z", "30/06/2026", "2026-06-30T12:00:00ZZ",
+  for (const char* bad : {"", "2025-6-30", "2025-02-29", "2025-13-01", "2025-04-31", "2025-06-30T24:00Z",
+                          "2025-06-30T12", "2025-06-30T12:00:00+2", "2025-06-30Z", "30/06/2026", "2025-06-30T12:00:00ZZ",
                           "next week"})
     CHECK_FALSE(parse_instant(bad));
 }
@@ -85,7 +85,7 @@ TEST_CASE("expiry instants: dates, date-times, offsets; anything else is refused
 TEST_CASE("the expiry report lists expired (and soon expiring) flags, soonest first, with owners") {
   const flagd::LoadResult loaded = flagd::load_flag_text(kFlags);
   REQUIRE(loaded.ok());
-  const auto now = flagd::parse_instant("2026-11-24").value();
+  const auto now = flagd::parse_instant("2025-11-24").value();
   const flagd::ExpiryReport expired = flagd::flags_expired_by(loaded.flags, now);
   REQUIRE(expired.flags.size() == 1);
   CHECK(expired.flags[0].key == "old");
@@ -115,15 +115,15 @@ TEST_CASE("flagctl expired: the CI check's output and exit status") {
   const std::string file = temp_path("flags.json");
   std::ofstream(file) << kFlags;
   std::string out;
-  CHECK(flagctl("expired " + file + " --now 2026-11-24", out) == 1);
-  CHECK(out.find("EXPIRED   old  expires 2026-06-30 (147 days ago)  owner payments") != std::string::npos);
+  CHECK(flagctl("expired " + file + " --now 2025-11-24", out) == 1);
+  CHECK(out.find("EXPIRED   old  expires 2025-06-30 (147 days ago)  owner payments") != std::string::npos);
   CHECK(out.find("soon") == std::string::npos);
   CHECK(out.find("1 expired, 0 expiring within 0 days, of 4 flags") != std::string::npos);
 
-  CHECK(flagctl("expired " + file + " --now 2026-11-24 --within 10", out) == 1);
-  CHECK(out.find("EXPIRING  soon  expires 2026-12-01T12:00:00+01:00 (in 7 days)") != std::string::npos);
+  CHECK(flagctl("expired " + file + " --now 2025-11-24 --within 10", out) == 1);
+  CHECK(out.find("EXPIRING  soon  expires 2025-12-01T12:00:00+01:00 (in 7 days)") != std::string::npos);
 
-  CHECK(flagctl("expired " + file + " --now 2026-06-29", out) == 0);  // nothing expired yet
+  CHECK(flagctl("expired " + file + " --now 2025-06-29", out) == 0);  // nothing expired yet
   CHECK(out.find("0 expired") != std::string::npos);
   CHECK(flagctl("expired " + file + " --now yesterday", out) == 2);
   CHECK(flagctl("expired " + file + " --within -3", out) == 2);
