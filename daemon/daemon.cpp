@@ -63,8 +63,8 @@ struct LoadJob {
   std::vector<SourceInput> inputs;
   Digest published{};  // of the image readers see when the load started
   SourcesLoad result;
-  ExpiryReport expired;
   std::vector<ExpiringFlag> expiring;  // every flag with an "expires", soonest first
+  std::int64_t loaded_unix_seconds = 0;
   std::uint64_t published_at = 0;
   bool compiled = false;
   std::string failure;               // why it could not be compiled, when the documents were valid
@@ -336,11 +336,9 @@ class Daemon {
     job.result = load_sources(job.inputs, options_.allow_any_file_owner ? FileTrust::Any : FileTrust::OwnerOrRoot,
                               job.published);
     if (!job.result.complete || job.result.unchanged || !job.result.loaded.ok()) return;
-    const std::uint64_t loaded_at = unix_now_ns();
-    const auto now_seconds = static_cast<std::int64_t>(loaded_at / 1'000'000'000);
-    job.expired = flags_expired_by(job.result.loaded.flags, now_seconds);
+    job.loaded_unix_seconds = static_cast<std::int64_t>(unix_now_ns() / 1'000'000'000);
     constexpr std::int64_t kCentury = std::int64_t{100} * 366 * 86400;
-    job.expiring = flags_expired_by(job.result.loaded.flags, now_seconds, kCentury).flags;
+    job.expiring = flags_expired_by(job.result.loaded.flags, job.loaded_unix_seconds, kCentury).flags;
     job.published_at = unix_now_ns();
     job.compiled = publisher_.compile(job.result.loaded.flags, job.published_at, job.failure);
   }
@@ -412,12 +410,8 @@ class Daemon {
       mark_in_image(job);
       // Flags expire while the image stays: the count and the warnings follow the clock.
       if (expiring_known_) {
-        const auto now_seconds = static_cast<std::int64_t>(now / 1'000'000'000);
-        std::size_t expired = 0;
-        for (; expired < expiring_.size() && expiring_[expired].at <= now_seconds; ++expired)
-          log::warning(expired_text(expiring_[expired]));  // soonest first
-        expired_count_ = expired;
-        writer().update_status([&](layout::DaemonStatus& s) { s.expired_flags = static_cast<std::uint32_t>(expired); });
+        expired_count_ = report_expired(expiring_, static_cast<std::int64_t>(now / 1'000'000'000));
+        writer().update_status([&](layout::DaemonStatus& s) { s.expired_flags = static_cast<std::uint32_t>(expired_count_); });
       }
       publish_sources_status();
       if (refused) return reject(job.why, errors);  // counted as rejected, not also as unchanged
@@ -439,7 +433,7 @@ class Daemon {
     }
 
     // Expired flags are served as written; the log and the status say so, at every load.
-    for (const auto& flag : job.expired.flags) log::warning(expired_text(flag));
+    const std::size_t expired = report_expired(job.expiring, job.loaded_unix_seconds);
 
     const PublishOutcome outcome = publisher_.commit();
     if (!outcome.published) {
@@ -456,10 +450,10 @@ class Daemon {
       s.reloads_failed += refused ? 1 : 0;
       s.last_reload_unix_ns = job.published_at;
       s.last_reload_ok = refused ? 0 : 1;
-      s.expired_flags = static_cast<std::uint32_t>(job.expired.flags.size());
+      s.expired_flags = static_cast<std::uint32_t>(expired);
       set_text(s.last_error, errors);
     });
-    expired_count_ = job.expired.flags.size();
+    expired_count_ = expired;
     expiring_ = std::move(job.expiring);
     expiring_known_ = true;
     mark_in_image(job);
@@ -503,9 +497,15 @@ class Daemon {
                                     : "still serving generation " + std::to_string(served_generation());
   }
 
-  static std::string expired_text(const ExpiringFlag& flag) {
-    return "flag '" + flag.key + "' expired on " + flag.expires + (flag.owner.empty() ? "" : " (owner " + flag.owner + ")") +
-           "; still served";
+  // Logs the flags of `soonest_first` expired by `now` and returns how many there are.
+  static std::size_t report_expired(const std::vector<ExpiringFlag>& soonest_first, std::int64_t now) {
+    std::size_t expired = 0;
+    for (; expired < soonest_first.size() && soonest_first[expired].at <= now; ++expired) {
+      const ExpiringFlag& flag = soonest_first[expired];
+      log::warning("flag '" + flag.key + "' expired on " + flag.expires +
+                   (flag.owner.empty() ? "" : " (owner " + flag.owner + ")") + "; still served");
+    }
+    return expired;
   }
 
   // After a load the image holds (published, or the same as published): what it holds of each.
