@@ -7,8 +7,11 @@ set -euo pipefail
 # compiled and run by the test suite (examples/checkout).
 # python3 and pkg-config: the tests run the Python ctypes example and build a consumer of the
 # installed package with pkg-config.
+# golang-1.19-go: builds ../shared/go-oracle, flagd's own Go engine, which the oracle comparison
+# test checks every answer against.
 flagd_packages=(cmake g++ make libboost-dev libsimdjson-dev catch2 libbenchmark-dev libgtest-dev python3 pkg-config
-  libcurl4-openssl-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nginx etcd-server etcd-client openssl)
+  libcurl4-openssl-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nginx etcd-server etcd-client openssl
+  libyaml-cpp-dev golang-1.19-go)
 
 flagd_install_deps() {
   local missing=()

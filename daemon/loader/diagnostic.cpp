@@ -6,19 +6,24 @@
 
 namespace flagd {
 
-std::string format(const Diagnostic& d) {
+std::string format(const Diagnostic& d, Strictness strictness) {
   std::string s;
   s.append(d.file.empty() ? std::string_view("<input>") : std::string_view(d.file));
   if (d.line != 0) s += ":" + std::to_string(d.line) + ":" + std::to_string(d.column);
-  s += d.severity == Diagnostic::Severity::Error ? ": error: " : ": warning: ";
+  s += is_error(d, strictness) ? ": error: " : ": warning: ";
   if (!d.json_path.empty()) s += d.json_path + ": ";
   s += d.message;
   return s;
 }
 
-bool has_errors(const std::vector<Diagnostic>& diagnostics) noexcept {
+bool is_error(const Diagnostic& d, Strictness strictness) noexcept {
+  return d.severity == Diagnostic::Severity::Error ||
+         (d.severity == Diagnostic::Severity::Violation && strictness == Strictness::Strict);
+}
+
+bool has_errors(const std::vector<Diagnostic>& diagnostics, Strictness strictness) noexcept {
   return std::any_of(diagnostics.begin(), diagnostics.end(),
-                     [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Error; });
+                     [strictness](const Diagnostic& d) { return is_error(d, strictness); });
 }
 
 void LineIndex::locate(std::size_t offset, std::uint32_t& line, std::uint32_t& column) {
@@ -39,7 +44,7 @@ namespace {
 // The message with its quoted text (from the first quote to the last, so that a quote inside
 // a key cannot split it) and each run of digits replaced, after a letter for the severity.
 std::string kind_template(Diagnostic::Severity severity, std::string_view message) {
-  std::string t(1, severity == Diagnostic::Severity::Error ? 'E' : 'W');
+  std::string t(1, "EVW"[static_cast<int>(severity)]);
   const auto add_unquoted = [&t](std::string_view part) {
     for (std::size_t i = 0; i < part.size(); ++i) {
       const bool digit = part[i] >= '0' && part[i] <= '9';

@@ -10,7 +10,12 @@
 namespace flagd {
 
 struct Diagnostic {
-  enum class Severity : std::uint8_t { Error, Warning };
+  // Error: the document cannot be loaded as flagd would load it (flagd refuses it too).
+  // Violation: it breaks flagd's schema, or is surely not what its author meant, yet flagd loads
+  //   it; so does the daemon (the flag answers as flagd's engine answers it), while
+  //   `flagctl validate` and `flagd --strict` treat it as an error.
+  // Warning: worth saying, never an error.
+  enum class Severity : std::uint8_t { Error, Violation, Warning };
   Severity severity = Severity::Error;
   std::string file;
   std::string json_path;   // e.g. "flags.new-checkout.variants"; empty for the whole file
@@ -19,10 +24,15 @@ struct Diagnostic {
   std::string message;
 };
 
-// "flags.json:12:7: error: flags.new-checkout.variants: <message>"
-std::string format(const Diagnostic& d);
+// How violations are treated: as warnings (what flagd loads, loads) or as errors.
+enum class Strictness : std::uint8_t { Lenient, Strict };
 
-bool has_errors(const std::vector<Diagnostic>& diagnostics) noexcept;
+// "flags.json:12:7: error: flags.new-checkout.variants: <message>"
+std::string format(const Diagnostic& d, Strictness strictness = Strictness::Strict);
+
+// Whether a diagnostic, or any of them, is an error under `strictness`.
+bool is_error(const Diagnostic& d, Strictness strictness = Strictness::Strict) noexcept;
+bool has_errors(const std::vector<Diagnostic>& diagnostics, Strictness strictness = Strictness::Strict) noexcept;
 
 // Positions in one text. The line starts are found on the first call to locate (a text without
 // diagnostics never pays for them), and each position after is a binary search: locating every
