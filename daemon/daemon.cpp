@@ -208,7 +208,10 @@ class Daemon {
                 std::to_string(publisher_.known_keys()) + " known flag keys");
       // Until this daemon publishes, it serves the image an earlier one left: its summary and
       // metrics describe that image.
-      writer().update_status([&](const layout::DaemonStatus& s) { expired_count_ = s.expired_flags; });
+      writer().update_status([&](const layout::DaemonStatus& s) {
+        expired_count_ = s.expired_flags;
+        load_warnings_ = s.load_warnings;
+      });
     }
     retire_replaced();
     for (const SourceConfig& config : options_.sources) {
@@ -334,8 +337,8 @@ class Daemon {
   // nothing. It uses only what Publisher::compile allows beside the main thread's status writes.
   void load(LoadJob& job) {
     job.result = load_sources(job.inputs, options_.allow_any_file_owner ? FileTrust::Any : FileTrust::OwnerOrRoot,
-                              job.published);
-    if (!job.result.complete || job.result.unchanged || !job.result.loaded.ok()) return;
+                              job.published, options_.strictness);
+    if (!job.result.complete || job.result.unchanged || !job.result.loaded.ok(options_.strictness)) return;
     job.loaded_unix_seconds = static_cast<std::int64_t>(unix_now_ns() / 1'000'000'000);
     constexpr std::int64_t kCentury = std::int64_t{100} * 366 * 86400;
     job.expiring = flags_expired_by(job.result.loaded.flags, job.loaded_unix_seconds, kCentury).flags;
@@ -355,12 +358,16 @@ class Daemon {
       return reject(job.why, job.failure);
     }
     std::string errors;
+    std::uint32_t warnings = 0;
+    std::string first_warning;
     const auto report = [&](const Diagnostic& d) {
-      if (d.severity == Diagnostic::Severity::Warning) {
-        log::warning(format(d));
+      const std::string text = format(d, options_.strictness);
+      if (!is_error(d, options_.strictness)) {
+        log::warning(text);
+        if (warnings++ == 0) first_warning = text;
       } else {
-        log::error(format(d));
-        errors += format(d) + "\n";
+        log::error(text);
+        errors += text + "\n";
       }
     };
     bool refused = false;
@@ -381,7 +388,7 @@ class Daemon {
       } else if (o.refused) {
         refused = true;
         ++slot.refused;
-        slot.refusal = o.diagnostics.empty() ? "refused" : format(o.diagnostics.front());
+        slot.refusal = o.diagnostics.empty() ? "refused" : format(o.diagnostics.front(), options_.strictness);
         if (slot.good)
           log::error("source " + slot.name + " refused; its last good document stays in the merge");
       } else if (job.inputs[i].candidate || slot.config.kind == SourceKind::File) {
@@ -426,7 +433,7 @@ class Daemon {
       log::info(job.why + ": unchanged; generation " + std::to_string(served_generation()) + " stays");
       return LoadOutcome::Unchanged;
     }
-    if (!job.result.loaded.ok()) return reject(job.why, errors);
+    if (!job.result.loaded.ok(options_.strictness)) return reject(job.why, errors);
     if (!job.compiled) {
       log::error("segment '" + options_.segment + "': " + job.failure);
       return reject(job.why, job.failure);
@@ -451,8 +458,11 @@ class Daemon {
       s.last_reload_unix_ns = job.published_at;
       s.last_reload_ok = refused ? 0 : 1;
       s.expired_flags = static_cast<std::uint32_t>(expired);
+      s.load_warnings = warnings;
+      set_text(s.first_warning, first_warning);
       set_text(s.last_error, errors);
     });
+    load_warnings_ = warnings;
     expired_count_ = expired;
     expiring_ = std::move(job.expiring);
     expiring_known_ = true;
@@ -564,6 +574,7 @@ class Daemon {
     m.last_success_unix_seconds = static_cast<double>(image.published_unix_ns) / 1e9;
     m.flags = image.present_count;
     m.expired_flags = expired_count_;
+    m.load_warnings = load_warnings_;
     m.segment_bytes = segment_.size();
     m.image_bytes = image.image_bytes;
     for (const SourceSlot& slot : slots_) {
@@ -600,6 +611,7 @@ class Daemon {
   std::vector<SourceSlot> slots_;  // in merge order; their threads stop before the inbox goes
   std::uint64_t published_ = 0, rejected_ = 0, unchanged_ = 0;  // loads, by result, since the start
   std::size_t expired_count_ = 0;  // of the published image, at the last load
+  std::uint32_t load_warnings_ = 0;  // of the published image's load
   std::vector<ExpiringFlag> expiring_;  // of the image this daemon published, soonest first
   bool expiring_known_ = false;         // false while the image is an earlier daemon's
   bool last_reload_ok_ = true;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "diagnostic.hpp"
 #include "shared_segment.hpp"
 #include "source_config.hpp"
 
@@ -19,6 +20,9 @@ struct DaemonOptions {
   bool grow_segment = false;                  // replace an existing segment whose slots are smaller
   SegmentAccess access;                       // who may read the segment
   bool allow_any_file_owner = false;          // load files whoever owns them and whoever may write them
+  // Lenient: a flag that breaks flagd's schema loads, with a warning, as flagd loads it. Strict
+  // (--strict): the file is refused.
+  Strictness strictness = Strictness::Lenient;
   bool watch = false;                          // reload when a flag file changes, besides on SIGHUP
   int watch_debounce_ms = 100;                 // quiet time after the last change before reloading
   int watch_max_wait_ms = 1000;                // longest wait after a burst's first change (at least the debounce)

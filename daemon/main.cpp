@@ -16,7 +16,7 @@
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: flagd [start] (--flags FILE | --uri URI | --sources JSON)... [--segment NAME]
-             [--image-capacity MIB] [--group NAME | --readable-by-all] [--allow-any-file-owner]
+             [--image-capacity MIB] [--group NAME | --readable-by-all] [--allow-any-file-owner] [--strict]
              [--watch [--watch-debounce MS] [--watch-max-wait MS]] [--metrics-file PATH]
              [--poll-interval SECONDS] [--ca-file PATH] [--auth-header-file PATH | --auth-header-env VAR]
              [--cache-dir DIR] [--startup-wait MS]
@@ -67,6 +67,9 @@ Segment and files:
   --allow-any-file-owner
                         load flag files owned by any user or writable by all; by default the
                         daemon refuses them, since whoever can edit them decides what readers see
+  --strict              refuse a flag file with a flag that breaks flagd's schema (a missing
+                        state, variants of mixed types, an unknown operator...); by default such
+                        a flag loads with a warning and answers as flagd answers it
   --watch               reload when a flag file changes, as well as on SIGHUP: edits in place,
                         editors that replace the file by rename, and Kubernetes ConfigMap updates
                         (the "..data" symlink swap); the files' directories are watched (inotify)
@@ -224,6 +227,8 @@ int main(int argc, char** argv) {
       options.watch_max_wait_ms = static_cast<int>(ms);
     } else if (arg == "--allow-any-file-owner") {
       options.allow_any_file_owner = true;
+    } else if (arg == "--strict") {
+      options.strictness = flagd::Strictness::Strict;
     } else {
       const std::string_view name = arg.substr(0, arg.find('='));
       for (std::string_view flagd_only : kFlagdOnly)

@@ -100,6 +100,9 @@ std::string metrics_text(const DaemonMetrics& m) {
   metric(out, "flagd_flags", "gauge", "Flags in the published image.", seg, std::to_string(m.flags));
   metric(out, "flagd_expired_flags", "gauge", "Flags of the published image past their metadata expires.", seg,
          std::to_string(m.expired_flags));
+  metric(out, "flagd_load_warnings", "gauge",
+         "Warnings of the published load: flags that break flagd's schema, loaded as flagd loads them.", seg,
+         std::to_string(m.load_warnings));
   metric(out, "flagd_segment_bytes", "gauge", "Size of the shared-memory segment.", seg, std::to_string(m.segment_bytes));
   metric(out, "flagd_image_bytes", "gauge", "Size of the published image.", seg, std::to_string(m.image_bytes));
   source_metrics(out, seg, m.sources);

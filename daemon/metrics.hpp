@@ -31,6 +31,7 @@ struct DaemonMetrics {
   double last_success_unix_seconds = 0;
   std::uint64_t flags = 0;
   std::uint64_t expired_flags = 0;
+  std::uint64_t load_warnings = 0;
   std::uint64_t segment_bytes = 0;
   std::uint64_t image_bytes = 0;
   std::vector<SourceMetrics> sources;

@@ -33,7 +33,8 @@ SourceDocument new_document(const SourceInput& input, FileTrust trust, SourceOut
 
 }  // namespace
 
-SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust, const Digest& published) {
+SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust, const Digest& published,
+                         Strictness strictness) {
   SourcesLoad load;
   load.sources.resize(inputs.size());
   // Sets parsed while judging, kept for the merge so no document is parsed twice.
@@ -57,7 +58,7 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
     } else if (fresh) {
       LoadResult judged = load_flag_text(*fresh.text, input.name);
       for (Diagnostic& d : judged.diagnostics) outcome.diagnostics.push_back(std::move(d));
-      if (judged.ok()) {
+      if (judged.ok(strictness)) {
         outcome.accepted = fresh;
         outcome.used = fresh;
         parsed[i] = std::move(judged.flags);
@@ -73,7 +74,7 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
       // refused): its cached copy stands in, judged like any document.
       LoadResult judged = load_flag_text(*input.fallback.text, input.name + " (cached copy)");
       for (Diagnostic& d : judged.diagnostics) outcome.diagnostics.push_back(std::move(d));
-      if (judged.ok()) {
+      if (judged.ok(strictness)) {
         outcome.accepted = input.fallback;
         outcome.used = input.fallback;
         parsed[i] = std::move(judged.flags);

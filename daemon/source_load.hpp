@@ -49,8 +49,10 @@ struct SourcesLoad {
   LoadResult loaded;        // the merged set, when complete and changed
 };
 
-// Judges every input and merges. `published` is the digest of the image readers see.
-SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust, const Digest& published);
+// Judges every input and merges. `published` is the digest of the image readers see. A document
+// is refused when it has an error under `strictness` (diagnostic.hpp).
+SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust, const Digest& published,
+                         Strictness strictness = Strictness::Lenient);
 
 // A document from bytes, with its digest.
 SourceDocument make_document(std::string text, std::string version, bool from_cache);

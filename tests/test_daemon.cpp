@@ -76,18 +76,18 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
     CHECK(reader->get_bool(added_later, true) == false);
 
     // An invalid file and SIGHUP: rejected, old values kept, the error visible in status.
-    std::ofstream(file) << R"({"flags": {"router": {"state": "ENABLED", "variants": {}}}})";
+    std::ofstream(file) << R"({"flags": {"router": {"state": "ENABLED", "variants": []}}})";
     ::kill(daemon.pid, SIGHUP);
     REQUIRE(eventually([&] { return reader->status().reloads_failed == 1; }));
     CHECK(reader->generation() == 2);
     CHECK(reader->get_string(router, "") == "router-b");
     const flagd::SegmentStatus status = reader->status();
     CHECK_FALSE(status.last_reload_ok);
-    CHECK(status.last_error.find(file + ":1:55: error: flags.router.variants: a flag needs at least one variant") !=
+    CHECK(status.last_error.find(file + ":1:55: error: flags.router.variants: must be an object of variant values, not an array") !=
           std::string::npos);
     const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status");
     CHECK(shown.find("last reload:   REJECTED") != std::string::npos);
-    CHECK(shown.find("a flag needs at least one variant") != std::string::npos);
+    CHECK(shown.find("must be an object of variant values") != std::string::npos);
     CHECK(shown.find("daemon:        running, pid " + std::to_string(daemon.pid)) != std::string::npos);
     CHECK(read_file(daemon.log).find("reload on SIGHUP rejected; still serving generation 2") != std::string::npos);
 
@@ -190,6 +190,49 @@ TEST_CASE("a daemon whose files are invalid at start-up, with no image to serve,
   CHECK(bad.wait() == 1);
   CHECK(read_file(log).find("start-up load rejected; nothing is published yet") != std::string::npos);
   CHECK(read_file(log).find("not starting") != std::string::npos);
+  remove_segment(segment);
+  std::remove(file.c_str());
+  std::remove(log.c_str());
+}
+
+TEST_CASE("a flag that breaks flagd's schema loads with a warning, and --strict refuses its file") {
+  const std::string segment = flagd::test::unique_segment("lenient");
+  const std::string file = "/tmp/" + segment + ".json";
+  const std::string log = "/tmp/" + segment + ".log";
+  remove_segment(segment);
+  std::ofstream(file) << R"({"flags": {
+    "fine": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"},
+    "no-state": {"variants": {"on": true, "off": false}, "defaultVariant": "off"}}})";
+
+  Process strict = Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment, "--strict"}, log);
+  CHECK(strict.wait() == 1);
+  CHECK(read_file(log).find(file + ":3:17: error: flags.no-state: the required member \"state\" is missing") !=
+        std::string::npos);
+  remove_segment(segment);
+
+  Process daemon = Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment}, log);
+  std::optional<flagd::Reader> reader = flagd::test::attach_when_published(segment);
+  REQUIRE(reader);
+  CHECK(reader->get_bool(reader->resolve("fine"), false));
+  flagd::Evaluation<bool> answer;
+  reader->evaluate(reader->resolve("no-state"), true, answer);  // served as ENABLED, as flagd does
+  CHECK_FALSE(answer.value);
+  CHECK(answer.variant == "off");
+  CHECK(answer.reason == flagd::Reason::Static);
+  const flagd::SegmentStatus status = reader->status();
+  CHECK(status.load_warnings == 1);
+  CHECK(status.first_warning.find("flags.no-state: the required member \"state\" is missing") != std::string::npos);
+  CHECK(status.last_reload_ok);
+  const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status");
+  CHECK(shown.find("load warnings: 1\n") != std::string::npos);
+  CHECK(read_file(daemon.log).find(file + ":3:17: warning: flags.no-state: the required member") != std::string::npos);
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
+
+  // validate is strict: CI fails on what the daemon only warns about.
+  const std::string validated = run_capture(std::string(FLAGCTL_BINARY) + " validate " + file + " 2>&1; echo rc=$?");
+  CHECK(validated.find(file + ":3:17: error: flags.no-state: the required member") != std::string::npos);
+  CHECK(validated.find("rc=1") != std::string::npos);
   remove_segment(segment);
   std::remove(file.c_str());
   std::remove(log.c_str());

@@ -28,7 +28,8 @@ std::string at(LineIndex& index, std::size_t offset) {
   return std::to_string(line) + ":" + std::to_string(column);
 }
 
-// One flag a line, each with an unknown member "x": a warning apiece. Line 1 is '{"flags": {'.
+// One flag a line, each with an unknown member "x": a schema violation apiece (a warning to the
+// daemon). Line 1 is '{"flags": {'.
 std::vector<std::string> flag_lines(std::size_t count) {
   std::vector<std::string> lines;
   for (std::size_t i = 0; i < count; ++i)
@@ -122,36 +123,36 @@ TEST_CASE("a file with 50,000 warnings loads, listing the first of them where th
   REQUIRE(result.diagnostics.size() == kMaxDiagnosticsPerKind + 1);
   for (std::size_t i = 0; i < kMaxDiagnosticsPerKind; ++i) {
     INFO("warning " << i);
-    CHECK(flagd::format(result.diagnostics[i]) == "flags.json:" + std::to_string(i + 2) + ":" +
-                                                      column_of(lines[i], "\"x\"") + ": warning: flags.f" +
-                                                      std::to_string(i) + ".x: unknown flag member is ignored");
+    CHECK(flagd::format(result.diagnostics[i], flagd::Strictness::Lenient) ==
+          "flags.json:" + std::to_string(i + 2) + ":" + column_of(lines[i], "\"x\"") + ": warning: flags.f" +
+              std::to_string(i) + ".x: unknown flag member is ignored");
   }
-  CHECK(flagd::format(result.diagnostics.back()) ==
-        "flags.json: warning: 49900 more warnings not listed, like: unknown flag member is ignored (a file lists "
-        "at most 100 of each kind)");
+  CHECK(flagd::format(result.diagnostics.back(), flagd::Strictness::Lenient) ==
+        "flags.json: warning: 49900 more schema violations not listed, like: unknown flag member is ignored (a file "
+        "lists at most 100 of each kind)");
 }
 
-TEST_CASE("a file repeating a key 100,000 times fails, listing the first repetitions and counting the rest") {
+TEST_CASE("a file repeating a key 100,000 times fails validation, listing the first repetitions and counting the rest") {
   std::vector<std::string> lines(100'001, R"(  "f": {"state": "ENABLED", "variants": {"on": true}})");
   const auto result = flagd::load_flag_text(document(lines), "flags.json");
-  REQUIRE_FALSE(result.ok());
+  REQUIRE_FALSE(result.ok(flagd::Strictness::Strict));
   REQUIRE(result.diagnostics.size() == kMaxDiagnosticsPerKind + 1);
   for (std::size_t i = 0; i < kMaxDiagnosticsPerKind; ++i) {
     INFO("error " << i);
-    CHECK(flagd::format(result.diagnostics[i]) ==
-          "flags.json:" + std::to_string(i + 3) + ":3: error: flags.f: duplicate key \"f\"");
+    CHECK(flagd::format(result.diagnostics[i]) == "flags.json:" + std::to_string(i + 3) +
+                                                      ":3: error: flags.f: duplicate key \"f\": the last one counts, as in flagd");
   }
   const Diagnostic& summary = result.diagnostics.back();
-  CHECK(summary.severity == Diagnostic::Severity::Error);
+  CHECK(summary.severity == Diagnostic::Severity::Violation);  // an error to validate, as the ones it counts
   CHECK(flagd::format(summary) ==
-        "flags.json: error: 99900 more errors not listed, like: duplicate key \"f\" (a file lists at most 100 of "
-        "each kind)");
+        "flags.json: error: 99900 more schema violations not listed, like: duplicate key \"f\": the last one counts, "
+        "as in flagd (a file lists at most 100 of each kind)");
 }
 
 TEST_CASE("each kind and each file has its own count, and errors past the limit still fail the load") {
   std::vector<std::string> lines = flag_lines(150);
-  for (std::size_t i = 0; i < 120; ++i)  // an unknown state besides the unknown member
-    lines[i].replace(lines[i].find("ENABLED"), 7, "ON" + std::to_string(i));
+  for (std::size_t i = 0; i < 120; ++i)  // a state that is no string besides the unknown member
+    lines[i].replace(lines[i].find("\"ENABLED\""), 9, std::to_string(i));
   const std::string text = document(lines);
   const auto one = flagd::load_flag_text(text, "flags.json");
   REQUIRE_FALSE(one.ok());
@@ -165,11 +166,11 @@ TEST_CASE("each kind and each file has its own count, and errors past the limit 
   CHECK(warnings == kMaxDiagnosticsPerKind);
   REQUIRE(summaries.size() == 2);
   CHECK(summaries[0] ==
-        "flags.json: warning: 50 more warnings not listed, like: unknown flag member is ignored (a file lists at "
-        "most 100 of each kind)");
+        "flags.json: error: 50 more schema violations not listed, like: unknown flag member is ignored (a file lists "
+        "at most 100 of each kind)");
   CHECK(summaries[1] ==
-        "flags.json: error: 20 more errors not listed, like: unknown state \"ON0\" (expected \"ENABLED\" or "
-        "\"DISABLED\") (a file lists at most 100 of each kind)");
+        "flags.json: error: 20 more errors not listed, like: must be the string \"ENABLED\" or \"DISABLED\", not a "
+        "number (a file lists at most 100 of each kind)");
   CHECK(one.flags.flags.size() == 30);  // those with a known state
 
 }
@@ -184,8 +185,8 @@ TEST_CASE("each file of a load has its own count") {
   std::remove(b.c_str());
   REQUIRE(result.ok());
   REQUIRE(result.diagnostics.size() == 2 * (kMaxDiagnosticsPerKind + 1));
-  CHECK(result.diagnostics[kMaxDiagnosticsPerKind].message.rfind("50 more warnings not listed", 0) == 0);
+  CHECK(result.diagnostics[kMaxDiagnosticsPerKind].message.rfind("50 more schema violations not listed", 0) == 0);
   CHECK(result.diagnostics[kMaxDiagnosticsPerKind + 1].file == b);
   CHECK(result.diagnostics[kMaxDiagnosticsPerKind + 1].line == 2);
-  CHECK(result.diagnostics.back().message.rfind("1 more warning not listed", 0) == 0);
+  CHECK(result.diagnostics.back().message.rfind("1 more schema violation not listed", 0) == 0);
 }

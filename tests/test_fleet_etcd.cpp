@@ -59,20 +59,20 @@ TEST_CASE("fleet etcd: puts are published, repeats and invalid values are not, a
   CHECK(reloads(*daemon, "published") == 2);
 
   // Not a flag document: refused, the last good flags stay.
-  etcd.put(kKey, R"({"flags": {"color": {"state": "ENABLED", "variants": {}}}})");
+  etcd.put(kKey, R"({"flags": {"color": {"state": "ENABLED", "variants": []}}})");
   // The load's result is written to the metrics after the source's counters: waited for last.
   REQUIRE(eventually([&] { return reloads(*daemon, "rejected") == 1; }));
   CHECK(metric_value(daemon->metrics(), "flagd_source_refused_total", "uri=\"" + uri + "\"") == 1);
   CHECK(daemon->value("color") == "blue");
   CHECK(daemon->generation() == first + 1);
   CHECK(daemon->source(0)->state == SourceState::Stale);
-  CHECK(daemon->source(0)->error.find("a flag needs at least one variant") != std::string::npos);
+  CHECK(daemon->source(0)->error.find("must be an object of variant values") != std::string::npos);
 
   // etcd killed: the flags stay, the source is stale with an error; restarted, a later put arrives.
   etcd.stop();
   REQUIRE(eventually([&] {
     const std::optional<flagd::SourceStatus> s = daemon->source(0);
-    return s && s->state == SourceState::Stale && s->error.find("a flag needs") == std::string::npos && !s->error.empty();
+    return s && s->state == SourceState::Stale && s->error.find("must be an object of variant values") == std::string::npos && !s->error.empty();
   }));
   CHECK(daemon->value("color") == "blue");
   REQUIRE(eventually([&] { return metric_value(daemon->metrics(), "flagd_source_up", "uri=\"" + uri + "\"") == 0; }));

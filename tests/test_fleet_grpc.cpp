@@ -66,15 +66,15 @@ TEST_CASE("fleet grpc: a sync stream by URI and by --sources with a selector; pu
   CHECK(selected.generation() == selected_first + 1);
 
   // An invalid push is refused by each daemon; the flags stay.
-  server.push(R"({"flags": {"color": {"state": "ENABLED", "variants": {}}}})");
+  server.push(R"({"flags": {"color": {"state": "ENABLED", "variants": []}}})");
   REQUIRE(plain.source_becomes(0, SourceState::Stale));
-  CHECK(plain.source(0)->error.find("a flag needs at least one variant") != std::string::npos);
+  CHECK(plain.source(0)->error.find("must be an object of variant values") != std::string::npos);
   CHECK(plain.value("color") == "blue");
   CHECK(plain.generation() == plain_first + 1);
 
   // The server gone: still the last good flags; back, with a newer document, published.
   server.stop();
-  REQUIRE(eventually([&] { return !plain.source(0)->error.empty() && plain.source(0)->error.find("a flag needs") == std::string::npos; }));
+  REQUIRE(eventually([&] { return !plain.source(0)->error.empty() && plain.source(0)->error.find("must be an object of variant values") == std::string::npos; }));
   CHECK(plain.value("color") == "blue");
   server.push(string_flags({{"color", "green"}}));
   server.start();

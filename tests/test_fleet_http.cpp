@@ -151,7 +151,7 @@ TEST_CASE("fleet http: an invalid or truncated document is refused and the last 
   const std::uint64_t first = daemon.generation();
 
   // Each document below differs in size from the one before, so nginx gives it another ETag.
-  nginx.write_file("flags.json", R"({"flags": {"color": {"state": "ENABLED", "variants": {}}}})");
+  nginx.write_file("flags.json", R"({"flags": {"color": {"state": "ENABLED", "variants": []}}})");
   // The load's result is written to the metrics after the source's counters: waited for last.
   REQUIRE(eventually([&] { return reloads(daemon, "rejected") == 1; }));
   CHECK(source_metric(daemon, "flagd_source_refused_total", url) == 1);
@@ -160,7 +160,7 @@ TEST_CASE("fleet http: an invalid or truncated document is refused and the last 
   std::optional<flagd::SourceStatus> status = daemon.source(0);
   REQUIRE(status);
   CHECK(status->state == SourceState::Stale);
-  CHECK(status->error.find("a flag needs at least one variant") != std::string::npos);
+  CHECK(status->error.find("must be an object of variant values") != std::string::npos);
   CHECK(status->error.find(url) != std::string::npos);
   CHECK(reloads(daemon, "unchanged") == 0);  // a load has one result
   CHECK(source_metric(daemon, "flagd_source_stale", url) == 1);

@@ -17,12 +17,25 @@ using flagd::load_flag_text;
 
 namespace {
 
-// The first error the loader reports for `text`, formatted as the daemon and flagctl print it.
-std::string first_error(std::string_view text) {
+// The first diagnostic of `severity` the loader reports for `text`, formatted as flagctl
+// validate prints it (violations as errors).
+std::string first_of(Diagnostic::Severity severity, std::string_view text) {
   const auto result = load_flag_text(text, "flags.json");
   for (const auto& d : result.diagnostics)
-    if (d.severity == Diagnostic::Severity::Error) return flagd::format(d);
-  return "(no error)";
+    if (d.severity == severity) return flagd::format(d);
+  return "(none)";
+}
+
+// The first error: what flagd refuses too, so the file is refused however it is loaded.
+std::string first_error(std::string_view text) { return first_of(Diagnostic::Severity::Error, text); }
+
+// The first violation: flagd loads it, so the daemon does (with a warning); validate and --strict
+// refuse it.
+std::string first_violation(std::string_view text) {
+  const auto result = load_flag_text(text, "flags.json");
+  CHECK(result.ok());
+  CHECK_FALSE(result.ok(flagd::Strictness::Strict));
+  return first_of(Diagnostic::Severity::Violation, text);
 }
 
 std::string flag(std::string_view body) {
@@ -76,13 +89,19 @@ TEST_CASE("non-UTF-8 bytes are located") {
         "flags.json:1:13: error: invalid JSON: invalid UTF-8 byte \\xed");
 }
 
-TEST_CASE("numbers beyond what a double or a 64-bit integer holds are rejected") {
+TEST_CASE("numbers beyond what a double holds are rejected; integers beyond 64 bits are doubles, as in Go") {
   CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": 1e400}})")) ==
         "flags.json:1:56: error: invalid JSON: number 1e400 is out of range");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": 123456789012345678901234567890}})")) ==
-        "flags.json:1:56: error: invalid JSON: number 123456789012345678901234567890 is out of range");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": -9223372036854775809}})")) ==
-        "flags.json:1:56: error: invalid JSON: number -9223372036854775809 is out of range");
+  const auto big = load_flag_text(
+      flag(R"({"state": "ENABLED", "variants": {"a": 123456789012345678901234567890, "b": -9223372036854775809}})"));
+  REQUIRE(big.ok(flagd::Strictness::Strict));
+  REQUIRE(big.flags.flags.at(0).variants.size() == 2);
+  CHECK(big.flags.flags[0].variants[0].value.number == 123456789012345678901234567890.0);
+  CHECK(big.flags.flags[0].variants[1].value.number == -9223372036854775809.0);
+  // A string that looks like one is left alone.
+  const auto text = load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": "123456789012345678901234567890", "b": 99999999999999999999}})"));
+  REQUIRE(text.ok());
+  CHECK(text.flags.flags.at(0).variants.at(0).value.text == "123456789012345678901234567890");
 }
 
 TEST_CASE("nesting deeper than the limit is rejected") {
@@ -99,59 +118,139 @@ TEST_CASE("the document's shape is checked") {
         "flags.json:1:1: error: the document must be an object with a \"flags\" member, not an array");
   CHECK(first_error(R"({"metadata": {}})") ==
         "flags.json:1:1: error: the required member \"flags\" is missing");
-  CHECK(first_error(R"({"flags": []})") ==
-        "flags.json:1:11: error: flags: must be an object keyed by flag key, not an array");
+  CHECK(first_error(R"({"flags": 1})") ==
+        "flags.json:1:11: error: flags: must be an object keyed by flag key (or an array of flags), not a number");
   CHECK(first_error(R"({"flags": {"f": true}})") ==
         "flags.json:1:17: error: flags.f: a flag must be an object, not a boolean");
   CHECK(first_error(R"({"flags": {}, "$evaluators": []})") ==
         "flags.json:1:30: error: $evaluators: must be an object of named rules, not an array");
-  CHECK(first_error(R"({"flags": {"": {"state": "ENABLED", "variants": {"a": true}}}})") ==
-        "flags.json:1:12: error: flags[\"\"]: a flag key must not be empty");
+  CHECK(first_error(R"({"metadata": "x", "flags": {}})") ==
+        "flags.json:1:14: error: metadata: metadata must be an object, not a string");
+  CHECK(first_error(R"({"$evaluators": {"e": {}}, "flags": {}})") ==
+        "flags.json:1:23: error: $evaluators.e: an evaluator must be a rule; flagd refuses an empty one");
+  CHECK(first_violation(R"({"flags": {"": {"state": "ENABLED", "variants": {"a": true}}}})") ==
+        "flags.json:1:12: error: flags[\"\"]: the flag key is empty");
+  CHECK(first_violation(R"({"flags": null})") == "flags.json:1:11: error: flags: \"flags\" is null: the file has no flags");
 }
 
-TEST_CASE("state is required and must be ENABLED or DISABLED") {
-  CHECK(first_error(flag(R"({"variants": {"a": true}})")) ==
-        "flags.json:1:17: error: flags.f: the required member \"state\" is missing");
-  CHECK(first_error(flag(R"({"state": "ON", "variants": {"a": true}})")) ==
-        "flags.json:1:27: error: flags.f.state: unknown state \"ON\" (expected \"ENABLED\" or \"DISABLED\")");
+TEST_CASE("flags may be an array of flags that name their keys, as flagd reads them") {
+  const auto result = load_flag_text(R"({"flags": [
+    {"key": "a", "state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"},
+    {"key": "b", "state": "DISABLED", "variants": {"x": "y"}},
+    {"key": "a", "state": "ENABLED", "variants": {"off": false}, "defaultVariant": "off"}]})");
+  REQUIRE(result.ok());
+  REQUIRE(result.flags.flags.size() == 2);  // the later "a" counts, where the first stood
+  CHECK(result.flags.flags[0].key == "a");
+  CHECK(result.flags.flags[0].variants.at(0).key == "off");
+  CHECK(result.flags.flags[1].key == "b");
+  CHECK_FALSE(result.flags.flags[1].enabled);
+  const auto twice = load_flag_text(R"({"flags": [{"key": "a"}, {"key": "a"}]})", "flags.json");
+  REQUIRE(twice.ok());
+  REQUIRE(twice.diagnostics.size() == 5);  // no state and no variants, twice, and the second "a"
+  CHECK(flagd::format(twice.diagnostics.back()) ==
+        "flags.json:1:26: error: flags[1]: a second flag of key \"a\": the last one counts, as in flagd");
+  CHECK(first_error(R"({"flags": [{"key": 1}]})") == "flags.json:1:20: error: flags[0].key: must be a string, not a number");
+  CHECK(first_violation(R"({"flags": [{"state": "ENABLED", "variants": {"on": true}}]})") ==
+        "flags.json:1:12: error: flags[0]: a flag in the array form needs a \"key\"; flagd gives this one the key \"\"");
+  // "key" means nothing in the object form, where the member's name is the key.
+  CHECK(first_violation(flag(R"({"key": "g", "state": "ENABLED", "variants": {"on": true}})")) ==
+        "flags.json:1:18: error: flags.f.key: is ignored: \"key\" names a flag only in the array form of \"flags\", "
+        "and here the member's name is the flag's key");
+}
+
+TEST_CASE("state is required and must be ENABLED or DISABLED; flagd serves any other as ENABLED") {
+  CHECK(first_violation(flag(R"({"variants": {"a": true}})")) ==
+        "flags.json:1:17: error: flags.f: the required member \"state\" is missing; flagd serves the flag as ENABLED");
+  CHECK(first_violation(flag(R"({"state": "ENABELD", "variants": {"a": true}})")) ==
+        "flags.json:1:27: error: flags.f.state: unknown state \"ENABELD\"; flagd serves the flag as ENABLED (only "
+        "\"DISABLED\" disables it) (did you mean \"ENABLED\"?)");
   CHECK(first_error(flag(R"({"state": true, "variants": {"a": true}})")) ==
         "flags.json:1:27: error: flags.f.state: must be the string \"ENABLED\" or \"DISABLED\", not a boolean");
+  for (const char* state : {R"("variants": {"a": true})", R"("state": null, "variants": {"a": true})",
+                            R"("state": "disabled", "variants": {"a": true})"}) {
+    const auto result = load_flag_text(flag(std::string("{") + state + "}"));
+    REQUIRE(result.flags.flags.size() == 1);
+    CHECK(result.flags.flags[0].enabled);
+  }
 }
 
-TEST_CASE("variants are required, non-empty, of allowed values and of one type") {
-  CHECK(first_error(flag(R"({"state": "ENABLED"})")) ==
-        "flags.json:1:17: error: flags.f: the required member \"variants\" is missing");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {}})")) ==
-        "flags.json:1:50: error: flags.f.variants: a flag needs at least one variant");
+TEST_CASE("member names are matched regardless of case, as Go decodes them") {
+  CHECK(first_violation(flag(R"({"State": "DISABLED", "variants": {"a": true}})")) ==
+        "flags.json:1:18: error: flags.f.State: is read as \"state\": flagd matches member names regardless of case");
+  const auto result = load_flag_text(flag(R"({"STATE": "DISABLED", "Variants": {"a": 1}, "defaultvariant": "a"})"));
+  REQUIRE(result.flags.flags.size() == 1);
+  CHECK_FALSE(result.flags.flags[0].enabled);
+  CHECK(result.flags.flags[0].default_variant == 0);
+  // The last member of a field counts, whatever its case.
+  const auto last = load_flag_text(flag(R"({"state": "DISABLED", "STATE": "ENABLED", "variants": {"a": 1}})"));
+  REQUIRE(last.flags.flags.size() == 1);
+  CHECK(last.flags.flags[0].enabled);
+}
+
+TEST_CASE("variants are required, non-empty, of allowed values and of one type; flagd loads the others") {
+  CHECK(first_violation(flag(R"({"state": "ENABLED"})")) ==
+        "flags.json:1:17: error: flags.f: a flag needs at least one variant; without one every evaluation answers "
+        "the caller's default");
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {}})")) ==
+        "flags.json:1:50: error: flags.f.variants: a flag needs at least one variant; without one every evaluation "
+        "answers the caller's default");
   CHECK(first_error(flag(R"({"state": "ENABLED", "variants": ["a"]})")) ==
         "flags.json:1:50: error: flags.f.variants: must be an object of variant values, not an array");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true, "b": "no"}})")) ==
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true, "b": "no"}})")) ==
         "flags.json:1:67: error: flags.f.variants.b: variant \"b\" is a string but variant \"a\" is a boolean; "
-        "all variants of a flag must have one type");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": null}})")) ==
-        "flags.json:1:56: error: flags.f.variants.a: a variant value must be a boolean, string, number or object, not null");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": [1]}})")) ==
-        "flags.json:1:56: error: flags.f.variants.a: a variant value must be a boolean, string, number or object, not an array");
+        "flagd answers TYPE_MISMATCH when the type asked for is not the chosen variant's");
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": null}})")) ==
+        "flags.json:1:56: error: flags.f.variants.a: a variant value must be a boolean, string, number or object, not "
+        "null; flagd answers TYPE_MISMATCH for it");
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": [1]}})")) ==
+        "flags.json:1:56: error: flags.f.variants.a: a variant value must be a boolean, string, number or object, not "
+        "an array; flagd answers TYPE_MISMATCH for it");
+  const auto mixed = load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": true, "b": "no", "c": [1]}})"));
+  REQUIRE(mixed.flags.flags.size() == 1);
+  CHECK(mixed.flags.flags[0].kind == flagd::layout::ValueKind::Mixed);
+  CHECK(mixed.flags.flags[0].variants.at(2).value.kind == flagd::layout::ValueKind::Other);
+  CHECK(mixed.flags.flags[0].variants.at(2).value.text == "[1]");
 }
 
 TEST_CASE("defaultVariant must name a variant") {
   CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "of"})")) ==
-        "flags.json:1:82: error: flags.f.defaultVariant: \"of\" is not one of the flag's variants");
+        "flags.json:1:82: error: flags.f.defaultVariant: \"of\" is not one of the flag's variants; flagd refuses the file");
   CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"on": true}, "defaultVariant": 1})")) ==
         "flags.json:1:82: error: flags.f.defaultVariant: must be a variant key (a string) or null, not a number");
 }
 
-TEST_CASE("duplicate keys are errors wherever they appear") {
-  CHECK(first_error(R"({"flags": {"f": {"state": "ENABLED", "variants": {"a": true}}, "f": {}}})") ==
-        "flags.json:1:64: error: flags.f: duplicate key \"f\"");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true, "a": false}})")) ==
-        "flags.json:1:62: error: flags.f.variants.a: duplicate key \"a\"");
-  CHECK(first_error(R"({"flags": {}, "flags": {}})") == "flags.json:1:15: error: flags: duplicate key \"flags\"");
+TEST_CASE("duplicate keys are reported wherever they appear; the last one counts, as in flagd") {
+  CHECK(first_violation(R"({"flags": {"f": {"state": "ENABLED", "variants": {"a": true}}, "f": {}}})") ==
+        "flags.json:1:64: error: flags.f: duplicate key \"f\": the last one counts, as in flagd");
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true, "a": false}})")) ==
+        "flags.json:1:62: error: flags.f.variants.a: duplicate key \"a\": the last one counts, as in flagd");
+  CHECK(first_violation(R"({"flags": {}, "flags": {}})") ==
+        "flags.json:1:15: error: flags: duplicate key \"flags\": the last one counts, as in flagd");
+  const auto result = load_flag_text(R"({"flags": {"f": {"state": "ENABLED", "variants": {"a": true, "b": 1, "a": false}},
+                                                 "g": {"state": "ENABLED", "variants": {"x": true}},
+                                                 "f": {"state": "DISABLED", "variants": {"c": "s", "c": "t"}}}})");
+  REQUIRE(result.flags.flags.size() == 2);
+  CHECK(result.flags.flags[0].key == "f");  // where the first stood
+  CHECK_FALSE(result.flags.flags[0].enabled);
+  REQUIRE(result.flags.flags[0].variants.size() == 1);
+  CHECK(result.flags.flags[0].variants[0].value.text == "t");
+  CHECK(result.flags.flags[1].key == "g");
 }
 
-TEST_CASE("metadata holds only strings, numbers and booleans") {
-  CHECK(first_error(R"({"metadata": {"team": ["a"]}, "flags": {}})") ==
-        "flags.json:1:23: error: metadata.team: metadata values must be strings, numbers or booleans, not an array");
+TEST_CASE("metadata values other than strings, numbers and booleans are passed on, as flagd does") {
+  CHECK(first_violation(R"({"metadata": {"team": ["a"]}, "flags": {}})") ==
+        "flags.json:1:23: error: metadata.team: metadata values must be strings, numbers or booleans (OpenFeature's "
+        "flag metadata), not an array; flagd passes it on as it is");
+  const auto result = load_flag_text(R"({"metadata": {"a": {"x": 1}, "b": "set", "c": null},
+    "flags": {"f": {"state": "ENABLED", "variants": {"on": true}, "metadata": {"b": null, "d": [1, {"y": 2}]}}}})");
+  REQUIRE(result.flags.flags.size() == 1);
+  const auto& metadata = result.flags.flags[0].metadata;  // null hides a key, the set's too
+  REQUIRE(metadata.size() == 2);
+  CHECK(metadata[0].key == "a");
+  CHECK(metadata[0].kind == flagd::layout::MetadataKind::Json);
+  CHECK(metadata[0].text == R"({"x":1})");
+  CHECK(metadata[1].key == "d");
+  CHECK(metadata[1].text == R"([1,{"y":2}])");
   CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "metadata": 3})")) ==
         "flags.json:1:75: error: flags.f.metadata: metadata must be an object, not a number");
 }
@@ -196,7 +295,7 @@ TEST_CASE("limits are enforced with a message naming them") {
           "flags.json:1:12: error: flags." + long_key + ": flag key is longer than 256 bytes");
     const std::string longest(256, 'k');
     CHECK(first_error(R"({"flags": {")" + longest + R"(": {"state": "ENABLED", "variants": {"a": true}}}})") ==
-          "(no error)");
+          "(none)");
   }
   SECTION("variants per flag: 4096") {
     std::string variants;
@@ -254,8 +353,8 @@ TEST_CASE("more flags than the limit of 1,000,000 are rejected", "[.heavy]") {
 
 TEST_CASE("every error is reported, not just the first") {
   const auto result = load_flag_text(R"({"flags": {
-    "a": {"state": "ON", "variants": {"x": true}},
-    "b": {"state": "ENABLED", "variants": {}},
+    "a": {"state": 1, "variants": {"x": true}},
+    "b": {"state": "ENABLED", "variants": []},
     "c": {"state": "ENABLED", "variants": {"x": 1}, "defaultVariant": "y"}}})",
                                      "flags.json");
   std::vector<std::string> errors;
@@ -267,14 +366,29 @@ TEST_CASE("every error is reported, not just the first") {
   CHECK(errors[2].find("flags.json:4:71: error: flags.c.defaultVariant:") == 0);
 }
 
-TEST_CASE("unknown members are warnings, and the file still loads") {
+TEST_CASE("unknown flag members are ignored as flagd ignores them, and named by validate, with a guess") {
   const auto result = load_flag_text(
-      flag(R"({"state": "ENABLED", "variants": {"a": true}, "defaultVariant": "a", "description": "x"})"),
+      flag(R"({"state": "ENABLED", "variants": {"a": true}, "defaultVariant": "a", "targetting": {"if": [true, "b"]}})"),
       "flags.json");
   REQUIRE(result.ok());
+  REQUIRE_FALSE(result.ok(flagd::Strictness::Strict));
   REQUIRE(result.diagnostics.size() == 1);
+  CHECK(flagd::format(result.diagnostics[0], flagd::Strictness::Lenient) ==
+        "flags.json:1:86: warning: flags.f.targetting: unknown flag member is ignored (did you mean \"targeting\"?)");
   CHECK(flagd::format(result.diagnostics[0]) ==
-        "flags.json:1:86: warning: flags.f.description: unknown flag member is ignored");
+        "flags.json:1:86: error: flags.f.targetting: unknown flag member is ignored (did you mean \"targeting\"?)");
+  REQUIRE(result.flags.flags.size() == 1);
+  CHECK(result.flags.flags[0].rule.empty());
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true}, "description": "x"})")) ==
+        "flags.json:1:63: error: flags.f.description: unknown flag member is ignored");
+}
+
+TEST_CASE("an unknown top-level member is only a warning") {
+  const auto result = load_flag_text(R"({"flags": {}, "version": 2, "flagz": {}})", "flags.json");
+  REQUIRE(result.ok(flagd::Strictness::Strict));
+  REQUIRE(result.diagnostics.size() == 2);
+  CHECK(flagd::format(result.diagnostics[1]) ==
+        "flags.json:1:29: warning: flagz: unknown top-level member is ignored (did you mean \"flags\"?)");
 }
 
 TEST_CASE("a later file's flag replaces an earlier one of the same key") {

@@ -124,7 +124,9 @@ std::string RequestEvaluator::get(std::string_view flag, std::string_view contex
         case layout::ValueKind::Boolean: type = Type::Boolean; break;
         case layout::ValueKind::String: type = Type::String; break;
         case layout::ValueKind::Number: type = Type::Float; break;
-        case layout::ValueKind::Object: type = Type::Object; break;
+        case layout::ValueKind::Object:
+        case layout::ValueKind::Other:
+        case layout::ValueKind::Mixed: type = Type::Object; break;
       }
     }
   return evaluate(flag, type, "", context_.context());

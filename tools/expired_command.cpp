@@ -57,7 +57,7 @@ int expired_command(const std::vector<std::string>& args) {
     now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   const LoadResult loaded = load_flag_files(files);
-  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", printable(format(d)).c_str());
+  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", printable(format(d, Strictness::Lenient)).c_str());
   if (!loaded.ok()) return 3;
 
   const ExpiryReport report = flags_expired_by(loaded.flags, *now, within_days * 86400);

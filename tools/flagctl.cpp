@@ -88,9 +88,12 @@ std::optional<flagd::Reader> attach_or_report(const std::string& segment) {
 
 int validate(const std::vector<std::string>& files) {
   if (files.empty()) return usage_error("validate needs at least one FILE");
+  // Strict: what flagd would load but breaks its schema (or is surely a mistake) fails here, so
+  // that CI catches it before the daemon loads it with a warning.
   const flagd::LoadResult result = flagd::load_flag_files(files);
-  for (const auto& d : result.diagnostics) std::fprintf(stderr, "%s\n", flagd::printable(flagd::format(d)).c_str());
-  if (!result.ok()) return 1;
+  for (const auto& d : result.diagnostics)
+    std::fprintf(stderr, "%s\n", flagd::printable(flagd::format(d, flagd::Strictness::Strict)).c_str());
+  if (!result.ok(flagd::Strictness::Strict)) return 1;
   std::printf("OK: %zu flags in %zu file%s\n", result.flags.flags.size(), files.size(),
               files.size() == 1 ? "" : "s");
   return 0;
@@ -133,6 +136,10 @@ int status(const std::string& segment) {
               format_time(s.last_reload_unix_ns).c_str());
   std::printf("expired flags: %u%s\n", s.expired_flags,
               s.expired_flags != 0 ? " (still served; flagctl expired FILE... lists them)" : "");
+  std::printf("load warnings: %u\n", s.load_warnings);
+  if (s.load_warnings != 0)
+    std::printf("  first:       %s%s\n", flagd::printable(s.first_warning).c_str(),
+                s.load_warnings > 1 ? " (flagctl validate FILE... lists them all)" : "");
   if (!s.last_error.empty()) {
     // One diagnostic a line, each escaped within its line.
     std::printf("last error:\n");
@@ -153,6 +160,8 @@ const char* kind_name(flagd::layout::ValueKind kind) {
     case flagd::layout::ValueKind::String: return "string";
     case flagd::layout::ValueKind::Number: return "number";
     case flagd::layout::ValueKind::Object: return "object";
+    case flagd::layout::ValueKind::Other: return "other";
+    case flagd::layout::ValueKind::Mixed: return "mixed";
   }
   return "?";
 }
@@ -203,7 +212,8 @@ int eval(const std::vector<std::string>& args) {
   }
   if (files.empty()) return usage_error("eval needs at least one --flags FILE");
   flagd::LoadResult loaded = flagd::load_flag_files(files);
-  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", flagd::printable(flagd::format(d)).c_str());
+  for (const auto& d : loaded.diagnostics)
+    std::fprintf(stderr, "%s\n", flagd::printable(flagd::format(d, flagd::Strictness::Lenient)).c_str());
   if (!loaded.ok()) return 1;
 
   // The same compile and evaluation code as the daemon and its readers, in private memory.

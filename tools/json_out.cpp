@@ -31,6 +31,8 @@ std::string result_line(std::string_view value_json, const std::string* variant,
       line += *b ? "true" : "false";
     } else if (const auto* s = std::get_if<std::string>(&metadata[i].value)) {
       append_json_string(line, *s);
+    } else if (const auto* json = std::get_if<MetadataJson>(&metadata[i].value)) {
+      line += json->text;
     } else {
       append_json_number(line, std::get<double>(metadata[i].value));
     }

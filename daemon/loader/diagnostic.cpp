@@ -79,7 +79,9 @@ void DiagnosticLimiter::report_omitted(std::string_view file, std::vector<Diagno
     Diagnostic d;
     d.severity = kind.severity;
     d.file = std::string(file);
-    const char* noun = kind.severity == Diagnostic::Severity::Error ? "error" : "warning";
+    const char* noun = kind.severity == Diagnostic::Severity::Error       ? "error"
+                       : kind.severity == Diagnostic::Severity::Violation ? "schema violation"
+                                                                          : "warning";
     d.message = std::to_string(omitted) + " more " + noun + (omitted == 1 ? "" : "s") + " not listed, like: " +
                 kind.example + " (a file lists at most " + std::to_string(limits::kMaxDiagnosticsPerKind) +
                 " of each kind)";

@@ -14,8 +14,10 @@ namespace flagd {
 
 struct LoadResult {
   FlagSet flags;
-  std::vector<Diagnostic> diagnostics;  // every error and warning found, in file order
-  bool ok() const noexcept { return !has_errors(diagnostics); }
+  std::vector<Diagnostic> diagnostics;  // every error, violation and warning found, in file order
+  // Whether the flags may be published: lenient, as flagd loads them (a violation is a warning);
+  // strict, as `flagctl validate` and `flagd --strict` judge them (a violation is an error).
+  bool ok(Strictness strictness = Strictness::Lenient) const noexcept { return !has_errors(diagnostics, strictness); }
 };
 
 // Who may have written the flag files a loader trusts.

@@ -32,6 +32,9 @@ class ImageWriter {
   void put(std::uint64_t offset, const T& value) {
     std::memcpy(bytes_.data() + offset, &value, sizeof value);
   }
+  void put_bytes(std::uint64_t offset, const void* data, std::size_t n) {
+    std::memcpy(bytes_.data() + offset, data, n);
+  }
 
   // Appends `text` to the string area (8-aligned, zero-padded), once per distinct string. The
   // text must outlive the writer.
@@ -75,7 +78,9 @@ std::uint64_t payload_of(const FlagValue& value, ImageWriter& w) {
     case ValueKind::Boolean: return value.boolean ? 1 : 0;
     case ValueKind::Number: return std::bit_cast<std::uint64_t>(value.number);
     case ValueKind::String:
-    case ValueKind::Object: return pack_string_ref(w.intern(value.text));
+    case ValueKind::Object:
+    case ValueKind::Other: return pack_string_ref(w.intern(value.text));
+    case ValueKind::Mixed: break;  // a flag's kind, never a value's
   }
   return 0;
 }
@@ -163,6 +168,8 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
   for (const auto* flag : by_index)
     if (flag != nullptr) {
       tables += flag->variants.size() * sizeof(VariantRecord);
+      if (flag->kind == ValueKind::Mixed)
+        tables += layout::variant_kinds_bytes(static_cast<std::uint16_t>(flag->variants.size()));
       if (!flag->metadata.empty())
         tables += sizeof(MetadataBlock) + flag->metadata.size() * sizeof(MetadataEntry);
       tables += flag->rule.size() * sizeof(RuleNode);
@@ -197,6 +204,12 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
       payloads.push_back(v.payload);
       w.put(next_table, v);
       next_table += sizeof v;
+    }
+    if (flag->kind == ValueKind::Mixed) {
+      std::vector<ValueKind> kinds(layout::variant_kinds_bytes(record.variant_count), ValueKind::Boolean);
+      for (std::size_t v = 0; v < flag->variants.size(); ++v) kinds[v] = flag->variants[v].value.kind;
+      w.put_bytes(next_table, kinds.data(), kinds.size());
+      next_table += kinds.size();
     }
     if (!flag->rule.empty()) {
       record.has_targeting = 1;
@@ -234,7 +247,8 @@ void build_image(const FlagSet& flags, StableIndex& index, ImageStamp stamp, std
         switch (item.kind) {
           case MetadataKind::Boolean: e.payload = item.boolean ? 1 : 0; break;
           case MetadataKind::Number: e.payload = std::bit_cast<std::uint64_t>(item.number); break;
-          case MetadataKind::String: e.payload = pack_string_ref(w.intern(item.text)); break;
+          case MetadataKind::String:
+          case MetadataKind::Json: e.payload = pack_string_ref(w.intern(item.text)); break;
         }
         w.put(next_table, e);
         next_table += sizeof e;

@@ -15,6 +15,50 @@ namespace flagd {
 
 namespace {
 
+// Whether an integer literal lies outside simdjson's integers, -2^63 to 2^64-1.
+bool beyond_64_bits(const std::string& literal) {
+  errno = 0;
+  if (literal[0] == '-') {
+    (void)std::strtoll(literal.c_str(), nullptr, 10);
+  } else {
+    (void)std::strtoull(literal.c_str(), nullptr, 10);
+  }
+  return errno == ERANGE;
+}
+
+// The text with ".0" after each integer literal too large for 64 bits, which simdjson then reads
+// as the double Go reads. Offsets are still taken from the original text.
+std::string with_big_integers_as_doubles(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 64);
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '"') {  // copy a string whole, escapes included
+      std::size_t end = i + 1;
+      while (end < text.size() && text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, text.size());
+      out.append(text.substr(i, end - i));
+      i = end;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t end = i + 1;
+      bool integer = true;
+      while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.' ||
+                                   text[end] == 'e' || text[end] == 'E' || text[end] == '+' || text[end] == '-')) {
+        integer = integer && std::isdigit(static_cast<unsigned char>(text[end]));
+        ++end;
+      }
+      const std::string literal(text.substr(i, end - i));
+      out += literal;
+      if (integer && beyond_64_bits(literal)) out += ".0";
+      i = end;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
 // Walks JSON text the way the DOM will be walked (pre-order: each value, and each member's key
 // before its value), recording offsets. Stops at the first problem, remembering where it is.
 class OffsetScanner {
@@ -31,6 +75,7 @@ class OffsetScanner {
   std::vector<std::uint32_t> offsets;
   std::string problem;
   std::size_t problem_at = 0;
+  bool big_integers = false;  // an integer literal beyond what 64 bits hold, which simdjson refuses
 
  private:
   bool fail(std::string why) {
@@ -215,21 +260,10 @@ class OffsetScanner {
       while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
     }
     const std::string literal(s_.substr(start, pos_ - start));
-    errno = 0;
-    if (integer) {
-      // simdjson holds integers in 64 bits: from -2^63 to 2^64-1.
-      if (literal[0] == '-') {
-        (void)std::strtoll(literal.c_str(), nullptr, 10);
-      } else {
-        (void)std::strtoull(literal.c_str(), nullptr, 10);
-      }
-    } else {
-      // Only overflow is an error: strtod also reports ERANGE for numbers that underflow to a
-      // denormal or zero (1e-400), which simdjson and flagd accept.
-      const double d = std::strtod(literal.c_str(), nullptr);
-      errno = std::isinf(d) ? ERANGE : 0;
-    }
-    if (errno == ERANGE) {
+    // Go reads every number as a double: an integer beyond 64 bits is one, rounded. Only a
+    // number no double holds is an error (flagd refuses it too); underflow (1e-400) is zero.
+    if (integer && beyond_64_bits(literal)) big_integers = true;
+    if (!integer && std::isinf(std::strtod(literal.c_str(), nullptr))) {
       pos_ = start;
       return fail("number " + literal.substr(0, 40) + (literal.size() > 40 ? "..." : "") +
                   " is out of range");
@@ -379,7 +413,14 @@ const JsonValue* JsonParser::parse(std::string_view text, std::string_view file,
     return nullptr;
   }
   simdjson::dom::element root;
-  const auto code = p.parser.parse(text.data(), text.size(), !padded).get(root);
+  auto code = p.parser.parse(text.data(), text.size(), !padded).get(root);
+  if (code == simdjson::NUMBER_ERROR) {
+    OffsetScanner scanner(text);
+    if (scanner.run() && scanner.big_integers) {
+      const std::string widened = with_big_integers_as_doubles(text);
+      code = p.parser.parse(widened.data(), widened.size(), true).get(root);
+    }
+  }
   if (code != simdjson::SUCCESS) return located(simdjson::error_message(code));
   if (!p.convert(root, p.root, 0))
     return located("nesting deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");

@@ -23,10 +23,12 @@ std::uint64_t slot_bytes_for(const FlagSet& flags) {
   return std::max<std::uint64_t>(std::uint64_t{1} << 20, layout::round_up8(image * 4));
 }
 
-std::string lines_of(const LoadResult& loaded, Diagnostic::Severity severity) {
+// The errors, or the warnings, of a load judged as the daemon judges one: a flag that breaks
+// flagd's schema loads, with a warning, as flagd loads it.
+std::string lines_of(const LoadResult& loaded, bool errors) {
   std::string text;
   for (const auto& d : loaded.diagnostics)
-    if (d.severity == severity) text += format(d) + "\n";
+    if (is_error(d, Strictness::Lenient) == errors) text += format(d, Strictness::Lenient) + "\n";
   return text;
 }
 
@@ -38,10 +40,10 @@ struct LocalFlags::State {
   std::string warnings;
 
   std::optional<LocalFlagsError> publish(const LoadResult& loaded) {
-    if (!loaded.ok()) return LocalFlagsError{lines_of(loaded, Diagnostic::Severity::Error)};
+    if (!loaded.ok()) return LocalFlagsError{lines_of(loaded, true)};
     const PublishOutcome outcome = publisher->publish(loaded.flags, 0);
     if (!outcome.published) return LocalFlagsError{outcome.error + "\n"};
-    warnings = lines_of(loaded, Diagnostic::Severity::Warning);
+    warnings = lines_of(loaded, false);
     return std::nullopt;
   }
 };
@@ -54,7 +56,7 @@ LocalFlags::~LocalFlags() = default;
 const std::string& LocalFlags::warnings() const noexcept { return state_->warnings; }
 
 Result<LocalFlags, LocalFlagsError> LocalFlags::create(const Loaded& loaded) {
-  if (!loaded.result.ok()) return LocalFlagsError{lines_of(loaded.result, Diagnostic::Severity::Error)};
+  if (!loaded.result.ok()) return LocalFlagsError{lines_of(loaded.result, true)};
   auto state = std::make_unique<State>();
   state->segment = std::make_shared<MemorySegment>(slot_bytes_for(loaded.result.flags));
   std::string error;

@@ -130,6 +130,19 @@ inline bool variant_named(const SlotView& slot, const std::byte* record, std::ui
   return true;
 }
 
+// The kind of variant `v` of a flag whose record says `flag_kind`: the flag's own, or for a Mixed
+// flag the variant's entry in the kind table after its `count` VariantRecords at `variants`
+// (loaded as the whole word that holds it). False if that table lies outside the slot (torn).
+inline bool variant_kind(const SlotView& slot, layout::ValueKind flag_kind, std::uint64_t variants,
+                         std::uint16_t count, std::uint16_t v, layout::ValueKind& kind) noexcept {
+  kind = flag_kind;
+  if (flag_kind != layout::ValueKind::Mixed) return true;
+  const std::uint64_t word_at = layout::variant_kinds_offset(variants, count) + (v & ~std::uint64_t{7});
+  if (v >= count || !slot.holds_words(word_at, 8)) return false;
+  kind = static_cast<layout::ValueKind>((slot.load<std::uint64_t>(word_at) >> ((v & 7) * 8)) & 0xFF);
+  return true;
+}
+
 // A key to look up, hashed once (outside any read section).
 struct KeyProbe {
   explicit KeyProbe(std::string_view k) noexcept : key(k), hash(key_hash(k)) {}

@@ -33,6 +33,7 @@ struct Reader::Raw {
   // undecided): the interpreter, which decides every rule, runs without that run again.
   bool fast_path_tried = false;
   bool override_value = false;  // the value is an override's own, not a variant's
+  bool mismatched_variant = false;  // TYPE_MISMATCH on a chosen variant, whose key is in `variant`
 };
 
 namespace {
@@ -233,12 +234,18 @@ void Reader::evaluate_index(std::uint32_t index, const std::string* override_tex
       return true;
     }
     if (chosen >= layout::word0_variant_count(word0)) return false;
-    if (!kind_fits(raw.kind, static_cast<int>(want))) {
-      raw.error = ErrorCode::TypeMismatch;
-      return true;
-    }
+    if (!detail::variant_kind(slot, raw.kind, variants, layout::word0_variant_count(word0), chosen, raw.kind))
+      return false;
     const std::uint64_t variant = variants + std::uint64_t{chosen} * sizeof(layout::VariantRecord);
     if (!slot.holds_words(variant, sizeof(layout::VariantRecord))) return false;
+    if (!kind_fits(raw.kind, static_cast<int>(want))) {
+      // flagd names the variant that does not fit the type asked for: so does the answer.
+      raw.error = ErrorCode::TypeMismatch;
+      raw.mismatched_variant = raw.variant != nullptr;
+      return raw.variant == nullptr ||
+             detail::copy_string(slot, layout::unpack_string_ref(slot.load<std::uint64_t>(variant)), *raw.variant,
+                                 &variant_grow);
+    }
     raw.payload = slot.load<std::uint64_t>(variant + 8);
     if ((raw.kind == ValueKind::String || raw.kind == ValueKind::Object) && text != nullptr &&
         !detail::copy_string(slot, layout::unpack_string_ref(raw.payload), *text, &text_grow))
@@ -273,7 +280,7 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
   out.reason = raw.reason;
   out.error = raw.error;
   out.generation = raw.generation;
-  out.has_variant = raw.has_value && !raw.override_value;
+  out.has_variant = (raw.has_value && !raw.override_value) || raw.mismatched_variant;
   if constexpr (std::is_same_v<T, bool>) {
     out.value = raw.has_value ? raw.payload != 0 : fallback;
   } else if constexpr (std::is_same_v<T, double>) {
@@ -284,9 +291,8 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
       if (const auto n = to_int64(std::bit_cast<double>(raw.payload))) {
         out.value = *n;
       } else {
-        out.reason = Reason::Error;
+        out.reason = Reason::Error;  // the variant stays named, as on any TYPE_MISMATCH
         out.error = ErrorCode::TypeMismatch;
-        out.has_variant = false;
       }
     }
   } else {

@@ -38,6 +38,12 @@ bool read_metadata_block(const SlotView& slot, std::uint64_t block, std::vector<
         value.value = std::move(text);
         break;
       }
+      case layout::MetadataKind::Json: {
+        MetadataJson json;
+        if (!detail::copy_string(slot, layout::unpack_string_ref(payload), json.text, budget)) return false;
+        value.value = std::move(json);
+        break;
+      }
       default: return false;
     }
     // A flag's entry replaces the set's entry of the same key.
@@ -188,6 +194,8 @@ SegmentStatus Reader::status() const {
     s.expired_flags = copy->expired_flags;
     s.sources = text_field(copy->sources, sizeof copy->sources);
     s.last_error = text_field(copy->last_error, sizeof copy->last_error);
+    s.load_warnings = copy->load_warnings;
+    s.first_warning = text_field(copy->first_warning, sizeof copy->first_warning);
     break;
   }
   return s;

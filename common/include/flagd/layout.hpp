@@ -28,7 +28,9 @@
 //   0      ImageHeader      generation, publish time, source hash, table sizes
 //   128    FlagRecord[flag_count]         indexed by stable flag index (kRecordsOffset)
 //          NameSlot[name_slots]           open-addressing hash of flag keys -> index
-//          VariantRecord / MetadataBlock  per flag, referenced from its FlagRecord
+//          VariantRecord[variant_count]   per flag, referenced from its FlagRecord; for a flag
+//            of kind Mixed followed by ValueKind[variant_count], zero-padded to 8 bytes
+//          MetadataBlock                  per flag, referenced from its FlagRecord
 //          string bytes                   each 8-aligned, zero-padded to a multiple of 8
 //
 // A reader reads every word of a slot with relaxed atomic loads, then an acquire fence, then
@@ -48,8 +50,9 @@ static_assert(std::endian::native == std::endian::little, "the segment layout is
 inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGDSEG1" little-endian
 // 2: compiled targeting rules; 3: RuleNode::flags; 4, 5: fast forms; 6: word 0 says which boolean
 // flags have one, RuleRef gives its size as a power of two; 7: short tests, guard words after a
-// fast form; 8: the publish word's superseded bit
-inline constexpr std::uint32_t kLayoutVersion = 8;
+// fast form; 8: the publish word's superseded bit; 9: value kinds Other and Mixed, the variant kind
+// table of a Mixed flag, metadata kind Json
+inline constexpr std::uint32_t kLayoutVersion = 9;
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSlotsOffset = 4096;
 inline constexpr std::uint32_t kSlotCount = 2;
@@ -125,6 +128,7 @@ static_assert(sizeof(SlotSequence) == kCacheLine);
 
 inline constexpr std::size_t kSourcesTextBytes = 2048;
 inline constexpr std::size_t kErrorTextBytes = 1280;
+inline constexpr std::size_t kWarningTextBytes = 256;
 
 // Written by the daemon whenever something happens; read by `flagctl status`. Guarded by its own
 // sequence counter and kept off the cache lines the evaluation path touches.
@@ -143,10 +147,15 @@ struct alignas(kCacheLine) DaemonStatus {
   std::uint32_t expired_flags;     // flags of the published image past their metadata "expires"
   char sources[kSourcesTextBytes];     // one line per source: flagd/source_status.hpp
   char last_error[kErrorTextBytes];    // message of the last rejected load, "" if none
-  std::uint8_t padding[4096 - 256 - 80 - kSourcesTextBytes - kErrorTextBytes];
+  // Of the published load: its warnings (flags that break flagd's schema among them), the first.
+  std::uint32_t load_warnings;
+  std::uint32_t reserved;
+  char first_warning[kWarningTextBytes];
+  std::uint8_t padding[4096 - 256 - 80 - kSourcesTextBytes - kErrorTextBytes - 8 - kWarningTextBytes];
 };
 static_assert(sizeof(DaemonStatus) == kSlotsOffset - 256);
 static_assert(offsetof(DaemonStatus, sources) == 80);
+static_assert(offsetof(DaemonStatus, load_warnings) == 80 + kSourcesTextBytes + kErrorTextBytes);
 
 struct SegmentPrefix {
   SegmentHeader header;
@@ -188,11 +197,17 @@ static_assert(offsetof(ImageHeader, rules_offset) == 72);
 inline constexpr std::uint32_t kRecordsOffset = sizeof(ImageHeader);
 
 enum class FlagState : std::uint8_t { Absent = 0, Enabled = 1, Disabled = 2 };
-enum class ValueKind : std::uint8_t { Boolean = 0, String = 1, Number = 2, Object = 3 };
+// Other: an array or null, which flagd loads as a variant value but no typed request accepts
+// (TYPE_MISMATCH); its payload is its JSON text, as an object's. Mixed: only in a FlagRecord, for a
+// flag whose variants differ in kind (flagd loads that too): each variant's kind is in the table
+// after its VariantRecords (variant_kinds_offset).
+enum class ValueKind : std::uint8_t { Boolean = 0, String = 1, Number = 2, Object = 3, Other = 4, Mixed = 5 };
 inline constexpr std::uint16_t kNoDefaultVariant = 0xFFFF;
 
 // Payload of a value (a variant's or the default's): boolean 0/1, number as IEEE-754 double bits,
 // string and object (compact JSON text) as a StringRef.
+inline constexpr std::uint64_t round_up8(std::uint64_t n) noexcept { return (n + 7) & ~std::uint64_t{7}; }
+
 struct StringRef {
   std::uint32_t offset;
   std::uint32_t length;
@@ -228,6 +243,14 @@ struct VariantRecord {
 };
 static_assert(sizeof(VariantRecord) == 16);
 
+// Where a Mixed flag's ValueKind[variant_count] starts, and the bytes it takes with its padding.
+inline constexpr std::uint64_t variant_kinds_offset(std::uint64_t variants_offset, std::uint16_t count) noexcept {
+  return variants_offset + std::uint64_t{count} * sizeof(VariantRecord);
+}
+inline constexpr std::uint64_t variant_kinds_bytes(std::uint16_t count) noexcept {
+  return round_up8(count);
+}
+
 // Hash slot for lookups by key: index + 1 (0 = empty) and the key's 32-bit hash.
 struct NameSlot {
   std::uint32_t index_plus_one;
@@ -235,7 +258,8 @@ struct NameSlot {
 };
 static_assert(sizeof(NameSlot) == 8);
 
-enum class MetadataKind : std::uint8_t { Boolean = 0, String = 1, Number = 2 };
+// Json: an object or array, as compact JSON text (flagd passes such metadata values on).
+enum class MetadataKind : std::uint8_t { Boolean = 0, String = 1, Number = 2, Json = 3 };
 
 struct MetadataEntry {
   StringRef key;
@@ -290,7 +314,5 @@ inline constexpr std::uint64_t pack_string_ref(StringRef r) noexcept {
 inline constexpr StringRef unpack_string_ref(std::uint64_t payload) noexcept {
   return StringRef{static_cast<std::uint32_t>(payload), static_cast<std::uint32_t>(payload >> 32)};
 }
-
-inline constexpr std::uint64_t round_up8(std::uint64_t n) noexcept { return (n + 7) & ~std::uint64_t{7}; }
 
 }  // namespace flagd::layout

@@ -86,16 +86,24 @@ class Result {
 template <class T>
 struct Evaluation {
   T value{};
-  std::string variant;       // the variant's key; empty when has_variant is false
+  // The variant's key; empty when has_variant is false. On TYPE_MISMATCH it names the variant whose
+  // value did not fit the type asked for, as flagd does (the value is then the caller's default).
+  std::string variant;
   bool has_variant = false;
   Reason reason = Reason::Error;
   ErrorCode error = ErrorCode::None;
   std::uint64_t generation = 0;  // the image the answer came from (0: no segment attached yet)
 };
 
+// A metadata value that is an object or an array (flagd passes them on), as compact JSON text.
+struct MetadataJson {
+  std::string text;
+  bool operator==(const MetadataJson&) const = default;
+};
+
 struct MetadataValue {
   std::string key;
-  std::variant<bool, std::string, double> value;
+  std::variant<bool, std::string, double, MetadataJson> value;
 };
 
 // One flag of the current image, for listings.
@@ -132,6 +140,10 @@ struct SegmentStatus {
   std::uint32_t expired_flags = 0;  // of the published image, when it was loaded (metadata "expires")
   std::string sources;     // one line per source (flagd/source_status.hpp decodes them)
   std::string last_error;  // of the last rejected load; empty if none
+  // Of the published load: how many warnings (flags that break flagd's schema, loaded as flagd
+  // loads them, among them), and the first, cut to fit.
+  std::uint32_t load_warnings = 0;
+  std::string first_warning;
   // The daemon replaced this segment and the reader could not move to the new one (see
   // Reader::try_attach); it answers from the old segment's last image.
   bool superseded = false;

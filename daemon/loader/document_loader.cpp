@@ -1,0 +1,534 @@
+#include "document_loader.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <initializer_list>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "closest_name.hpp"
+#include "expiry.hpp"
+#include "flagd/limits.hpp"
+#include "rule_compiler.hpp"
+
+namespace flagd {
+
+namespace {
+
+using Kind = JsonValue::Kind;
+using Severity = Diagnostic::Severity;
+
+bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// The field of a Go struct that a member key fills, as encoding/json decides: the field of that
+// exact name, else one whose name differs only in case. nullopt: no field (the member is ignored).
+std::optional<std::size_t> go_field(std::string_view key, std::initializer_list<std::string_view> fields) {
+  std::size_t i = 0;
+  for (std::string_view f : fields) {
+    if (f == key) return i;
+    ++i;
+  }
+  i = 0;
+  for (std::string_view f : fields) {
+    if (equal_ignoring_ascii_case(f, key)) return i;
+    ++i;
+  }
+  return std::nullopt;
+}
+
+// A copy of a document in which each object keeps only the last of a repeated key, where the
+// first stood: what Go's decoding into maps and structs sees. Built only for a document that
+// repeats a key.
+class LastKeyWins {
+ public:
+  JsonValue copy(const JsonValue& v) {
+    if (v.kind() == Kind::Array) {
+      auto& items = arrays_.emplace_back();
+      items.reserve(v.items().size());
+      for (const JsonValue& item : v.items()) items.push_back(copy(item));
+      return JsonValue::of_array(items, v.token());
+    }
+    if (v.kind() != Kind::Object) return v;
+    std::unordered_map<std::string_view, std::size_t> last;
+    const auto members = v.members();
+    for (std::size_t i = 0; i < members.size(); ++i) last[members[i].key] = i;
+    auto& kept = objects_.emplace_back();
+    kept.reserve(last.size());
+    std::unordered_set<std::string_view> placed;
+    for (const JsonMember& m : members) {
+      if (!placed.insert(m.key).second) continue;
+      const JsonMember& winner = members[last[m.key]];
+      kept.push_back(JsonMember{winner.key, winner.key_token, copy(winner.value)});
+    }
+    return JsonValue::of_object(kept, v.token());
+  }
+
+ private:
+  std::deque<std::vector<JsonValue>> arrays_;  // deques: a vector, once filled, never moves
+  std::deque<std::vector<JsonMember>> objects_;
+};
+
+// What a variant value is to the image: its kind and payload.
+FlagValue variant_value(const JsonValue& v) {
+  FlagValue value;
+  switch (v.kind()) {
+    case Kind::Bool:
+      value.kind = layout::ValueKind::Boolean;
+      value.boolean = v.boolean();
+      return value;
+    case Kind::Number:
+      value.kind = layout::ValueKind::Number;
+      value.number = v.number();
+      return value;
+    case Kind::String:
+      value.kind = layout::ValueKind::String;
+      value.text = v.text();
+      return value;
+    case Kind::Object:
+      value.kind = layout::ValueKind::Object;
+      value.text = to_json(v);
+      return value;
+    case Kind::Array:
+    case Kind::Null:
+      value.kind = layout::ValueKind::Other;
+      value.text = to_json(v);
+      return value;
+  }
+  return value;
+}
+
+class DocumentLoader {
+ public:
+  DocumentLoader(std::string_view file, TokenLocator& locator, std::vector<Diagnostic>& out)
+      : file_(file), locator_(locator), out_(out) {}
+
+  void load(const JsonValue& root, bool duplicate_keys, std::vector<FlagDefinition>& flags) {
+    if (duplicate_keys) {
+      report_duplicate_keys(root, JsonPath());
+      LastKeyWins copies;
+      check(copies.copy(root), flags);
+    } else {
+      check(root, flags);
+    }
+    limiter_.report_omitted(file_, out_);
+  }
+
+ private:
+  void check(const JsonValue& root, std::vector<FlagDefinition>& flags) {
+    const JsonPath document;
+    if (root.kind() != Kind::Object) {
+      error(document, root.token(),
+            "the document must be an object with a \"flags\" member, not " + std::string(kind_name(root.kind())));
+      return;
+    }
+    const JsonValue* flag_map = nullptr;
+    const JsonValue* metadata = nullptr;
+    for (const auto& m : root.members()) {
+      const auto field = go_field(m.key, {"flags", "metadata", "$evaluators"});
+      if (!field) {
+        if (m.key != "$schema")
+          warning(document.member(m.key), m.key_token,
+                  "unknown top-level member is ignored" + did_you_mean(m.key, {"flags", "metadata", "$evaluators"}));
+        continue;
+      }
+      const std::string_view name = *field == 0 ? "flags" : *field == 1 ? "metadata" : "$evaluators";
+      check_case(document, m, name);
+      (*field == 0 ? flag_map : *field == 1 ? metadata : evaluators_) = &m.value;
+    }
+    std::vector<MetadataItem> set_metadata;
+    if (metadata != nullptr) load_metadata(*metadata, document.member("metadata"), set_metadata);
+    if (evaluators_ != nullptr) check_evaluators(*evaluators_, document.member("$evaluators"));
+    if (flag_map == nullptr) {
+      error(document, root.token(), "the required member \"flags\" is missing");
+      return;
+    }
+    const JsonPath flags_path = document.member("flags");
+    switch (flag_map->kind()) {
+      case Kind::Null:
+        violation(flags_path, flag_map->token(), "\"flags\" is null: the file has no flags");
+        return;
+      case Kind::Object:
+        flags.reserve(flags.size() + flag_map->members().size());
+        for (const auto& m : flag_map->members()) {
+          FlagDefinition flag;
+          flag.key = m.key;
+          if (load_flag(m.value, m.key_token, flags_path.member(m.key), set_metadata, false, flag))
+            flags.push_back(std::move(flag));
+        }
+        return;
+      case Kind::Array: {
+        // flagd also reads "flags" as an array of flags, each naming its key in "key".
+        // A key named twice: the later flag counts, where the first stood, as in the object form.
+        const auto items = flag_map->items();
+        flags.reserve(flags.size() + items.size());
+        std::unordered_map<std::string, std::size_t> position;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          FlagDefinition flag;
+          if (!load_flag(items[i], items[i].token(), flags_path.element(i), set_metadata, true, flag)) continue;
+          const auto [at, first] = position.try_emplace(flag.key, flags.size());
+          if (first) {
+            flags.push_back(std::move(flag));
+          } else {
+            violation(flags_path.element(i), items[i].token(),
+                      "a second flag of key \"" + flag.key + "\": the last one counts, as in flagd");
+            flags[at->second] = std::move(flag);
+          }
+        }
+        return;
+      }
+      default:
+        error(flags_path, flag_map->token(),
+              "must be an object keyed by flag key (or an array of flags), not " +
+                  std::string(kind_name(flag_map->kind())));
+        return;
+    }
+  }
+
+  void report(Severity severity, const JsonPath& path, std::uint32_t token, std::string message) {
+    errors_ += severity == Severity::Error;
+    if (!limiter_.admit(severity, message)) return;
+    Diagnostic d;
+    d.severity = severity;
+    d.file = file_;
+    d.json_path = path.spelled();
+    locator_.locate(token, d.line, d.column);
+    d.message = std::move(message);
+    out_.push_back(std::move(d));
+  }
+  void error(const JsonPath& path, std::uint32_t token, std::string message) {
+    report(Severity::Error, path, token, std::move(message));
+  }
+  void violation(const JsonPath& path, std::uint32_t token, std::string message) {
+    report(Severity::Violation, path, token, std::move(message));
+  }
+  void warning(const JsonPath& path, std::uint32_t token, std::string message) {
+    report(Severity::Warning, path, token, std::move(message));
+  }
+
+  // A member Go matched to a field of another case ("State" for "state").
+  void check_case(const JsonPath& parent, const JsonMember& m, std::string_view field) {
+    if (m.key != field)
+      violation(parent.member(m.key), m.key_token,
+                "is read as \"" + std::string(field) + "\": flagd matches member names regardless of case");
+  }
+
+  // JSON allows repeated keys and flagd keeps the last; in a flag file that hides a mistake.
+  void report_duplicate_keys(const JsonValue& v, const JsonPath& path) {
+    if (v.kind() == Kind::Object) {
+      // Small objects compare their keys pairwise; large ones (the flag map) through a hash set.
+      constexpr std::size_t kPairwise = 16;
+      const auto members = v.members();
+      std::unordered_set<std::string_view> seen;
+      if (members.size() > kPairwise) seen.reserve(members.size());
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        const JsonMember& m = members[i];
+        bool duplicate = false;
+        if (members.size() > kPairwise) {
+          duplicate = !seen.insert(m.key).second;
+        } else {
+          for (std::size_t j = 0; j < i && !duplicate; ++j) duplicate = members[j].key == m.key;
+        }
+        const JsonPath step = path.member(m.key);
+        if (duplicate)
+          violation(step, m.key_token, "duplicate key \"" + std::string(m.key) + "\": the last one counts, as in flagd");
+        report_duplicate_keys(m.value, step);
+      }
+    } else if (v.kind() == Kind::Array) {
+      const auto items = v.items();
+      for (std::size_t i = 0; i < items.size(); ++i) report_duplicate_keys(items[i], path.element(i));
+    }
+  }
+
+  void check_evaluators(const JsonValue& v, const JsonPath& path) {
+    if (v.kind() == Kind::Null) return;
+    if (v.kind() != Kind::Object) {
+      error(path, v.token(), "must be an object of named rules, not " + std::string(kind_name(v.kind())));
+      return;
+    }
+    // flagd refuses a file with an evaluator whose JSON text is under three characters.
+    for (const auto& m : v.members())
+      if (to_json(m.value).size() < 3)
+        error(path.member(m.key), m.value.token(), "an evaluator must be a rule; flagd refuses an empty one");
+  }
+
+  void load_metadata(const JsonValue& v, const JsonPath& path, std::vector<MetadataItem>& out) {
+    if (v.kind() == Kind::Null) return;
+    if (v.kind() != Kind::Object) {
+      error(path, v.token(), "metadata must be an object, not " + std::string(kind_name(v.kind())));
+      return;
+    }
+    if (v.members().size() > limits::kMaxMetadataEntries) {
+      error(path, v.token(), "more than " + std::to_string(limits::kMaxMetadataEntries) + " metadata entries");
+      return;
+    }
+    for (const auto& m : v.members()) {
+      if (m.key == "expires" && (m.value.kind() != Kind::String || !parse_instant(m.value.text())))
+        warning(path.member(m.key), m.value.token(),
+                "not an ISO-8601 date or date-time (2026-06-30, 2026-06-30T17:00:00Z); the flag is not checked "
+                "for expiry");
+      MetadataItem item;
+      item.key = m.key;
+      bool kept = true;
+      switch (m.value.kind()) {
+        case Kind::Bool:
+          item.kind = layout::MetadataKind::Boolean;
+          item.boolean = m.value.boolean();
+          break;
+        case Kind::Number:
+          item.kind = layout::MetadataKind::Number;
+          item.number = m.value.number();
+          break;
+        case Kind::String:
+          if (!check_string_size(m.value, path.member(m.key))) continue;
+          item.kind = layout::MetadataKind::String;
+          item.text = m.value.text();
+          break;
+        case Kind::Null:  // flagd leaves a null value out of the answer: it hides a set's value too
+          kept = false;
+          break;
+        case Kind::Object:
+        case Kind::Array:
+          violation(path.member(m.key), m.value.token(),
+                    "metadata values must be strings, numbers or booleans (OpenFeature's flag metadata), not " +
+                        std::string(kind_name(m.value.kind())) + "; flagd passes it on as it is");
+          item.kind = layout::MetadataKind::Json;
+          item.text = to_json(m.value);
+          if (item.text.size() > limits::kMaxStringBytes) {
+            error(path.member(m.key), m.value.token(),
+                  "the value exceeds the limit of " + std::to_string(limits::kMaxStringBytes) + " bytes");
+            continue;
+          }
+          break;
+      }
+      // A flag's value replaces the set's where it stood; null removes it.
+      const auto existing = std::find_if(out.begin(), out.end(), [&](const MetadataItem& e) { return e.key == item.key; });
+      if (existing == out.end()) {
+        if (kept) out.push_back(std::move(item));
+      } else if (kept) {
+        *existing = std::move(item);
+      } else {
+        out.erase(existing);
+      }
+    }
+  }
+
+  // String constants of a rule that name one of the flag's variants carry its index, so that a
+  // rule answering with one needs no string comparison. Names JSON would escape never match in
+  // flagd (it names variants after the JSON text of the result), so they get no index.
+  static void name_variants(FlagDefinition& flag) {
+    for (auto& node : flag.rule) {
+      if (node.op != layout::RuleOp::String) continue;
+      bool plain = true;
+      for (char c : node.text)
+        plain = plain && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && static_cast<unsigned char>(c) >= 0x20;
+      for (std::size_t v = 0; plain && v < flag.variants.size(); ++v)
+        if (flag.variants[v].key == node.text) node.variant_hint = static_cast<std::uint16_t>(v + 1);
+    }
+  }
+
+  bool check_string_size(const JsonValue& v, const JsonPath& path) {
+    if (v.text().size() <= limits::kMaxStringBytes) return true;
+    error(path, v.token(), "string of " + std::to_string(v.text().size()) + " bytes exceeds the limit of " +
+                               std::to_string(limits::kMaxStringBytes));
+    return false;
+  }
+
+  // The members of a flag, as Go's decoding fills its struct.
+  struct FlagMembers {
+    const JsonValue* key = nullptr;
+    std::uint32_t key_token = 0;
+    const JsonValue* state = nullptr;
+    const JsonValue* variants = nullptr;
+    const JsonValue* default_variant = nullptr;
+    const JsonValue* targeting = nullptr;
+    const JsonValue* metadata = nullptr;
+  };
+
+  FlagMembers flag_members(const JsonValue& v, const JsonPath& path, bool keyed_inside) {
+    static const std::initializer_list<std::string_view> kFields = {"state", "variants", "defaultVariant",
+                                                                    "targeting", "metadata", "key"};
+    FlagMembers found;
+    for (const auto& m : v.members()) {
+      const auto field = go_field(m.key, kFields);
+      if (!field) {
+        violation(path.member(m.key), m.key_token, "unknown flag member is ignored" + did_you_mean(m.key, kFields));
+        continue;
+      }
+      if (*field == 5 && !keyed_inside) {
+        violation(path.member(m.key), m.key_token,
+                  "is ignored: \"key\" names a flag only in the array form of \"flags\", and here the member's name "
+                  "is the flag's key");
+        continue;
+      }
+      check_case(path, m, kFields.begin()[*field]);
+      const JsonValue** slots[] = {&found.state,     &found.variants, &found.default_variant,
+                                   &found.targeting, &found.metadata, &found.key};
+      *slots[*field] = &m.value;  // a later member of the same field replaces an earlier one, as in Go
+      if (*field == 5) found.key_token = m.key_token;
+    }
+    return found;
+  }
+
+  bool load_flag(const JsonValue& v, std::uint32_t key_token, const JsonPath& path,
+                 const std::vector<MetadataItem>& set_metadata, bool keyed_inside, FlagDefinition& flag) {
+    const std::size_t errors_before = errors_;
+    if (v.kind() != Kind::Object && v.kind() != Kind::Null) {
+      error(path, v.token(), "a flag must be an object, not " + std::string(kind_name(v.kind())));
+      return false;
+    }
+    const FlagMembers m = flag_members(v, path, keyed_inside);
+    if (v.kind() == Kind::Null)
+      violation(path, v.token(), "a flag must be an object; flagd loads null as a flag with no variants");
+    if (keyed_inside) {
+      if (m.key == nullptr || m.key->kind() == Kind::Null) {
+        violation(path, v.token(), "a flag in the array form needs a \"key\"; flagd gives this one the key \"\"");
+      } else if (m.key->kind() != Kind::String) {
+        error(path.member("key"), m.key->token(), "must be a string, not " + std::string(kind_name(m.key->kind())));
+      } else {
+        flag.key = m.key->text();
+        key_token = m.key->token();
+      }
+    }
+    if (flag.key.empty()) violation(path, key_token, "the flag key is empty");
+    if (flag.key.size() > limits::kMaxFlagKeyBytes)
+      error(path, key_token, "flag key is longer than " + std::to_string(limits::kMaxFlagKeyBytes) + " bytes");
+
+    load_state(m.state, v, path, flag);
+    load_variants(m.variants, v, path, flag);
+    load_default_variant(m.default_variant, path, flag);
+
+    if (m.targeting != nullptr) {
+      // Absent or {}: no rule (STATIC). Anything else is compiled (rule_compiler.cpp), null too:
+      // flagd's Go engine runs it as a rule that answers null, so its reason is DEFAULT.
+      const bool empty = m.targeting->kind() == Kind::Object && m.targeting->members().empty();
+      if (!empty) {
+        const RuleReporter reporter = [this](Severity severity, const JsonPath& where, std::uint32_t token,
+                                             std::string message) { report(severity, where, token, std::move(message)); };
+        compile_rule(*m.targeting, evaluators_, path.member("targeting"), reporter, flag.rule);
+        name_variants(flag);
+      }
+    }
+
+    flag.metadata = set_metadata;
+    if (m.metadata != nullptr) load_metadata(*m.metadata, path.member("metadata"), flag.metadata);
+    return errors_ == errors_before;
+  }
+
+  // Only "DISABLED" disables a flag in flagd: a missing, null or unknown state serves it.
+  void load_state(const JsonValue* state, const JsonValue& flag_value, const JsonPath& path, FlagDefinition& flag) {
+    flag.enabled = true;
+    if (state == nullptr || state->kind() == Kind::Null) {
+      violation(path, flag_value.token(), "the required member \"state\" is missing; flagd serves the flag as ENABLED");
+    } else if (state->kind() != Kind::String) {
+      error(path.member("state"), state->token(),
+            "must be the string \"ENABLED\" or \"DISABLED\", not " + std::string(kind_name(state->kind())));
+    } else if (state->text() == "DISABLED") {
+      flag.enabled = false;
+    } else if (state->text() != "ENABLED") {
+      violation(path.member("state"), state->token(),
+                "unknown state \"" + std::string(state->text()) +
+                    "\"; flagd serves the flag as ENABLED (only \"DISABLED\" disables it)" +
+                    did_you_mean(state->text(), {"ENABLED", "DISABLED"}));
+    }
+  }
+
+  void load_variants(const JsonValue* variants, const JsonValue& flag_value, const JsonPath& flag_path,
+                     FlagDefinition& flag) {
+    const JsonPath path = flag_path.member("variants");
+    flag.kind = layout::ValueKind::Boolean;
+    if (variants == nullptr || variants->kind() == Kind::Null || variants->members().empty()) {
+      if (variants != nullptr && variants->kind() != Kind::Null && variants->kind() != Kind::Object) {
+        error(path, variants->token(),
+              "must be an object of variant values, not " + std::string(kind_name(variants->kind())));
+      } else {
+        violation(variants != nullptr ? path : flag_path, variants != nullptr ? variants->token() : flag_value.token(),
+                  "a flag needs at least one variant; without one every evaluation answers the caller's default");
+      }
+      return;
+    }
+    const auto members = variants->members();
+    if (members.size() > limits::kMaxVariants) {
+      error(path, variants->token(),
+            std::to_string(members.size()) + " variants exceed the limit of " + std::to_string(limits::kMaxVariants));
+      return;
+    }
+    flag.variants.reserve(members.size());
+    const JsonMember* first = nullptr;
+    for (const auto& m : members) {
+      const JsonPath variant_path = path.member(m.key);
+      if (m.key.size() > limits::kMaxStringBytes) {
+        error(variant_path, m.key_token, "variant key is too long");
+        continue;
+      }
+      if (m.value.kind() == Kind::String && !check_string_size(m.value, variant_path)) continue;
+      Variant variant;
+      variant.key = m.key;
+      variant.value = variant_value(m.value);
+      if (variant.value.text.size() > limits::kMaxStringBytes) {
+        error(variant_path, m.value.token(),
+              std::string(m.value.kind() == Kind::Object ? "object" : "array") + " value exceeds the limit of " +
+                  std::to_string(limits::kMaxStringBytes) + " bytes");
+        continue;
+      }
+      if (variant.value.kind == layout::ValueKind::Other)
+        violation(variant_path, m.value.token(),
+                  "a variant value must be a boolean, string, number or object, not " +
+                      std::string(kind_name(m.value.kind())) + "; flagd answers TYPE_MISMATCH for it");
+      if (first == nullptr) {
+        first = &m;
+        flag.kind = variant.value.kind;
+      } else if (variant.value.kind != flag.kind && flag.kind != layout::ValueKind::Mixed) {
+        violation(variant_path, m.value.token(),
+                  "variant \"" + std::string(m.key) + "\" is " + std::string(kind_name(m.value.kind())) +
+                      " but variant \"" + std::string(first->key) + "\" is " +
+                      std::string(kind_name(first->value.kind())) +
+                      "; flagd answers TYPE_MISMATCH when the type asked for is not the chosen variant's");
+        flag.kind = layout::ValueKind::Mixed;
+      }
+      flag.variants.push_back(std::move(variant));
+    }
+  }
+
+  void load_default_variant(const JsonValue* default_variant, const JsonPath& flag_path, FlagDefinition& flag) {
+    if (default_variant == nullptr || default_variant->kind() == Kind::Null) return;
+    const JsonPath path = flag_path.member("defaultVariant");
+    if (default_variant->kind() != Kind::String) {
+      error(path, default_variant->token(),
+            "must be a variant key (a string) or null, not " + std::string(kind_name(default_variant->kind())));
+      return;
+    }
+    if (default_variant->text().empty()) {  // flagd reads "" as no default variant
+      violation(path, default_variant->token(), "an empty defaultVariant means none; write null");
+      return;
+    }
+    for (std::size_t i = 0; i < flag.variants.size(); ++i)
+      if (flag.variants[i].key == default_variant->text()) flag.default_variant = static_cast<std::uint16_t>(i);
+    if (!flag.default_variant)
+      error(path, default_variant->token(),
+            "\"" + std::string(default_variant->text()) + "\" is not one of the flag's variants; flagd refuses the file");
+  }
+
+  std::string file_;
+  TokenLocator& locator_;
+  std::vector<Diagnostic>& out_;
+  DiagnosticLimiter limiter_;
+  std::size_t errors_ = 0;  // listed or not
+  const JsonValue* evaluators_ = nullptr;
+};
+
+}  // namespace
+
+void load_document_flags(const JsonValue& root, bool duplicate_keys, std::string_view file, TokenLocator& locator,
+                         std::vector<FlagDefinition>& flags, std::vector<Diagnostic>& out) {
+  DocumentLoader(file, locator, out).load(root, duplicate_keys, flags);
+}
+
+}  // namespace flagd

@@ -1,0 +1,148 @@
+// Flags that break flagd's schema yet load in flagd: they load here too, and answer as flagd's Go
+// engine answers them (each expectation below is that engine's answer to the same file and
+// request), while the other flags of the file are unaffected.
+#include <catch2/catch.hpp>
+
+#include "memory_flags.hpp"
+
+using flagd::ErrorCode;
+using flagd::Evaluation;
+using flagd::Reason;
+using flagd::test::MemoryFlags;
+
+namespace {
+
+constexpr std::string_view kFlags = R"({
+  "flags": {
+    "good":        {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+    "no-state":    {"variants": {"on": true}, "defaultVariant": "on"},
+    "lower-state": {"state": "disabled", "variants": {"on": true}, "defaultVariant": "on"},
+    "no-variants": {"state": "ENABLED"},
+    "null-flag":   null,
+    "empty-default": {"state": "ENABLED", "variants": {"": true}, "defaultVariant": "", "targeting": {"if": [true, ""]}},
+    "mixed": {"state": "ENABLED",
+              "variants": {"b": true, "s": "text", "n": 2.5, "o": {"k": 1}, "a": [1, 2], "z": null},
+              "defaultVariant": "s", "targeting": {"var": "pick"}},
+    "typo":  {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+              "targetting": {"if": [true, "on"]}}
+  }
+})";
+
+Evaluation<bool> boolean(MemoryFlags& flags, std::string_view key, const flagd::Context& context = {}) {
+  Evaluation<bool> out;
+  flags.reader().evaluate(flags.reader().resolve(key), context, false, out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a flag without a state, or with one flagd does not know, is served as ENABLED") {
+  MemoryFlags flags(kFlags);
+  for (const char* key : {"no-state", "lower-state"}) {
+    const auto r = boolean(flags, key);
+    INFO(key);
+    CHECK(r.value);
+    CHECK(r.reason == Reason::Static);
+    CHECK(r.variant == "on");
+  }
+}
+
+TEST_CASE("a flag without variants, or null, answers the caller's default with reason DEFAULT") {
+  MemoryFlags flags(kFlags);
+  for (const char* key : {"no-variants", "null-flag"}) {
+    const auto r = boolean(flags, key);
+    INFO(key);
+    CHECK_FALSE(r.value);
+    CHECK(r.reason == Reason::Default);
+    CHECK(r.error == ErrorCode::None);
+    CHECK_FALSE(r.has_variant);
+  }
+}
+
+TEST_CASE("an empty defaultVariant is none, and a variant named \"\" can still be chosen by a rule") {
+  MemoryFlags flags(kFlags);
+  const auto r = boolean(flags, "empty-default");
+  CHECK(r.value);
+  CHECK(r.reason == Reason::TargetingMatch);
+  CHECK(r.has_variant);
+  CHECK(r.variant.empty());
+}
+
+TEST_CASE("variants of mixed types answer with the chosen variant's type, TYPE_MISMATCH naming it otherwise") {
+  MemoryFlags flags(kFlags);
+  auto& r = flags.reader();
+  const auto pick = [](std::string_view variant) {
+    flagd::Context c;
+    c.set("pick", variant);
+    return c;
+  };
+  const flagd::Handle mixed = r.resolve("mixed");
+
+  Evaluation<std::string> s;
+  r.evaluate(mixed, flagd::Context{}, std::string_view("dflt"), s);  // null: the default variant
+  CHECK(s.value == "text");
+  CHECK(s.reason == Reason::Default);
+  CHECK(s.variant == "s");
+
+  Evaluation<bool> b;
+  r.evaluate(mixed, pick("b"), false, b);
+  CHECK(b.value);
+  CHECK(b.reason == Reason::TargetingMatch);
+  r.evaluate(mixed, pick("s"), false, b);
+  CHECK_FALSE(b.value);
+  CHECK(b.reason == Reason::Error);
+  CHECK(b.error == ErrorCode::TypeMismatch);
+  CHECK(b.has_variant);
+  CHECK(b.variant == "s");
+
+  Evaluation<double> d;
+  r.evaluate(mixed, pick("n"), 0.0, d);
+  CHECK(d.value == 2.5);
+  Evaluation<std::int64_t> i;
+  r.evaluate(mixed, pick("n"), std::int64_t{0}, i);
+  CHECK(i.value == 2);
+  CHECK(r.get_double(mixed, pick("b"), -1.0) == -1.0);
+
+  Evaluation<std::string> o;
+  r.evaluate_object(mixed, pick("o"), "{}", o);
+  CHECK(o.value == R"({"k":1})");
+  CHECK(o.reason == Reason::TargetingMatch);
+  // An array or null fits no type asked for.
+  for (const char* variant : {"a", "z"}) {
+    INFO(variant);
+    r.evaluate_object(mixed, pick(variant), "{}", o);
+    CHECK(o.value == "{}");
+    CHECK(o.error == ErrorCode::TypeMismatch);
+    CHECK(o.variant == variant);
+    r.evaluate(mixed, pick(variant), std::string_view("dflt"), s);
+    CHECK(s.value == "dflt");
+    CHECK(s.error == ErrorCode::TypeMismatch);
+  }
+}
+
+TEST_CASE("an unknown flag member is ignored, so a misspelt targeting does not run") {
+  MemoryFlags flags(kFlags);
+  const auto r = boolean(flags, "typo");
+  CHECK_FALSE(r.value);
+  CHECK(r.reason == Reason::Static);
+  CHECK(r.variant == "off");
+}
+
+TEST_CASE("the flags beside those that break the schema answer as ever") {
+  MemoryFlags flags(kFlags);
+  const auto r = boolean(flags, "good");
+  CHECK(r.value);
+  CHECK(r.reason == Reason::Static);
+  CHECK(r.variant == "on");
+  CHECK(flags.reader().get_bool(flags.reader().resolve("good"), false));
+}
+
+TEST_CASE("a flag that is ever TYPE_MISMATCH by type alone keeps naming its variant") {
+  MemoryFlags flags(kFlags);
+  Evaluation<std::string> s;
+  flags.reader().evaluate(flags.reader().resolve("good"), flagd::Context{}, std::string_view("x"), s);
+  CHECK(s.value == "x");
+  CHECK(s.error == ErrorCode::TypeMismatch);
+  CHECK(s.has_variant);
+  CHECK(s.variant == "on");
+}
