@@ -34,6 +34,14 @@ check() {
   (cd "build/$name" && ctest --output-on-failure --no-tests=error -j"$jobs" "$@")
 }
 
+# flagd's own Go engine (../shared/go-oracle) is built by CMake into the build tree with Debian's
+# golang-1.19-go, offline, for the comparison tests (label "oracle"); without Go or those
+# sources they say so and are skipped.
+if [ ! -x /usr/lib/go-1.19/bin/go ] && ! command -v go >/dev/null; then
+  echo "==> Go not found: the comparison with flagd's Go engine (label oracle) will be skipped"
+elif [ ! -f ../shared/go-oracle/build.sh ]; then
+  echo "==> ../shared/go-oracle not found: the comparison with flagd's Go engine (label oracle) will be skipped"
+fi
 build release all -- -DCMAKE_BUILD_TYPE=Release -DFLAGD_BUILD_TESTS=ON -DFLAGD_BUILD_BENCH=ON
 
 # The reference JavaScript evaluator for the differential test, from the npm registry. Without

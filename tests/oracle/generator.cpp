@@ -83,9 +83,9 @@ class Generator {
       flags_.push_back(shape);
     }
     const int shape_roll = rng_.between(0, 99);
-    if (shape_roll < 2) c.file.add("flags", Json::null());
-    else if (shape_roll < 3) c.file.add("flags", Json::string("none"));
-    else if (shape_roll < 4) {}  // no flags member
+    if (shape_roll < 1) c.file.add("flags", Json::null());
+    else if (shape_roll < 2) c.file.add("flags", Json::string("none"));
+    else if (shape_roll < 3) {}  // no flags member
     else c.file.add(rng_.chance(98) ? "flags" : "Flags", std::move(container));
     if (rng_.chance(1)) c.breakage = rng_.chance(50) ? Case::Breakage::Truncated : Case::Breakage::TrailingText;
     c.spaced = rng_.chance(20);
@@ -135,7 +135,7 @@ class Generator {
   }
 
   Json metadata() {
-    if (rng_.chance(2)) return rng_.chance(50) ? Json::string("meta") : Json::array();  // flagd refuses the file
+    if (rng_.chance(1)) return rng_.chance(50) ? Json::string("meta") : Json::array();  // flagd refuses the file
     if (rng_.chance(3)) return Json::null();
     Json m = Json::object();
     for (int i = rng_.between(0, 3); i > 0; --i) {
@@ -152,20 +152,24 @@ class Generator {
     return m;
   }
 
+  // The bodies name no other evaluator: flagd substitutes $ref in an order of its own (a Go map's),
+  // so a nested $ref would answer one way or another from run to run.
   Json evaluators() {
+    std::vector<std::string> names;
     Json e = Json::object();
     for (int i = rng_.between(1, 3); i > 0; --i) {
       std::string name = rng_.chance(80) ? "e" + std::to_string(i) : rng_.pick(kEvaluatorNames);
       Json body;
-      const auto roll = rng_.below(40);
+      const auto roll = rng_.below(80);
       if (roll == 0) body = Json::object();                   // empty: flagd refuses the file
       else if (roll == 1) body = Json::number("1");           // too short: flagd refuses the file
       else if (roll == 2) body = Json::null();
-      else if (roll < 8) body = Json::string(rng_.pick(kVariantNames) + "xy");
+      else if (roll < 12) body = Json::string(rng_.pick(kVariantNames) + "xy");
       else body = rng_.chance(50) ? condition(1) : expression(1);
-      evaluators_.push_back(name);
+      names.push_back(name);
       e.add(std::move(name), std::move(body));
     }
+    evaluators_ = std::move(names);
     return e;
   }
 
@@ -208,7 +212,7 @@ class Generator {
     if (variants_.empty() || default_roll < 12) {}  // absent
     else if (default_roll < 80) f.add("defaultVariant", Json::string(rng_.pick(variants_)));
     else if (default_roll < 88) f.add("defaultVariant", Json::null());
-    else if (default_roll < 91) f.add("defaultVariant", Json::string(""));
+    else if (default_roll < 92) f.add("defaultVariant", Json::string(""));
     else if (default_roll < 93) f.add("defaultVariant", Json::string("no-such-variant"));  // flagd refuses
     else if (default_roll < 94) f.add("defaultVariant", Json::of(true));                    // flagd refuses
     else if (default_roll < 97) f.add(folded("defaultVariant"), Json::string(rng_.pick(variants_)));

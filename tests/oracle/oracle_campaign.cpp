@@ -1,7 +1,7 @@
 // Long runs of the comparison with flagd's Go engine, beyond what CI runs:
 //
 //   oracle_campaign [--seeds A-B | --seed S ...] [--cases N] [--requests R] [--only I]
-//                   [--shrinks-per-kind K] [--checks C] [--out DIR]
+//                   [--shrinks-per-kind K] [--max-shrinks M] [--checks C] [--out DIR]
 //                   [--flagctl PATH] [--go-oracle PATH]
 //
 // Cases I of each seed are generated alone again with --seed S --only I. The report (counts and
@@ -23,7 +23,8 @@ namespace {
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "oracle_campaign: %s\nusage: oracle_campaign [--seeds A-B | --seed S ...] [--cases N] [--requests R] "
-               "[--only I] [--shrinks-per-kind K] [--checks C] [--out DIR] [--flagctl PATH] [--go-oracle PATH]\n",
+               "[--only I] [--shrinks-per-kind K] [--max-shrinks M] [--checks C] [--out DIR] [--flagctl PATH] "
+               "[--go-oracle PATH]\n",
                why.c_str());
   return 2;
 }
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
       options.cases_per_seed = 1;
     } else if (arg == "--shrinks-per-kind" && number(value, n)) {
       options.shrinks_per_kind = static_cast<int>(n);
+    } else if (arg == "--max-shrinks" && number(value, n)) {
+      options.max_shrinks = static_cast<int>(n);
     } else if (arg == "--checks" && number(value, n)) {
       options.shrink.max_checks = static_cast<int>(n);
     } else if (arg == "--out") {

@@ -79,6 +79,17 @@ TEST_CASE("the generator reaches every operator flagd runs, and odd inputs", "[u
     folded_member = folded_member || text.find("\"State\"") != std::string::npos;
     for (const auto& r : c.requests) types.insert(r.find("type")->text);
     REQUIRE(timestamp_reads_are_guarded(c.file));
+    // no evaluator names another: flagd would resolve that in a random order
+    if (const Json* evaluators = c.file.find("$evaluators")) {
+      std::set<std::string> inside;
+      collect_operators(*evaluators, inside);
+      if (inside.count("$ref")) {
+        for (const auto& name : evaluators->keys) {
+          INFO(dump(*evaluators));
+          CHECK(dump(*evaluators).find("{\"$ref\":" + dump(Json::string(name)) + "}") == std::string::npos);
+        }
+      }
+    }
   }
   for (const char* op : {"var", "missing", "missing_some", "if", "?:", "==", "===", "!=", "!==", "!", "!!", "or", "and",
                          "<", "<=", ">", ">=", "max", "min", "+", "-", "*", "/", "%", "abs", "in", "cat", "substr",
