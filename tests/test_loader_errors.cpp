@@ -279,7 +279,7 @@ TEST_CASE("a $ref to a missing evaluator loads with a warning") {
 
 TEST_CASE("an if without an array of operands loads with a warning") {
   const auto result = load_flag_text(
-      flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"or": [true, {"if": "a"}]}})"), "flags.json");
+      flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"or": [{"var": "x"}, {"if": "a"}]}})"), "flags.json");
   REQUIRE(result.ok());
   REQUIRE(result.diagnostics.size() == 1);
   CHECK(flagd::format(result.diagnostics[0]).find("warning: flags.f.targeting.or[1].if: \"if\" needs an array of "
@@ -381,6 +381,37 @@ TEST_CASE("unknown flag members are ignored as flagd ignores them, and named by 
   CHECK(result.flags.flags[0].rule.empty());
   CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true}, "description": "x"})")) ==
         "flags.json:1:63: error: flags.f.description: unknown flag member is ignored");
+}
+
+TEST_CASE("a rule that can answer a constant naming no variant loads, and validate names the constant") {
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                                 "targeting": {"if": [{"var": "beta"}, "onn", "off"]}})")) ==
+        "flags.json:2:72: error: flags.f.targeting.if[1]: the rule can answer \"onn\", which names no variant of flag "
+        "\"f\" (flagd answers ERROR, GENERAL there) (did you mean \"on\"?)");
+  // Every result position: else branches, and/or operands, var defaults, fractional's buckets,
+  // booleans and numbers as flagd names them, and an evaluator's results where they are written.
+  const auto result = load_flag_text(R"({"$evaluators": {"pick": {"if": [{"var": "x"}, "b", "zz"]}},
+    "flags": {"f": {"state": "ENABLED", "variants": {"a": 1, "b": 2, "1": 3, "true": 4},
+      "targeting": {"if": [{"var": "p"}, {"or": [{"var": "q"}, "c"]},
+                           {"var": "r"}, {"var": ["s", "d"]},
+                           {"var": "t"}, {"fractional": [["a", 1], ["e", 1], [1, 1], [2.5, 1]]},
+                           {"var": "u"}, {"$ref": "pick"},
+                           true]}}}})",
+                                     "flags.json");
+  std::vector<std::string> named;
+  for (const auto& d : result.diagnostics)
+    if (d.severity == Diagnostic::Severity::Violation) named.push_back(d.json_path + " " + d.message.substr(0, d.message.find(',')));
+  CHECK(named == std::vector<std::string>{
+                     "flags.f.targeting.if[1].or[1] the rule can answer \"c\"",
+                     "flags.f.targeting.if[3].var[1] the rule can answer \"d\"",
+                     "flags.f.targeting.if[5].fractional[1][0] the rule can answer \"e\"",
+                     "flags.f.targeting.if[5].fractional[3][0] the rule can answer \"2.5\"",
+                     "$evaluators.pick.if[2] the rule can answer \"zz\"",
+                 });
+  // What names a variant, or cannot be known without running the rule, is fine.
+  CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"on": true, "off": false},
+                                "targeting": {"if": [{"var": "x"}, "on", {"cat": ["o", "ff"]}]}})"))
+            .ok(flagd::Strictness::Strict));
 }
 
 TEST_CASE("an unknown top-level member is only a warning") {

@@ -29,7 +29,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::optional<std::string_view> closest_name(std::string_view name, std::initializer_list<std::string_view> known) {
+std::optional<std::string_view> closest_name(std::string_view name, const std::vector<std::string_view>& known) {
   std::optional<std::string_view> best;
   std::size_t best_distance = std::max<std::size_t>(1, name.size() / 4) + 1;
   for (std::string_view candidate : known) {
@@ -42,7 +42,7 @@ std::optional<std::string_view> closest_name(std::string_view name, std::initial
   return best;
 }
 
-std::string did_you_mean(std::string_view name, std::initializer_list<std::string_view> known) {
+std::string did_you_mean(std::string_view name, const std::vector<std::string_view>& known) {
   const auto best = closest_name(name, known);
   return best ? " (did you mean \"" + std::string(*best) + "\"?)" : std::string();
 }

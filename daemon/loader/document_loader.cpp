@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <initializer_list>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +10,7 @@
 #include "expiry.hpp"
 #include "flagd/limits.hpp"
 #include "rule_compiler.hpp"
+#include "rule_results.hpp"
 
 namespace flagd {
 
@@ -30,7 +30,7 @@ bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept 
 
 // The field of a Go struct that a member key fills, as encoding/json decides: the field of that
 // exact name, else one whose name differs only in case. nullopt: no field (the member is ignored).
-std::optional<std::size_t> go_field(std::string_view key, std::initializer_list<std::string_view> fields) {
+std::optional<std::size_t> go_field(std::string_view key, const std::vector<std::string_view>& fields) {
   std::size_t i = 0;
   for (std::string_view f : fields) {
     if (f == key) return i;
@@ -334,6 +334,21 @@ class DocumentLoader {
     }
   }
 
+  // flagd loads a rule that can answer a constant naming no variant, and answers ERROR, GENERAL
+  // when it does: surely a typo, so validate names it.
+  void check_result_constants(const JsonValue& targeting, const JsonPath& path, const FlagDefinition& flag) {
+    if (flag.variants.empty()) return;  // reported already
+    std::vector<std::string_view> keys;
+    for (const Variant& v : flag.variants) keys.push_back(v.key);
+    for_each_result_constant(targeting, evaluators_, path, [&](const JsonValue& constant, const JsonPath& where) {
+      const std::optional<std::string> name = variant_named_by(constant);
+      if (!name || std::find(keys.begin(), keys.end(), *name) != keys.end()) return;
+      violation(where, constant.token(),
+                "the rule can answer \"" + *name + "\", which names no variant of flag \"" + flag.key +
+                    "\" (flagd answers ERROR, GENERAL there)" + did_you_mean(*name, keys));
+    });
+  }
+
   bool check_string_size(const JsonValue& v, const JsonPath& path) {
     if (v.text().size() <= limits::kMaxStringBytes) return true;
     error(path, v.token(), "string of " + std::to_string(v.text().size()) + " bytes exceeds the limit of " +
@@ -353,8 +368,8 @@ class DocumentLoader {
   };
 
   FlagMembers flag_members(const JsonValue& v, const JsonPath& path, bool keyed_inside) {
-    static const std::initializer_list<std::string_view> kFields = {"state", "variants", "defaultVariant",
-                                                                    "targeting", "metadata", "key"};
+    static const std::vector<std::string_view> kFields = {"state",     "variants", "defaultVariant",
+                                                          "targeting", "metadata", "key"};
     FlagMembers found;
     for (const auto& m : v.members()) {
       const auto field = go_field(m.key, kFields);
@@ -368,7 +383,7 @@ class DocumentLoader {
                   "is the flag's key");
         continue;
       }
-      check_case(path, m, kFields.begin()[*field]);
+      check_case(path, m, kFields[*field]);
       const JsonValue** slots[] = {&found.state,     &found.variants, &found.default_variant,
                                    &found.targeting, &found.metadata, &found.key};
       *slots[*field] = &m.value;  // a later member of the same field replaces an earlier one, as in Go
@@ -414,6 +429,7 @@ class DocumentLoader {
                                              std::string message) { report(severity, where, token, std::move(message)); };
         compile_rule(*m.targeting, evaluators_, path.member("targeting"), reporter, flag.rule);
         name_variants(flag);
+        check_result_constants(*m.targeting, path.member("targeting"), flag);
       }
     }
 

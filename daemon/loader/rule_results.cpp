@@ -1,0 +1,93 @@
+#include "rule_results.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace flagd {
+
+namespace {
+
+using Kind = JsonValue::Kind;
+
+class ResultWalker {
+ public:
+  ResultWalker(const JsonValue* evaluators, const std::function<void(const JsonValue&, const JsonPath&)>& found)
+      : evaluators_(evaluators), found_(found) {}
+
+  void walk(const JsonValue& v, const JsonPath& path, std::size_t depth) {
+    if (depth > kMaxDepth) return;
+    if (v.kind() == Kind::String || v.kind() == Kind::Number || v.kind() == Kind::Bool) {
+      found_(v, path);
+      return;
+    }
+    if (v.kind() != Kind::Object || v.members().size() != 1) return;
+    const JsonMember& op = v.members()[0];
+    const JsonPath at = path.member(op.key);
+    const auto operands = op.value.items();
+    if (op.key == "$ref") {
+      // flagd expands no $ref inside an evaluator; results there are reported where written.
+      const JsonValue* target = evaluators_ != nullptr && op.value.kind() == Kind::String && !in_evaluator_
+                                    ? evaluators_->find(op.value.text())
+                                    : nullptr;
+      if (target != nullptr) {
+        const JsonPath document;
+        const JsonPath evaluators = document.member("$evaluators");
+        in_evaluator_ = true;
+        walk(*target, evaluators.member(op.value.text()), depth + 1);
+        in_evaluator_ = false;
+      }
+    } else if (op.key == "if" || op.key == "?:") {
+      // [condition, then, condition, then, ..., else]
+      for (std::size_t i = 0; i < operands.size(); ++i)
+        if (i % 2 == 1 || (i + 1 == operands.size() && i != 0)) walk(operands[i], at.element(i), depth + 1);
+    } else if (op.key == "and" || op.key == "or") {
+      for (std::size_t i = 0; i < operands.size(); ++i) walk(operands[i], at.element(i), depth + 1);
+    } else if (op.key == "var") {
+      if (operands.size() == 2) walk(operands[1], at.element(1), depth + 1);
+    } else if (op.key == "fractional") {
+      // A first operand that is a string or an operation is the bucketing key; the rest are
+      // buckets, [variant, weight].
+      for (std::size_t i = 0; i < operands.size(); ++i) {
+        const auto bucket = operands[i].items();
+        if (!bucket.empty() && bucket[0].kind() != Kind::Null)
+          walk(bucket[0], at.element(i).element(0), depth + 1);
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxDepth = 64;  // the file's own nesting limit bounds it anyway
+  const JsonValue* evaluators_;
+  const std::function<void(const JsonValue&, const JsonPath&)>& found_;
+  bool in_evaluator_ = false;
+};
+
+}  // namespace
+
+void for_each_result_constant(const JsonValue& rule, const JsonValue* evaluators, const JsonPath& path,
+                              const std::function<void(const JsonValue&, const JsonPath&)>& found) {
+  ResultWalker(evaluators, found).walk(rule, path, 0);
+}
+
+std::optional<std::string> variant_named_by(const JsonValue& constant) {
+  switch (constant.kind()) {
+    case Kind::Bool: return std::string(constant.boolean() ? "true" : "false");
+    case Kind::String:
+      for (char c : constant.text())
+        if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || static_cast<unsigned char>(c) < 0x20)
+          return std::nullopt;
+      return std::string(constant.text());
+    case Kind::Number: {
+      // Go writes numbers from 1e-6 to 1e21 in plain decimals, the shortest that reads back.
+      const double x = constant.number();
+      if (x != 0 && (std::fabs(x) < 1e-6 || std::fabs(x) >= 1e21)) return std::nullopt;
+      char text[64];
+      const auto [end, problem] = std::to_chars(text, text + sizeof text, x, std::chars_format::fixed);
+      if (problem != std::errc()) return std::nullopt;
+      return std::string(text, end);
+    }
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace flagd
