@@ -1,5 +1,7 @@
 #include "judge.hpp"
 
+#include <set>
+
 namespace flagd::oracle {
 
 namespace {
@@ -40,9 +42,18 @@ std::string errors_of(const std::string& text) {
 }
 
 // What a refusal's message says, without where or of which names: the error text after its
-// "file:line:col: error: json.path: " prefix, numbers and 'quoted' names (flagd's flag and
-// variant names) blanked, so that two refusals for one reason have one signature; "quoted"
-// words (this project's operator and member names) stay, they name the reason.
+// "file:line:col: error: json.path: " prefix, with numbers and quoted names blanked, so that
+// two refusals for one reason have one signature; a quoted name of an operator flagd runs
+// stays ("abs" unsupported is another reason than "nope" unsupported).
+bool flagd_operator(const std::string& name) {
+  static const std::set<std::string> kOperators = {
+      "and", "or", "filter", "map", "reduce", "all", "none", "some", "in", "missing", "missing_some", "var", "set",
+      "cat", "substr", "merge", "if", "?:", "max", "min", "+", "-", "*", "/", "%", "abs", "!", "!!", "===", "!==",
+      "<", "<=", ">", ">=", "==", "!=", "contains_all", "contains_any", "contains_none", "fractional",
+      "starts_with", "ends_with", "sem_ver", "$ref"};
+  return kOperators.count(name) == 1;
+}
+
 std::string message_class(const std::string& message) {
   std::string m = message;
   if (const auto e = m.find("error: "); e != std::string::npos) {
@@ -75,17 +86,21 @@ std::string message_class(const std::string& message) {
   if (const auto bar = m.find(" | "); bar != std::string::npos) m.resize(bar);
   std::string out;
   char quote = 0;
+  std::string quoted;
   for (const char c : m) {
     if (quote) {
-      if (c == quote) {
-        out += "..";
-        out += c;
-        quote = 0;
+      if (c != quote) {
+        quoted += c;
+        continue;
       }
+      out += quote == '"' && flagd_operator(quoted) ? quoted : "..";
+      out += c;
+      quote = 0;
       continue;
     }
-    if (c == '\'') {
+    if (c == '\'' || c == '"') {
       quote = c;
+      quoted.clear();
       out += c;
     } else if (c >= '0' && c <= '9') {
       if (out.empty() || out.back() != 'N') out += 'N';

@@ -57,6 +57,20 @@ TEST_CASE("answers compare numbers by value and objects as maps", "[unit]") {
   CHECK(differing_fields(flagctl, flagctl).empty());
 }
 
+TEST_CASE("refusals for one reason share a signature", "[unit]") {
+  const auto refusal = [](const std::string& note) {
+    Finding f;
+    f.kind = Finding::Kind::FlagctlRefusesServed;
+    f.note = note;
+    return f.signature();
+  };
+  const std::string nope = refusal("flags.json:1:29: error: flags.i.targeting.nope: unsupported operator \"nope\"");
+  CHECK(nope == refusal("flags.json:3:7: error: flags[\"x y\"].targeting.if[0].x: unsupported operator \"x\""));
+  CHECK(nope != refusal("flags.json:1:29: error: flags.i.targeting.abs: unsupported operator \"abs\""));
+  CHECK(refusal("f:1:2: error: flags.f.targeting.map: \"map\" takes 2 operands, not 3") ==
+        refusal("f:9:9: error: flags.g.targeting.map: \"map\" takes 2 operands, not 1"));
+}
+
 TEST_CASE("a seed names the same cases, and other seeds other cases", "[unit]") {
   Rng a(case_seed(7, 3)), b(case_seed(7, 3)), c(case_seed(7, 4));
   const Case x = generate_case(a), y = generate_case(b), z = generate_case(c);
