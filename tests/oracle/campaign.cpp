@@ -17,8 +17,12 @@ std::string request_type(const Case& c, std::size_t r) {
 void collect_operators(const Json& node, bool in_rule, std::set<std::string>& out) {
   if (in_rule && node.is_object() && node.keys.size() == 1) out.insert(node.keys[0]);
   for (std::size_t i = 0; i < node.items.size(); ++i) {
-    const bool rule = in_rule || (node.is_object() && (node.keys[i] == "targeting" || node.keys[i] == "$evaluators"));
-    collect_operators(node.items[i], rule, out);
+    const Json& child = node.items[i];
+    if (!in_rule && node.is_object() && node.keys[i] == "$evaluators") {
+      for (const auto& body : child.items) collect_operators(body, true, out);  // the bodies, not the names
+      continue;
+    }
+    collect_operators(child, in_rule || (node.is_object() && node.keys[i] == "targeting"), out);
   }
 }
 
@@ -100,7 +104,9 @@ class Campaign {
       const std::string signature = f.signature();
       ++report_.per_signature[signature];
       // A few of each kind are shrunk: one per set of operators in the flag's rule.
-      std::string fine = signature + " " + request_type(c, f.request);
+      // (a refusal is of the file: the request's type does not tell causes apart)
+      std::string fine = signature;
+      if (f.kind == Finding::Kind::Answer) fine += " " + request_type(c, f.request);
       if (f.kind == Finding::Kind::Answer)
         if (const Json* flag = targeted_flag(c, f.request))
           if (const Json* rule = flag->is_object() ? flag->find("targeting") : nullptr)
@@ -131,7 +137,8 @@ class Campaign {
     d.checks = shrunk.checks;
     d.seed = seed;
     d.case_index = index;
-    d.cause = signature + " [" + request_type(d.minimal, 0) + "] " + operators_of(d.minimal.file);
+    d.cause = signature + (f.kind == Finding::Kind::Answer ? " [" + request_type(d.minimal, 0) + "] " : " ") +
+              operators_of(d.minimal.file);
     const Runs runs = run_both(d.minimal, engines_, true);
     const Verdict v = judge(d.minimal, runs);
     for (const auto& g : v.findings)

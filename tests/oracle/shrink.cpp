@@ -62,6 +62,16 @@ bool protected_site(const Case& c, const Site& s) {
   return s.path.size() == 1 && (name == "flag" || name == "type");
 }
 
+// A context is an object: `"context": null` or an array is a question of the two commands'
+// request formats, not of evaluation.
+bool requests_well_formed(const Case& c) {
+  for (const auto& r : c.requests) {
+    const Json* context = r.find("context");
+    if (context && !context->is_object()) return false;
+  }
+  return true;
+}
+
 void collect_variant_names(const Json& node, std::vector<std::string>& out) {
   for (std::size_t i = 0; i < node.items.size(); ++i) {
     if (node.is_object() && node.keys[i] == "variants" && node.items[i].is_object())
@@ -107,7 +117,7 @@ class Shrinker {
     Case candidate = best_;
     if (!edit(candidate)) return false;
     if (weight(candidate) >= weight(best_)) return false;
-    if (!timestamp_reads_are_guarded(candidate.file)) return false;
+    if (!timestamp_reads_are_guarded(candidate.file) || !requests_well_formed(candidate)) return false;
     ++checks_;
     if (!still_(candidate)) return false;
     best_ = std::move(candidate);
