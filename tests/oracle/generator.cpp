@@ -75,8 +75,12 @@ class Generator {
       Json flag = this->flag(shape);
       shape.key = key;
       if (container.is_array()) {
-        if (rng_.chance(92)) flag.items.insert(flag.items.begin(), Json::string(key)), flag.keys.insert(flag.keys.begin(), "key");
-        else shape.key = "";  // no key member: flagd keys it ""
+        if (rng_.chance(92)) {
+          flag.items.insert(flag.items.begin(), Json::string(key));
+          flag.keys.insert(flag.keys.begin(), "key");
+        } else {
+          shape.key = "";  // no key member: flagd keys it ""
+        }
         container.push(std::move(flag));
       } else {
         if (rng_.chance(3)) flag.add("key", Json::string("other"));  // ignored: the member name is the key
@@ -218,7 +222,10 @@ class Generator {
     else if (default_roll < 93) f.add("defaultVariant", Json::string("no-such-variant"));  // flagd refuses
     else if (default_roll < 94) f.add("defaultVariant", Json::of(true));                    // flagd refuses
     else if (default_roll < 97) f.add(folded("defaultVariant"), Json::string(rng_.pick(variants_)));
-    else f.add("defaultVariant", Json::string(rng_.pick(variants_))), f.add("defaultVariant", Json::null());
+    else {
+      f.add("defaultVariant", Json::string(rng_.pick(variants_)));
+      f.add("defaultVariant", Json::null());  // twice: the last one counts
+    }
     // targeting
     const auto targeting_roll = rng_.below(100);
     if (targeting_roll < 14) {}  // none
@@ -313,7 +320,10 @@ class Generator {
       else if (wr < 26) b.push(Json::number(rng_.pick({"-5", "1.5", "2147483647", "2147483648", "1e10", "-0"})));
       else if (wr < 27) b.push(Json::string("10"));
       else if (wr < 28) b.push(value(depth + 1));
-      else b.push(Json::number("1")), b.push(Json::number("2"));
+      else {
+        b.push(Json::number("1"));
+        b.push(Json::number("2"));  // an extra element
+      }
       if (rng_.chance(3)) b = rng_.chance(50) ? Json::array() : Json::string("x");
       a.push(std::move(b));
     }

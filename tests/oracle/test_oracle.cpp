@@ -170,18 +170,17 @@ TEST_CASE("flagctl answers as flagd's Go engine on generated flag files and requ
   options.shrink.max_checks = 250;
   const CampaignReport report = run_campaign(engines, options);
   const std::string text = render(report, "test_oracle [go] (seeds 1-3, 84 cases each)");
-  INFO(text);
   // It reached every answer flagd gives, and files flagd refuses.
   CHECK(report.served >= 2000);
   for (const char* answer : {"\"STATIC\"/null", "\"DEFAULT\"/null", "\"TARGETING_MATCH\"/null", "\"DISABLED\"/null",
                              "\"ERROR\"/\"FLAG_NOT_FOUND\"", "\"ERROR\"/\"TYPE_MISMATCH\"", "\"ERROR\"/\"PARSE_ERROR\"",
-                             "\"ERROR\"/\"GENERAL\""})
+                             "\"ERROR\"/\"GENERAL\""}) {
+    INFO(answer);
     CHECK(report.answers.count(answer) == 1);
+  }
   CHECK(report.go_refused_files > 0);
   CHECK(report.go_broken == 0);
-  // And flagctl answered every one of them as flagd does.
-  CHECK(report.disagreeing == 0);
-  CHECK(report.flagctl_serves_refused == 0);
-  CHECK(report.flagctl_refuses_served == 0);
-  CHECK(report.flagctl_broken == 0);
+  // And flagctl answered every one of them as flagd does; if not, the minimal cases, once.
+  if (report.findings() != 0) FAIL_CHECK(text);
+  CHECK(report.findings() == 0);
 }
