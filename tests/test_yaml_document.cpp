@@ -418,6 +418,14 @@ TEST_CASE("YAML merge keys add what the mapping does not set, earlier sources fi
   CHECK(scalar_merge.column == 7);
   CHECK(error_of("s: &s [1]\nv: {<<: *s}\n").message.find("merge") != std::string::npos);
   CHECK(error_of("a: &a {x: 1}\nv: {<<: *a, <<: *a}\n").message.find("merge") != std::string::npos);
+  // A chain of merges is bounded like nesting (each mapping merging the one before).
+  std::string chain = "m0: &m0 {k0: 0}\n";
+  for (int i = 1; i <= 70; ++i)
+    chain += "m" + std::to_string(i) + ": &m" + std::to_string(i) + " {<<: *m" + std::to_string(i - 1) + ", k" +
+             std::to_string(i) + ": " + std::to_string(i) + "}\n";
+  CHECK(error_of(chain).message.find("merges nested deeper than 64 levels") != std::string::npos);
+  CHECK(json_of("a: &a {x: 1}\nb: &b {<<: *a, y: 2}\nc: {<<: *b}\n") ==
+        R"({"a":{"x":1},"b":{"x":1,"y":2},"c":{"x":1,"y":2}})");
   // Merged positions are the source's.
   flagd::YamlDocument doc;
   flagd::Diagnostic error;

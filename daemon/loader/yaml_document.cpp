@@ -432,9 +432,10 @@ struct YamlDocument::Impl {
 
   // Appends the members mapping `m` gives, in order: its own, and where its << key stands those
   // of the mappings it merges that neither it nor an earlier source sets (yaml.v3's
-  // mergedFields). `merging`: `m` is itself merged, and `seen` holds the keys already set.
+  // mergedFields). `merging`: `m` is itself merged, `merges` deep, and `seen` holds the keys
+  // already set.
   bool gather(const Node& m, bool string_keys, bool via_alias, bool merging, const JsonPath& path,
-              std::vector<Pending>& out) {
+              std::vector<Pending>& out, std::size_t merges = 0) {
     const std::size_t first = out.size();
     std::uint32_t merge_value = kNone;
     std::size_t merge_at = 0;
@@ -466,8 +467,12 @@ struct YamlDocument::Impl {
       const Node& target = resolved(index);
       if (target.kind != Node::Kind::Mapping)
         return fail(s.at, path, "a merge key << takes a mapping, an alias of one, or a sequence of them");
+      // A chain of mappings each merging the one before is bounded like nesting.
+      if (merges >= limits::kMaxJsonDepth)
+        return fail(s.at, path, "merges nested deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
       if (alias) alias_step(+1, s.at);
-      const bool ok = count(s.at, path) && gather(target, string_keys, via_alias || alias, true, path, merged);
+      const bool ok =
+          count(s.at, path) && gather(target, string_keys, via_alias || alias, true, path, merged, merges + 1);
       if (alias) alias_step(-1, s.at);
       return ok;
     };
