@@ -414,6 +414,56 @@ TEST_CASE("a rule that can answer a constant naming no variant loads, and valida
             .ok(flagd::Strictness::Strict));
 }
 
+TEST_CASE("a YAML flag file loads as its JSON twin does, with diagnostics at its own lines and columns") {
+  constexpr std::string_view yaml = R"(# a flagd flag file in YAML
+flags:
+  new-checkout:
+    state: ENABLED
+    variants: {on: true, off: false}
+    defaultVariant: off
+    targeting:
+      if:
+        - ends_with: [{var: email}, "@example.com"]
+        - on
+        - fractional: [[on, 25], [off, 75]]
+    metadata: {owner: payments, expires: 2031-06-30}
+  typo:
+    state: ENABELD
+    variants: {a: 1}
+)";
+  const auto loaded = load_flag_text(yaml, "flags.yaml");
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded.flags.flags.size() == 2);
+  const auto twin = load_flag_text(R"({"flags": {
+    "new-checkout": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+      "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "on",
+                           {"fractional": [["on", 25], ["off", 75]]}]},
+      "metadata": {"owner": "payments", "expires": "2031-06-30T00:00:00Z"}},
+    "typo": {"state": "ENABELD", "variants": {"a": 1}}}})");
+  REQUIRE(twin.flags.flags.size() == 2);
+  const auto& a = loaded.flags.flags[0];
+  const auto& b = twin.flags.flags[0];
+  CHECK(a.key == b.key);
+  CHECK(a.default_variant == b.default_variant);
+  REQUIRE(a.rule.size() == b.rule.size());
+  for (std::size_t i = 0; i < a.rule.size(); ++i) {
+    CHECK(a.rule[i].op == b.rule[i].op);
+    CHECK(a.rule[i].text == b.rule[i].text);
+  }
+  REQUIRE(a.metadata.size() == 2);
+  CHECK(a.metadata[1].text == "2031-06-30T00:00:00Z");  // yaml.v3 reads a date as a time
+  // The state's problem at its YAML place.
+  REQUIRE(loaded.diagnostics.size() == 1);
+  CHECK(flagd::format(loaded.diagnostics[0]).rfind("flags.yaml:14:12: error: flags.typo.state: unknown state", 0) == 0);
+  // Any case of the extension names YAML; YAML's repeated keys are refused, as yaml.v3 refuses them.
+  CHECK(load_flag_text("flags:\n  f: {variants: {a: 1}, state: DISABLED}\n", "FLAGS.YML").ok(flagd::Strictness::Strict));
+  CHECK(first_error("flags: {}\n") == "flags.json:1:1: error: invalid JSON: unexpected character 'f'");  // .json
+  const auto repeated = load_flag_text("flags:\n  f: {state: ENABLED, variants: {a: 1, a: 2}}\n", "f.yaml");
+  REQUIRE_FALSE(repeated.ok());
+  CHECK(flagd::format(repeated.diagnostics.at(0)) ==
+        "f.yaml:2:40: error: flags.f.variants.a: duplicate key \"a\"; YAML forbids it, and flagd refuses the file");
+}
+
 TEST_CASE("an unknown top-level member is only a warning") {
   const auto result = load_flag_text(R"({"flags": {}, "version": 2, "flagz": {}})", "flags.json");
   REQUIRE(result.ok(flagd::Strictness::Strict));

@@ -110,9 +110,11 @@ class DocumentLoader {
   DocumentLoader(std::string_view file, TokenLocator& locator, std::vector<Diagnostic>& out)
       : file_(file), locator_(locator), out_(out) {}
 
-  void load(const JsonValue& root, bool duplicate_keys, std::vector<FlagDefinition>& flags) {
-    if (duplicate_keys) {
-      report_duplicate_keys(root, JsonPath());
+  void load(const JsonValue& root, RepeatedKeys repeated, std::vector<FlagDefinition>& flags) {
+    if (repeated == RepeatedKeys::Refused) {
+      report_duplicate_keys(root, JsonPath(), Severity::Error);
+    } else if (repeated == RepeatedKeys::LastCounts) {
+      report_duplicate_keys(root, JsonPath(), Severity::Violation);
       LastKeyWins copies;
       check(copies.copy(root), flags);
     } else {
@@ -220,8 +222,9 @@ class DocumentLoader {
                 "is read as \"" + std::string(field) + "\": flagd matches member names regardless of case");
   }
 
-  // JSON allows repeated keys and flagd keeps the last; in a flag file that hides a mistake.
-  void report_duplicate_keys(const JsonValue& v, const JsonPath& path) {
+  // JSON allows repeated keys and flagd keeps the last; in a flag file that hides a mistake. YAML
+  // does not allow them, and flagd refuses such a file.
+  void report_duplicate_keys(const JsonValue& v, const JsonPath& path, Severity severity) {
     if (v.kind() == Kind::Object) {
       // Small objects compare their keys pairwise; large ones (the flag map) through a hash set.
       constexpr std::size_t kPairwise = 16;
@@ -238,12 +241,15 @@ class DocumentLoader {
         }
         const JsonPath step = path.member(m.key);
         if (duplicate)
-          violation(step, m.key_token, "duplicate key \"" + std::string(m.key) + "\": the last one counts, as in flagd");
-        report_duplicate_keys(m.value, step);
+          report(severity, step, m.key_token,
+                 "duplicate key \"" + std::string(m.key) + "\"" +
+                     (severity == Severity::Error ? "; YAML forbids it, and flagd refuses the file"
+                                                  : ": the last one counts, as in flagd"));
+        report_duplicate_keys(m.value, step, severity);
       }
     } else if (v.kind() == Kind::Array) {
       const auto items = v.items();
-      for (std::size_t i = 0; i < items.size(); ++i) report_duplicate_keys(items[i], path.element(i));
+      for (std::size_t i = 0; i < items.size(); ++i) report_duplicate_keys(items[i], path.element(i), severity);
     }
   }
 
@@ -542,9 +548,9 @@ class DocumentLoader {
 
 }  // namespace
 
-void load_document_flags(const JsonValue& root, bool duplicate_keys, std::string_view file, TokenLocator& locator,
+void load_document_flags(const JsonValue& root, RepeatedKeys repeated, std::string_view file, TokenLocator& locator,
                          std::vector<FlagDefinition>& flags, std::vector<Diagnostic>& out) {
-  DocumentLoader(file, locator, out).load(root, duplicate_keys, flags);
+  DocumentLoader(file, locator, out).load(root, repeated, flags);
 }
 
 }  // namespace flagd

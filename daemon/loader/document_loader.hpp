@@ -33,9 +33,13 @@ class TokenLocator {
   ~TokenLocator() = default;
 };
 
+// What the parser saw of keys repeated in an object, and what flagd makes of them: JSON's last
+// one counts (Go's encoding/json), YAML's are refused (yaml.v3).
+enum class RepeatedKeys : std::uint8_t { None, LastCounts, Refused };
+
 // Validates one parsed document and appends its flags to `flags`; every problem goes to `out`.
-// `duplicate_keys`: whether the parser saw an object repeat a key (they are then found and named).
-void load_document_flags(const JsonValue& root, bool duplicate_keys, std::string_view file, TokenLocator& locator,
+// Repeated keys, if any, are found and named.
+void load_document_flags(const JsonValue& root, RepeatedKeys repeated, std::string_view file, TokenLocator& locator,
                          std::vector<FlagDefinition>& flags, std::vector<Diagnostic>& out);
 
 }  // namespace flagd

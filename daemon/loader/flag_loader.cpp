@@ -17,6 +17,7 @@
 #include "json_parse.hpp"
 #include "sha256.hpp"
 #include "trusted_file.hpp"
+#include "yaml_document.hpp"
 
 namespace flagd {
 
@@ -117,8 +118,50 @@ JsonParser& thread_parser() {
   return parser;
 }
 
+// Positions in YAML text: the document records each token's line and column as it reads it.
+class YamlLocator final : public TokenLocator {
+ public:
+  explicit YamlLocator(const YamlDocument& yaml) : yaml_(yaml) {}
+  void locate(std::uint32_t token, std::uint32_t& line, std::uint32_t& column) override {
+    yaml_.locate(token, line, column);
+  }
+
+ private:
+  const YamlDocument& yaml_;
+};
+
+// Whether a name (a path, or a URI whose query is ignored) names YAML, as flagd decides: its
+// extension, lowercased and with all but letters and digits dropped, is "yaml" or "yml".
+bool names_yaml(std::string_view name) {
+  name = name.substr(0, name.find_first_of("?#"));
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || name.find('/', dot) != std::string_view::npos) return false;
+  std::string extension;
+  for (char c : name.substr(dot + 1)) {
+    if (c >= 'A' && c <= 'Z') extension += static_cast<char>(c - 'A' + 'a');
+    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) extension += c;
+  }
+  return extension == "yaml" || extension == "yml";
+}
+
+void load_yaml_document(std::string_view text, std::string_view name, std::vector<FlagDefinition>& flags,
+                        std::vector<Diagnostic>& diagnostics) {
+  thread_local YamlDocument yaml;
+  Diagnostic parse_error;
+  const JsonValue* root = yaml.parse(text, name, parse_error);
+  if (root == nullptr) {
+    diagnostics.push_back(std::move(parse_error));
+    return;
+  }
+  for (const Diagnostic& d : yaml.violations()) diagnostics.push_back(d);
+  YamlLocator locator(yaml);
+  load_document_flags(*root, yaml.has_duplicate_keys() ? RepeatedKeys::Refused : RepeatedKeys::None, name, locator,
+                      flags, diagnostics);
+}
+
 void load_document(std::string_view text, std::string_view name, bool padded, std::vector<FlagDefinition>& flags,
                    std::vector<Diagnostic>& diagnostics) {
+  if (names_yaml(name)) return load_yaml_document(text, name, flags, diagnostics);
   JsonParser& parser = thread_parser();
   Diagnostic parse_error;
   const JsonValue* root = parser.parse(text, name, parse_error, padded);
@@ -127,7 +170,8 @@ void load_document(std::string_view text, std::string_view name, bool padded, st
     return;
   }
   JsonLocator locator(text, parser);
-  load_document_flags(*root, parser.has_duplicate_keys(), name, locator, flags, diagnostics);
+  load_document_flags(*root, parser.has_duplicate_keys() ? RepeatedKeys::LastCounts : RepeatedKeys::None, name,
+                      locator, flags, diagnostics);
 }
 
 }  // namespace

@@ -27,10 +27,12 @@ enum class FileTrust : std::uint8_t {
                 // a file anyone can edit would let anyone change what every reader sees
 };
 
-// Loads the files in order; a later file's flag replaces an earlier flag of the same key.
+// Loads the files in order; a later file's flag replaces an earlier flag of the same key. A file
+// whose name ends in .yaml or .yml is YAML (yaml_document.hpp), any other JSON.
 LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust = FileTrust::Any);
 
-// Loads one document held in memory; `name` stands for its file name in diagnostics.
+// Loads one document held in memory; `name` stands for its file name in diagnostics, and says
+// whether it is YAML as a file name does (a URI's query aside).
 LoadResult load_flag_text(std::string_view text, std::string_view name = "<memory>");
 
 // Reads a flag file as load_flag_files does (trust, size limit, one descriptor): its bytes in
