@@ -68,6 +68,10 @@ class Generator {
       c.set_targeting_key(keys_.back());
     }
     if (below(10) == 0) c.set("tags.0", "DE");
+    if (below(3) == 0) {
+      const Context::Item items[] = {Context::Item::of("FR"), Context::Item::of(below(2) ? "DE" : "x")};
+      c.set_object("obj").set_list("obj.tags", items);
+    }
   }
 
  private:
@@ -76,7 +80,9 @@ class Generator {
   const char* pick(const char* const (&list)[N]) { return list[below(N)]; }
 
   std::string attribute() {
-    static const char* const kPaths[] = {"country", "email", "plan", "tier", "missing", "tags.0", "tags.1", "tags"};
+    // Paths into lists read a segment as a number ("tags.x" is tags.0), whatever it is.
+    static const char* const kPaths[] = {"country", "email", "plan", "tier", "missing", "tags.0", "tags.1", "tags",
+                                         "tags.x", "tags.01", "obj.tags.1", "obj.missing"};
     return std::string("{\"var\": \"") + pick(kPaths) + "\"}";
   }
   std::string text() {
@@ -108,8 +114,16 @@ class Generator {
         for (std::uint32_t i = 0, n = below(4); i < n; ++i) list += (i ? ", " : "") + condition(depth + 1);
         return "{\"" + std::string(below(2) ? "and" : "or") + "\": [" + list + "]}";
       }
-      case 8: return "{\"" + std::string(below(2) ? "!" : "!!") + "\": [" + condition(depth + 1) + "]}";
-      default: return "{\"!\": []}";
+      case 8: {
+        // ! and !! of one operand, written in an array or alone; more operands are evaluated too.
+        const std::string op = below(2) ? "!" : "!!";
+        switch (below(4)) {
+          case 0: return "{\"" + op + "\": " + condition(depth + 1) + "}";
+          case 1: return "{\"" + op + "\": [" + condition(depth + 1) + ", " + (below(2) ? "1" : "{\"nope\": 1}") + "]}";
+          default: return "{\"" + op + "\": [" + condition(depth + 1) + "]}";
+        }
+      }
+      default: return below(3) != 0 ? "{\"!\": []}" : "{\"unknown_operator\": [1]}";
     }
   }
 

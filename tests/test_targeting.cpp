@@ -2,6 +2,11 @@
 // with flagd's Go evaluator as the reference where its engine differs from other JsonLogic ones.
 #include <catch2/catch.hpp>
 
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "flag_loader.hpp"
 #include "memory_flags.hpp"
 
 using flagd::Context;
@@ -37,6 +42,44 @@ std::string outcome(std::string_view rule, const Context& context = Context{}, s
   if (e.reason == Reason::Static) return "STATIC:" + e.variant;
   REQUIRE(e.reason == Reason::TargetingMatch);
   REQUIRE(e.value == e.variant);
+  return e.variant;
+}
+
+// The diagnostics loading the rule reports, as `flagctl validate` prints them (strict).
+std::vector<std::string> diagnostics(std::string_view rule, std::string_view evaluators = "") {
+  const flagd::LoadResult loaded = flagd::load_flag_text(flags_with(rule, evaluators), "flags.json");
+  std::vector<std::string> out;
+  for (const auto& d : loaded.diagnostics) out.push_back(flagd::format(d));
+  return out;
+}
+
+bool contains(const std::vector<std::string>& lines, std::string_view part) {
+  for (const auto& line : lines)
+    if (line.find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// The outcome of a rule whose flag has exactly the variants `names` (each its own value), for
+// names outside kNames: objects, arrays, escaped text.
+std::string named(std::string_view rule, std::initializer_list<std::string_view> names, const Context& context = Context{}) {
+  std::string variants = json_string("other") + ": \"other\"";
+  for (std::string_view n : names) variants += "," + json_string(n) + ":" + json_string(n);
+  flagd::test::MemoryFlags flags(R"({"flags": {"rule": {"state": "ENABLED", "variants": {)" + variants +
+                                 R"(}, "defaultVariant": "other", "targeting": )" + std::string(rule) + "}}}");
+  auto& r = flags.reader();
+  flagd::Evaluation<std::string> e;
+  r.evaluate(r.resolve("rule"), context, std::string_view("fallback"), e);
+  if (e.reason == Reason::Error) return "ERROR:" + std::string(flagd::to_string(e.error));
+  if (e.reason == Reason::Default) return "DEFAULT";
   return e.variant;
 }
 
@@ -174,7 +217,7 @@ TEST_CASE("missing and missing_some") {
   c.set("a", "x").set("e", "").set_null("n");
   CHECK(outcome(R"({"if": [{"missing": ["a", "e"]}, "yes", "no"]})", c) == "no");  // "" is not missing
   CHECK(outcome(R"({"if": [{"missing": ["a", "n"]}, "yes", "no"]})", c) == "yes");  // null is
-  CHECK(outcome(R"({"cat": {"missing": ["a", "b"]}})", c) == "ERROR:PARSE_ERROR");  // cat of an array
+  CHECK(outcome(R"({"cat": {"missing": ["a", "b"]}})", c) == "b");  // a single operand's list is the operand list
   CHECK(outcome(R"({"if": [{"missing_some": [1, ["a", "b"]]}, "yes", "no"]})", c) == "no");
   CHECK(outcome(R"({"if": [{"missing_some": [2, ["a", "b"]]}, "yes", "no"]})", c) == "yes");
 }
@@ -196,7 +239,7 @@ TEST_CASE("if, and, or, !, !! with JsonLogic's truthiness") {
   CHECK(outcome(R"({"!": [true]})") == "false");
   CHECK(outcome(R"({"!": [[]]})") == "true");
   CHECK(outcome(R"({"!!": ["0"]})") == "true");
-  CHECK(outcome(R"({"!!": [[0]]})") == "false");  // flagd's engine looks at the first element
+  CHECK(outcome(R"({"!!": [[0]]})") == "true");  // of the first operand: [0], which is true
   // flagd's engine asserts if's operand is an array: anything else fails when it is reached.
   CHECK(outcome(R"({"if": true})") == "ERROR:PARSE_ERROR");
   CHECK(outcome(R"({"?:": "a"})") == "ERROR:PARSE_ERROR");
@@ -274,7 +317,8 @@ TEST_CASE("in, cat, substr, merge") {
   CHECK(outcome("{\"substr\": [\"j\xc3\xbcrgen\", 0, 2]}") == "j\xc3\xbc");  // code points
   CHECK(outcome(R"({"substr": ["abcdef", 9]})") == "abcdef");  // a start past the end: all of it
   CHECK(outcome(R"({"substr": ["abcdef", 4, -3]})") == "ERROR:PARSE_ERROR");  // crossing lengths fail
-  CHECK(outcome(R"({"substr": ["abcdef", 0, 1e19]})") == "abcdef");
+  CHECK(outcome(R"({"substr": ["abcdef", 0, 9e18]})") == "abcdef");
+  CHECK(outcome(R"({"substr": ["abcdef", 0, 1e19]})") == "ERROR:PARSE_ERROR");  // int(1e19) is INT64_MIN in Go
   CHECK(outcome(R"({"substr": ["abcdef"]})") == "ERROR:PARSE_ERROR");  // no start: flagd's engine fails
   CHECK(outcome(R"({"substr": []})") == "ERROR:PARSE_ERROR");
   CHECK(outcome(R"({"if": [{"in": ["x"]}, "yes", "no"]})") == "no");  // no haystack: not found
@@ -524,3 +568,124 @@ TEST_CASE("get_bool with a context answers as the detailed evaluation does") {
   }
   CHECK(answered > 40);  // most of these are answered by rules, not by errors
 }
+
+// --- Rules flagd loads: what used to be load errors here ----------------------------------------
+
+TEST_CASE("an unknown operator loads with a violation and fails only when evaluation reaches it") {
+  const auto found = diagnostics(R"({"if": [{"var": "x"}, {"strats_with": [{"var": "e"}, "a"]}, "a"]})");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].rfind("flags.json:1:", 0) == 0);  // where: file, line and column
+  CHECK(found[0].find(": error: flags.rule.targeting.if[1].strats_with: unknown operator \"strats_with\" (did you mean "
+                      "\"starts_with\"?): flagd's engine fails the rule with PARSE_ERROR when evaluation reaches it") !=
+        std::string::npos);
+  const flagd::LoadResult loaded = flagd::load_flag_text(flags_with(R"({"frobnicate": 1})"), "flags.json");
+  CHECK(loaded.ok());                                 // the daemon loads it, as flagd does
+  CHECK_FALSE(loaded.ok(flagd::Strictness::Strict));  // validate and --strict refuse it
+  Context x;
+  x.set("x", true);
+  CHECK(outcome(R"({"if": [{"var": "x"}, {"frobnicate": 1}, "a"]})") == "a");  // a lazy branch not taken
+  CHECK(outcome(R"({"if": [{"var": "x"}, {"frobnicate": 1}, "a"]})", x) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"or": [true, {"nope": []}]})") == "true");
+  CHECK(outcome(R"({"and": [false, {"nope": []}]})") == "false");
+  CHECK(outcome(R"({"==": [1, {"nope": []}]})") == "ERROR:PARSE_ERROR");  // operands are evaluated first
+  CHECK(contains(diagnostics(R"({"cta": ["a"]})"), "(did you mean \"cat\"?)"));
+  CHECK_FALSE(contains(diagnostics(R"({"completely_unknown": ["a"]})"), "did you mean"));
+}
+
+TEST_CASE("operators short of operands or with too many load with a violation and answer as flagd's engine") {
+  CHECK(contains(diagnostics(R"({"map": [[1]]})"), "\"map\" takes 2 operands, not 1: flagd's engine answers []"));
+  CHECK(named(R"({"map": [[1]]})", {"[]"}) == "[]");
+  CHECK(named(R"({"filter": []})", {"[]"}) == "[]");
+  CHECK(named(R"({"map": [[1, 2], {"+": [{"var": ""}, 1]}, 5]})", {"[2,3]"}) == "[2,3]");  // extras ignored
+  CHECK(outcome(R"({"reduce": [[1, 2], {"var": "current"}]})") == "0");
+  CHECK(outcome(R"({"all": []})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"all": [[]]})") == "false");
+  CHECK(outcome(R"({"all": [[1]]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"none": [[]]})") == "true");
+  CHECK(outcome(R"({"none": [[1]]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"some": [[]]})") == "false");
+  CHECK(outcome(R"({"all": [[1], {"var": ""}, 3]})") == "true");
+  CHECK(contains(diagnostics(R"({"missing_some": [1]})"), "\"missing_some\" takes 2 operands, not 1"));
+  CHECK(outcome(R"({"missing_some": [1]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"missing_some": [1, "a"]})") == "ERROR:PARSE_ERROR");  // the names must be a list
+  CHECK(named(R"({"missing_some": [1, ["a"], 5]})", {"[a]"}) == "[a]");
+  CHECK(outcome(R"({"%": [7, 4, true]})") == "3");  // only the first two are taken
+  CHECK(outcome(R"({"%": [3]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"<": [3, 2, 1, 4]})") == "false");  // four: only the first two compared
+  CHECK(outcome(R"({"<": [1, 2, 0, 4]})") == "true");
+  CHECK(outcome(R"({"substr": ["abc", 0, 1, 5]})") == "abc");  // four: no length either
+  CHECK(outcome(R"({"!": [0, {"+": [true]}]})") == "ERROR:PARSE_ERROR");  // every operand is evaluated
+  CHECK(contains(diagnostics(R"({"!": [0, 1]})"), "\"!\" takes 1 operand, not 2"));
+}
+
+TEST_CASE("an operator written with one operand that is not an array takes that value's evaluation as its operands") {
+  Context c;
+  const Context::Item pair[] = {Context::Item::of(1.0), Context::Item::of("1")};
+  const Context::Item words[] = {Context::Item::of("b"), Context::Item::of("abc")};
+  const Context::Item zero[] = {Context::Item::of(0.0)};
+  c.set_list("pair", pair).set_list("words", words).set_list("zero", zero).set("s", "x");
+  CHECK(outcome(R"({"==": {"var": "pair"}})", c) == "true");
+  CHECK(outcome(R"({"in": {"var": "words"}})", c) == "true");
+  CHECK(outcome(R"({"+": {"var": "pair"}})", c) == "2");
+  CHECK(named(R"({"cat": {"var": "words"}})", {"babc"}, c) == "babc");
+  CHECK(outcome(R"({"==": 1})") == "ERROR:PARSE_ERROR");  // not a list
+  CHECK(outcome(R"({"===": 1})") == "false");
+  CHECK(outcome(R"({"!==": 1})") == "true");
+  CHECK(outcome(R"({"in": "abc"})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"cat": "x"})") == "x");
+  CHECK(outcome(R"({"cat": 1})") == "ERROR:PARSE_ERROR");
+  CHECK(named(R"({"merge": 1})", {"[1]"}) == "[1]");
+  CHECK(outcome(R"({"merge": null})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"-": 3})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"max": 3})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"starts_with": "abc"})") == "DEFAULT");
+  CHECK(outcome(R"({"sem_ver": "1"})") == "DEFAULT");
+  CHECK(outcome(R"({"fractional": "x"})") == "DEFAULT");
+  CHECK(named(R"({"missing": "a"})", {"[a]"}) == "[a]");
+  CHECK(outcome(R"({"missing": 1})") == "ERROR:PARSE_ERROR");
+  CHECK(contains(diagnostics(R"({"==": 1})"), "\"==\" takes an array of operands, not a number: flagd's engine fails"));
+  // and, or, if and the iterating operators take their array as written: anything else fails.
+  CHECK(outcome(R"({"and": true})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"or": {"var": "s"}})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"map": {"var": "pair"}})", c) == "ERROR:PARSE_ERROR");
+  CHECK(contains(diagnostics(R"({"and": true})"), "\"and\" takes an array of operands, not a boolean"));
+  CHECK(contains(diagnostics(R"({"if": "a"})"), "error: flags.rule.targeting.if: \"if\" takes an array of operands"));
+}
+
+TEST_CASE("var takes what flagd's engine takes: paths of strings and numbers, [path, default], computed paths") {
+  Context c;
+  const Context::Item pair[] = {Context::Item::of("q"), Context::Item::of("a")};
+  c.set("ab", "a").set("p", "ab").set_list("pd", pair).set("q", "b").set_object("1").set("1.5", "c").set("-1", "x");
+  CHECK(outcome(R"({"var": [1]})") == "ERROR:PARSE_ERROR");  // the array form's path must be a string
+  CHECK(outcome(R"({"var": [1, "a"]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"var": 1.5})", c) == "c");   // the number printed, then split at its dot
+  CHECK(outcome(R"({"var": -1})", c) == "x");
+  CHECK(outcome(R"({"var": null})", c) == "DEFAULT");  // nothing, outside iteration bodies
+  CHECK(outcome(R"({"var": true})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"var": {}})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"var": [null]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"var": {"cat": ["a", "b"]}})", c) == "a");  // a path computed at evaluation
+  CHECK(outcome(R"({"var": {"var": "p"}})", c) == "a");
+  CHECK(outcome(R"({"var": {"var": "pd"}})", c) == "b");  // [path, default], computed
+  CHECK(outcome(R"({"var": ["zz", "a", "b"]})") == "DEFAULT");  // three operands: no default
+  CHECK(outcome(R"({"var": ["ab", {"+": [true]}]})", c) == "ERROR:PARSE_ERROR");  // the default is evaluated first
+  CHECK(outcome(R"({"var": ["zz", {"cat": ["a"]}]})", c) == "a");
+  CHECK(contains(diagnostics(R"({"var": [1]})"), "a \"var\" path must be a string in var's array form, not a number"));
+  CHECK(contains(diagnostics(R"({"var": ["a", "b", "c"]})"), "\"var\" takes a path and a default, not 3 operands"));
+  CHECK(diagnostics(R"({"var": {"cat": ["a", "b"]}})").empty());  // a computed path is no mistake
+}
+
+TEST_CASE("$ref that flagd leaves unexpanded loads with a violation and fails when reached") {
+  const std::string evaluators = R"({"e": {"==": [{"var": "x"}, 1]}, "nested": {"$ref": "e"}, "a<b": true})";
+  CHECK(contains(diagnostics(R"({"$ref": "nope"})", evaluators),
+                 "error: flags.rule.targeting.$ref: \"$ref\" names \"nope\", which is not in $evaluators"));
+  CHECK(contains(diagnostics(R"({"$ref": 5})", evaluators), "\"$ref\" must name an evaluator (a string), not a number"));
+  CHECK(contains(diagnostics(R"({"$ref": "nested"})", evaluators), "error: $evaluators.nested.$ref: \"$ref\" to \"e\" inside an evaluator"));
+  CHECK(contains(diagnostics(R"({"$ref": "a<b"})", evaluators), "a name JSON escapes"));
+  CHECK(outcome(R"({"$ref": 5})", Context{}, evaluators) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"if": [false, {"$ref": "nope"}, "a"]})", Context{}, evaluators) == "a");
+  CHECK(outcome(R"({"$ref": "a<b"})", Context{}, evaluators) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"$ref": "nested"})", Context{}, evaluators) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"!": {"$ref": "e"}})", Context{}, evaluators) == "true");
+}
+

@@ -17,11 +17,7 @@ using layout::FastOp;
 using layout::FastSemVerOp;
 using layout::RuleOp;
 
-bool path_may_name_list_element(std::string_view path) {
-  const std::size_t dot = path.rfind('.');
-  if (dot == std::string_view::npos || dot + 1 == path.size()) return false;
-  return path.find_first_not_of("0123456789", dot + 1) == std::string_view::npos;
-}
+bool path_may_name_list_element(std::string_view path) { return path.find('.') != std::string_view::npos; }
 
 namespace {
 
@@ -186,9 +182,14 @@ class FastFormCompiler {
         }
         return condition(n.first + n.argc - 1, on_true, on_false);
       }
-      case RuleOp::Not:  // of its first operand only; of none: of null
+      // ! and !! of their first operand; of none: of []. flagd's engine evaluates the others
+      // too (which may fail), so only one is taken here.
+      case RuleOp::Not:
+        if (n.argc > 1) return undecided();
         return n.argc == 0 ? jump(on_true) : condition(n.first, on_false, on_true);
-      case RuleOp::NotNot: return n.argc == 0 ? jump(on_false) : condition(n.first, on_true, on_false);
+      case RuleOp::NotNot:
+        if (n.argc > 1) return undecided();
+        return n.argc == 0 ? jump(on_false) : condition(n.first, on_true, on_false);
       case RuleOp::AttrTest: return attribute_test(n, on_true, on_false);
       case RuleOp::SemVer: return sem_ver(n, on_true, on_false);
       case RuleOp::Less:

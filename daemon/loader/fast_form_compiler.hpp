@@ -15,8 +15,8 @@ namespace flagd {
 // word of each of the flag's variants, as the image stores it.
 std::vector<std::uint64_t> compile_fast_form(const FlagDefinition& flag, std::span<const std::uint64_t> payloads);
 
-// "tags.0": a `var` path that may name an element of a list attribute when no attribute has the
-// whole path (layout::kPathMayNameListElement).
+// "tags.0", "tags.x": a `var` path of more than one segment, which may name an element of a list
+// attribute when no attribute has the whole path (layout::kPathMayNameListElement).
 bool path_may_name_list_element(std::string_view path);
 
 }  // namespace flagd

@@ -118,7 +118,7 @@ inline constexpr std::uint64_t fast_string_words(std::uint64_t length) noexcept 
 // Longest path or constant a test holds (lengths are 16-bit fields).
 inline constexpr std::uint64_t kMaxFastStringBytes = 65535;
 
-// Test aux bit: the path ends in ".<digits>" (see kPathMayNameListElement).
+// Test aux bit: the path has more than one segment (see kPathMayNameListElement).
 inline constexpr std::uint8_t kFastPathMayNameListElement = 0x40;
 // NumberTest aux bit: the constant is the comparison's left operand.
 inline constexpr std::uint8_t kFastConstantFirst = 0x80;

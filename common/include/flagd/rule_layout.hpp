@@ -28,19 +28,32 @@ enum class RuleOp : std::uint8_t {
   In, Cat, Substr, Merge, Map, Filter, Reduce, All, None, Some,
   // flagd's operators
   Fractional, SemVer, StartsWith, EndsWith,
-  // a $ref to an evaluator that does not exist: the evaluation fails (flagd: PARSE_ERROR)
+  // An operation flagd's engine fails when evaluation reaches it (PARSE_ERROR): an unknown
+  // operator (a $ref left unexpanded included), or operands it cannot take (`if` of a number).
   Invalid,
   // A context attribute tested against constants, fused at load from ==, !=, ===, !==,
   // starts_with, ends_with (attribute first) or in (attribute in a list of strings): the same
   // operator, evaluated without copying the constants out of the image. `a`: the attribute's path;
   // `b`: its key hash | the original operator << 32; the one operand: the constant(s).
   AttrTest,
+  // The one operand of an operator written with a single value instead of an array of them
+  // ({"!": {"var": "a"}}): flagd's engine hands the operator that value's evaluation as its whole
+  // operand list, so an array it evaluates to is the list, and anything else a value the
+  // operator takes or fails on as it does.
+  Spread,
+  // `var` of a path known only at evaluation ({"var": {"cat": ...}}, {"var": null}, the array
+  // form with more than two operands): the one operand is the var's operand, evaluated.
+  VarOf,
+  // {"var": "$flagd"}: the object of flagd's properties, {"flagKey": ..., "timestamp": ...}.
+  FlagdObject,
   Count_
 };
 
 // RuleNode::flags bits.
-// The path of a Var or AttrTest node ends in ".<digits>": when no attribute has the whole path, it
-// may name an element of a list attribute ("tags.0"), which only the general evaluator resolves.
+// The path of a Var or AttrTest node has more than one segment: when no attribute has the whole
+// path, a shorter one may name a list attribute, whose element the next segment names ("tags.0",
+// and, as flagd reads a segment as a number, "tags.x" too), which only the general evaluator
+// resolves.
 inline constexpr std::uint8_t kPathMayNameListElement = 1;
 // A Fractional node carries the MurmurHash3 prefix of its flag's key (murmur3.hpp), hashed at load:
 // `a` = h | carry << 32 | carry_bytes << 56, `b` = the key's length.
@@ -51,7 +64,8 @@ struct RuleNode {
   std::uint8_t flags;   // kPathMayNameListElement, kFlagKeyHashed, else 0
   std::uint16_t argc;   // operands, at [first, first + argc)
   std::uint32_t first;
-  std::uint64_t a;      // Bool: 0/1; Number: double bits; String, Var, Object: packed StringRef
+  std::uint64_t a;      // Bool: 0/1; Number: double bits; String, Var: packed StringRef; Object:
+                        // packed StringRef of its JSON text as flagd's engine encodes it
   std::uint64_t b;      // Var: key hash of the path; String: index + 1 of the variant it names, or 0
 };
 static_assert(sizeof(RuleNode) == 24);
