@@ -689,3 +689,56 @@ TEST_CASE("$ref that flagd leaves unexpanded loads with a violation and fails wh
   CHECK(outcome(R"({"!": {"$ref": "e"}})", Context{}, evaluators) == "true");
 }
 
+// --- Operators jsonlogic v3.9.1 has beyond the classic set -------------------------------------
+
+TEST_CASE("abs: of a number or of the first operand, as arithmetic coerces") {
+  Context c;
+  const Context::Item minus[] = {Context::Item::of(-3.0), Context::Item::of(2.0)};
+  c.set_list("l", minus);
+  CHECK(outcome(R"({"abs": -3})") == "3");
+  CHECK(outcome(R"({"abs": [-3, 4]})") == "3");
+  CHECK(outcome(R"({"abs": "-2.5"})") == "2.5");
+  CHECK(outcome(R"({"abs": "x"})") == "0");  // a non-number string counts 0
+  CHECK(outcome(R"({"abs": {"-": [0]}})") == "0");
+  CHECK(outcome(R"({"abs": {"var": "l"}})", c) == "3");
+  CHECK(outcome(R"({"abs": []})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"abs": null})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"abs": [true]})") == "ERROR:PARSE_ERROR");
+}
+
+TEST_CASE("set: a copy of an object with one key set, the value evaluated again") {
+  Context c;
+  c.set_object("o").set("o.a", 1.0).set_object("p").set("p.var", "z").set("z", 7.0);
+  CHECK(named(R"({"set": [{"var": "o"}, "k", 1]})", {"{a:1,k:1}"}, c) == "{a:1,k:1}");
+  CHECK(named(R"({"set": [{"var": "o"}, "a", "b"]})", {"{a:b}"}, c) == "{a:b}");  // replaced
+  CHECK(named(R"({"set": [{"a": 1, "b": 2}, "0", [1, {"x": 1, "y": 2}]]})", {"{0:[1,{x:1,y:2}],a:1,b:2}"}) ==
+        "{0:[1,{x:1,y:2}],a:1,b:2}");  // keys sorted, as flagd's engine encodes them
+  CHECK(named(R"({"set": [{"var": "o"}, "k", {"var": "p"}]})", {"{a:1,k:7}"}, c) == "{a:1,k:7}");  // p applied
+  CHECK(outcome(R"({"set": [{"var": "o"}, "k", {"var": "o"}]})", c) == "ERROR:PARSE_ERROR");  // "a" is no operator
+  CHECK(named(R"({"set": [{"var": "o"}, "k"]})", {"{a:1}"}, c) == "{a:1}");  // fewer: the first
+  CHECK(outcome(R"({"set": [1, 2]})") == "1");
+  CHECK(outcome(R"({"set": []})") == "DEFAULT");
+  CHECK(outcome(R"({"set": [5, "k", 1]})") == "5");  // not an object: itself
+  CHECK(outcome(R"({"set": [{"var": "o"}, 1, 2]})", c) == "ERROR:PARSE_ERROR");  // the key must be a string
+  CHECK(outcome(R"({"set": 5})") == "ERROR:PARSE_ERROR");
+}
+
+TEST_CASE("contains_all, contains_any, contains_none: two lists, elements compared as Go compares them") {
+  CHECK(outcome(R"({"contains_all": [["a", "b", "c"], ["a", "b"]]})") == "true");
+  CHECK(outcome(R"({"contains_all": [["a", "b"], ["a", "b", "c"]]})") == "false");
+  CHECK(outcome(R"({"contains_all": [[1], []]})") == "true");
+  CHECK(outcome(R"({"contains_all": [[1], [], 3]})") == "false");  // not two operands
+  CHECK(outcome(R"({"contains_all": ["ab", ["a"]]})") == "false");  // not two lists
+  CHECK(outcome(R"({"contains_any": [["a", "b"], ["x", "b"]]})") == "true");
+  CHECK(outcome(R"({"contains_any": [[1, "a"], ["1"]]})") == "false");  // no coercion between kinds
+  CHECK(outcome(R"({"contains_any": [[1, "a"], [1.0]]})") == "true");
+  CHECK(outcome(R"({"contains_any": [[null], [null]]})") == "true");
+  CHECK(outcome(R"({"contains_any": [[true], [1]]})") == "false");
+  CHECK(outcome(R"({"contains_any": [[[1]], [[1]]]})") == "ERROR:PARSE_ERROR");  // Go cannot compare two lists
+  CHECK(outcome(R"({"contains_none": [["a", "b"], ["x", "y"]]})") == "true");
+  CHECK(outcome(R"({"contains_none": [["a", "b"], ["x", "b"]]})") == "false");
+  CHECK(outcome(R"({"contains_none": [[1], "1"]})") == "true");
+  CHECK(outcome(R"({"contains_none": 1})") == "true");
+  CHECK(outcome(R"({"contains_all": 1})") == "false");
+}
+

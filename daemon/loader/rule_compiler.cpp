@@ -58,16 +58,21 @@ constexpr OperatorSpec kOperators[] = {
     {RuleOp::Multiply, 0, kAny, "", ""},
     {RuleOp::Divide, 0, kAny, "", ""},
     {RuleOp::Modulo, 2, 2, kFails, kEvaluatedIgnored},
+    {RuleOp::Abs, 1, 1, kFails, kEvaluatedIgnored},
     {RuleOp::In, 2, 2, "flagd's engine answers false with one, and fails with none", kEvaluatedIgnored},
     {RuleOp::Cat, 0, kAny, "", ""},
     {RuleOp::Substr, 2, 3, kFails, "flagd's engine then ignores the length too"},
     {RuleOp::Merge, 0, kAny, "", ""},
+    {RuleOp::Set, 3, 3, "flagd's engine answers the first operand (null if none)", kEvaluatedIgnored},
     {RuleOp::Map, 2, 2, "flagd's engine answers []", kIgnored},
     {RuleOp::Filter, 2, 2, "flagd's engine answers []", kIgnored},
     {RuleOp::Reduce, 3, 3, "flagd's engine answers 0", kIgnored},
     {RuleOp::All, 2, 2, "flagd's engine fails with PARSE_ERROR unless the list is empty", kIgnored},
     {RuleOp::None, 2, 2, "flagd's engine fails with PARSE_ERROR unless the list is empty", kIgnored},
     {RuleOp::Some, 2, 2, "flagd's engine fails with PARSE_ERROR unless the list is empty", kIgnored},
+    {RuleOp::ContainsAll, 2, 2, "flagd's engine answers false", "flagd's engine answers false"},
+    {RuleOp::ContainsAny, 2, 2, "flagd's engine answers false", "flagd's engine answers false"},
+    {RuleOp::ContainsNone, 2, 2, "flagd's engine answers true", "flagd's engine answers true"},
     {RuleOp::Fractional, 1, kAny, "flagd's engine answers null", ""},
     {RuleOp::SemVer, 3, 3, "flagd's engine answers null", "flagd's engine answers null"},
     {RuleOp::StartsWith, 2, 2, "flagd's engine answers null", "flagd's engine answers null"},
@@ -231,9 +236,10 @@ bool may_be_array(RuleOp op) {
     case RuleOp::Equal: case RuleOp::StrictEqual: case RuleOp::NotEqual: case RuleOp::StrictNotEqual:
     case RuleOp::Not: case RuleOp::NotNot: case RuleOp::Less: case RuleOp::LessEqual: case RuleOp::Greater:
     case RuleOp::GreaterEqual: case RuleOp::Max: case RuleOp::Min: case RuleOp::Add: case RuleOp::Subtract:
-    case RuleOp::Multiply: case RuleOp::Divide: case RuleOp::Modulo: case RuleOp::In:
+    case RuleOp::Multiply: case RuleOp::Divide: case RuleOp::Modulo: case RuleOp::Abs: case RuleOp::In:
     case RuleOp::Cat: case RuleOp::Substr: case RuleOp::Reduce: case RuleOp::All: case RuleOp::None:
-    case RuleOp::Some: case RuleOp::Fractional: case RuleOp::SemVer: case RuleOp::StartsWith: case RuleOp::EndsWith:
+    case RuleOp::Some: case RuleOp::ContainsAll: case RuleOp::ContainsAny: case RuleOp::ContainsNone:
+    case RuleOp::Fractional: case RuleOp::SemVer: case RuleOp::StartsWith: case RuleOp::EndsWith:
     case RuleOp::AttrTest: case RuleOp::Invalid:
       return false;
     default:
@@ -249,10 +255,12 @@ std::string_view single_constant(RuleOp op, Kind kind) {
     case RuleOp::Missing: return kind == Kind::String ? std::string_view{} : kFails;
     case RuleOp::Cat: return kind == Kind::String ? std::string_view{} : kFails;
     case RuleOp::Merge: return kind == Kind::Null || kind == Kind::Object ? kFails : std::string_view{};
-    case RuleOp::Add:
+    case RuleOp::Add: case RuleOp::Abs:
       return kind == Kind::Number || kind == Kind::String ? std::string_view{} : kFails;
     case RuleOp::StrictEqual: return "flagd's engine answers false";
     case RuleOp::StrictNotEqual: return "flagd's engine answers true";
+    case RuleOp::ContainsAll: case RuleOp::ContainsAny: return "flagd's engine answers false";
+    case RuleOp::ContainsNone: return "flagd's engine answers true";
     case RuleOp::Fractional: case RuleOp::SemVer: case RuleOp::StartsWith: case RuleOp::EndsWith:
       return "flagd's engine answers null";
     default: return kFails;

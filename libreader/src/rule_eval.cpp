@@ -1426,14 +1426,18 @@ bool RuleEvaluator::op_arithmetic(const RuleNode& n, const Scope& scope, std::ui
   Args args;
   if (!values(n, scope, depth, args)) return false;
   double x = 0, y = 0;
-  if (args.single) {  // + takes one value; the others need a list
-    if (n.op != RuleOp::Add) return engine_error();
+  if (args.single) {  // + and abs take one value; the others need a list
+    if (n.op != RuleOp::Add && n.op != RuleOp::Abs) return engine_error();
     if (!go_number(args.value, x)) return false;
-    out = number_value(x);
+    out = number_value(n.op == RuleOp::Abs ? std::fabs(x) : x);
     return true;
   }
   const std::uint32_t count = args.count;
   switch (n.op) {
+    case RuleOp::Abs:
+      if (count == 0 || !go_number(at(args, 0), x)) return count == 0 ? engine_error() : false;
+      out = number_value(std::fabs(x));
+      return true;
     case RuleOp::Modulo:  // of the first two only
       if (count < 2) return engine_error();
       if (!go_number(at(args, 0), x) || !go_number(at(args, 1), y)) return false;
@@ -1683,6 +1687,84 @@ bool RuleEvaluator::op_missing(const RuleNode& n, const Scope& scope, std::uint3
   }
   if (n.op == RuleOp::MissingSome && need <= found) missing.length = 0;
   out = missing;
+  return true;
+}
+
+// set [object, key, value]: a copy of the object with the key set (the value evaluated again);
+// fewer than three operands give the first (null if none); anything but an object is itself.
+bool RuleEvaluator::op_set(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  Args args;
+  if (!values(n, scope, depth, args)) return false;
+  if (args.single) return engine_error();
+  if (args.count < 3) {
+    out = args.count == 0 ? null_value() : at(args, 0);
+    return true;
+  }
+  const RuleValue object = at(args, 0);
+  if (object.kind != Kind::Object) {
+    out = object;
+    return true;
+  }
+  if (at(args, 1).kind != Kind::String) return engine_error();
+  const RuleValue key = at(args, 1);
+  RuleValue value;
+  if (!reparse(at(args, 2), scope, depth, value)) return false;
+  if (!charge_bytes(object.length)) return false;
+  const std::size_t mark = text_used_;
+  bool placed = false, any = false, ok = true;
+  const auto put_member = [&]() {
+    placed = true;
+    return (!any || put_text(",")) && encode(key, depth) && put_text(":") && encode(value, depth);
+  };
+  if (!put_text("{")) return false;
+  const bool parsed = json::members(object.view(), [&](std::string_view k, std::string_view v) {
+    bool decoded;
+    const int order = json::compare_string(k, key.view(), decoded);
+    if (!decoded) return ok = false;
+    if (!placed && order >= 0) {
+      if (!put_member()) return ok = false;
+      any = true;
+    }
+    if (order != 0) {
+      if (!(!any || put_text(",")) || !put_text(k) || !put_text(":") || !put_text(v)) return ok = false;
+      any = true;
+    }
+    return true;
+  });
+  if (!ok) return failure_ == RuleOutcome::General ? false : malformed();
+  if (!parsed) return malformed();
+  if (!placed && !put_member()) return false;
+  if (!put_text("}")) return false;
+  out = object_value({text_ + mark, text_used_ - mark});
+  return true;
+}
+
+// contains_all / contains_any / contains_none [list, list]: elements compared as Go's == does
+// (two lists or two objects fail); anything but two lists: false (contains_none: true).
+bool RuleEvaluator::op_contains(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  Args args;
+  if (!values(n, scope, depth, args)) return false;
+  const bool none = n.op == RuleOp::ContainsNone;
+  out = bool_value(none);
+  if (args.single || args.count != 2) return true;
+  const RuleValue& search = at(args, 0);
+  const RuleValue& wanted = at(args, 1);
+  if (search.kind != Kind::Array || wanted.kind != Kind::Array) return true;
+  for (std::uint32_t i = 0; i < wanted.length; ++i) {
+    if (!charge(search.length + 1)) return false;
+    bool found = false;
+    for (std::uint32_t j = 0; j < search.length && !found; ++j)
+      if (!go_equal(element(search, j), element(wanted, i), found)) return false;
+    if (n.op == RuleOp::ContainsAll && !found) {
+      out = bool_value(false);
+      return true;
+    }
+    if (n.op != RuleOp::ContainsAll && found) {
+      out = bool_value(!none);
+      return true;
+    }
+  }
+  out = bool_value(n.op != RuleOp::ContainsAny);
   return true;
 }
 
@@ -2293,11 +2375,16 @@ bool RuleEvaluator::dispatch(std::uint32_t index, const Scope& scope, std::uint3
     case RuleOp::Subtract:
     case RuleOp::Multiply:
     case RuleOp::Divide:
-    case RuleOp::Modulo: return op_arithmetic(n, scope, depth, out);
+    case RuleOp::Modulo:
+    case RuleOp::Abs: return op_arithmetic(n, scope, depth, out);
     case RuleOp::In: return op_in(n, scope, depth, out);
     case RuleOp::Cat: return op_cat(n, scope, depth, out);
     case RuleOp::Substr: return op_substr(n, scope, depth, out);
     case RuleOp::Merge: return op_merge(n, scope, depth, out);
+    case RuleOp::Set: return op_set(n, scope, depth, out);
+    case RuleOp::ContainsAll:
+    case RuleOp::ContainsAny:
+    case RuleOp::ContainsNone: return op_contains(n, scope, depth, out);
     case RuleOp::Map:
     case RuleOp::Filter:
     case RuleOp::All:

@@ -173,6 +173,8 @@ class RuleEvaluator {
   bool op_substr(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_merge(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_missing(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_set(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool op_contains(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_iterate(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_reduce(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool op_fractional(const layout::RuleNode& n, std::uint32_t index, const Scope& scope, std::uint32_t depth,

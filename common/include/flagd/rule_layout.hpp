@@ -36,6 +36,8 @@ enum class RuleOp : std::uint8_t {
   // operator, evaluated without copying the constants out of the image. `a`: the attribute's path;
   // `b`: its key hash | the original operator << 32; the one operand: the constant(s).
   AttrTest,
+  // jsonlogic's operators beyond the classic set
+  Abs, Set, ContainsAll, ContainsAny, ContainsNone,
   // The one operand of an operator written with a single value instead of an array of them
   // ({"!": {"var": "a"}}): flagd's engine hands the operator that value's evaluation as its whole
   // operand list, so an array it evaluates to is the list, and anything else a value the
