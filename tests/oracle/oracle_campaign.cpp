@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -96,7 +97,17 @@ int main(int argc, char** argv) {
   if (out_dir.empty()) {
     std::cout << text;
   } else {
-    std::ofstream(out_dir + "/report.md") << text;
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    std::ofstream out(out_dir + "/report.md");
+    out << text;
+    out.close();
+    if (ec || !out) {
+      std::fprintf(stderr, "oracle_campaign: cannot write %s/report.md%s%s\n", out_dir.c_str(), ec ? ": " : "",
+                   ec ? ec.message().c_str() : "");
+      std::cout << text;
+      return 2;
+    }
     std::fprintf(stderr, "report: %s/report.md\n", out_dir.c_str());
   }
   std::fprintf(stderr, "%zu requests compared, %zu answered differently, %zu distinct minimal cases\n", report.compared,
