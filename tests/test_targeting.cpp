@@ -742,3 +742,206 @@ TEST_CASE("contains_all, contains_any, contains_none: two lists, elements compar
   CHECK(outcome(R"({"contains_all": 1})") == "false");
 }
 
+// --- Where this evaluator and flagd's Go engine used to disagree --------------------------------
+
+TEST_CASE("! and !! unwrap an evaluated array only when written with a single operand") {
+  Context c;
+  const Context::Item zero[] = {Context::Item::of(0.0)};
+  c.set_list("a", zero);
+  CHECK(outcome(R"({"!": {"var": "a"}})", c) == "true");    // !0
+  CHECK(outcome(R"({"!": [{"var": "a"}]})", c) == "false");  // ![0]
+  CHECK(outcome(R"({"!": [[0]]})") == "false");
+  CHECK(outcome(R"({"!!": {"var": "a"}})", c) == "false");
+  CHECK(outcome(R"({"!!": [{"var": "a"}]})", c) == "true");
+  CHECK(outcome(R"({"!": {"merge": [[0]]}})") == "true");
+  CHECK(outcome(R"({"!": []})") == "true");
+}
+
+TEST_CASE("numeric strings out of range and Go's number syntax") {
+  CHECK(outcome(R"({">": ["1e400", 1]})") == "false");  // comparisons: NaN
+  CHECK(outcome(R"({"==": ["1e400", "1e400"]})") == "true");  // two strings: bytes
+  CHECK(outcome(R"({"if": [{">": [{"+": ["1e400"]}, 1]}, "yes", "no"]})") == "yes");  // arithmetic: +Inf
+  CHECK(outcome(R"({"+": ["0x1p3"]})") == "ERROR:GENERAL");  // 8: no variant "8"
+  CHECK(outcome(R"({"if": [{"==": ["0x1p3", 8]}, "yes", "no"]})") == "yes");  // hexadecimal with an exponent
+  CHECK(outcome(R"({"if": [{"==": ["0x10", 16]}, "yes", "no"]})") == "no");   // without one: not a number
+  CHECK(outcome(R"({"if": [{"==": ["1_0", 10]}, "yes", "no"]})") == "yes");   // underscores between digits
+  CHECK(outcome(R"({"if": [{"==": ["_10", 10]}, "yes", "no"]})") == "no");
+  CHECK(outcome(R"({"if": [{"==": ["-nan", {"/": [0, 0]}]}, "yes", "no"]})") == "no");
+  CHECK(outcome(R"({"if": [{"==": ["\u00a01", 1]}, "yes", "no"]})") == "no");  // only a blank string is 0
+  CHECK(outcome(R"({"if": [{"==": ["\u2003", 0]}, "yes", "no"]})") == "yes");  // Unicode white space is blank
+}
+
+TEST_CASE("in reads list elements as numbers when the needle is one, and ranges as flagd's engine does") {
+  CHECK(outcome(R"({"in": [0, ["a"]]})") == "true");  // "a" reads as 0
+  CHECK(outcome(R"({"in": ["x", [[0, 1]]]})") == "true");  // so does the needle of a range
+  CHECK(outcome(R"({"in": [1, [null]]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"in": [5, [[6, null]]]})") == "false");  // the high end is read only past the low one
+  CHECK(outcome(R"({"in": [5, [[1, null]]]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"in": [1, [[0]]]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"in": [null, [null]]})") == "true");
+  CHECK(outcome(R"({"in": [[1], [1]]})") == "false");
+  Context c;
+  c.set_object("o").set("o.b", 1.0);
+  CHECK(outcome(R"({"in": [{"var": "o"}, [{"var": "o"}]]})", c) == "ERROR:PARSE_ERROR");  // two objects
+  CHECK(outcome(R"({"in": [{"var": "o"}, ["x", 1]]})", c) == "false");
+}
+
+TEST_CASE("starts_with, ends_with and sem_ver evaluate every operand before counting them") {
+  CHECK(outcome(R"({"starts_with": [{"+": [true]}]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"starts_with": ["a", "a", {"+": [true]}]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"ends_with": [{"+": [true]}]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"sem_ver": [{"+": [true]}, "="]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"starts_with": ["abc", "a", "x"]})") == "DEFAULT");
+}
+
+TEST_CASE("numbers become text as Go prints them, wherever they do") {
+  CHECK(named(R"({"cat": ["a", 1234567890123456789]})", {"a1234567890123456800"}) == "a1234567890123456800");
+  CHECK(named(R"({"cat": ["a", 0.0000001]})", {"a0.0000001"}) == "a0.0000001");
+  CHECK(named(R"({"cat": ["a", 123456789012345678901234567890]})", {"a123456789012345680000000000000"}) ==
+        "a123456789012345680000000000000");
+  CHECK(named(R"(1234567890123456789)", {"1234567890123456800"}) == "1234567890123456800");  // variant names
+  CHECK(named(R"({"+": [1e20, 1]})", {"100000000000000000000"}) == "100000000000000000000");
+  CHECK(named(R"({"*": [1e21, 1]})", {"1e+21"}) == "1e+21");
+  CHECK(named(R"({"/": [1, 3]})", {"0.3333333333333333"}) == "0.3333333333333333");
+  CHECK(named(R"({"merge": [1e-7, 1e21, 0.5]})", {"[1e-7,1e+21,0.5]"}) == "[1e-7,1e+21,0.5]");
+  CHECK(named(R"({"substr": [1e21, 1, 2]})", {"00"}) == "00");
+  CHECK(named(R"({"reduce": [[1234567890123456789], {"var": "current"}, ""]})", {"1234567890123456800"}) ==
+        "1234567890123456800");
+  // sem_ver prints a number as fmt's %v: 1e+06 is no version.
+  CHECK(outcome(R"({"sem_ver": [100000, "=", "100000.0.0"]})") == "true");
+  CHECK(outcome(R"({"sem_ver": [1000000, "=", "1000000"]})") == "DEFAULT");
+  CHECK(outcome(R"({"sem_ver": [1.5, "=", "1.5"]})") == "true");
+  Context n;
+  n.set("n", 1234567890123456789.0).set_object("1").set("1.5", "c");
+  CHECK(named(R"({"cat": [{"var": "n"}, ""]})", {"1234567890123456800"}, n) == "1234567890123456800");
+  CHECK(outcome(R"({"var": 1.5})", n) == "c");  // a path from a number
+  // The fractional key is the flag key and the targeting key; a computed key prints numbers so.
+  CHECK(named(R"({"fractional": [{"cat": [1e21]}, ["1000000000000000000000", 1]]})", {"1000000000000000000000"}) ==
+        "1000000000000000000000");
+}
+
+TEST_CASE("objects name variants after their JSON text, keys sorted, without quotes") {
+  Context c;
+  c.set_object("o").set("o.b", "c").set("o.a", 1.0).set_object("o.n").set("o.n.z", "x<y");
+  const Context::Item items[] = {Context::Item::of(1.0), Context::Item::of("q")};
+  c.set_list("o.l", items);
+  CHECK(named(R"({"var": "o"})", {"{a:1,b:c,l:[1,q],n:{z:x\\u003cy}}"}, c) == "{a:1,b:c,l:[1,q],n:{z:x\\u003cy}}");
+  CHECK(named(R"({"var": "o.n"})", {"{z:x\\u003cy}"}, c) == "{z:x\\u003cy}");
+  CHECK(named(R"({"if": [true, {"b": 2, "a": [1, {"c": null}]}]})", {"{a:[1,{c:null}],b:2}"}) == "{a:[1,{c:null}],b:2}");
+  CHECK(named(R"({"merge": [[{"b": 1, "a": 2}], {}]})", {"[{a:2,b:1},{}]"}) == "[{a:2,b:1},{}]");
+  CHECK(named(R"({"var": "$flagd.flagKey"})", {"rule"}) == "rule");
+  CHECK(named(R"({"cat": ["a\"", "b"]})", {"a\\b"}) == "a\\b");  // \" loses its quote
+  CHECK(named(R"({"cat": ["a<", "b"]})", {"a\\u003cb"}) == "a\\u003cb");
+  CHECK(outcome(R"({"var": "o"})", c) == "ERROR:GENERAL");  // no such variant
+}
+
+TEST_CASE("an object an if branch gives is evaluated again as a rule") {
+  Context c;
+  c.set_object("o").set("o.on", 1.0);
+  Context m;
+  m.set_object("o").set("o.a", 1.0).set("o.b", 2.0);
+  Context v;
+  v.set_object("o").set("o.var", "z").set("z", "yes");
+  Context e;
+  const Context::Item pair[] = {Context::Item::of(1.0), Context::Item::of(1.0)};
+  e.set_object("o").set_list("o.==", pair);
+  CHECK(outcome(R"({"if": [true, {"var": "o"}]})", c) == "ERROR:PARSE_ERROR");  // "on" is no operator
+  CHECK(named(R"({"if": [true, {"var": "o"}]})", {"{a:1,b:2}"}, m) == "{a:1,b:2}");  // two keys: a literal
+  CHECK(outcome(R"({"if": [true, {"var": "o"}]})", v) == "yes");  // {"var": "z"}
+  CHECK(outcome(R"({"?:": [false, "a", {"var": "o"}]})", v) == "yes");
+  CHECK(outcome(R"({"if": [true, {"var": "o"}]})", e) == "true");  // {"==": [1, 1]}
+  CHECK(outcome(R"({"if": [{"var": "o"}, "yes"]})", c) == "yes");  // a condition is not applied
+  CHECK(named(R"({"and": [{"var": "o"}]})", {"{on:1}"}, c) == "{on:1}");  // nor is and's answer
+  // An object from a literal list, and an if inside one evaluated twice.
+  CHECK(named(R"({"map": [[{"map": [[1, 2], {"+": [{"var": ""}, 1]}]}], {"if": [true, {"var": ""}]}]})", {"[[2,3]]"}) ==
+        "[[2,3]]");
+  CHECK(outcome(R"({"map": [[{"nope": 1}], {"if": [true, {"var": ""}]}]})") == "ERROR:PARSE_ERROR");
+  CHECK(named(R"({"map": [[{"if": [true, {"a": 1}]}], {"if": [true, {"var": ""}]}]})", {"[1]"}) != "[1]");
+}
+
+TEST_CASE("iteration bodies read into elements that are lists or objects") {
+  CHECK(named(R"({"map": [[[1, 2], [3]], {"var": "1"}]})", {"[2,null]"}) == "[2,null]");
+  CHECK(named(R"({"map": [[{"a": 1}, {"a": 2, "b": 3}], {"var": "a"}]})", {"[1,2]"}) == "[1,2]");
+  CHECK(named(R"({"map": [[{"foo": 1}], {"var": "foo"}]})", {"[1]"}) == "[1]");  // a one-key object as data
+  CHECK(named(R"({"map": [[{"a": {"b": [5, 6]}}], {"var": "a.b.1"}]})", {"[6]"}) == "[6]");
+  CHECK(named(R"({"map": [[[1, 2]], {"var": "x"}]})", {"[1]"}) == "[1]");  // "x" reads as index 0
+  CHECK(named(R"({"filter": [[{"a": 1}, {"a": 2}], {"==": [{"var": "a"}, 1]}]})", {"[{a:1}]"}) == "[{a:1}]");
+  CHECK(named(R"({"reduce": [[[1, 2], [3]], {"+": [{"var": "current.0"}, {"var": "accumulator"}]}, 0]})", {"4"}) == "4");
+  CHECK(named(R"({"map": [[1, null, "x"], {"var": null}]})", {"[1,null,x]"}) == "[1,null,x]");  // the element itself
+  Context c;
+  c.set_object("o").set("o.a", 5.0);
+  CHECK(named(R"({"map": [{"merge": [[{"var": "o"}]]}, {"var": "a"}]})", {"[5]"}, c) == "[5]");
+  CHECK(named(R"({"map": [[{"var": "o"}], {"var": "var"}]})", {"[o]"}, c) == "[o]");  // literal: not evaluated
+}
+
+TEST_CASE("rewritten bodies: values the rewrite puts in are evaluated again, subjects taken as written") {
+  Context c;
+  c.set("x", 1.0).set("s", "abc").set_object("p").set("p.var", "y").set("y", 2.0);
+  CHECK(named(R"({"filter": [[1, 2], {"var": ".x"}]})", {"[]"}, c) == "[]");  // ".x" is the element's
+  CHECK(named(R"({"filter": [[{"x": 0}, {"x": 1}], {"var": ".x"}]})", {"[{x:1}]"}, c) == "[{x:1}]");
+  CHECK(named(R"({"filter": [[{"x": 0}, {"x": 1}], {"var": "x"}]})", {"[{x:0},{x:1}]"}, c) == "[{x:0},{x:1}]");
+  CHECK(outcome(R"({"some": [["~"], {"some": [{"var": "s"}, true]}]})", c) == "false");  // "abc": no list
+  // p's value {"var": "y"} is evaluated again against each element (1, 2), where y is nothing.
+  CHECK(named(R"({"filter": [[1, 2], {"==": [{"var": "p"}, 2]}]})", {"[]"}, c) == "[]");
+  CHECK(outcome(R"({"all": [[{"x": {"var": "y"}, "y": 5}], {"==": [{"var": "x"}, 5]}]})") == "true");
+  CHECK(outcome(R"({"all": [[{"x": {"a": 1}}], {"!!": [{"var": "x"}]}]})") == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"map": [[{"x": {"a": 1}}], {"!!": [{"var": "x"}]}]})") == "ERROR:GENERAL");  // [true]: no variant
+  // The rewrite evaluates var operands before anything runs, for an empty list too.
+  CHECK(outcome(R"({"filter": [[], {"var": ["z", {"+": [true]}]}]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"map": [[], {"var": ["z", {"+": [true]}]}]})", c) == "ERROR:GENERAL");  // []: no variant
+}
+
+TEST_CASE("fractional reads the targeting key and the flag key from the data it runs on") {
+  CHECK(named(R"({"map": [[{"targetingKey": "u1", "$flagd": {"flagKey": "zz"}}], {"fractional": [["x", 1]]}]})", {"[x]"}) == "[x]");
+  CHECK(named(R"({"map": [[{"a": 1}], {"fractional": [["x", 1]]}]})", {"[null]"}) == "[null]");  // no targeting key
+  CHECK(named(R"({"map": [[1], {"fractional": ["k", ["x", 1]]}]})", {"[null]"}) == "[null]");  // no object
+  CHECK(named(R"({"map": [[{"a": 1}], {"fractional": ["k", ["x", 1]]}]})", {"[x]"}) == "[x]");
+  Context c;
+  c.set_targeting_key("user-123");
+  CHECK(named(R"({"map": [[1], {"fractional": [["x", 1]]}]})", {"[null]"}, c) == "[null]");  // the element, not the context
+}
+
+TEST_CASE("fractional weights: whole numbers from -2^63 to 2^31 - 1") {
+  CHECK(outcome(R"({"fractional": ["k", ["a", -9223372036854775808], ["b", 1]]})") == "b");
+  CHECK(outcome(R"({"fractional": ["k", ["a", -9223372036854777856], ["b", 1]]})") == "DEFAULT");
+  CHECK(outcome(R"({"fractional": ["k", ["a", -1e300], ["b", 1]]})") == "DEFAULT");
+  CHECK(outcome(R"({"fractional": ["k", ["a", -4503599627370497], ["b", 1]]})") == "b");
+}
+
+TEST_CASE("sem_ver: build metadata may have leading zeros, parts any number of digits") {
+  CHECK(outcome(R"({"sem_ver": ["1.0.0+01", "=", "1.0.0"]})") == "true");
+  CHECK(outcome(R"({"sem_ver": ["1.0.0-01", "=", "1.0.0"]})") == "DEFAULT");
+  CHECK(outcome(R"({"sem_ver": ["99999999999999999999999.0.0", ">", "99999999999999999999998.0.0"]})") == "true");
+  CHECK(outcome(R"({"sem_ver": ["99999999999999999999999.0.0", ">", "1.0.0"]})") == "true");
+  CHECK(outcome(R"({"sem_ver": ["1.99999999999999999999.0", "^", "1.0.0"]})") == "true");
+  CHECK(outcome(R"({"sem_ver": ["1.99999999999999999999.0", "~", "1.99999999999999999998.5"]})") == "false");
+  Context v;
+  v.set("v", "123456789012345678901.0.0");
+  CHECK(outcome(R"({"if": [{"sem_ver": [{"var": "v"}, ">", "2.4.0"]}, "yes", "no"]})", v) == "yes");
+}
+
+TEST_CASE("var paths that reach into a list read the segment as a number, as flagd's engine does") {
+  Context c;
+  const Context::Item items[] = {Context::Item::of("x"), Context::Item::of("y")};
+  c.set_list("l", items).set_object("o").set_list("o.l", items).set("s", "str");
+  CHECK(outcome(R"({"var": "l.x"})", c) == "x");   // 0
+  CHECK(outcome(R"({"var": "l.1e0"})", c) == "y");
+  CHECK(outcome(R"({"var": "l.01"})", c) == "y");
+  CHECK(outcome(R"({"var": "l.-1"})", c) == "DEFAULT");
+  CHECK(outcome(R"({"var": "l.1.a"})", c) == "DEFAULT");
+  CHECK(outcome(R"({"var": "o.l.1"})", c) == "y");
+  CHECK(outcome(R"({"var": "s.0"})", c) == "DEFAULT");
+  CHECK(outcome(R"({"if": [{"==": [{"var": "l.x"}, "x"]}, "yes", "no"]})", c) == "yes");  // fused test, same answer
+  CHECK(outcome(R"({"if": [{"in": [{"var": "o.l.z"}, ["x"]]}, "yes", "no"]})", c) == "yes");
+}
+
+TEST_CASE("the whole data and $flagd are objects") {
+  Context c;
+  c.set("s", "a");
+  CHECK(outcome(R"({"if": [{"var": "$flagd"}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"var": ""}, "yes", "no"]})") == "yes");  // $flagd is always there
+  CHECK(outcome(R"({"var": "$flagd.flagKey.x"})") == "DEFAULT");
+  CHECK(outcome(R"({"var": ["$flagd.x", "a"]})") == "a");
+  CHECK(outcome(R"({"if": [{"==": [{"var": "$flagd.timestamp"}, {"var": "$flagd.timestamp"}]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"missing": ["$flagd.flagKey", "s"]}, "yes", "no"]})", c) == "no");
+}

@@ -13,23 +13,30 @@ bool is_digits(std::string_view s) noexcept {
   return true;
 }
 
-bool numeric_part(std::string_view s, std::uint64_t& out) noexcept {
+bool numeric_part(std::string_view s, std::uint64_t& out, std::string_view& big) noexcept {
   if (!is_digits(s) || (s.size() > 1 && s[0] == '0')) return false;
+  if (s.size() > 18) {
+    out = kBigPart;
+    big = s;
+    return true;
+  }
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-bool identifier_ok(std::string_view id) noexcept {
+// A pre-release (`numeric_zeros` false) or build identifier: [0-9A-Za-z-]+, and in a pre-release
+// no number with a leading zero.
+bool identifier_ok(std::string_view id, bool numeric_zeros) noexcept {
   if (id.empty()) return false;
   for (char c : id)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) return false;
-  return !(is_digits(id) && id.size() > 1 && id[0] == '0');
+  return numeric_zeros || !(is_digits(id) && id.size() > 1 && id[0] == '0');
 }
 
-bool identifiers_ok(std::string_view s) noexcept {
+bool identifiers_ok(std::string_view s, bool numeric_zeros) noexcept {
   for (std::size_t guard = 0; guard <= s.size(); ++guard) {
     const std::size_t dot = s.find('.');
-    if (!identifier_ok(s.substr(0, dot))) return false;
+    if (!identifier_ok(s.substr(0, dot), numeric_zeros)) return false;
     if (dot == std::string_view::npos) return true;
     s.remove_prefix(dot + 1);
   }
@@ -45,14 +52,14 @@ bool detail::parse_semver_decorated(std::string_view text, SemVer& out) noexcept
   if (const std::size_t plus = text.find('+'); plus != std::string_view::npos) {
     build = text.substr(plus + 1);
     text = text.substr(0, plus);
-    if (!identifiers_ok(build)) return false;
+    if (!identifiers_ok(build, true)) return false;
   }
   const std::size_t dash = text.find('-');
   const std::string_view core = text.substr(0, dash);
   const bool decorated = dash != std::string_view::npos || !build.empty();
   if (dash != std::string_view::npos) {
     out.prerelease = text.substr(dash + 1);
-    if (!identifiers_ok(out.prerelease)) return false;
+    if (!identifiers_ok(out.prerelease, false)) return false;
   }
   std::uint64_t parts[3] = {0, 0, 0};
   std::size_t count = 0;
@@ -60,7 +67,8 @@ bool detail::parse_semver_decorated(std::string_view text, SemVer& out) noexcept
   for (;;) {
     if (count == 3) return false;  // a fourth part
     const std::size_t dot = rest.find('.');
-    if (!numeric_part(rest.substr(0, dot), parts[count++])) return false;
+    if (!numeric_part(rest.substr(0, dot), parts[count], out.big[count])) return false;
+    ++count;
     if (dot == std::string_view::npos) break;
     rest.remove_prefix(dot + 1);
   }
@@ -71,10 +79,28 @@ bool detail::parse_semver_decorated(std::string_view text, SemVer& out) noexcept
   return true;
 }
 
+namespace {
+// Parts compare as numbers; two of kBigPart by their digits (no leading zeros: longer is larger).
+int compare_part(std::uint64_t a, std::string_view a_big, std::uint64_t b, std::string_view b_big) noexcept {
+  if (a != b) return a < b ? -1 : 1;
+  if (a != kBigPart || a_big == b_big) return 0;
+  if (a_big.size() != b_big.size()) return a_big.size() < b_big.size() ? -1 : 1;
+  return a_big < b_big ? -1 : 1;
+}
+}  // namespace
+
+int compare_semver_major(const SemVer& a, const SemVer& b) noexcept {
+  return compare_part(a.major, a.big[0], b.major, b.big[0]);
+}
+
+int compare_semver_minor(const SemVer& a, const SemVer& b) noexcept {
+  if (const int c = compare_semver_major(a, b); c != 0) return c;
+  return compare_part(a.minor, a.big[1], b.minor, b.big[1]);
+}
+
 int compare_semver(const SemVer& a, const SemVer& b) noexcept {
-  if (a.major != b.major) return a.major < b.major ? -1 : 1;
-  if (a.minor != b.minor) return a.minor < b.minor ? -1 : 1;
-  if (a.patch != b.patch) return a.patch < b.patch ? -1 : 1;
+  if (const int c = compare_semver_minor(a, b); c != 0) return c;
+  if (const int c = compare_part(a.patch, a.big[2], b.patch, b.big[2]); c != 0) return c;
   if (a.prerelease.empty() || b.prerelease.empty())
     return a.prerelease.empty() == b.prerelease.empty() ? 0 : (a.prerelease.empty() ? 1 : -1);
   std::string_view x = a.prerelease, y = b.prerelease;

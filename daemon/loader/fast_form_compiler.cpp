@@ -278,7 +278,9 @@ class FastFormCompiler {
     else if (op.text == "~") compare = FastSemVerOp::Minor;
     else return undecided();
     SemVer constant;
-    if (!parse_semver(version.text, constant) || !constant.prerelease.empty()) return undecided();
+    if (!parse_semver(version.text, constant) || !constant.prerelease.empty() || constant.major == kBigPart ||
+        constant.minor == kBigPart || constant.patch == kBigPart)
+      return undecided();
     std::size_t at;
     if (!begin_test(FastOp::SemVerTest, static_cast<std::uint8_t>(compare), value.text, 0, at)) return undecided();
     code_.push_back(constant.major);

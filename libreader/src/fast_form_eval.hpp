@@ -403,7 +403,7 @@ class FastForm {
     SemVer left;
     if (!parse_semver(a->text, left)) return Truth::False;
     const std::uint32_t at = test.operands;
-    const SemVer right{word(at), word(at + 1), word(at + 2), {}};
+    const SemVer right{word(at), word(at + 1), word(at + 2), {}, {}};
     const int c = compare_semver(left, right);
     using layout::FastSemVerOp;
     switch (static_cast<FastSemVerOp>(head.aux & ~layout::kFastAuxFlags)) {

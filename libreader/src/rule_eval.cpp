@@ -2096,8 +2096,8 @@ bool RuleEvaluator::op_sem_ver(const RuleNode& n, const Scope& scope, std::uint3
   else if (o == "<=") out = bool_value(c <= 0);
   else if (o == ">") out = bool_value(c > 0);
   else if (o == ">=") out = bool_value(c >= 0);
-  else if (o == "^") out = bool_value(left.major == right.major);
-  else if (o == "~") out = bool_value(left.major == right.major && left.minor == right.minor);
+  else if (o == "^") out = bool_value(compare_semver_major(left, right) == 0);
+  else if (o == "~") out = bool_value(compare_semver_minor(left, right) == 0);
   return true;
 }
 

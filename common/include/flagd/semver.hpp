@@ -1,6 +1,7 @@
-// Semantic versions as flagd's sem_ver operator reads them: SemVer 2.0, a leading v/V allowed,
-// "1" and "1.2" meaning 1.0.0 and 1.2.0 (only without pre-release or build), no leading zeros, no
-// fourth part. Build metadata is ignored in comparisons. Nothing allocates.
+// Semantic versions as flagd's sem_ver operator reads them (golang.org/x/mod/semver): SemVer 2.0,
+// a leading v/V allowed, "1" and "1.2" meaning 1.0.0 and 1.2.0 (only without pre-release or
+// build), no leading zeros (but in build metadata), no fourth part, numbers of any length. Build
+// metadata is ignored in comparisons. Nothing allocates.
 #pragma once
 
 #include <cstddef>
@@ -9,9 +10,14 @@
 
 namespace flagd {
 
+// A part of more than 18 digits (flagd's engine takes any number of them) reads as kBigPart,
+// above every shorter one, with its digits in `big`.
+inline constexpr std::uint64_t kBigPart = 1'000'000'000'000'000'000;
+
 struct SemVer {
   std::uint64_t major = 0, minor = 0, patch = 0;
   std::string_view prerelease;  // empty: a release
+  std::string_view big[3];      // a part's digits where it is kBigPart
 };
 
 namespace detail {
@@ -52,5 +58,8 @@ inline bool parse_semver(std::string_view text, SemVer& out) noexcept {
 }
 // <0, 0, >0 by SemVer precedence.
 int compare_semver(const SemVer& a, const SemVer& b) noexcept;
+// The same for the major part alone (sem_ver's ^), and for major and minor (~).
+int compare_semver_major(const SemVer& a, const SemVer& b) noexcept;
+int compare_semver_minor(const SemVer& a, const SemVer& b) noexcept;
 
 }  // namespace flagd
