@@ -358,13 +358,15 @@ class Daemon {
       return reject(job.why, job.failure);
     }
     std::string errors;
+    // The warnings counted are those of the documents the merge holds: a refused document's are
+    // logged, not counted (the merge holds its source's last good document, parsed again).
     std::uint32_t warnings = 0;
     std::string first_warning;
-    const auto report = [&](const Diagnostic& d) {
+    const auto report = [&](const Diagnostic& d, bool in_merge) {
       const std::string text = format(d, options_.strictness);
       if (!is_error(d, options_.strictness)) {
         log::warning(text);
-        if (warnings++ == 0) first_warning = text;
+        if (in_merge && warnings++ == 0) first_warning = text;
       } else {
         log::error(text);
         errors += text + "\n";
@@ -376,7 +378,7 @@ class Daemon {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       SourceSlot& slot = slots_[i];
       SourceOutcome& o = job.result.sources[i];
-      for (const Diagnostic& d : o.diagnostics) report(d);
+      for (const Diagnostic& d : o.diagnostics) report(d, static_cast<bool>(o.accepted));
       if (o.accepted) {
         // The cache holds bytes: a new version of the same bytes leaves it as it is. Written on
         // the cache writer's thread, so the publication below does not wait for its fsync.
@@ -404,7 +406,7 @@ class Daemon {
       if (!o.used) missing += (missing.empty() ? "" : ", ") + slot.name;
       if (job.inputs[i].fallback) slot.cached = {};  // judged: in the merge now, or of no use
     }
-    for (const Diagnostic& d : job.result.loaded.diagnostics) report(d);
+    for (const Diagnostic& d : job.result.loaded.diagnostics) report(d, true);
 
     if (!job.result.complete) {
       publish_sources_status();

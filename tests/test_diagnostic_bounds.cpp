@@ -139,12 +139,12 @@ TEST_CASE("a file repeating a key 100,000 times fails validation, listing the fi
   REQUIRE(result.diagnostics.size() == kMaxDiagnosticsPerKind + 1);
   for (std::size_t i = 0; i < kMaxDiagnosticsPerKind; ++i) {
     INFO("error " << i);
-    CHECK(flagd::format(result.diagnostics[i]) == "flags.json:" + std::to_string(i + 3) +
+    CHECK(flagd::format(result.diagnostics[i], flagd::Strictness::Strict) == "flags.json:" + std::to_string(i + 3) +
                                                       ":3: error: flags.f: duplicate key \"f\": the last one counts, as in flagd");
   }
   const Diagnostic& summary = result.diagnostics.back();
   CHECK(summary.severity == Diagnostic::Severity::Violation);  // an error to validate, as the ones it counts
-  CHECK(flagd::format(summary) ==
+  CHECK(flagd::format(summary, flagd::Strictness::Strict) ==
         "flags.json: error: 99900 more schema violations not listed, like: duplicate key \"f\": the last one counts, "
         "as in flagd (a file lists at most 100 of each kind)");
 }
@@ -159,7 +159,7 @@ TEST_CASE("each kind and each file has its own count, and errors past the limit 
   std::size_t errors = 0, warnings = 0;
   std::vector<std::string> summaries;
   for (const auto& d : one.diagnostics) {
-    if (d.line == 0) summaries.push_back(flagd::format(d));
+    if (d.line == 0) summaries.push_back(flagd::format(d, flagd::Strictness::Strict));
     else (d.severity == Diagnostic::Severity::Error ? errors : warnings) += 1;
   }
   CHECK(errors == kMaxDiagnosticsPerKind);

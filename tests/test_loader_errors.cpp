@@ -22,7 +22,7 @@ namespace {
 std::string first_of(Diagnostic::Severity severity, std::string_view text) {
   const auto result = load_flag_text(text, "flags.json");
   for (const auto& d : result.diagnostics)
-    if (d.severity == severity) return flagd::format(d);
+    if (d.severity == severity) return flagd::format(d, flagd::Strictness::Strict);
   return "(none)";
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("flags may be an array of flags that name their keys, as flagd reads t
   const auto twice = load_flag_text(R"({"flags": [{"key": "a"}, {"key": "a"}]})", "flags.json");
   REQUIRE(twice.ok());
   REQUIRE(twice.diagnostics.size() == 5);  // no state and no variants, twice, and the second "a"
-  CHECK(flagd::format(twice.diagnostics.back()) ==
+  CHECK(flagd::format(twice.diagnostics.back(), flagd::Strictness::Strict) ==
         "flags.json:1:26: error: flags[1]: a second flag of key \"a\": the last one counts, as in flagd");
   CHECK(first_error(R"({"flags": [{"key": 1}]})") == "flags.json:1:20: error: flags[0].key: must be a string, not a number");
   CHECK(first_violation(R"({"flags": [{"state": "ENABLED", "variants": {"on": true}}]})") ==
@@ -181,19 +181,54 @@ TEST_CASE("member names are matched regardless of case, as Go decodes them") {
   REQUIRE(result.flags.flags.size() == 1);
   CHECK_FALSE(result.flags.flags[0].enabled);
   CHECK(result.flags.flags[0].default_variant == 0);
-  // The last member of a field counts, whatever its case.
+  // flagd decodes a document it re-encoded through a map: members in byte order of their keys,
+  // the last value a field gets counting ("STATE" before "state"), a null leaving it as it was,
+  // and objects merged into a map field.
   const auto last = load_flag_text(flag(R"({"state": "DISABLED", "STATE": "ENABLED", "variants": {"a": 1}})"));
   REQUIRE(last.flags.flags.size() == 1);
-  CHECK(last.flags.flags[0].enabled);
+  CHECK_FALSE(last.flags.flags[0].enabled);
+  const auto null_keeps = load_flag_text(flag(R"({"State": "DISABLED", "state": null, "variants": {"a": 1}})"));
+  REQUIRE(null_keeps.flags.flags.size() == 1);
+  CHECK_FALSE(null_keeps.flags.flags[0].enabled);
+  const auto merged = load_flag_text(flag(R"({"state": "ENABLED", "variants": {"on": true}, "Variants": {"off": false},
+                                               "defaultVariant": "on"})"));
+  REQUIRE(merged.ok());
+  REQUIRE(merged.flags.flags.at(0).variants.size() == 2);
+  CHECK(merged.flags.flags[0].variants[0].key == "off");  // "Variants" first
+  CHECK(merged.flags.flags[0].variants[1].key == "on");
+  // Go folds two letters beyond ASCII: U+017F to s, the Kelvin sign to k.
+  const auto folded = load_flag_text(flag("{\"\xC5\xBFtate\": \"DISABLED\", \"variants\": {\"a\": 1}}"));
+  REQUIRE(folded.flags.flags.size() == 1);
+  CHECK_FALSE(folded.flags.flags[0].enabled);
+  const auto kelvin = load_flag_text("{\"flags\": [{\"\xE2\x84\xAA" "ey\": \"k\", \"variants\": {\"a\": 1}}]}");
+  REQUIRE(kelvin.flags.flags.size() == 1);
+  CHECK(kelvin.flags.flags[0].key == "k");
+  // Every member of a field is type-checked, as Go checks each; "source" and "key" are fields too.
+  CHECK(first_error(flag(R"({"state": 1, "State": "ENABLED", "variants": {"a": 1}})")) ==
+        "flags.json:1:27: error: flags.f.state: must be the string \"ENABLED\" or \"DISABLED\", not a number");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": 1}, "source": 1})")) ==
+        "flags.json:1:70: error: flags.f.source: must be a string, not a number");
+  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": 1}, "key": 1})")) ==
+        "flags.json:1:67: error: flags.f.key: must be a string, not a number");
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": 1}, "source": "x"})")) ==
+        "flags.json:1:60: error: flags.f.source: is ignored: flagd sets a flag's source itself");
+}
+
+TEST_CASE("an evaluator of fewer than three bytes as written is refused, as flagd refuses it") {
+  CHECK(first_error(R"({"$evaluators": {"e": {}}, "flags": {}})") ==
+        "flags.json:1:23: error: $evaluators.e: an evaluator must be a rule; flagd refuses an empty one");
+  CHECK(first_error(R"({"$evaluators": {"e": 12}, "flags": {}})") ==
+        "flags.json:1:23: error: $evaluators.e: an evaluator must be a rule; flagd refuses an empty one");
+  CHECK(load_flag_text(R"({"$evaluators": {"e": { }, "g": 1.0}, "flags": {}})").ok());
 }
 
 TEST_CASE("variants are required, non-empty, of allowed values and of one type; flagd loads the others") {
   CHECK(first_violation(flag(R"({"state": "ENABLED"})")) ==
-        "flags.json:1:17: error: flags.f: a flag needs at least one variant; without one every evaluation answers "
-        "the caller's default");
+        "flags.json:1:17: error: flags.f: a flag needs at least one variant; without one it never answers a variant "
+        "(the caller's default, or ERROR where a rule names one)");
   CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {}})")) ==
-        "flags.json:1:50: error: flags.f.variants: a flag needs at least one variant; without one every evaluation "
-        "answers the caller's default");
+        "flags.json:1:50: error: flags.f.variants: a flag needs at least one variant; without one it never answers a "
+        "variant (the caller's default, or ERROR where a rule names one)");
   CHECK(first_error(flag(R"({"state": "ENABLED", "variants": ["a"]})")) ==
         "flags.json:1:50: error: flags.f.variants: must be an object of variant values, not an array");
   CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true, "b": "no"}})")) ==
@@ -255,35 +290,30 @@ TEST_CASE("metadata values other than strings, numbers and booleans are passed o
         "flags.json:1:75: error: flags.f.metadata: metadata must be an object, not a number");
 }
 
-TEST_CASE("targeting rules are checked at load, naming the flag's path") {
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [{"frobnicate": [1]}, "a"]}})")) ==
-        "flags.json:1:85: error: flags.f.targeting.if[0].frobnicate: unsupported operator \"frobnicate\"");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"map": [[1]]}})")) ==
-        "flags.json:1:84: error: flags.f.targeting.map: \"map\" takes 2 operands, not 1");
-  CHECK(first_error(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"var": {"cat": ["a"]}}})")) ==
-        "flags.json:1:84: error: flags.f.targeting.var: a \"var\" path must be a string or a whole number known when the file loads");
+TEST_CASE("targeting rules are checked at load, naming the flag's path; flagd loads what they break") {
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [{"frobnicate": [1]}, "a"]}})")) ==
+        "flags.json:1:85: error: flags.f.targeting.if[0].frobnicate: unknown operator \"frobnicate\": flagd's engine "
+        "fails the rule with PARSE_ERROR when evaluation reaches it");
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"map": [[1]]}})")) ==
+        "flags.json:1:84: error: flags.f.targeting.map: \"map\" takes 2 operands, not 1: flagd's engine answers []");
+  // A path computed at evaluation is JsonLogic's own.
+  CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"var": {"cat": ["a"]}}})"))
+            .ok(flagd::Strictness::Strict));
   // An empty rule is the same as none; so is null.
   CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {}})")).ok());
   CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": null})")).ok());
 }
 
 TEST_CASE("a $ref to a missing evaluator loads with a warning") {
-  const auto result = load_flag_text(
-      flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [{"$ref": "nope"}, "a", null]}})"),
-      "flags.json");
-  REQUIRE(result.ok());
-  REQUIRE(result.diagnostics.size() == 1);
-  CHECK(flagd::format(result.diagnostics[0]).find("warning: flags.f.targeting.if[0].$ref: \"$ref\" names \"nope\", "
-                                                  "which is not in $evaluators") != std::string::npos);
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"if": [{"$ref": "nope"}, "a", null]}})")) ==
+        "flags.json:1:93: error: flags.f.targeting.if[0].$ref: \"$ref\" names \"nope\", which is not in $evaluators; "
+        "evaluating this rule fails with PARSE_ERROR when it is reached, as in flagd");
 }
 
 TEST_CASE("an if without an array of operands loads with a warning") {
-  const auto result = load_flag_text(
-      flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"or": [{"var": "x"}, {"if": "a"}]}})"), "flags.json");
-  REQUIRE(result.ok());
-  REQUIRE(result.diagnostics.size() == 1);
-  CHECK(flagd::format(result.diagnostics[0]).find("warning: flags.f.targeting.or[1].if: \"if\" needs an array of "
-                                                  "operands; evaluating it fails with PARSE_ERROR") != std::string::npos);
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"a": true}, "targeting": {"or": [{"var": "x"}, {"if": "a"}]}})")) ==
+        "flags.json:1:105: error: flags.f.targeting.or[1].if: \"if\" takes an array of operands, not a string: flagd's "
+        "engine fails the rule with PARSE_ERROR when evaluation reaches it");
 }
 
 TEST_CASE("limits are enforced with a message naming them") {
@@ -408,6 +438,12 @@ TEST_CASE("a rule that can answer a constant naming no variant loads, and valida
                      "flags.f.targeting.if[5].fractional[3][0] the rule can answer \"2.5\"",
                      "$evaluators.pick.if[2] the rule can answer \"zz\"",
                  });
+  // A constant that never stops and/or is never their answer; a lone if operand is.
+  CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"on": true},
+                                "targeting": {"or": [false, {"var": "pick"}, "on"]}})"))
+            .ok(flagd::Strictness::Strict));
+  CHECK(first_violation(flag(R"({"state": "ENABLED", "variants": {"on": true}, "targeting": {"if": ["onn"]}})"))
+            .find("the rule can answer \"onn\"") != std::string::npos);
   // What names a variant, or cannot be known without running the rule, is fine.
   CHECK(load_flag_text(flag(R"({"state": "ENABLED", "variants": {"on": true, "off": false},
                                 "targeting": {"if": [{"var": "x"}, "on", {"cat": ["o", "ff"]}]}})"))
@@ -454,13 +490,13 @@ flags:
   CHECK(a.metadata[1].text == "2031-06-30T00:00:00Z");  // yaml.v3 reads a date as a time
   // The state's problem at its YAML place.
   REQUIRE(loaded.diagnostics.size() == 1);
-  CHECK(flagd::format(loaded.diagnostics[0]).rfind("flags.yaml:14:12: error: flags.typo.state: unknown state", 0) == 0);
+  CHECK(flagd::format(loaded.diagnostics[0], flagd::Strictness::Strict).rfind("flags.yaml:14:12: error: flags.typo.state: unknown state", 0) == 0);
   // Any case of the extension names YAML; YAML's repeated keys are refused, as yaml.v3 refuses them.
   CHECK(load_flag_text("flags:\n  f: {variants: {a: 1}, state: DISABLED}\n", "FLAGS.YML").ok(flagd::Strictness::Strict));
   CHECK(first_error("flags: {}\n") == "flags.json:1:1: error: invalid JSON: unexpected character 'f'");  // .json
   const auto repeated = load_flag_text("flags:\n  f: {state: ENABLED, variants: {a: 1, a: 2}}\n", "f.yaml");
   REQUIRE_FALSE(repeated.ok());
-  CHECK(flagd::format(repeated.diagnostics.at(0)) ==
+  CHECK(flagd::format(repeated.diagnostics.at(0), flagd::Strictness::Strict) ==
         "f.yaml:2:40: error: flags.f.variants.a: duplicate key \"a\"; YAML forbids it, and flagd refuses the file");
 }
 
@@ -468,7 +504,7 @@ TEST_CASE("an unknown top-level member is only a warning") {
   const auto result = load_flag_text(R"({"flags": {}, "version": 2, "flagz": {}})", "flags.json");
   REQUIRE(result.ok(flagd::Strictness::Strict));
   REQUIRE(result.diagnostics.size() == 2);
-  CHECK(flagd::format(result.diagnostics[1]) ==
+  CHECK(flagd::format(result.diagnostics[0]) ==  // in the order flagd meets them: sorted
         "flags.json:1:29: warning: flagz: unknown top-level member is ignored (did you mean \"flags\"?)");
 }
 

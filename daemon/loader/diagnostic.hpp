@@ -28,11 +28,12 @@ struct Diagnostic {
 enum class Strictness : std::uint8_t { Lenient, Strict };
 
 // "flags.json:12:7: error: flags.new-checkout.variants: <message>"
+// Violations as errors unless said: as `flagctl validate` prints them.
 std::string format(const Diagnostic& d, Strictness strictness = Strictness::Strict);
 
 // Whether a diagnostic, or any of them, is an error under `strictness`.
-bool is_error(const Diagnostic& d, Strictness strictness = Strictness::Strict) noexcept;
-bool has_errors(const std::vector<Diagnostic>& diagnostics, Strictness strictness = Strictness::Strict) noexcept;
+bool is_error(const Diagnostic& d, Strictness strictness) noexcept;
+bool has_errors(const std::vector<Diagnostic>& diagnostics, Strictness strictness) noexcept;
 
 // Positions in one text. The line starts are found on the first call to locate (a text without
 // diagnostics never pays for them), and each position after is a binary search: locating every

@@ -8,7 +8,9 @@
 
 #include "closest_name.hpp"
 #include "expiry.hpp"
+#include "flagd/go_json.hpp"
 #include "flagd/limits.hpp"
+#include "go_struct.hpp"
 #include "rule_compiler.hpp"
 #include "rule_results.hpp"
 
@@ -18,31 +20,6 @@ namespace {
 
 using Kind = JsonValue::Kind;
 using Severity = Diagnostic::Severity;
-
-bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-// The field of a Go struct that a member key fills, as encoding/json decides: the field of that
-// exact name, else one whose name differs only in case. nullopt: no field (the member is ignored).
-std::optional<std::size_t> go_field(std::string_view key, const std::vector<std::string_view>& fields) {
-  std::size_t i = 0;
-  for (std::string_view f : fields) {
-    if (f == key) return i;
-    ++i;
-  }
-  i = 0;
-  for (std::string_view f : fields) {
-    if (equal_ignoring_ascii_case(f, key)) return i;
-    ++i;
-  }
-  return std::nullopt;
-}
 
 // A copy of a document in which each object keeps only the last of a repeated key, where the
 // first stood: what Go's decoding into maps and structs sees. Built only for a document that
@@ -131,20 +108,29 @@ class DocumentLoader {
             "the document must be an object with a \"flags\" member, not " + std::string(kind_name(root.kind())));
       return;
     }
-    const JsonValue* flag_map = nullptr;
-    const JsonValue* metadata = nullptr;
-    for (const auto& m : root.members()) {
-      const auto field = go_field(m.key, {"flags", "metadata", "$evaluators"});
-      if (!field) {
-        if (m.key != "$schema")
-          warning(document.member(m.key), m.key_token,
-                  "unknown top-level member is ignored" + did_you_mean(m.key, {"flags", "metadata", "$evaluators"}));
-        continue;
+    // flags and metadata from the document flagd re-encodes; $evaluators from its text as written.
+    static constexpr std::string_view kTop[] = {"flags", "metadata", "$evaluators"};
+    const GoStruct top(root, kTop);
+    const GoStruct written(root, kTop, GoStruct::Order::AsWritten);
+    for (const JsonMember* m : top.unknown())
+      if (m->key != "$schema")
+        warning(document.member(m->key), m->key_token,
+                "unknown top-level member is ignored" + did_you_mean(m->key, {"flags", "metadata", "$evaluators"}));
+    bool typed = true;
+    for (std::size_t f = 0; f < std::size(kTop); ++f)
+      for (const GoFieldValue& value : top.values(f)) {
+        const JsonMember& m = *value.member;
+        if (!value.exact_name) check_case(document, m, kTop[f]);
+        if (f == 0 || m.value.kind() == Kind::Null || m.value.kind() == Kind::Object) continue;
+        typed = false;
+        error(document.member(m.key), m.value.token(),
+              f == 1 ? "metadata must be an object, not " + std::string(kind_name(m.value.kind()))
+                     : "must be an object of named rules, not " + std::string(kind_name(m.value.kind())));
       }
-      const std::string_view name = *field == 0 ? "flags" : *field == 1 ? "metadata" : "$evaluators";
-      check_case(document, m, name);
-      (*field == 0 ? flag_map : *field == 1 ? metadata : evaluators_) = &m.value;
-    }
+    if (!typed) return;
+    const JsonValue* flag_map = top.last_raw(0);
+    const JsonValue* metadata = maps_.merge(top.values(1));
+    evaluators_ = maps_.merge(written.values(2));
     std::vector<MetadataItem> set_metadata;
     if (metadata != nullptr) load_metadata(*metadata, document.member("metadata"), set_metadata);
     if (evaluators_ != nullptr) check_evaluators(*evaluators_, document.member("$evaluators"));
@@ -259,9 +245,10 @@ class DocumentLoader {
       error(path, v.token(), "must be an object of named rules, not " + std::string(kind_name(v.kind())));
       return;
     }
-    // flagd refuses a file with an evaluator whose JSON text is under three characters.
+    // flagd refuses a file with an evaluator whose text is under three bytes: as written in a
+    // JSON file (so "{ }" and 1.0 pass), as flagd writes it for YAML.
     for (const auto& m : v.members())
-      if (to_json(m.value).size() < 3)
+      if (locator_.source_bytes(m.value.token()).value_or(to_json(m.value).size()) < 3)
         error(path.member(m.key), m.value.token(), "an evaluator must be a rule; flagd refuses an empty one");
   }
 
@@ -332,9 +319,7 @@ class DocumentLoader {
   static void name_variants(FlagDefinition& flag) {
     for (auto& node : flag.rule) {
       if (node.op != layout::RuleOp::String) continue;
-      bool plain = true;
-      for (char c : node.text)
-        plain = plain && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && static_cast<unsigned char>(c) >= 0x20;
+      const bool plain = go::escapes_to_itself(node.text);
       for (std::size_t v = 0; plain && v < flag.variants.size(); ++v)
         if (flag.variants[v].key == node.text) node.variant_hint = static_cast<std::uint16_t>(v + 1);
     }
@@ -362,10 +347,10 @@ class DocumentLoader {
     return false;
   }
 
-  // The members of a flag, as Go's decoding fills its struct.
+  // The members of a flag, as Go's decoding fills its struct (go_struct.hpp). Each value is
+  // type-checked, as Go checks each; one of the wrong JSON type refuses the file.
   struct FlagMembers {
     const JsonValue* key = nullptr;
-    std::uint32_t key_token = 0;
     const JsonValue* state = nullptr;
     const JsonValue* variants = nullptr;
     const JsonValue* default_variant = nullptr;
@@ -374,27 +359,45 @@ class DocumentLoader {
   };
 
   FlagMembers flag_members(const JsonValue& v, const JsonPath& path, bool keyed_inside) {
-    static const std::vector<std::string_view> kFields = {"state",     "variants", "defaultVariant",
-                                                          "targeting", "metadata", "key"};
-    FlagMembers found;
-    for (const auto& m : v.members()) {
-      const auto field = go_field(m.key, kFields);
-      if (!field) {
-        violation(path.member(m.key), m.key_token, "unknown flag member is ignored" + did_you_mean(m.key, kFields));
-        continue;
+    enum Field : std::size_t { kState, kVariants, kDefaultVariant, kTargeting, kMetadata, kKey, kSource };
+    static constexpr std::string_view kFields[] = {"state",    "variants", "defaultVariant", "targeting",
+                                                   "metadata", "key",      "source"};
+    const GoStruct members(v, kFields);
+    for (const JsonMember* m : members.unknown())
+      violation(path.member(m->key), m->key_token,
+                "unknown flag member is ignored" +
+                    did_you_mean(m->key, {"state", "variants", "defaultVariant", "targeting", "metadata"}));
+    bool typed = true;
+    for (std::size_t f = 0; f < std::size(kFields); ++f) {
+      const bool is_map = f == kVariants || f == kMetadata;
+      for (const GoFieldValue& value : members.values(f)) {
+        const JsonMember& m = *value.member;
+        if (!value.exact_name) check_case(path, m, kFields[f]);
+        const Kind kind = m.value.kind();
+        if (f != kTargeting && kind != Kind::Null && kind != (is_map ? Kind::Object : Kind::String)) {
+          typed = false;
+          error(path.member(m.key), m.value.token(),
+                f == kState ? "must be the string \"ENABLED\" or \"DISABLED\", not " + std::string(kind_name(kind))
+                : f == kVariants ? "must be an object of variant values, not " + std::string(kind_name(kind))
+                : f == kDefaultVariant ? "must be a variant key (a string) or null, not " + std::string(kind_name(kind))
+                : f == kMetadata ? "metadata must be an object, not " + std::string(kind_name(kind))
+                                 : "must be a string, not " + std::string(kind_name(kind)));
+        } else if ((f == kKey && !keyed_inside) || f == kSource) {
+          violation(path.member(m.key), m.key_token,
+                    f == kSource ? std::string("is ignored: flagd sets a flag's source itself")
+                                 : std::string("is ignored: \"key\" names a flag only in the array form of \"flags\", "
+                                               "and here the member's name is the flag's key"));
+        }
       }
-      if (*field == 5 && !keyed_inside) {
-        violation(path.member(m.key), m.key_token,
-                  "is ignored: \"key\" names a flag only in the array form of \"flags\", and here the member's name "
-                  "is the flag's key");
-        continue;
-      }
-      check_case(path, m, kFields[*field]);
-      const JsonValue** slots[] = {&found.state,     &found.variants, &found.default_variant,
-                                   &found.targeting, &found.metadata, &found.key};
-      *slots[*field] = &m.value;  // a later member of the same field replaces an earlier one, as in Go
-      if (*field == 5) found.key_token = m.key_token;
     }
+    FlagMembers found;
+    if (!typed) return found;  // the file is refused: nothing more to say of this flag
+    found.state = members.last_scalar(kState);
+    found.default_variant = members.last_scalar(kDefaultVariant);
+    found.key = keyed_inside ? members.last_scalar(kKey) : nullptr;
+    found.targeting = members.last_raw(kTargeting);
+    found.variants = maps_.merge(members.values(kVariants));
+    found.metadata = maps_.merge(members.values(kMetadata));
     return found;
   }
 
@@ -408,17 +411,16 @@ class DocumentLoader {
     const FlagMembers m = flag_members(v, path, keyed_inside);
     if (v.kind() == Kind::Null)
       violation(path, v.token(), "a flag must be an object; flagd loads null as a flag with no variants");
-    if (keyed_inside) {
-      if (m.key == nullptr || m.key->kind() == Kind::Null) {
-        violation(path, v.token(), "a flag in the array form needs a \"key\"; flagd gives this one the key \"\"");
-      } else if (m.key->kind() != Kind::String) {
-        error(path.member("key"), m.key->token(), "must be a string, not " + std::string(kind_name(m.key->kind())));
-      } else {
-        flag.key = m.key->text();
-        key_token = m.key->token();
-      }
+    if (errors_ != errors_before) return false;
+    if (keyed_inside && (m.key == nullptr || m.key->kind() == Kind::Null)) {
+      violation(path, v.token(), "a flag in the array form needs a \"key\"; flagd gives this one the key \"\"");
+    } else if (keyed_inside) {
+      flag.key = m.key->text();
+      key_token = m.key->token();
+      if (flag.key.empty()) violation(path, key_token, "the flag key is empty");
+    } else if (flag.key.empty()) {
+      violation(path, key_token, "the flag key is empty");
     }
-    if (flag.key.empty()) violation(path, key_token, "the flag key is empty");
     if (flag.key.size() > limits::kMaxFlagKeyBytes)
       error(path, key_token, "flag key is longer than " + std::to_string(limits::kMaxFlagKeyBytes) + " bytes");
 
@@ -447,11 +449,10 @@ class DocumentLoader {
   // Only "DISABLED" disables a flag in flagd: a missing, null or unknown state serves it.
   void load_state(const JsonValue* state, const JsonValue& flag_value, const JsonPath& path, FlagDefinition& flag) {
     flag.enabled = true;
-    if (state == nullptr || state->kind() == Kind::Null) {
+    if (state == nullptr) {
       violation(path, flag_value.token(), "the required member \"state\" is missing; flagd serves the flag as ENABLED");
-    } else if (state->kind() != Kind::String) {
-      error(path.member("state"), state->token(),
-            "must be the string \"ENABLED\" or \"DISABLED\", not " + std::string(kind_name(state->kind())));
+    } else if (state->kind() == Kind::Null) {
+      violation(path.member("state"), state->token(), "is null; flagd serves the flag as ENABLED");
     } else if (state->text() == "DISABLED") {
       flag.enabled = false;
     } else if (state->text() != "ENABLED") {
@@ -472,7 +473,8 @@ class DocumentLoader {
               "must be an object of variant values, not " + std::string(kind_name(variants->kind())));
       } else {
         violation(variants != nullptr ? path : flag_path, variants != nullptr ? variants->token() : flag_value.token(),
-                  "a flag needs at least one variant; without one every evaluation answers the caller's default");
+                  "a flag needs at least one variant; without one it never answers a variant (the caller's default, or "
+                  "ERROR where a rule names one)");
       }
       return;
     }
@@ -544,6 +546,7 @@ class DocumentLoader {
   DiagnosticLimiter limiter_;
   std::size_t errors_ = 0;  // listed or not
   const JsonValue* evaluators_ = nullptr;
+  GoMapMerger maps_;  // variants and metadata merged from members of several cases
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -28,6 +29,9 @@ namespace flagd {
 class TokenLocator {
  public:
   virtual void locate(std::uint32_t token, std::uint32_t& line, std::uint32_t& column) = 0;
+  // The bytes the value numbered `token` spans in the text as written, where that is the text
+  // flagd reads; nullopt where flagd reads another (YAML, which it converts to JSON first).
+  virtual std::optional<std::size_t> source_bytes(std::uint32_t token) = 0;
 
  protected:
   ~TokenLocator() = default;

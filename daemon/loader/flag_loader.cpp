@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ascii_case.hpp"
 #include "document_loader.hpp"
 #include "flagd/limits.hpp"
 #include "json_parse.hpp"
@@ -102,12 +103,16 @@ bool read_file(const std::string& path, FileTrust trust, std::string& contents, 
 // Positions in JSON text: the parser knows each token's offset, the line index its line.
 class JsonLocator final : public TokenLocator {
  public:
-  JsonLocator(std::string_view text, JsonParser& parser) : lines_(text), parser_(parser) {}
+  JsonLocator(std::string_view text, JsonParser& parser) : text_(text), lines_(text), parser_(parser) {}
   void locate(std::uint32_t token, std::uint32_t& line, std::uint32_t& column) override {
     lines_.locate(parser_.offset_of(token), line, column);
   }
+  std::optional<std::size_t> source_bytes(std::uint32_t token) override {
+    return json_value_bytes(text_, parser_.offset_of(token));
+  }
 
  private:
+  std::string_view text_;
   LineIndex lines_;
   JsonParser& parser_;
 };
@@ -125,6 +130,7 @@ class YamlLocator final : public TokenLocator {
   void locate(std::uint32_t token, std::uint32_t& line, std::uint32_t& column) override {
     yaml_.locate(token, line, column);
   }
+  std::optional<std::size_t> source_bytes(std::uint32_t) override { return std::nullopt; }
 
  private:
   const YamlDocument& yaml_;
@@ -138,8 +144,8 @@ bool names_yaml(std::string_view name) {
   if (dot == std::string_view::npos || name.find('/', dot) != std::string_view::npos) return false;
   std::string extension;
   for (char c : name.substr(dot + 1)) {
-    if (c >= 'A' && c <= 'Z') extension += static_cast<char>(c - 'A' + 'a');
-    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) extension += c;
+    c = ascii_lower(c);
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) extension += c;
   }
   return extension == "yaml" || extension == "yml";
 }

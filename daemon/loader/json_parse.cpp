@@ -263,7 +263,7 @@ class OffsetScanner {
     // Go reads every number as a double: an integer beyond 64 bits is one, rounded. Only a
     // number no double holds is an error (flagd refuses it too); underflow (1e-400) is zero.
     if (integer && beyond_64_bits(literal)) big_integers = true;
-    if (!integer && std::isinf(std::strtod(literal.c_str(), nullptr))) {
+    if (std::isinf(std::strtod(literal.c_str(), nullptr))) {
       pos_ = start;
       return fail("number " + literal.substr(0, 40) + (literal.size() > 40 ? "..." : "") +
                   " is out of range");
@@ -425,6 +425,30 @@ const JsonValue* JsonParser::parse(std::string_view text, std::string_view file,
   if (!p.convert(root, p.root, 0))
     return located("nesting deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
   return &p.root;
+}
+
+std::size_t json_value_bytes(std::string_view text, std::size_t offset) noexcept {
+  const auto delimiter = [](char c) { return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t i = offset, depth = 0;
+  do {
+    const char c = text[i];
+    if (c == '"') {  // a string, escapes and all
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+      ++i;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      ++i;
+    } else if (c == '}' || c == ']') {
+      --depth;
+      ++i;
+    } else if (depth == 0) {  // a number or a word
+      while (i < text.size() && !delimiter(text[i])) ++i;
+    } else {
+      ++i;
+    }
+  } while (depth > 0 && i < text.size());
+  return std::min(i, text.size()) - offset;
 }
 
 bool JsonParser::has_duplicate_keys() const noexcept { return impl_->duplicate_keys; }

@@ -14,6 +14,10 @@
 
 namespace flagd {
 
+// How many bytes the JSON value starting at `offset` of valid JSON `text` spans, as written
+// (white space inside it included).
+std::size_t json_value_bytes(std::string_view text, std::size_t offset) noexcept;
+
 class JsonParser {
  public:
   // Bytes that may be read past the end of a text passed as padded (simdjson's padding).

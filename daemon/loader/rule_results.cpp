@@ -1,13 +1,27 @@
 #include "rule_results.hpp"
 
-#include <charconv>
-#include <cmath>
+#include "flagd/go_json.hpp"
+#include "flagd/go_number.hpp"
 
 namespace flagd {
 
 namespace {
 
 using Kind = JsonValue::Kind;
+
+bool is_constant(const JsonValue& v) noexcept {
+  return v.kind() == Kind::String || v.kind() == Kind::Number || v.kind() == Kind::Bool;
+}
+
+// JsonLogic's truthiness of a constant: "", 0 and false are falsy.
+bool truthy(const JsonValue& v) noexcept {
+  switch (v.kind()) {
+    case Kind::String: return !v.text().empty();
+    case Kind::Number: return v.number() != 0;
+    case Kind::Bool: return v.boolean();
+    default: return true;
+  }
+}
 
 class ResultWalker {
  public:
@@ -37,11 +51,16 @@ class ResultWalker {
         in_evaluator_ = false;
       }
     } else if (op.key == "if" || op.key == "?:") {
-      // [condition, then, condition, then, ..., else]
+      // [condition, then, condition, then, ..., else]; a lone operand is the answer
       for (std::size_t i = 0; i < operands.size(); ++i)
-        if (i % 2 == 1 || (i + 1 == operands.size() && i != 0)) walk(operands[i], at.element(i), depth + 1);
+        if (i % 2 == 1 || i + 1 == operands.size()) walk(operands[i], at.element(i), depth + 1);
     } else if (op.key == "and" || op.key == "or") {
-      for (std::size_t i = 0; i < operands.size(); ++i) walk(operands[i], at.element(i), depth + 1);
+      // The first falsy operand (and) or truthy one (or) is the answer, else the last: a constant
+      // before the last answers only if it stops the search.
+      const bool stops_if_truthy = op.key == "or";
+      for (std::size_t i = 0; i < operands.size(); ++i)
+        if (i + 1 == operands.size() || !is_constant(operands[i]) || truthy(operands[i]) == stops_if_truthy)
+          walk(operands[i], at.element(i), depth + 1);
     } else if (op.key == "var") {
       if (operands.size() == 2) walk(operands[1], at.element(1), depth + 1);
     } else if (op.key == "fractional") {
@@ -73,18 +92,11 @@ std::optional<std::string> variant_named_by(const JsonValue& constant) {
   switch (constant.kind()) {
     case Kind::Bool: return std::string(constant.boolean() ? "true" : "false");
     case Kind::String:
-      for (char c : constant.text())
-        if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || static_cast<unsigned char>(c) < 0x20)
-          return std::nullopt;
+      if (!go::escapes_to_itself(constant.text())) return std::nullopt;
       return std::string(constant.text());
-    case Kind::Number: {
-      // Go writes numbers from 1e-6 to 1e21 in plain decimals, the shortest that reads back.
-      const double x = constant.number();
-      if (x != 0 && (std::fabs(x) < 1e-6 || std::fabs(x) >= 1e21)) return std::nullopt;
-      char text[64];
-      const auto [end, problem] = std::to_chars(text, text + sizeof text, x, std::chars_format::fixed);
-      if (problem != std::errc()) return std::nullopt;
-      return std::string(text, end);
+    case Kind::Number: {  // as encoding/json writes it ("1", "2.5", "1e+21")
+      char text[go::kNumberTextBytes];
+      return std::string(text, go::format_json(constant.number(), text));
     }
     default: return std::nullopt;
   }

@@ -20,8 +20,7 @@ void for_each_result_constant(const JsonValue& rule, const JsonValue* evaluators
                               const std::function<void(const JsonValue&, const JsonPath&)>& found);
 
 // The variant a constant answer names, as flagd's engine names it (the JSON text of the result
-// without its quotes); nullopt where that text is not plain (a string JSON would escape, a number
-// written with an exponent), which the caller leaves alone.
+// without its quotes); nullopt for a string JSON would escape, which the caller leaves alone.
 std::optional<std::string> variant_named_by(const JsonValue& constant);
 
 }  // namespace flagd

@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "flagd/go_number.hpp"
 #include "flagd/reader.hpp"
 #include "image_read.hpp"
 #include "overrides.hpp"
@@ -38,11 +39,6 @@ struct Reader::Raw {
 
 namespace {
 
-// Truncation toward zero, as flagd does; nullopt for a number no int64 holds (a type mismatch).
-std::optional<std::int64_t> to_int64(double d) noexcept {
-  if (d > -9223372036854775808.0 - 1.0 && d < 9223372036854775808.0) return static_cast<std::int64_t>(d);
-  return std::nullopt;
-}
 
 bool kind_fits(ValueKind kind, int want) {
   switch (want) {
@@ -286,15 +282,8 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
   } else if constexpr (std::is_same_v<T, double>) {
     out.value = raw.has_value ? std::bit_cast<double>(raw.payload) : fallback;
   } else if constexpr (std::is_same_v<T, std::int64_t>) {
-    out.value = fallback;
-    if (raw.has_value) {
-      if (const auto n = to_int64(std::bit_cast<double>(raw.payload))) {
-        out.value = *n;
-      } else {
-        out.reason = Reason::Error;  // the variant stays named, as on any TYPE_MISMATCH
-        out.error = ErrorCode::TypeMismatch;
-      }
-    }
+    // flagd converts the number as Go does: truncation, and INT64_MIN beyond int64.
+    out.value = raw.has_value ? go::to_int(std::bit_cast<double>(raw.payload)) : fallback;
   } else {
     if (!raw.has_value) {
       try {
@@ -385,14 +374,14 @@ std::int64_t Reader::get_int(Handle flag, const Context& context, std::int64_t f
   std::uint64_t payload = 0;
   const std::string* const forced = override_for(flag);
   switch (forced != nullptr ? detail::FastValue::General : detail::fast_value(mapping(), index, ValueKind::Number, context, payload)) {
-    case detail::FastValue::Value: return to_int64(std::bit_cast<double>(payload)).value_or(fallback);
+    case detail::FastValue::Value: return go::to_int(std::bit_cast<double>(payload));
     case detail::FastValue::Fallback: return fallback;
     case detail::FastValue::General: break;
   }
   Raw raw;
   raw.fast_path_tried = true;
   evaluate_index(index, forced, Want::Int, context, nullptr, raw);
-  return raw.has_value ? to_int64(std::bit_cast<double>(raw.payload)).value_or(fallback) : fallback;
+  return raw.has_value ? go::to_int(std::bit_cast<double>(raw.payload)) : fallback;
 }
 
 double Reader::get_double(Handle flag, const Context& context, double fallback) const noexcept {

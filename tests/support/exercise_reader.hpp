@@ -32,9 +32,12 @@ inline constexpr std::string_view kEveryKindFlags = R"({"metadata": {"m": 1}, "f
                               {"fractional": [["on", 1], ["off", 1]]},
                               {"if": [{"!": {"==": [{"var": "c"}, "DE"]}}, "on", null]}]}},
   "tn": {"state": "ENABLED", "variants": {"low": 1, "high": 100}, "defaultVariant": "low",
-         "targeting": {"if": [{">=": [{"var": "user.tier"}, 3]}, "high", {"fractional": [["low", 3], ["high", 1]]}]}}}})";
+         "targeting": {"if": [{">=": [{"var": "user.tier"}, 3]}, "high", {"fractional": [["low", 3], ["high", 1]]}]}},
+  "mx": {"variants": {"b": true, "s": "text", "n": 2, "o": {"k": 1}, "a": [1], "z": null}, "defaultVariant": "s",
+         "targeting": {"fractional": [["b", 1], ["s", 1], ["n", 1], ["o", 1], ["a", 1], ["z", 1]]},
+         "metadata": {"j": {"x": [1]}, "l": [true]}}}})";
 // Their keys, and one that is no flag.
-inline const std::vector<std::string> kEveryKindKeys{"b", "s", "n", "o", "d", "t", "tb", "tn", "zz"};
+inline const std::vector<std::string> kEveryKindKeys{"b", "s", "n", "o", "d", "t", "tb", "tn", "mx", "zz"};
 
 // A context with an attribute of each type the rules of the torn-read tests read.
 inline Context exercise_context() {
