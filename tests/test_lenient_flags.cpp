@@ -137,6 +137,13 @@ TEST_CASE("the flags beside those that break the schema answer as ever") {
   CHECK(flags.reader().get_bool(flags.reader().resolve("good"), false));
 }
 
+TEST_CASE("a TYPE_MISMATCH on a variant whose key is empty names no variant, as OpenFeature reads it") {
+  MemoryFlags flags(R"({"flags": {"f": {"state": "ENABLED", "variants": {"": 0}, "targeting": ""}}})");
+  const auto r = boolean(flags, "f");
+  CHECK(r.error == ErrorCode::TypeMismatch);
+  CHECK_FALSE(r.has_variant);
+}
+
 TEST_CASE("a flag that is ever TYPE_MISMATCH by type alone keeps naming its variant") {
   MemoryFlags flags(kFlags);
   Evaluation<std::string> s;

@@ -276,7 +276,8 @@ void Reader::finish(const Raw& raw, Fallback fallback, Evaluation<T>& out) const
   out.reason = raw.reason;
   out.error = raw.error;
   out.generation = raw.generation;
-  out.has_variant = (raw.has_value && !raw.override_value) || raw.mismatched_variant;
+  // OpenFeature reads an empty variant key on an error as no variant: so does flagd's answer.
+  out.has_variant = (raw.has_value && !raw.override_value) || (raw.mismatched_variant && !out.variant.empty());
   if constexpr (std::is_same_v<T, bool>) {
     out.value = raw.has_value ? raw.payload != 0 : fallback;
   } else if constexpr (std::is_same_v<T, double>) {

@@ -87,7 +87,8 @@ template <class T>
 struct Evaluation {
   T value{};
   // The variant's key; empty when has_variant is false. On TYPE_MISMATCH it names the variant whose
-  // value did not fit the type asked for, as flagd does (the value is then the caller's default).
+  // value did not fit the type asked for, as flagd does (the value is then the caller's default),
+  // unless that key is empty, which OpenFeature reads on an error as no variant.
   std::string variant;
   bool has_variant = false;
   Reason reason = Reason::Error;
