@@ -352,3 +352,65 @@ TEST_CASE("attribute paths are found as the interpreter finds them at every leng
   }
   CHECK(counts.decided == counts.total);
 }
+
+namespace {
+
+// The interpreter's answer for `rule` on `context`: "null", "error", or the variant's index.
+std::string interpreted(const std::string& rule, const Context& context) {
+  const std::vector<std::byte> image = image_of(R"({"flags": {"f": {"state": "ENABLED",
+      "variants": {"on": true, "off": false}, "defaultVariant": "off", "targeting": )" + rule + "}}}");
+  const flagd::detail::SlotView slot{image.data(), image.size()};
+  const std::uint64_t ref_word = slot.load<std::uint64_t>(flagd::detail::rule_ref_at(slot, 0));
+  const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
+  const std::byte* record = image.data() + flagd::layout::kRecordsOffset;
+  const auto key = flagd::layout::unpack_string_ref(
+      flagd::shared::load<std::uint64_t>(record + offsetof(flagd::layout::FlagRecord, key)));
+  auto interpreter = std::make_unique<flagd::detail::RuleEvaluator>(slot, ref, &context, key);
+  switch (interpreter->run()) {
+    case RuleOutcome::Null: return "null";
+    case RuleOutcome::Variant:
+      return interpreter->variant_index() != 0 ? std::to_string(interpreter->variant_index())
+                                               : std::string(interpreter->variant());
+    default: return "error";
+  }
+}
+
+}  // namespace
+
+TEST_CASE("fused attribute tests answer as the operators they stand for, on attributes of every type") {
+  // The constant written as a computation ({"cat": [c]} is c) keeps the rule unfused: the
+  // operator's general path answers it. Every attribute type, strings of every length class.
+  std::vector<Context> contexts(9);
+  const Context::Item items[] = {Context::Item::of("abc"), Context::Item::of(0.0)};
+  contexts[0].set("a", "abc");
+  contexts[1].set("a", "abcdefghijklmnopq");
+  contexts[2].set("a", "");
+  contexts[3].set("a", 0.0);
+  contexts[4].set("a", true);
+  contexts[5].set_null("a");
+  contexts[6].set_list("a", items);
+  contexts[7].set_object("a").set("a.b", "abc");
+  // contexts[8]: no attribute
+  std::size_t compared = 0;
+  for (const char* constant : {"\"abc\"", "\"\"", "\"abcdefghijklmnopq\"", "\"0\"", "\"true\"", "\"ab\""}) {
+    for (const char* op : {"==", "!=", "===", "!==", "starts_with", "ends_with"}) {
+      const std::string fused = std::string(R"({"if": [{")") + op + R"(": [{"var": "a"}, )" + constant + R"(]}, "on", "off"]})";
+      const std::string general = std::string(R"({"if": [{")") + op + R"(": [{"var": "a"}, {"cat": [)" + constant +
+                                  R"(]}]}, "on", "off"]})";
+      for (const Context& c : contexts) {
+        INFO(fused);
+        CHECK(interpreted(fused, c) == interpreted(general, c));
+        ++compared;
+      }
+    }
+    const std::string fused = std::string(R"({"if": [{"in": [{"var": "a"}, ["x", )") + constant + R"(]]}, "on", "off"]})";
+    const std::string general =
+        std::string(R"({"if": [{"in": [{"var": "a"}, [{"cat": ["x"]}, )") + constant + R"(]]}, "on", "off"]})";
+    for (const Context& c : contexts) {
+      INFO(fused);
+      CHECK(interpreted(fused, c) == interpreted(general, c));
+      ++compared;
+    }
+  }
+  CHECK(compared == 6 * 7 * contexts.size());
+}

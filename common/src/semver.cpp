@@ -13,11 +13,11 @@ bool is_digits(std::string_view s) noexcept {
   return true;
 }
 
-bool numeric_part(std::string_view s, std::uint64_t& out, std::string_view& big) noexcept {
+bool numeric_part(std::string_view s, std::uint64_t& out, SemVer::Digits& big) noexcept {
   if (!is_digits(s) || (s.size() > 1 && s[0] == '0')) return false;
   if (s.size() > 18) {
     out = kBigPart;
-    big = s;
+    big = SemVer::Digits{s.data(), s.size()};
     return true;
   }
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -79,32 +79,15 @@ bool detail::parse_semver_decorated(std::string_view text, SemVer& out) noexcept
   return true;
 }
 
-namespace {
-// Parts compare as numbers; two of kBigPart by their digits (no leading zeros: longer is larger).
-int compare_part(std::uint64_t a, std::string_view a_big, std::uint64_t b, std::string_view b_big) noexcept {
-  if (a != b) return a < b ? -1 : 1;
-  if (a != kBigPart || a_big == b_big) return 0;
-  if (a_big.size() != b_big.size()) return a_big.size() < b_big.size() ? -1 : 1;
-  return a_big < b_big ? -1 : 1;
-}
-}  // namespace
-
-int compare_semver_major(const SemVer& a, const SemVer& b) noexcept {
-  return compare_part(a.major, a.big[0], b.major, b.big[0]);
+int detail::compare_big_parts(std::string_view a, std::string_view b) noexcept {
+  if (a == b) return 0;
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;  // no leading zeros: longer is larger
+  return a < b ? -1 : 1;
 }
 
-int compare_semver_minor(const SemVer& a, const SemVer& b) noexcept {
-  if (const int c = compare_semver_major(a, b); c != 0) return c;
-  return compare_part(a.minor, a.big[1], b.minor, b.big[1]);
-}
-
-int compare_semver(const SemVer& a, const SemVer& b) noexcept {
-  if (const int c = compare_semver_minor(a, b); c != 0) return c;
-  if (const int c = compare_part(a.patch, a.big[2], b.patch, b.big[2]); c != 0) return c;
-  if (a.prerelease.empty() || b.prerelease.empty())
-    return a.prerelease.empty() == b.prerelease.empty() ? 0 : (a.prerelease.empty() ? 1 : -1);
-  std::string_view x = a.prerelease, y = b.prerelease;
-  for (std::size_t guard = 0; guard <= a.prerelease.size() + b.prerelease.size() + 1; ++guard) {
+int detail::compare_prereleases(std::string_view a, std::string_view b) noexcept {
+  std::string_view x = a, y = b;
+  for (std::size_t guard = 0; guard <= a.size() + b.size() + 1; ++guard) {
     if (x.empty() || y.empty()) return x.empty() == y.empty() ? 0 : (x.empty() ? -1 : 1);
     const std::size_t dx = x.find('.'), dy = y.find('.');
     const std::string_view ix = x.substr(0, dx), iy = y.substr(0, dy);

@@ -5,7 +5,8 @@
 #include <string>
 
 #include "flagd/fast_form.hpp"
-#include "flagd/fractional_weight.hpp"
+#include "flagd/attribute_test.hpp"
+#include "flagd/fractional.hpp"
 #include "flagd/key_hash.hpp"
 #include "flagd/murmur3.hpp"
 #include "flagd/semver.hpp"
@@ -14,7 +15,6 @@ namespace flagd {
 
 using layout::FastBucketKind;
 using layout::FastOp;
-using layout::FastSemVerOp;
 using layout::RuleOp;
 
 bool path_may_name_list_element(std::string_view path) { return path.find('.') != std::string_view::npos; }
@@ -200,16 +200,15 @@ class FastFormCompiler {
     }
   }
 
+  // A fused attribute test (attribute_test.hpp): the rule compiler fused it only for string
+  // constants, so only the operator and the lengths decide the instruction.
   void attribute_test(const RuleDraftNode& n, Label on_true, Label on_false) {
-    if (n.argc != 1) return undecided();
+    AttributeTest test;
+    if (n.argc != 1 || !attribute_test_of(n.fused, test)) return undecided();
     const RuleDraftNode& constant = rule_[n.first];
-    if (n.fused == RuleOp::In && constant.op == RuleOp::Array) {
+    if (test.kind == AttributeTestKind::In) {
       bool short_items = short_string(n.text);  // argc fits the 16-bit count
-      for (std::uint32_t i = 0; i < constant.argc; ++i) {
-        const RuleDraftNode& item = rule_[constant.first + i];
-        if (item.op != RuleOp::String) return undecided();
-        short_items = short_items && short_string(item.text);
-      }
+      for (std::uint32_t i = 0; i < constant.argc; ++i) short_items = short_items && short_string(rule_[constant.first + i].text);
       if (short_items) {
         const std::size_t at = begin_short_test(FastOp::ShortIn, n.text, constant.argc);
         for (std::uint32_t i = 0; i < constant.argc; ++i) {
@@ -226,22 +225,11 @@ class FastFormCompiler {
       for (std::uint32_t i = 0; i < constant.argc; ++i) put_string(rule_[constant.first + i].text);
       return end(at, on_true, on_false);
     }
-    FastOp op;
-    bool negated = false;  // != and !== are == with the targets swapped
-    switch (n.fused) {
-      case RuleOp::Equal:
-      case RuleOp::StrictEqual: op = FastOp::StringEqual; break;
-      case RuleOp::NotEqual:
-      case RuleOp::StrictNotEqual:
-        op = FastOp::StringEqual;
-        negated = true;
-        break;
-      case RuleOp::StartsWith: op = FastOp::StartsWith; break;
-      case RuleOp::EndsWith: op = FastOp::EndsWith; break;
-      default: return undecided();
-    }
-    if (constant.op != RuleOp::String) return undecided();
-    const Label then = negated ? on_false : on_true, otherwise = negated ? on_true : on_false;
+    // != and !== are == with the targets swapped.
+    const FastOp op = test.kind == AttributeTestKind::Equal      ? FastOp::StringEqual
+                      : test.kind == AttributeTestKind::StartsWith ? FastOp::StartsWith
+                                                                   : FastOp::EndsWith;
+    const Label then = test.negated ? on_false : on_true, otherwise = test.negated ? on_true : on_false;
     if (short_string(n.text) && short_string(constant.text)) {
       const std::string_view c = constant.text;
       const FastOp short_op = op == FastOp::StringEqual ? FastOp::ShortEqual
@@ -267,16 +255,8 @@ class FastFormCompiler {
     if (n.argc != 3) return undecided();
     const RuleDraftNode &value = rule_[n.first], &op = rule_[n.first + 1], &version = rule_[n.first + 2];
     if (!plain_var(value) || op.op != RuleOp::String || version.op != RuleOp::String) return undecided();
-    FastSemVerOp compare;
-    if (op.text == "=") compare = FastSemVerOp::Equal;
-    else if (op.text == "!=") compare = FastSemVerOp::NotEqual;
-    else if (op.text == "<") compare = FastSemVerOp::Less;
-    else if (op.text == "<=") compare = FastSemVerOp::LessEqual;
-    else if (op.text == ">") compare = FastSemVerOp::Greater;
-    else if (op.text == ">=") compare = FastSemVerOp::GreaterEqual;
-    else if (op.text == "^") compare = FastSemVerOp::Major;
-    else if (op.text == "~") compare = FastSemVerOp::Minor;
-    else return undecided();
+    SemVerOp compare;
+    if (!parse_semver_op(op.text, compare)) return undecided();
     SemVer constant;
     if (!parse_semver(version.text, constant) || !constant.prerelease.empty() || constant.major == kBigPart ||
         constant.minor == kBigPart || constant.patch == kBigPart)
@@ -303,62 +283,51 @@ class FastFormCompiler {
     end(at, on_true, on_false);
   }
 
-  // `fractional` with constant buckets: [variant constant, weight?, constant extras...].
+  // `fractional` with constant buckets (fractional.hpp): their running totals, and each
+  // bucket's variant index and payload where a string names a variant.
   void fractional(const RuleDraftNode& n) {
     if (n.argc == 0) return null();
-    struct Bucket {
-      std::uint64_t weight;
-      std::uint64_t tag;
-      std::uint64_t payload;
-    };
-    std::vector<Bucket> buckets;
-    std::uint64_t total = 0;
-    bool valid = true;
-    for (std::uint32_t i = 0; i < n.argc; ++i) {
-      const RuleDraftNode& b = rule_[n.first + i];
-      if (b.op != RuleOp::Array || b.argc == 0) return undecided();
-      const RuleDraftNode& variant = rule_[b.first];
-      Bucket bucket{1, layout::pack_fast_bucket(FastBucketKind::Undecided, 0), 0};
-      switch (variant.op) {
-        case RuleOp::String:
-          if (variant.variant_hint != 0 && variant.variant_hint <= payloads_.size()) {
-            bucket.tag = layout::pack_fast_bucket(FastBucketKind::Variant, static_cast<std::uint16_t>(variant.variant_hint - 1));
-            bucket.payload = payloads_[variant.variant_hint - 1u];
-          }
-          break;
-        case RuleOp::Null: bucket.tag = layout::pack_fast_bucket(FastBucketKind::Null, 0); break;
-        case RuleOp::Bool:
-        case RuleOp::Number: break;  // names no variant: the interpreter reports it
-        default: return undecided();
-      }
-      if (b.argc >= 2) {
-        const RuleDraftNode& weight = rule_[b.first + 1];
-        if (weight.op == RuleOp::Number) valid = fractional_weight(weight.number, bucket.weight) && valid;
-        else if (weight.op != RuleOp::Null) return undecided();  // computed: the interpreter's
-      }
-      for (std::uint32_t k = 2; k < b.argc; ++k)  // extra elements are ignored, if constant
-        if (rule_[b.first + k].op > RuleOp::Number) return undecided();
-      total += bucket.weight;
-      buckets.push_back(bucket);
-    }
-    if (!valid || total == 0 || total > kMaxFractionalTotal) return null();
+    std::uint64_t total;
+    bool valid;
+    if (!constant_buckets(drafts_, n.first, n.argc, total, valid)) return undecided();
+    if (!valid || !fractional_total_ok(total)) return null();
     const Murmur3Prefix prefix = murmur3_prefix(flag_.key);
     const std::size_t at = begin(FastOp::Fractional);
     code_.push_back(prefix.h | std::uint64_t{prefix.carry} << 32 | std::uint64_t{prefix.carry_bytes} << 56);
     code_.push_back(prefix.length | std::uint64_t{n.argc} << 32);
     code_.push_back(total);
     std::uint64_t running = 0;
-    for (const Bucket& b : buckets) {
+    for (std::uint32_t i = 0; i < n.argc; ++i) {
+      ConstantBucket b;
+      constant_bucket(drafts_, n.first + i, b);
+      const RuleDraftNode& variant = rule_[b.variant];
+      std::uint64_t tag = layout::pack_fast_bucket(FastBucketKind::Undecided, 0), payload = 0;
+      if (variant.op == RuleOp::Null) {
+        tag = layout::pack_fast_bucket(FastBucketKind::Null, 0);
+      } else if (variant.op == RuleOp::String && variant.variant_hint != 0 && variant.variant_hint <= payloads_.size()) {
+        tag = layout::pack_fast_bucket(FastBucketKind::Variant, static_cast<std::uint16_t>(variant.variant_hint - 1));
+        payload = payloads_[variant.variant_hint - 1u];
+      }  // a number, a boolean or a string naming no variant: the interpreter says so
       running += b.weight;
       code_.push_back(running);
-      code_.push_back(b.tag);
-      code_.push_back(b.payload);
+      code_.push_back(tag);
+      code_.push_back(payload);
     }
     end(at);
   }
 
+  // The drafts as fractional.hpp reads nodes.
+  struct Drafts {
+    const std::vector<RuleDraftNode>& rule;
+    RuleOp op(std::uint32_t i) const { return i < rule.size() ? rule[i].op : RuleOp::Count_; }
+    std::uint32_t argc(std::uint32_t i) const { return i < rule.size() ? rule[i].argc : 0; }
+    std::uint32_t first(std::uint32_t i) const { return i < rule.size() ? rule[i].first : 0; }
+    double number(std::uint32_t i) const { return i < rule.size() ? rule[i].number : 0; }
+  };
+
   const FlagDefinition& flag_;
   const std::vector<RuleDraftNode>& rule_;
+  const Drafts drafts_{rule_};
   std::span<const std::uint64_t> payloads_;
   std::vector<std::uint64_t> code_;
   std::vector<std::uint64_t> bound_;  // per label: the instruction index, or kUnbound

@@ -2,6 +2,7 @@
 
 #include "closest_name.hpp"
 
+#include "flagd/attribute_test.hpp"
 #include "flagd/go_json.hpp"
 #include "flagd/go_number.hpp"
 #include "flagd/limits.hpp"
@@ -481,41 +482,26 @@ class Compiler {
     return e;
   }
 
-  // The commonest rule test, a context attribute against string constants, becomes one node
-  // (RuleOp::AttrTest). Only where `var` reads the context (not inside map/filter/... bodies).
+  // The commonest rule test, a context attribute against string constants (attribute_test.hpp),
+  // becomes one node (RuleOp::AttrTest). Only where `var` reads the context (not inside
+  // map/filter/... bodies).
   static void fuse_attribute_test(Expr& e) {
     if (e.children.size() != 2) return;
-    const auto is_var = [](const Expr& x) { return x.node.op == RuleOp::Var && x.children.empty(); };
-    const auto is_string = [](const Expr& x) { return x.node.op == RuleOp::String; };
-    std::size_t var = 2;
-    switch (e.node.op) {
-      case RuleOp::Equal:
-      case RuleOp::NotEqual:
-      case RuleOp::StrictEqual:
-      case RuleOp::StrictNotEqual:  // symmetric: the attribute may come second
-        if (is_var(*e.children[0]) && is_string(*e.children[1])) var = 0;
-        else if (is_string(*e.children[0]) && is_var(*e.children[1])) var = 1;
-        break;
-      case RuleOp::StartsWith:
-      case RuleOp::EndsWith:
-        if (is_var(*e.children[0]) && is_string(*e.children[1])) var = 0;
-        break;
-      case RuleOp::In:
-        if (is_var(*e.children[0]) && e.children[1]->node.op == RuleOp::Array) {
-          bool strings = true;
-          for (const Expr* item = e.children[1]->children.first; item != nullptr; item = item->next)
-            strings = strings && is_string(*item);
-          if (strings) var = 0;
-        }
-        break;
-      default:
-        break;
-    }
-    if (var == 2) return;
+    const auto shape = [](const Expr& x) {
+      OperandShape s;
+      s.plain_var = x.node.op == RuleOp::Var && x.children.empty();
+      s.string = x.node.op == RuleOp::String;
+      s.string_list = x.node.op == RuleOp::Array;
+      for (const Expr* item = x.children.first; s.string_list && item != nullptr; item = item->next)
+        s.string_list = item->node.op == RuleOp::String;
+      return s;
+    };
+    const int var = fusable_attribute(e.node.op, shape(*e.children[0]), shape(*e.children[1]));
+    if (var < 0) return;
     e.node.fused = e.node.op;
     e.node.op = RuleOp::AttrTest;
-    e.node.text = e.children[var]->node.text;
-    Expr* constant = e.children[1 - var];
+    e.node.text = e.children[static_cast<std::size_t>(var)]->node.text;
+    Expr* constant = e.children[static_cast<std::size_t>(1 - var)];
     e.children.clear();
     e.children.push_back(constant);
   }

@@ -404,19 +404,9 @@ class FastForm {
     if (!parse_semver(a->text, left)) return Truth::False;
     const std::uint32_t at = test.operands;
     const SemVer right{word(at), word(at + 1), word(at + 2), {}, {}};
-    const int c = compare_semver(left, right);
-    using layout::FastSemVerOp;
-    switch (static_cast<FastSemVerOp>(head.aux & ~layout::kFastAuxFlags)) {
-      case FastSemVerOp::Equal: return truth(c == 0);
-      case FastSemVerOp::NotEqual: return truth(c != 0);
-      case FastSemVerOp::Less: return truth(c < 0);
-      case FastSemVerOp::LessEqual: return truth(c <= 0);
-      case FastSemVerOp::Greater: return truth(c > 0);
-      case FastSemVerOp::GreaterEqual: return truth(c >= 0);
-      case FastSemVerOp::Major: return truth(left.major == right.major);
-      case FastSemVerOp::Minor: return truth(left.major == right.major && left.minor == right.minor);
-    }
-    return Truth::Undecided;
+    const auto op = static_cast<SemVerOp>(head.aux & ~layout::kFastAuxFlags);
+    if (op > SemVerOp::Minor) return Truth::Undecided;  // torn
+    return truth(semver_holds(op, left, right));
   }
 
   // The bucket of flag key + targeting key, by the running totals the form holds.
@@ -431,7 +421,7 @@ class FastForm {
     const Murmur3Prefix prefix{static_cast<std::uint32_t>(prefix_word),
                                static_cast<std::uint32_t>(prefix_word >> 32) & 0xFFFFFF,
                                static_cast<std::uint32_t>(prefix_word >> 56) & 3, static_cast<std::uint32_t>(sizes)};
-    const std::uint64_t point = (std::uint64_t{murmur3_finish(prefix, tk)} * (total & 0xFFFFFFFF)) >> 32;
+    const std::uint64_t point = fractional_point(murmur3_finish(prefix, tk), static_cast<std::uint32_t>(total));
     const std::byte* bucket = at + 4 * 8;
     for (std::uint64_t i = 0; i < buckets; ++i, bucket += 3 * 8) {
       if (cell(bucket, 0) <= point) continue;

@@ -8,8 +8,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "flagd/attribute_test.hpp"
 #include "flagd/context.hpp"
-#include "flagd/fractional_weight.hpp"
+#include "flagd/fractional.hpp"
 #include "flagd/limits.hpp"
 #include "flagd/rule_layout.hpp"
 #include "image_read.hpp"
@@ -52,6 +53,24 @@ class RuleNodes {
     return shared::load<std::uint64_t>(base_ + std::uint64_t{index} * sizeof(layout::RuleNode) + w * 8);
   }
 
+  // Node fields for the rules of fractional.hpp: op Count_ for an index out of range, and no
+  // operands unless they all lie in the rule after the node.
+  layout::RuleOp op(std::uint32_t index) const noexcept {
+    return index < count_ ? static_cast<layout::RuleOp>(word(index, 0) & 0xFF) : layout::RuleOp::Count_;
+  }
+  std::uint32_t argc(std::uint32_t index) const noexcept {
+    if (index >= count_) return 0;
+    const std::uint64_t w0 = word(index, 0);
+    const std::uint32_t n = static_cast<std::uint16_t>(w0 >> 16), first = static_cast<std::uint32_t>(w0 >> 32);
+    return first > index && first < count_ && n <= count_ - first ? n : 0;
+  }
+  std::uint32_t first(std::uint32_t index) const noexcept {
+    return index < count_ ? static_cast<std::uint32_t>(word(index, 0) >> 32) : 0;
+  }
+  double number(std::uint32_t index) const noexcept {
+    return index < count_ ? std::bit_cast<double>(word(index, 1)) : 0;
+  }
+
  private:
   const std::byte* base_ = nullptr;
   std::uint32_t count_ = 0;
@@ -91,114 +110,57 @@ inline std::string_view targeting_key(const Context* context) noexcept {
   return a != nullptr && a->type == Context::Type::String ? a->text : std::string_view{};
 }
 
-// The result of a fused attribute test (RuleOp::AttrTest) on a string attribute: the constants
-// are compared where they lie in the image. Undecided: a constant the test does not compare
-// strings with this way (the general path decides); Malformed: the nodes make no sense.
-enum class StringTest : std::uint8_t { False, True, Undecided, Malformed };
+// The result of a fused attribute test (RuleOp::AttrTest, attribute_test.hpp) on a string
+// attribute: the constants are compared where they lie in the image. Undecided: a constant the
+// test does not compare strings with this way (the general path decides); Malformed: the nodes
+// make no sense.
+enum class StringTestResult : std::uint8_t { False, True, Undecided, Malformed };
+
+// A constant string in the image, compared where it lies (one word at a time; the whole text with
+// its first word first).
+struct ImageConstant {
+  const SlotView& slot;
+  layout::StringRef ref;
+  const Context::Attribute& attribute;
+  std::size_t size() const noexcept { return ref.length; }
+  bool same(std::string_view piece) const noexcept {
+    if (piece.data() == attribute.text.data() && piece.size() == attribute.text.size())
+      return equals_headed(slot, ref, piece, attribute.text_head);
+    return string_equals(slot, ref, piece);
+  }
+};
 
 // `op` is the operator the test stands for, `constant` its operand node, `attribute` a string.
 // `compared` receives the bytes of text compared (strings of unequal lengths compare none), for
 // the interpreter's step budget.
-inline StringTest string_attribute_test(const SlotView& slot, const RuleNodes& nodes, layout::RuleOp op,
-                                        const layout::RuleNode& constant, const Context::Attribute& attribute,
-                                        std::uint64_t& compared) noexcept {
+inline StringTestResult string_attribute_test(const SlotView& slot, const RuleNodes& nodes, layout::RuleOp op,
+                                              const layout::RuleNode& constant, const Context::Attribute& attribute,
+                                              std::uint64_t& compared) noexcept {
   using layout::RuleOp;
   const std::string_view text = attribute.text;
   compared = 0;
-  if (op == RuleOp::In && constant.op == RuleOp::Array) {
+  AttributeTest test;
+  if (!attribute_test_of(op, test)) return StringTestResult::Malformed;
+  if (test.kind == AttributeTestKind::In) {
+    if (constant.op != RuleOp::Array) return StringTestResult::Undecided;
     for (std::uint32_t i = 0; i < constant.argc; ++i) {
       layout::RuleNode item;
-      if (!nodes.read(constant.first + i, item) || item.op != RuleOp::String) return StringTest::Malformed;
-      const layout::StringRef ref = layout::unpack_string_ref(item.a);
-      if (ref.length == text.size()) compared += text.size();
-      if (equals_headed(slot, ref, text, attribute.text_head)) return StringTest::True;
+      if (!nodes.read(constant.first + i, item) || item.op != RuleOp::String) return StringTestResult::Malformed;
+      const ImageConstant c{slot, layout::unpack_string_ref(item.a), attribute};
+      if (c.size() == text.size()) compared += text.size();
+      if (string_test_holds(test.kind, text, c)) return StringTestResult::True;
     }
-    return StringTest::False;
+    return StringTestResult::False;
   }
-  if (constant.op != RuleOp::String) return StringTest::Undecided;
-  const layout::StringRef c = layout::unpack_string_ref(constant.a);
-  if (c.length <= text.size()) compared = c.length;
-  bool result;
-  switch (op) {
-    case RuleOp::Equal:
-    case RuleOp::StrictEqual: result = equals_headed(slot, c, text, attribute.text_head); break;
-    case RuleOp::NotEqual:
-    case RuleOp::StrictNotEqual: result = !equals_headed(slot, c, text, attribute.text_head); break;
-    case RuleOp::StartsWith:
-      result = c.length <= text.size() && string_equals(slot, c, text.substr(0, c.length));
-      break;
-    case RuleOp::EndsWith:
-      result = c.length <= text.size() && string_equals(slot, c, text.substr(text.size() - c.length));
-      break;
-    default: return StringTest::Malformed;
-  }
-  return result ? StringTest::True : StringTest::False;
+  if (constant.op != RuleOp::String) return StringTestResult::Undecided;
+  const ImageConstant c{slot, layout::unpack_string_ref(constant.a), attribute};
+  if (c.size() <= text.size()) compared = c.size();
+  return string_test_holds(test.kind, text, c) != test.negated ? StringTestResult::True : StringTestResult::False;
 }
 
 // The operator an AttrTest node stands for.
 inline layout::RuleOp fused_operator(const layout::RuleNode& test) noexcept {
   return static_cast<layout::RuleOp>((test.b >> 32) & 0xFF);
-}
-
-// `fractional` with constant buckets ([variant constant, weight?, constant extras...]), the usual
-// form, read where its nodes lie. constant_buckets() sums the weights (`valid`: every weight is a
-// whole number no larger than kMaxFractionalTotal; absent or null counts 1, negative 0); false if
-// some bucket is computed, which leaves the operator to the general path. constant_bucket_at()
-// gives the node of the variant constant of the bucket a point in [0, total) falls in.
-// Bucket node `bucket`: its variant constant's node and its weight; false if it is not constant.
-inline bool constant_bucket(const RuleNodes& nodes, std::uint32_t bucket, std::uint32_t& variant,
-                            std::uint64_t& weight, bool& valid) noexcept {
-  using layout::RuleOp;
-  if (bucket >= nodes.count()) return false;
-  const std::uint64_t w0 = nodes.word(bucket, 0);
-  const std::uint32_t first = node_first(w0), argc = node_argc(w0);
-  if (node_op(w0) != RuleOp::Array || argc == 0 || first >= nodes.count() || argc > nodes.count() - first)
-    return false;
-  const RuleOp v = node_op(nodes.word(first, 0));
-  if (v != RuleOp::String && v != RuleOp::Bool && v != RuleOp::Number && v != RuleOp::Null) return false;
-  variant = first;
-  weight = 1;
-  valid = true;
-  if (argc >= 2) {
-    const RuleOp w = node_op(nodes.word(first + 1, 0));
-    if (w == RuleOp::Number) {
-      valid = fractional_weight(std::bit_cast<double>(nodes.word(first + 1, 1)), weight);
-    } else if (w != RuleOp::Null) {
-      return false;  // a computed or non-number weight: the general path decides
-    }
-  }
-  for (std::uint32_t k = 2; k < argc; ++k)  // extra elements are ignored, if constant
-    if (node_op(nodes.word(first + k, 0)) > RuleOp::Number) return false;
-  return true;
-}
-
-// `first`, `argc`: the fractional node's operands (the buckets).
-inline bool constant_buckets(const RuleNodes& nodes, std::uint32_t first, std::uint32_t argc, std::uint64_t& total,
-                             bool& valid) noexcept {
-  total = 0;
-  valid = true;
-  for (std::uint32_t i = 0; i < argc; ++i) {
-    std::uint32_t variant;
-    std::uint64_t weight;
-    bool weight_valid;
-    if (!constant_bucket(nodes, first + i, variant, weight, weight_valid)) return false;
-    valid = valid && weight_valid;
-    total += weight;
-  }
-  return true;
-}
-
-inline bool constant_bucket_at(const RuleNodes& nodes, std::uint32_t first, std::uint32_t argc, std::uint64_t point,
-                               std::uint32_t& variant) noexcept {
-  std::uint64_t running = 0;
-  for (std::uint32_t i = 0; i < argc; ++i) {
-    std::uint64_t weight;
-    bool valid;
-    if (!constant_bucket(nodes, first + i, variant, weight, valid)) return false;
-    running += weight;
-    if (running > point) return true;
-  }
-  return false;
 }
 
 }  // namespace flagd::detail

@@ -42,7 +42,7 @@
 //                 8 bytes as above
 //   NumberTest    aux: the RuleOp (Less, LessEqual, Greater, GreaterEqual) | kFastConstantFirst;
 //                 the constant's double bits
-//   SemVerTest    aux: a FastSemVerOp; the constant release's major, minor and patch words
+//   SemVerTest    aux: a SemVerOp (semver.hpp); the constant release's major, minor and patch words
 // A test's aux also carries kFastPathMayNameListElement.
 //
 // The short tests: the string tests again, for a path of at most 16 bytes and constants of at most
@@ -124,8 +124,6 @@ inline constexpr std::uint8_t kFastPathMayNameListElement = 0x40;
 inline constexpr std::uint8_t kFastConstantFirst = 0x80;
 // Test aux bits that are not the operator.
 inline constexpr std::uint8_t kFastAuxFlags = kFastPathMayNameListElement | kFastConstantFirst;
-
-enum class FastSemVerOp : std::uint8_t { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, Major, Minor };
 
 // A Fractional bucket: its kind in the low byte, the variant's index in bits 8..23.
 enum class FastBucketKind : std::uint8_t { Variant, Null, Undecided };

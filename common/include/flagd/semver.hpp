@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string_view>
 
 namespace flagd {
@@ -15,9 +16,17 @@ namespace flagd {
 inline constexpr std::uint64_t kBigPart = 1'000'000'000'000'000'000;
 
 struct SemVer {
+  // A part's digits, where it is kBigPart.
+  struct Digits {
+    const char* text;
+    std::size_t size;
+    std::string_view view() const noexcept { return {text, size}; }
+  };
   std::uint64_t major = 0, minor = 0, patch = 0;
   std::string_view prerelease;  // empty: a release
-  std::string_view big[3];      // a part's digits where it is kBigPart
+  // Not initialized by default (a version is parsed on every sem_ver evaluation): read only for a
+  // part of kBigPart, which parse_semver_decorated alone gives, having cleared them all first.
+  Digits big[3];
 };
 
 namespace detail {
@@ -56,10 +65,67 @@ inline bool parse_semver_plain(std::string_view text, SemVer& out) noexcept {
 inline bool parse_semver(std::string_view text, SemVer& out) noexcept {
   return detail::parse_semver_plain(text, out) || detail::parse_semver_decorated(text, out);
 }
-// <0, 0, >0 by SemVer precedence.
-int compare_semver(const SemVer& a, const SemVer& b) noexcept;
-// The same for the major part alone (sem_ver's ^), and for major and minor (~).
-int compare_semver_major(const SemVer& a, const SemVer& b) noexcept;
-int compare_semver_minor(const SemVer& a, const SemVer& b) noexcept;
+namespace detail {
+// Two parts of kBigPart by their digits; two pre-releases by SemVer's order (both not empty).
+int compare_big_parts(std::string_view a, std::string_view b) noexcept;
+int compare_prereleases(std::string_view a, std::string_view b) noexcept;
+
+inline int compare_part(std::uint64_t a, std::string_view a_big, std::uint64_t b, std::string_view b_big) noexcept {
+  if (a != b) return a < b ? -1 : 1;
+  return a == kBigPart ? compare_big_parts(a_big, b_big) : 0;
+}
+}  // namespace detail
+
+// The major part alone (sem_ver's ^), and major and minor (~): <0, 0, >0.
+inline int compare_semver_major(const SemVer& a, const SemVer& b) noexcept {
+  return detail::compare_part(a.major, a.big[0].view(), b.major, b.big[0].view());
+}
+inline int compare_semver_minor(const SemVer& a, const SemVer& b) noexcept {
+  if (const int c = compare_semver_major(a, b); c != 0) return c;
+  return detail::compare_part(a.minor, a.big[1].view(), b.minor, b.big[1].view());
+}
+
+// <0, 0, >0 by SemVer precedence (inline: a sem_ver rule compares on every evaluation).
+inline int compare_semver(const SemVer& a, const SemVer& b) noexcept {
+  if (const int c = compare_semver_minor(a, b); c != 0) return c;
+  if (const int c = detail::compare_part(a.patch, a.big[2].view(), b.patch, b.big[2].view()); c != 0) return c;
+  if (a.prerelease.empty() || b.prerelease.empty())
+    return a.prerelease.empty() == b.prerelease.empty() ? 0 : (a.prerelease.empty() ? 1 : -1);
+  return detail::compare_prereleases(a.prerelease, b.prerelease);
+}
+
+// sem_ver's comparisons (the fast form stores one in a byte: the values are part of its layout).
+enum class SemVerOp : std::uint8_t { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, Major, Minor };
+
+// The comparison flagd's sem_ver names `text` ("=", "!=", "<", "<=", ">", ">=", "^", "~"); false for
+// any other text (sem_ver then gives null).
+inline bool parse_semver_op(std::string_view text, SemVerOp& op) noexcept {
+  static constexpr std::string_view kNames[] = {"=", "!=", "<", "<=", ">", ">=", "^", "~"};
+  for (std::size_t i = 0; i < std::size(kNames); ++i)
+    if (kNames[i] == text) {
+      op = static_cast<SemVerOp>(i);
+      return true;
+    }
+  return false;
+}
+
+// Whether `a op b` holds: ^ compares the major parts, ~ major and minor, the others precedence.
+inline bool semver_holds(SemVerOp op, const SemVer& a, const SemVer& b) noexcept {
+  switch (op) {
+    case SemVerOp::Major: return compare_semver_major(a, b) == 0;
+    case SemVerOp::Minor: return compare_semver_minor(a, b) == 0;
+    default: break;
+  }
+  const int c = compare_semver(a, b);
+  switch (op) {
+    case SemVerOp::Equal: return c == 0;
+    case SemVerOp::NotEqual: return c != 0;
+    case SemVerOp::Less: return c < 0;
+    case SemVerOp::LessEqual: return c <= 0;
+    case SemVerOp::Greater: return c > 0;
+    case SemVerOp::GreaterEqual: return c >= 0;
+    default: return false;
+  }
+}
 
 }  // namespace flagd

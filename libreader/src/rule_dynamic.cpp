@@ -1,0 +1,223 @@
+// Rules from data: where flagd's engine evaluates a value again as a rule (an object of one key is
+// an operation), the value is compiled into nodes of the rule's own kinds, in a private buffer,
+// and evaluated as the rule's nodes are.
+#include "rule_eval_parts.hpp"
+
+#include <bit>
+
+#include "flagd/rule_operators.hpp"
+#include "rule_json.hpp"
+
+namespace flagd::detail {
+
+// flagd's engine evaluates a value again as a rule in a few places (an `if` branch, set's value,
+// missing's keys, a body rewritten into a value): an object of one member is then an operation,
+// compiled here into nodes of the rule's own kinds and evaluated as the rule's are. An operator
+// the engine does not know fails (PARSE_ERROR).
+bool RuleEvaluator::apply_object(const RuleValue& v, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  const RuleValue object = v;
+  out = object;
+  if (object.kind != Kind::Object || !object.boolean) return true;
+  if (depth > kRuleEvalDepth) return limit_reached();
+  if (!charge_bytes(object.length)) return false;
+  std::uint32_t count = 0;
+  std::string_view key, operand;
+  if (!json::members(object.view(), [&](std::string_view k, std::string_view value) {
+        key = k;
+        operand = value;
+        return ++count < 2;
+      }))
+    return malformed();
+  if (count != 1) return true;
+  const std::uint32_t mark = dynamic_used_;
+  std::uint32_t at;
+  const bool ok = dynamic_nodes(1, at) && dynamic_operation(key, operand, at, depth) &&
+                  eval(at | kDynamic, scope, depth + 1, out);
+  dynamic_used_ = mark;  // values never refer to nodes
+  return ok;
+}
+
+// An operator that takes its operand list as written (if, and, or, map, ...) given one var instead
+// (RuleOp::Spread): inside a rewritten body, flagd's engine may have replaced the var with a list,
+// which the operator then takes as its written operands; otherwise it fails. The list, already
+// rewritten, is compiled as such an operation and evaluated against the data alone.
+bool RuleEvaluator::rewritten_operands(const RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  RuleNode spread, var;
+  if (!node(n.first, spread) || spread.argc != 1 || !node(spread.first, var)) return malformed();
+  bool substituted;
+  RuleValue list;
+  if (!substituted_var(var, scope, depth, substituted, list)) return false;
+  if (!substituted || list.kind != Kind::Array) return engine_error();
+  const OperatorName* known = nullptr;
+  for (const auto& o : kOperatorNames)
+    if (o.op == n.op && known == nullptr) known = &o;
+  const std::size_t mark = text_used_;
+  if (!encode(list, 0)) return false;
+  const std::uint32_t dynamic_mark = dynamic_used_;
+  std::uint32_t at;
+  const bool ok = dynamic_nodes(1, at) && dynamic_operation(known, {text_ + mark, text_used_ - mark}, at, depth) &&
+                  eval(at | kDynamic, scope.detached(), depth + 1, out);
+  dynamic_used_ = dynamic_mark;
+  return ok;
+}
+
+bool RuleEvaluator::spread_operand(const RuleNode& n, bool& spread) noexcept {
+  spread = false;
+  RuleNode first;
+  if (n.argc != 1 || !node(n.first, first)) return n.argc != 1;
+  spread = first.op == RuleOp::Spread;
+  return true;
+}
+
+bool RuleEvaluator::dynamic_nodes(std::uint32_t count, std::uint32_t& first) noexcept {
+  if (count > kDynamicNodes - dynamic_used_) return limit_reached();
+  if (!charge(count)) return false;
+  first = dynamic_used_;
+  for (std::uint32_t i = 0; i < count; ++i) dynamic_[first + i] = RuleNode{};
+  dynamic_used_ += count;
+  return true;
+}
+
+// A string node's text, `text` lying in the scratch (it is part of a value's JSON text there).
+bool RuleEvaluator::dynamic_text(std::string_view text, std::uint64_t& packed) noexcept {
+  if (text.data() < text_ || text.data() + text.size() > text_ + text_used_) return malformed();
+  packed = layout::pack_string_ref(
+      layout::StringRef{static_cast<std::uint32_t>(text.data() - text_) | kDynamic, static_cast<std::uint32_t>(text.size())});
+  return true;
+}
+
+// Node `at` for the JSON value `json`, as the loader compiles it (rule_compiler.cpp): `data` for
+// a literal list an iterating operator takes as written.
+bool RuleEvaluator::dynamic_value(std::string_view json_text, std::uint32_t at, bool data, std::uint32_t depth) noexcept {
+  if (depth > kRuleEvalDepth) return limit_reached();
+  if (json_text.empty()) return malformed();
+  RuleNode n{};
+  switch (json_text[0]) {
+    case '"': {
+      RuleValue s;
+      if (!json_value(json_text, depth, s)) return false;
+      n.op = RuleOp::String;
+      if (!dynamic_text(s.view(), n.a)) return false;
+      break;
+    }
+    case '[': {
+      std::uint32_t count = 0;
+      if (!json::elements(json_text, [&](std::string_view) { return ++count, true; })) return malformed();
+      std::uint32_t first;
+      if (!dynamic_nodes(count, first)) return false;
+      std::uint32_t k = 0;
+      bool ok = true;
+      json::elements(json_text, [&](std::string_view item) {
+        ok = dynamic_value(item, first + k++, data, depth + 1);
+        return ok;
+      });
+      if (!ok) return false;
+      n.op = RuleOp::Array;
+      n.argc = static_cast<std::uint16_t>(count);
+      n.first = first;
+      break;
+    }
+    case '{': {
+      std::uint32_t count = 0;
+      std::string_view key, operand;
+      if (!json::members(json_text, [&](std::string_view k, std::string_view value) {
+            key = k;
+            operand = value;
+            return ++count, true;
+          }))
+        return malformed();
+      if (!data && count == 1) return dynamic_operation(key, operand, at, depth);
+      n.op = RuleOp::Object;
+      n.b = count != 0;
+      if (!dynamic_text(json_text, n.a)) return false;
+      break;
+    }
+    default: {
+      RuleValue v;
+      if (!json_value(json_text, depth, v)) return false;
+      n.op = v.kind == Kind::Bool ? RuleOp::Bool : v.kind == Kind::Number ? RuleOp::Number : RuleOp::Null;
+      n.a = v.kind == Kind::Bool ? (v.boolean ? 1 : 0) : std::bit_cast<std::uint64_t>(v.number);
+      break;
+    }
+  }
+  dynamic_[at] = n;
+  return true;
+}
+
+// The operation {name: operand}: its operator and operands as flagd's engine takes them
+// (rule_operators.hpp); an operator it does not know fails when reached.
+bool RuleEvaluator::dynamic_operation(std::string_view name_token, std::string_view operand, std::uint32_t at,
+                                      std::uint32_t depth) noexcept {
+  const OperatorName* known = nullptr;
+  for (const auto& o : kOperatorNames)
+    if (json::string_is(name_token, o.name)) known = &o;
+  return dynamic_operation(known, operand, at, depth);
+}
+
+bool RuleEvaluator::dynamic_operation(const OperatorName* known, std::string_view operand, std::uint32_t at,
+                                      std::uint32_t depth) noexcept {
+  RuleNode n{};
+  n.op = RuleOp::Invalid;
+  const bool listed = !operand.empty() && operand[0] == '[';
+  if (known != nullptr && known->form == OperandForm::Var) {
+    // A var reads its operand at evaluation (VarOf), paths included: the same reading.
+    std::uint32_t child;
+    if (!dynamic_nodes(1, child) || !dynamic_value(operand, child, false, depth + 1)) return false;
+    n.op = RuleOp::VarOf;
+    n.argc = 1;
+    n.first = child;
+  } else if (known != nullptr && listed) {
+    std::uint32_t count = 0;
+    if (!json::elements(operand, [&](std::string_view) { return ++count, true; })) return malformed();
+    std::uint32_t first;
+    if (!dynamic_nodes(count, first)) return false;
+    std::uint32_t k = 0;
+    bool ok = true;
+    json::elements(operand, [&](std::string_view item) {
+      const bool literal_list = iterates(known->op) && k == 0 && item[0] == '[';
+      ok = dynamic_value(item, first + k++, literal_list, depth + 1);
+      return ok;
+    });
+    if (!ok) return false;
+    n.op = known->op;
+    n.argc = static_cast<std::uint16_t>(count);
+    n.first = first;
+  } else if (known != nullptr && known->form == OperandForm::Values) {
+    std::uint32_t spread;
+    if (!dynamic_nodes(2, spread) || !dynamic_value(operand, spread + 1, false, depth + 1)) return false;
+    dynamic_[spread].op = RuleOp::Spread;
+    dynamic_[spread].argc = 1;
+    dynamic_[spread].first = spread + 1;
+    n.op = known->op;
+    n.argc = 1;
+    n.first = spread;
+  }
+  dynamic_[at] = n;
+  return true;
+}
+
+// parseValues of a value already evaluated: objects applied again, arrays element by element.
+bool RuleEvaluator::reparse(const RuleValue& v, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
+  if (depth > kRuleEvalDepth) return limit_reached();
+  if (v.kind == Kind::Object) return apply_object(v, scope, depth, out);
+  out = v;
+  if (v.kind != Kind::Array) return true;
+  bool changes = false;
+  for (std::uint32_t i = 0; i < v.length && !changes; ++i) {
+    const Kind k = element(v, i).kind;
+    changes = k == Kind::Object || k == Kind::Array;
+  }
+  if (!changes) return true;
+  if (v.length > kRuleValueScratch - values_used_) return limit_reached();
+  const RuleValue copy = array_value(values_used_, v.length);
+  values_used_ += v.length;
+  for (std::uint32_t i = 0; i < v.length; ++i) {
+    RuleValue e;
+    if (!reparse(element(v, i), scope, depth + 1, e)) return false;
+    values_[copy.begin + i] = e;
+  }
+  out = copy;
+  return true;
+}
+
+}  // namespace flagd::detail

@@ -1,0 +1,119 @@
+// What the interpreter's parts (rule_eval.cpp and the rule_*.cpp beside it) share: the scope a
+// `var` reads, values made in one line, and the Go coercions every operator family uses.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "flagd/go_number.hpp"
+#include "rule_eval.hpp"
+
+namespace flagd::detail {
+
+using layout::RuleNode;
+using layout::RuleOp;
+using Kind = RuleValue::Kind;
+
+struct RuleEvaluator::Scope {
+  enum class Type : std::uint8_t { Context, Element, Reduce };
+  Type type = Type::Context;
+  const RuleValue* current = nullptr;
+  const RuleValue* accumulator = nullptr;
+  std::string_view value_type;  // Reduce: "bool", "number" or "string", as flagd's engine names it
+  // The scope the iterating operator runs in. flagd's engine rewrites some bodies before it
+  // applies them (solveVars): each `var` (any path but "" and ".x") that the data resolves
+  // becomes that value, which is then evaluated again as the body's operand. `substitutes`: the
+  // operator is filter, none or some, whose body is rewritten against the parent's data first;
+  // `rewrites_element`: all or some, whose body is rewritten against each element. A rewrite
+  // reaches every body nested inside.
+  const Scope* parent = nullptr;
+  bool substitutes = false;
+  bool rewrites_element = false;
+
+  // The same data without the rewriting around it: what a var's operand is evaluated against.
+  Scope detached() const noexcept { return Scope{type, current, accumulator, value_type, nullptr, false, false}; }
+};
+
+inline RuleValue null_value() noexcept { return RuleValue{}; }
+
+inline RuleValue bool_value(bool b) noexcept {
+  RuleValue v;
+  v.kind = Kind::Bool;
+  v.boolean = b;
+  return v;
+}
+
+inline RuleValue number_value(double d) noexcept {
+  RuleValue v;
+  v.kind = Kind::Number;
+  v.number = d;
+  return v;
+}
+
+inline RuleValue string_value(std::string_view s) noexcept {
+  RuleValue v;
+  v.kind = Kind::String;
+  v.text = s.data();
+  v.length = static_cast<std::uint32_t>(s.size());
+  return v;
+}
+
+inline RuleValue array_value(std::uint32_t begin, std::uint32_t length) noexcept {
+  RuleValue v;
+  v.kind = Kind::Array;
+  v.begin = begin;
+  v.length = length;
+  return v;
+}
+
+inline RuleValue object_value(std::string_view json) noexcept {
+  RuleValue v;
+  v.kind = Kind::Object;
+  v.text = json.data();
+  v.length = static_cast<std::uint32_t>(json.size());
+  v.boolean = json != "{}";
+  return v;
+}
+
+// $flagd.timestamp: whole seconds. clock_gettime goes through the vDSO: no system call.
+inline double unix_seconds() noexcept {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<double>(now.tv_sec);
+}
+
+// A constant node (an array node is not one: its elements are evaluated).
+inline bool constant_op(RuleOp op) noexcept { return op <= RuleOp::String || op == RuleOp::Object; }
+
+// flagd's engine rewrites the bodies of filter, none and some before iterating (rule_eval.hpp,
+// Scope): every var but those of "" and of a path starting with "." (kept for the element).
+inline bool substitutable(std::string_view path) noexcept { return !path.empty() && path[0] != '.'; }
+
+// The first segment of a path and what follows its dot.
+inline std::string_view first_segment(std::string_view path, std::string_view& rest) noexcept {
+  const std::size_t dot = path.find('.');
+  rest = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+  return path.substr(0, dot);
+}
+
+// A list index as flagd's engine reads a path segment: int(ParseFloat(segment)), errors ignored.
+inline std::int64_t segment_index(std::string_view segment) noexcept {
+  double d;
+  go::parse_float(segment, d);
+  return go::to_int(d);
+}
+
+inline bool operation(RuleOp op) noexcept { return op > RuleOp::Array; }
+
+// Go's coercions of values (rule_values.cpp): javascript.ToNumber, which comparisons use; equality
+// and order as comparisons decide them; strings.TrimSpace.
+double js_number(const RuleValue& v) noexcept;
+bool loose_equal(const RuleValue& a, const RuleValue& b) noexcept;
+bool strict_equal(const RuleValue& a, const RuleValue& b) noexcept;
+bool less(const RuleValue& a, const RuleValue& b) noexcept;
+bool less_or_equal(const RuleValue& a, const RuleValue& b) noexcept;
+std::string_view trim_space(std::string_view s) noexcept;
+
+}  // namespace flagd::detail
