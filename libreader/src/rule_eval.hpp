@@ -121,7 +121,7 @@ class RuleEvaluator {
   bool var_of(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool rewritten_var_of(std::uint32_t operand, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool kept_from_rewrite(const layout::RuleNode& operand, bool& kept) noexcept;
-  bool get_var(const RuleValue& operand, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  bool get_var(const RuleValue& operand, const Scope& scope, RuleValue& out) noexcept;
   bool lookup(std::string_view path, std::uint32_t hash, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool substitution(std::string_view path, std::uint32_t hash, const Scope& scope, std::uint32_t fallback,
                     std::uint32_t depth, RuleValue& out) noexcept;

@@ -311,7 +311,7 @@ bool RuleEvaluator::op_missing(const RuleNode& n, const Scope& scope, std::uint3
   std::int64_t found = 0;
   for (std::uint32_t i = 0; i < names.length; ++i) {
     RuleValue name, value;
-    if (!reparse(element(names, i), own, depth, name) || !get_var(name, own, depth, value)) return false;
+    if (!reparse(element(names, i), own, depth, name) || !get_var(name, own, value)) return false;
     if (value.kind == Kind::Null) {  // flagd's engine: null is missing, "" is not
       values_[missing.begin + missing.length++] = element(names, i);
     } else {

@@ -105,7 +105,7 @@ bool RuleEvaluator::solve_vars(const RuleValue& v, const Scope& data, std::uint3
     if (!json_value(var_operand, depth, operand)) return false;
     const bool kept = operand.kind == Kind::String && !substitutable(operand.view());
     if (!kept) {
-      if (!reparse(operand, data, depth + 1, operand) || !get_var(operand, data, depth, resolved)) return false;
+      if (!reparse(operand, data, depth + 1, operand) || !get_var(operand, data, resolved)) return false;
       if (resolved.kind != Kind::Null) {
         out = resolved;
         return true;
@@ -381,8 +381,7 @@ bool RuleEvaluator::flagd_object(RuleValue& out) noexcept {
 // flagd's engine's getVar, given its operand evaluated: null (the data itself if that is a
 // scalar element), a path (a string, a number printed as 'f' does), or [path, default]; anything
 // else fails. Read against the scope's own data.
-bool RuleEvaluator::get_var(const RuleValue& operand, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept {
-  (void)depth;
+bool RuleEvaluator::get_var(const RuleValue& operand, const Scope& scope, RuleValue& out) noexcept {
   out = null_value();
   RuleValue path = operand, fallback;
   switch (operand.kind) {
@@ -480,7 +479,7 @@ bool RuleEvaluator::var_of(const RuleNode& n, const Scope& scope, std::uint32_t 
   const Scope own = scope.detached();
   RuleValue v;
   if (!eval(n.first, own, depth + 1, v)) return false;
-  return get_var(v, own, depth, out);
+  return get_var(v, own, out);
 }
 
 // Whether no rewrite touches a VarOf of `operand`: a path written "" or ".x" is the element's.
@@ -506,7 +505,7 @@ bool RuleEvaluator::rewritten_var_of(std::uint32_t operand, const Scope& scope, 
       continue;
     }
     RuleValue v;
-    if (!eval(operand, data, depth + 1, v) || !get_var(v, data, depth, out)) return false;
+    if (!eval(operand, data, depth + 1, v) || !get_var(v, data, out)) return false;
   }
   return true;
 }
@@ -561,7 +560,7 @@ bool RuleEvaluator::rewrite_operands(std::uint32_t index, const Scope& data, std
     RuleNode operand;
     bool kept = false;
     ok = n.argc == 1 && node(n.first, operand) && kept_from_rewrite(operand, kept) &&
-         (kept || (eval(n.first, data, depth + 1, v) && get_var(v, data, depth, found)));
+         (kept || (eval(n.first, data, depth + 1, v) && get_var(v, data, found)));
   } else if (n.op == RuleOp::Object) {
     ok = constant(n, false, v) && solve_vars(v, data, depth, found);  // a literal's vars are read too
   } else {
