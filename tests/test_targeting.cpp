@@ -945,3 +945,19 @@ TEST_CASE("the whole data and $flagd are objects") {
   CHECK(outcome(R"({"if": [{"==": [{"var": "$flagd.timestamp"}, {"var": "$flagd.timestamp"}]}, "yes", "no"]})") == "yes");
   CHECK(outcome(R"({"if": [{"missing": ["$flagd.flagKey", "s"]}, "yes", "no"]})", c) == "no");
 }
+
+TEST_CASE("the empty path is the whole data, not an attribute of the empty key") {
+  Context five, x, one, object, tk;
+  five.set("", 5.0);
+  x.set("", "x");
+  one.set("", 1.0);
+  object.set_object("").set_object("o").set("o.", 1.0);
+  tk.set("", 0.0).set_targeting_key("a");
+  CHECK(outcome(R"({"==": [{"var": ""}, 5]})", five) == "false");  // an object is no number
+  CHECK(outcome(R"({"==": [{"var": "."}, "x"]})", x) == "false");
+  CHECK(outcome(R"({"in": [{"var": ""}, ["x"]]})", x) == "false");
+  CHECK(outcome(R"({"<": [{"var": ""}, 5]})", one) == "false");
+  CHECK(outcome(R"({"if": [0, 0, {"var": ""}, "3"]})", object) == "3");  // the data holds {"": {}}
+  CHECK(named(R"({"var": "o"})", {"{:1}"}, object) == "{:1}");       // an object's empty key
+  CHECK(outcome(R"({"fractional": [["a"], [0, {"var": ""}]]})", tk) == "DEFAULT");  // an object weight
+}

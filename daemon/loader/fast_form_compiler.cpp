@@ -248,7 +248,8 @@ class FastFormCompiler {
     end(at, then, otherwise);
   }
 
-  static bool plain_var(const RuleDraftNode& n) { return n.op == RuleOp::Var && n.argc == 0; }
+  // An attribute's var: a path (not the empty one, the whole data) without a default.
+  static bool plain_var(const RuleDraftNode& n) { return n.op == RuleOp::Var && n.argc == 0 && !n.text.empty(); }
 
   // sem_ver of an attribute against a constant release ("2.4.0", not "2.4.0-rc.1").
   void sem_ver(const RuleDraftNode& n, Label on_true, Label on_false) {

@@ -489,7 +489,7 @@ class Compiler {
     if (e.children.size() != 2) return;
     const auto shape = [](const Expr& x) {
       OperandShape s;
-      s.plain_var = x.node.op == RuleOp::Var && x.children.empty();
+      s.plain_var = x.node.op == RuleOp::Var && x.children.empty() && !x.node.text.empty();  // "": the whole data
       s.string = x.node.op == RuleOp::String;
       s.string_list = x.node.op == RuleOp::Array;
       for (const Expr* item = x.children.first; s.string_list && item != nullptr; item = item->next)

@@ -134,7 +134,7 @@ class RuleEvaluator {
   static bool rewritten(const Scope& scope) noexcept;
   bool attribute_value(const Context::Attribute& a, RuleValue& out) noexcept;
   static RuleValue item_value(const Context::Item& item) noexcept;
-  bool context_object(std::string_view prefix, std::uint32_t depth, RuleValue& out) noexcept;
+  bool context_object(const Context::Attribute* owner, std::uint32_t depth, RuleValue& out) noexcept;
   bool flagd_object(RuleValue& out) noexcept;
   bool scope_data(const Scope& scope, RuleValue& out) noexcept;
   bool flag_key(RuleValue& out) noexcept;

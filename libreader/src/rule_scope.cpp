@@ -152,7 +152,7 @@ bool RuleEvaluator::rewritten(const Scope& scope) noexcept {
 bool RuleEvaluator::scope_data(const Scope& scope, RuleValue& out) noexcept {
   out = null_value();
   switch (scope.type) {
-    case Scope::Type::Context: return context_object({}, 0, out);
+    case Scope::Type::Context: return context_object(nullptr, 0, out);
     case Scope::Type::Element:
       if (scope.current != nullptr) out = *scope.current;
       return true;
@@ -268,7 +268,7 @@ bool RuleEvaluator::attribute_value(const Context::Attribute& a, RuleValue& out)
     case Context::Type::Bool: out = bool_value(a.boolean); return true;
     case Context::Type::Number: out = number_value(a.number); return true;
     case Context::Type::String: out = string_value(a.text); return true;
-    case Context::Type::Object: return context_object(a.key, 0, out);
+    case Context::Type::Object: return context_object(&a, 0, out);
     case Context::Type::List: {
       const auto items = context_->list(a);
       const RuleValue array = array_value(values_used_, static_cast<std::uint32_t>(items.size()));
@@ -281,14 +281,15 @@ bool RuleEvaluator::attribute_value(const Context::Attribute& a, RuleValue& out)
   return true;
 }
 
-// The object the context holds under `prefix` ("" for the whole data, with $flagd), as JSON
-// text with its keys sorted: its members are the attributes `prefix`.name that no object
+// The object the context holds as the attribute `owner` (nullptr: the whole data, with $flagd),
+// as JSON text with its keys sorted: its members are the attributes owner.name that no object
 // attribute in between holds. Found by repeated scans (no memory to sort in), each charged.
-bool RuleEvaluator::context_object(std::string_view prefix, std::uint32_t depth, RuleValue& out) noexcept {
+bool RuleEvaluator::context_object(const Context::Attribute* owner, std::uint32_t depth, RuleValue& out) noexcept {
   if (depth > kRuleEvalDepth) return limit_reached();
   const std::size_t mark = text_used_;
   const auto attributes = context_ != nullptr ? context_->attributes_view() : std::span<const Context::Attribute>{};
-  const bool root = prefix.empty();
+  const bool root = owner == nullptr;  // an object may have the empty key: "" is not the root
+  const std::string_view prefix = root ? std::string_view{} : owner->key;
   // The member name an attribute has in this object, or false.
   const auto member_name = [&](const Context::Attribute& a, std::string_view& name) {
     const std::string_view key = a.key;
@@ -296,13 +297,13 @@ bool RuleEvaluator::context_object(std::string_view prefix, std::uint32_t depth,
       if (key == "$flagd" || key.substr(0, 7) == "$flagd.") return false;
       name = key;
     } else {
-      if (key.size() <= prefix.size() + 1 || key.substr(0, prefix.size()) != prefix || key[prefix.size()] != '.')
+      if (key.size() < prefix.size() + 1 || key.substr(0, prefix.size()) != prefix || key[prefix.size()] != '.')
         return false;
       name = key.substr(prefix.size() + 1);
     }
     for (std::size_t dot = name.find('.'); dot != std::string_view::npos; dot = name.find('.', dot + 1)) {
-      const Context::Attribute* owner = context_->find(key.substr(0, key.size() - name.size() + dot));
-      if (owner != nullptr && owner->type == Context::Type::Object) return false;
+      const Context::Attribute* holder = context_->find(key.substr(0, key.size() - name.size() + dot));
+      if (holder != nullptr && holder->type == Context::Type::Object) return false;
     }
     return true;
   };
@@ -339,7 +340,7 @@ bool RuleEvaluator::context_object(std::string_view prefix, std::uint32_t depth,
       switch (best->type) {
         case Context::Type::Object: {
           RuleValue nested;
-          if (!context_object(best->key, depth + 1, nested)) return false;
+          if (!context_object(best, depth + 1, nested)) return false;
           break;
         }
         case Context::Type::List: {
@@ -440,8 +441,9 @@ bool RuleEvaluator::variable(const RuleNode& n, const Scope& scope, std::uint32_
   }
   const auto otherwise = [&](RuleValue& v) { return have_fallback ? (v = fallback, true) : arg(n, 0, scope, depth, v); };
   // The common case: an attribute of the context, found by the path's hash and compared with the
-  // path where it lies in the image, without copying it.
-  if (scope.type == Scope::Type::Context) {
+  // path where it lies in the image, without copying it. (The empty path is the whole data, not
+  // an attribute of the empty key.)
+  if (scope.type == Scope::Type::Context && layout::unpack_string_ref(n.a).length != 0) {
     if (const Context::Attribute* a = find_attribute(slot_, context_, n.a, static_cast<std::uint32_t>(n.b))) {
       if (!attribute_value(*a, out)) return false;
       if (out.kind == Kind::Null && n.argc > 0) return otherwise(out);

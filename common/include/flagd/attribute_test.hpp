@@ -39,7 +39,7 @@ constexpr bool attribute_test_of(layout::RuleOp op, AttributeTest& out) noexcept
 
 // What an operand of a two-operand operator is, for fusing.
 struct OperandShape {
-  bool plain_var = false;     // a var of a path known at load, without a default
+  bool plain_var = false;     // a var of a path known at load (not "", the whole data), no default
   bool string = false;        // a string constant
   bool string_list = false;   // a literal list of string constants
 };
