@@ -320,21 +320,6 @@ struct JsonParser::Impl {
   bool duplicate_keys = false;
   StringViewTable<bool> seen;  // kept: its memory serves every large object
 
-  // Small objects compare their keys pairwise; large ones (the flag map) through a hash set.
-  bool repeats_a_key(std::span<const JsonMember> object) {
-    constexpr std::size_t kPairwise = 16;
-    if (object.size() <= kPairwise) {
-      for (std::size_t i = 1; i < object.size(); ++i)
-        for (std::size_t j = 0; j < i; ++j)
-          if (object[j].key == object[i].key) return true;
-      return false;
-    }
-    seen.clear(object.size());
-    for (const JsonMember& m : object)
-      if (!seen.insert(m.key, true).second) return true;
-    return false;
-  }
-
   // Reads simdjson's element into `v`, numbering tokens as OffsetScanner meets them: each value,
   // and each member's key before its value. False if the nesting passes the limit.
   bool convert(simdjson::dom::element e, JsonValue& v, std::size_t depth) {
@@ -352,7 +337,7 @@ struct JsonParser::Impl {
           if (!convert(field.value, m.value, depth + 1)) return false;
         }
         v = JsonValue::of_object(run, token);
-        if (!duplicate_keys) duplicate_keys = repeats_a_key(run);
+        if (!duplicate_keys) duplicate_keys = repeats_a_key(run, seen);
         return true;
       }
       case simdjson::dom::element_type::ARRAY: {

@@ -6,6 +6,20 @@
 
 namespace flagd {
 
+bool repeats_a_key(std::span<const JsonMember> object, StringViewTable<bool>& scratch) {
+  constexpr std::size_t kPairwise = 16;
+  if (object.size() <= kPairwise) {
+    for (std::size_t i = 1; i < object.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (object[j].key == object[i].key) return true;
+    return false;
+  }
+  scratch.clear(object.size());
+  for (const JsonMember& m : object)
+    if (!scratch.insert(m.key, true).second) return true;
+  return false;
+}
+
 const JsonValue* JsonValue::find(std::string_view key) const noexcept {
   for (const auto& m : members())
     if (m.key == key) return &m.value;

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "string_view_table.hpp"
+
 namespace flagd {
 
 struct JsonMember;
@@ -80,6 +82,10 @@ inline std::span<const JsonMember> JsonValue::members() const noexcept {
 inline JsonValue JsonValue::of_object(std::span<const JsonMember> members, std::uint32_t token) noexcept {
   return JsonValue(Kind::Object, token, members.data(), members.size());
 }
+
+// Whether an object's members repeat a key. Small objects compare their keys pairwise; large
+// ones (the flag map) go through `scratch`, whose memory serves every large object after.
+bool repeats_a_key(std::span<const JsonMember> object, StringViewTable<bool>& scratch);
 
 std::string_view kind_name(JsonValue::Kind kind) noexcept;  // "null", "a boolean", "a number", ...
 

@@ -310,6 +310,7 @@ struct YamlDocument::Impl {
   std::size_t decoded = 0, aliased = 0, alias_depth = 0;
   Position expanding;  // the outermost alias being copied, where its copy's errors point
   StringViewTable<bool> seen;
+  StringViewTable<bool> seen_keys;  // repeats_a_key's, kept between objects
 
   void reset() {
     tree.clear();
@@ -487,21 +488,6 @@ struct YamlDocument::Impl {
     return true;
   }
 
-  // Small objects compare their keys pairwise; large ones (the flag map) through a hash set.
-  bool repeats_a_key(std::span<const JsonMember> object) {
-    constexpr std::size_t kPairwise = 16;
-    if (object.size() <= kPairwise) {
-      for (std::size_t i = 1; i < object.size(); ++i)
-        for (std::size_t j = 0; j < i; ++j)
-          if (object[j].key == object[i].key) return true;
-      return false;
-    }
-    StringViewTable<bool> keys(object.size());
-    for (const JsonMember& m : object)
-      if (!keys.insert(m.key, true).second) return true;
-    return false;
-  }
-
   bool scalar_value(const Node& n, std::uint32_t token, const JsonPath& path, JsonValue& out) {
     GoScalar scalar;
     if (!resolve(n, scalar, path)) return false;
@@ -579,7 +565,7 @@ struct YamlDocument::Impl {
           if (!ok) return false;
         }
         const std::span<const JsonMember> members(run, pending.size());
-        if (!duplicate_keys) duplicate_keys = repeats_a_key(members);
+        if (!duplicate_keys) duplicate_keys = repeats_a_key(members, seen_keys);
         out = JsonValue::of_object(members, token);
         return true;
       }
