@@ -365,6 +365,10 @@ TEST_CASE("flagctl validate and eval") {
   CHECK(run_capture("printf '%s\\n' '{\"flag\":\"tiered\",\"type\":\"string\",\"context\":{\"user\":{\"tier\":4}}}' | " +
                     std::string(FLAGCTL_BINARY) + " eval --flags " + rules) ==
         "{\"value\":\"G\",\"variant\":\"gold\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
+  // A context key holding a dot is no path into objects: flagd's var cannot reach it.
+  CHECK(run_capture("printf '%s\\n' '{\"flag\":\"tiered\",\"type\":\"string\",\"context\":{\"user.tier\":4}}' | " +
+                    std::string(FLAGCTL_BINARY) + " eval --flags " + rules) ==
+        "{\"value\":\"S\",\"variant\":\"std\",\"reason\":\"DEFAULT\",\"errorCode\":null,\"flagMetadata\":{}}\n");
   std::remove(rules.c_str());
 
   const std::string answers = run_capture(

@@ -6,8 +6,12 @@ namespace flagd::cli {
 
 namespace {
 
+bool reachable(std::string_view key) { return key.find('.') == std::string_view::npos; }
+
 // Nested objects become dotted keys ("user.tier"), and the object's own key is marked, so that
-// rules address them as flagd's engine does. Lists keep their scalar items.
+// rules address them as flagd's engine does. Lists keep their scalar items. A member whose key
+// holds a '.' is left out: flagd's var splits every path at dots, so no rule reaches it, while
+// here its dotted key would be read as a path into objects.
 class Flattener {
  public:
   Flattener(Context& context, std::deque<std::string>& strings) : context_(context), strings_(strings) {}
@@ -18,7 +22,8 @@ class Flattener {
     switch (value.type()) {
       case T::OBJECT:
         context_.set_object(k);
-        for (auto field : simdjson::dom::object(value)) add(key + "." + std::string(field.key), field.value);
+        for (auto field : simdjson::dom::object(value))
+          if (reachable(field.key)) add(key + "." + std::string(field.key), field.value);
         break;
       case T::ARRAY: {
         std::vector<Context::Item> items;
@@ -68,7 +73,7 @@ bool JsonContext::parse(std::string_view json, std::string& error) {
   }
   Flattener flattener(context_, strings_);
   for (auto field : simdjson::dom::object(root)) {
-    if (field.key == "$flagd") continue;  // flagd replaces it with its own
+    if (field.key == "$flagd" || !reachable(field.key)) continue;  // flagd replaces $flagd
     flattener.add(std::string(field.key), field.value);
   }
   return true;
