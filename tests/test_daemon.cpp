@@ -365,6 +365,10 @@ TEST_CASE("flagctl validate and eval") {
   CHECK(run_capture("printf '%s\\n' '{\"flag\":\"tiered\",\"type\":\"string\",\"context\":{\"user\":{\"tier\":4}}}' | " +
                     std::string(FLAGCTL_BINARY) + " eval --flags " + rules) ==
         "{\"value\":\"G\",\"variant\":\"gold\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
+  // Numbers in a context as Go reads them: beyond 64 bits a double, -0 with its sign.
+  CHECK(run_capture("printf '%s\\n' '{\"flag\":\"tiered\",\"type\":\"string\",\"context\":{\"user\":{\"tier\":123456789012345678901234}}}' | " +
+                    std::string(FLAGCTL_BINARY) + " eval --flags " + rules) ==
+        "{\"value\":\"G\",\"variant\":\"gold\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
   // A context key holding a dot is no path into objects: flagd's var cannot reach it.
   CHECK(run_capture("printf '%s\\n' '{\"flag\":\"tiered\",\"type\":\"string\",\"context\":{\"user.tier\":4}}' | " +
                     std::string(FLAGCTL_BINARY) + " eval --flags " + rules) ==

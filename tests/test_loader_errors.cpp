@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include <fstream>
@@ -98,6 +99,11 @@ TEST_CASE("numbers beyond what a double holds are rejected; integers beyond 64 b
   REQUIRE(big.flags.flags.at(0).variants.size() == 2);
   CHECK(big.flags.flags[0].variants[0].value.number == 123456789012345678901234567890.0);
   CHECK(big.flags.flags[0].variants[1].value.number == -9223372036854775809.0);
+  // -0 keeps its sign, as Go reads it (simdjson alone reads the integer 0); dates are no -0.
+  const auto zero = load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": -0, "b": 0}, "metadata": {"expires": "2031-06-30"}})"));
+  REQUIRE(zero.ok());
+  CHECK(std::signbit(zero.flags.flags.at(0).variants.at(0).value.number));
+  CHECK_FALSE(std::signbit(zero.flags.flags.at(0).variants.at(1).value.number));
   // A string that looks like one is left alone.
   const auto text = load_flag_text(flag(R"({"state": "ENABLED", "variants": {"a": "123456789012345678901234567890", "b": 99999999999999999999}})"));
   REQUIRE(text.ok());

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "json_parse.hpp"
+
 namespace flagd::cli {
 
 namespace {
@@ -61,9 +63,12 @@ class Flattener {
 bool JsonContext::parse(std::string_view json, std::string& error) {
   context_.clear();
   strings_.clear();
+  // Numbers as Go reads them: an integer beyond 64 bits is a double, and -0 keeps its sign (a
+  // request's context arrives rewritten so already; a --context one does not).
+  const std::string go_numbers = with_integers_as_go_reads_them(json);
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (auto code = parser.parse(json.data(), json.size()).get(root)) {
+  if (auto code = parser.parse(go_numbers.data(), go_numbers.size()).get(root)) {
     error = std::string("the context is not valid JSON: ") + simdjson::error_message(code);
     return false;
   }

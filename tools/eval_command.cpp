@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "json_out.hpp"
+#include "json_parse.hpp"
 #include "json_value.hpp"
 
 namespace flagd::cli {
@@ -87,9 +88,11 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
 }
 
 std::string RequestEvaluator::answer(std::string_view request_line) {
+  // Numbers as Go reads them (the context's and the default's): beyond 64 bits a double, -0 signed.
+  const std::string line = with_integers_as_go_reads_them(request_line);
   simdjson::dom::parser parser;
   simdjson::dom::element request;
-  if (auto code = parser.parse(request_line.data(), request_line.size()).get(request))
+  if (auto code = parser.parse(line.data(), line.size()).get(request))
     return error_line(std::string("request is not valid JSON: ") + simdjson::error_message(code));
   if (!request.is_object()) return error_line("request must be a JSON object");
   std::string_view flag, type_name;

@@ -14,6 +14,11 @@
 
 namespace flagd {
 
+// The text with ".0" after each integer literal simdjson would read otherwise than Go: beyond 64
+// bits (which simdjson refuses), and -0 (which it reads as 0). simdjson then reads the double Go
+// reads. Offsets into the text move: take them from the original.
+std::string with_integers_as_go_reads_them(std::string_view text);
+
 // How many bytes the JSON value starting at `offset` of valid JSON `text` spans, as written
 // (white space inside it included).
 std::size_t json_value_bytes(std::string_view text, std::size_t offset) noexcept;
