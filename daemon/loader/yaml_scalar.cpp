@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <limits>
 
+#include "ascii_case.hpp"
+#include "flagd/go_number.hpp"
+
 namespace flagd {
 
 namespace {
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Go's strconv.ParseUint(s, base, 64), for base 0 (a 0b, 0o, 0x or 0 prefix picks the base) or
 // an explicit base. yaml.v3 has removed every '_' before it asks.
@@ -21,9 +23,9 @@ bool go_parse_uint(std::string_view s, int base, std::uint64_t& out) noexcept {
   if (base == 0) {
     base = 10;
     if (s[0] == '0') {
-      if (s.size() >= 3 && lower(s[1]) == 'b') base = 2, s.remove_prefix(2);
-      else if (s.size() >= 3 && lower(s[1]) == 'o') base = 8, s.remove_prefix(2);
-      else if (s.size() >= 3 && lower(s[1]) == 'x') base = 16, s.remove_prefix(2);
+      if (s.size() >= 3 && ascii_lower(s[1]) == 'b') base = 2, s.remove_prefix(2);
+      else if (s.size() >= 3 && ascii_lower(s[1]) == 'o') base = 8, s.remove_prefix(2);
+      else if (s.size() >= 3 && ascii_lower(s[1]) == 'x') base = 16, s.remove_prefix(2);
       else base = 8, s.remove_prefix(1);
     }
   }
@@ -31,7 +33,7 @@ bool go_parse_uint(std::string_view s, int base, std::uint64_t& out) noexcept {
   for (char c : s) {
     int d = 0;
     if (is_digit(c)) d = c - '0';
-    else if (lower(c) >= 'a' && lower(c) <= 'z') d = lower(c) - 'a' + 10;
+    else if (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'z') d = ascii_lower(c) - 'a' + 10;
     else return false;
     if (d >= base) return false;
     if (n > (std::numeric_limits<std::uint64_t>::max() - static_cast<unsigned>(d)) / static_cast<unsigned>(base))
@@ -94,33 +96,6 @@ bool yaml_style_float(std::string_view s) noexcept {
     if (!digits()) return false;
   }
   return i == s.size();
-}
-
-// Go's strconv.underscoreOK: each '_' between digits (or after a base prefix).
-bool underscore_ok(std::string_view s) noexcept {
-  char saw = '^';
-  std::size_t i = 0;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
-  bool hex = false;
-  if (s.size() >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
-    i = 2;
-    saw = '0';
-    hex = lower(s[1]) == 'x';
-  }
-  for (; i < s.size(); ++i) {
-    if (is_digit(s[i]) || (hex && lower(s[i]) >= 'a' && lower(s[i]) <= 'f')) {
-      saw = '0';
-      continue;
-    }
-    if (s[i] == '_') {
-      if (saw != '0') return false;
-      saw = '_';
-      continue;
-    }
-    if (saw == '_') return false;
-    saw = '!';
-  }
-  return saw != '_';
 }
 
 std::string without_underscores(std::string_view s) {
@@ -320,7 +295,7 @@ void resolve_text(YamlTag tag, std::string_view in, GoScalar& out) {
   if (in[0] == '.') {
     // ParseFloat on the text itself: Go's syntax, where '_' may only stand between digits.
     const std::string plain = without_underscores(in);
-    if (underscore_ok(in) && yaml_style_float(plain) && parse_decimal(plain, d)) as_float(d);
+    if (go::underscores_ok(in) && yaml_style_float(plain) && parse_decimal(plain, d)) as_float(d);
     return;
   }
   if (!is_digit(in[0]) && in[0] != '+' && in[0] != '-') return;

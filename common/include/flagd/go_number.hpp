@@ -111,6 +111,9 @@ inline bool special(std::string_view s, double& out) noexcept {
 
 }  // namespace detail
 
+// Go's strconv.underscoreOK, for readers of Go's number syntax beyond ParseFloat (YAML's integers).
+using detail::underscores_ok;
+
 // strconv.ParseFloat(s, 64): a sign; decimal digits with '.' and an e exponent, or 0x hex digits
 // with a mandatory p exponent; underscores between digits; "inf", "infinity", "nan" in any case.
 // A value out of range is +-Inf with Range (an underflow is 0, as Go rounds it); no number at all
