@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "flagd/go_number.hpp"
 #include "json_out.hpp"
 #include "json_parse.hpp"
 #include "json_value.hpp"
@@ -52,7 +53,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       std::int64_t d = 0;
       if (has_default && fallback.is_number()) {
         if (fallback.is_int64()) d = std::int64_t(fallback);
-        else d = static_cast<std::int64_t>(double(fallback));
+        else d = go::to_int(double(fallback));  // as Go converts a number beyond int64
       }
       Evaluation<std::int64_t> r;
       reader_.evaluate(h, context, d, r);
