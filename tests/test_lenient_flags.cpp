@@ -3,6 +3,10 @@
 // request), while the other flags of the file are unaffected.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "memory_flags.hpp"
 
 using flagd::ErrorCode;
@@ -152,4 +156,77 @@ TEST_CASE("a flag that is ever TYPE_MISMATCH by type alone keeps naming its vari
   CHECK(s.error == ErrorCode::TypeMismatch);
   CHECK(s.has_variant);
   CHECK(s.variant == "on");
+}
+
+namespace {
+
+// Each answer below is flagd's Go engine's to this file (../shared/go-oracle).
+constexpr std::string_view kReferences = R"({
+  "$evaluators": {
+    "obj": {"tier": "gold"},
+    "vars": {"on": true, "off": false},
+    "flagdef": {"state": "ENABLED", "variants": {"a": "A", "b": "B"}, "defaultVariant": "b"},
+    "a<b": {"x": 1},
+    "meta": {"team": "core"}
+  },
+  "flags": {
+    "object-variant": {"state": "ENABLED", "variants": {"x": {"$ref": "obj"}}, "defaultVariant": "x"},
+    "nested": {"state": "ENABLED", "variants": {"x": {"deep": [{"$ref": "obj"}, {"$ref": "missing"}]}},
+               "defaultVariant": "x"},
+    "whole-variants": {"state": "ENABLED", "variants": {"$ref": "vars"}, "defaultVariant": "on"},
+    "whole-flag": {"$ref": "flagdef"},
+    "escaped-name": {"state": "ENABLED", "variants": {"x": {"$ref": "a<b"}}, "defaultVariant": "x"},
+    "two-members": {"state": "ENABLED", "variants": {"x": {"$ref": "obj", "more": 1}}, "defaultVariant": "x"},
+    "meta-ref": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "metadata": {"$ref": "meta"}},
+    "meta-value": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
+                   "metadata": {"owner": {"$ref": "obj"}}}
+  }
+})";
+
+std::string object_value(MemoryFlags& flags, std::string_view key) {
+  Evaluation<std::string> out;
+  flags.reader().evaluate_object(flags.reader().resolve(key), flagd::Context{}, "{}", out);
+  return out.value;
+}
+
+}  // namespace
+
+TEST_CASE("a $ref outside a rule is replaced by its evaluator, as flagd's textual substitution does") {
+  MemoryFlags flags(kReferences);
+  CHECK(object_value(flags, "object-variant") == R"({"tier":"gold"})");
+  CHECK(object_value(flags, "nested") == R"({"deep":[{"tier":"gold"},{"$ref":"missing"}]})");
+  const auto whole_variants = boolean(flags, "whole-variants");
+  CHECK(whole_variants.value);
+  CHECK(whole_variants.variant == "on");
+  Evaluation<std::string> whole_flag;
+  flags.reader().evaluate(flags.reader().resolve("whole-flag"), flagd::Context{}, std::string_view("d"), whole_flag);
+  CHECK(whole_flag.value == "B");
+  CHECK(whole_flag.variant == "b");
+
+  std::vector<flagd::MetadataValue> metadata;
+  REQUIRE(flags.reader().metadata(flags.reader().resolve("meta-ref"), metadata));
+  REQUIRE(metadata.size() == 1);
+  CHECK(metadata[0].key == "team");
+  CHECK(metadata[0].value == decltype(metadata[0].value)(std::string("core")));
+  REQUIRE(flags.reader().metadata(flags.reader().resolve("meta-value"), metadata));
+  REQUIRE(metadata.size() == 1);
+  CHECK(metadata[0].value == decltype(metadata[0].value)(flagd::MetadataJson{R"({"tier":"gold"})"}));
+}
+
+TEST_CASE("a $ref flagd cannot match in its text stays the object written") {
+  MemoryFlags flags(kReferences);
+  CHECK(object_value(flags, "escaped-name") == R"({"$ref":"a<b"})");  // JSON escapes '<'
+  CHECK(object_value(flags, "two-members") == R"({"$ref":"obj","more":1})");
+}
+
+TEST_CASE("each $ref substituted outside a rule is reported, as the schema allows $ref only in rules") {
+  const flagd::LoadResult loaded = flagd::load_flag_text(kReferences, "refs.json");
+  REQUIRE(loaded.ok());
+  std::vector<std::string> where;
+  for (const auto& d : loaded.diagnostics)
+    if (d.message.find("in the place of this $ref") != std::string::npos) where.push_back(d.json_path);
+  std::sort(where.begin(), where.end());
+  CHECK(where == std::vector<std::string>{"flags.meta-ref.metadata", "flags.meta-value.metadata.owner",
+                                          "flags.nested.variants.x.deep[0]", "flags.object-variant.variants.x",
+                                          "flags.whole-flag", "flags.whole-variants.variants"});
 }

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "closest_name.hpp"
+#include "evaluator_reference.hpp"
 #include "expiry.hpp"
 #include "flagd/go_json.hpp"
 #include "flagd/limits.hpp"
@@ -128,17 +129,24 @@ class DocumentLoader {
                      : "must be an object of named rules, not " + std::string(kind_name(m.value.kind())));
       }
     if (!typed) return;
-    const JsonValue* flag_map = top.last_raw(0);
-    const JsonValue* metadata = maps_.merge(top.values(1));
     evaluators_ = maps_.merge(written.values(2));
-    std::vector<MetadataItem> set_metadata;
-    if (metadata != nullptr) load_metadata(*metadata, document.member("metadata"), set_metadata);
     if (evaluators_ != nullptr) check_evaluators(*evaluators_, document.member("$evaluators"));
+    ReferenceExpander references(evaluators_, [this](const JsonPath& where, std::uint32_t token, std::string_view name) {
+      warning(where, token,
+              "flagd puts evaluator \"" + std::string(name) +
+                  "\" in the place of this $ref: it substitutes references anywhere in the file, not only in rules");
+    });
+    const JsonValue* metadata = maps_.merge(top.values(1));
+    std::vector<MetadataItem> set_metadata;
+    if (metadata != nullptr)
+      load_metadata(references.expand(*metadata, document.member("metadata")), document.member("metadata"), set_metadata);
+    const JsonPath flags_path = document.member("flags");
+    const JsonValue* flag_map = top.last_raw(0);
     if (flag_map == nullptr) {
       error(document, root.token(), "the required member \"flags\" is missing");
       return;
     }
-    const JsonPath flags_path = document.member("flags");
+    flag_map = &references.expand_reference(*flag_map, flags_path);
     switch (flag_map->kind()) {
       case Kind::Null:
         violation(flags_path, flag_map->token(), "\"flags\" is null: the file has no flags");
@@ -148,7 +156,8 @@ class DocumentLoader {
         for (const auto& m : flag_map->members()) {
           FlagDefinition flag;
           flag.key = m.key;
-          if (load_flag(m.value, m.key_token, flags_path.member(m.key), set_metadata, false, flag))
+          const JsonPath path = flags_path.member(m.key);
+          if (load_flag(references.expand_flag(m.value, path), m.key_token, path, set_metadata, false, flag))
             flags.push_back(std::move(flag));
         }
         return;
@@ -160,7 +169,9 @@ class DocumentLoader {
         std::unordered_map<std::string, std::size_t> position;
         for (std::size_t i = 0; i < items.size(); ++i) {
           FlagDefinition flag;
-          if (!load_flag(items[i], items[i].token(), flags_path.element(i), set_metadata, true, flag)) continue;
+          const JsonPath path = flags_path.element(i);
+          const JsonValue& item = references.expand_flag(items[i], path);
+          if (!load_flag(item, item.token(), path, set_metadata, true, flag)) continue;
           const auto [at, first] = position.try_emplace(flag.key, flags.size());
           if (first) {
             flags.push_back(std::move(flag));

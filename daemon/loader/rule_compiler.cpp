@@ -1,6 +1,7 @@
 #include "rule_compiler.hpp"
 
 #include "closest_name.hpp"
+#include "evaluator_reference.hpp"
 
 #include "flagd/attribute_test.hpp"
 #include "flagd/go_json.hpp"
@@ -586,30 +587,17 @@ class Compiler {
     return e;
   }
 
-  // {"$ref": "name"} stands for $evaluators.name, as flagd substitutes it before parsing. What
-  // flagd leaves unexpanded is an unknown operator "$ref" to its engine, failing the rule with
-  // PARSE_ERROR when evaluation reaches it: a name that is not a string, one no evaluator has,
-  // one JSON escapes (flagd matches the reference in the file's JSON text), and any $ref inside
-  // an evaluator (flagd expands those in no fixed order, so they may or may not resolve).
+  // {"$ref": "name"} stands for $evaluators.name where flagd substitutes it (evaluator_reference.hpp).
+  // What flagd leaves unexpanded is an unknown operator "$ref" to its engine, failing the rule
+  // with PARSE_ERROR when evaluation reaches it.
   Expr* reference(const JsonMember& m, const JsonPath& path, std::size_t depth, bool in_evaluator) {
-    const auto unexpanded = [&](std::string why) {
-      violation(path, m.value.token(), std::move(why) + "; evaluating this rule fails with PARSE_ERROR when it is reached, as in flagd");
+    EvaluatorReference target = resolve_reference(m.value, evaluators_, in_evaluator);
+    if (target.evaluator == nullptr) {
+      violation(path, m.value.token(),
+                std::move(target.unexpanded) + "; evaluating this rule fails with PARSE_ERROR when it is reached, as in flagd");
       return invalid(m.value, path, m.value.token(), depth, in_evaluator);
-    };
-    if (m.value.kind() != Kind::String)
-      return unexpanded("\"$ref\" must name an evaluator (a string), not " + std::string(kind_name(m.value.kind())));
-    const std::string_view name = m.value.text();
-    if (in_evaluator)
-      return unexpanded("\"$ref\" to " + quoted(name) +
-                        " inside an evaluator is not expanded (flagd expands such references in no fixed order)");
-    const JsonValue* target =
-        evaluators_ != nullptr && evaluators_->kind() == Kind::Object ? evaluators_->find(name) : nullptr;
-    if (target == nullptr) return unexpanded("\"$ref\" names " + quoted(name) + ", which is not in $evaluators");
-    if (!go::escapes_to_itself(name))
-      return unexpanded("\"$ref\" names " + quoted(name) +
-                        ", a name JSON escapes, which flagd cannot match in the file's JSON text");
-    const JsonPath evaluator = evaluators_path_.member(name);
-    return compile(*target, evaluator, depth, true);
+    }
+    return compile(*target.evaluator, evaluators_path_.member(m.value.text()), depth, true);
   }
 
   const JsonValue* evaluators_;

@@ -1,5 +1,6 @@
 #include "rule_results.hpp"
 
+#include "evaluator_reference.hpp"
 #include "flagd/go_json.hpp"
 #include "flagd/go_number.hpp"
 
@@ -40,9 +41,7 @@ class ResultWalker {
     const auto operands = op.value.items();
     if (op.key == "$ref") {
       // flagd expands no $ref inside an evaluator; results there are reported where written.
-      const JsonValue* target = evaluators_ != nullptr && op.value.kind() == Kind::String && !in_evaluator_
-                                    ? evaluators_->find(op.value.text())
-                                    : nullptr;
+      const JsonValue* target = resolve_reference(op.value, evaluators_, in_evaluator_).evaluator;
       if (target != nullptr) {
         const JsonPath document;
         const JsonPath evaluators = document.member("$evaluators");
