@@ -98,3 +98,65 @@ TEST_CASE("setting a key again replaces its value; clear and copies keep the ind
   CHECK(c.find("key3")->text == "again");
   CHECK(c.find("key39") == nullptr);
 }
+
+namespace {
+
+// Each answer below is flagd's Go engine's to the same rule and the context in JSON
+// (../shared/go-oracle).
+constexpr std::string_view kJsonFlags = R"({"flags": {
+  "object-truthy": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                    "targeting": {"if": [{"var": "user"}, "on", "off"]}},
+  "element-name": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                   "targeting": {"if": [{"==": [{"var": "items.1.name"}, "b"]}, "on", "off"]}},
+  "nested-list": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                  "targeting": {"if": [{"in": ["x", {"var": "items.0"}]}, "on", "off"]}},
+  "branch-applied": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                     "targeting": {"if": [{"var": "items.0"}]}}
+}})";
+
+flagd::Evaluation<bool> boolean(flagd::test::MemoryFlags& flags, std::string_view key, const Context& c) {
+  flagd::Evaluation<bool> out;
+  flags.reader().evaluate(flags.reader().resolve(key), c, false, out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a value set as JSON text is what rules read, whole and along paths") {
+  flagd::test::MemoryFlags flags(kJsonFlags);
+  Context c;
+  // {"user": {"a.b": 1}}: no path reaches the member, yet the object holds it, so it is truthy.
+  c.set_json("user", R"({"a.b":1})");
+  CHECK(boolean(flags, "object-truthy", c).value);
+  Context empty_object;
+  empty_object.set_object("user");
+  CHECK_FALSE(boolean(flags, "object-truthy", empty_object).value);
+
+  // A list of objects and a list of lists: paths walk into them, the fast form's path included.
+  c.set_json("items", R"([{"name":"a"},{"name":"b"}])");
+  CHECK(boolean(flags, "element-name", c).value);
+  CHECK(boolean(flags, "element-name", c).reason == flagd::Reason::TargetingMatch);
+  c.set_json("items", R"([["x","y"]])");
+  CHECK(boolean(flags, "nested-list", c).value);
+  c.set_json("items", R"([["y"]])");
+  CHECK_FALSE(boolean(flags, "nested-list", c).value);
+
+  // An if's branch that gives an object applies it as a rule: {"var": "pick"} reads "on".
+  c.set_json("items", R"([{"var":"pick"}])");
+  c.set("pick", "on");
+  const auto applied = boolean(flags, "branch-applied", c);
+  CHECK(applied.value);
+  CHECK(applied.variant == "on");
+  CHECK(applied.reason == flagd::Reason::TargetingMatch);
+}
+
+TEST_CASE("a value set as text that is not JSON fails the evaluations that read it") {
+  flagd::test::MemoryFlags flags(kJsonFlags);
+  Context c;
+  c.set_json("items", "[{\"name\":");
+  const auto e = boolean(flags, "element-name", c);
+  CHECK_FALSE(e.value);
+  CHECK(e.reason == flagd::Reason::Error);
+  CHECK(e.error == flagd::ErrorCode::ParseError);
+  CHECK(boolean(flags, "object-truthy", c).reason == flagd::Reason::TargetingMatch);  // reads no such attribute
+}

@@ -2,6 +2,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <utility>
+
+#include "flagd/go_json.hpp"
+#include "flagd/go_number.hpp"
 #include "json_parse.hpp"
 
 namespace flagd::cli {
@@ -10,10 +15,70 @@ namespace {
 
 bool reachable(std::string_view key) { return key.find('.') == std::string_view::npos; }
 
+// Whether dotted keys and lists of scalars can hold `value`: no key in it has a '.', no list in
+// it holds a list or an object.
+bool flattens(simdjson::dom::element value) {
+  using T = simdjson::dom::element_type;
+  if (value.type() == T::OBJECT) {
+    for (auto field : simdjson::dom::object(value))
+      if (!reachable(field.key) || !flattens(field.value)) return false;
+  } else if (value.type() == T::ARRAY) {
+    for (auto item : simdjson::dom::array(value))
+      if (item.type() == T::OBJECT || item.type() == T::ARRAY) return false;
+  }
+  return true;
+}
+
+// `value` as flagd's engine writes it (Go's encoding/json over what it decoded): compact, numbers
+// as float64, keys sorted by their bytes, the last of a repeated key.
+void append_go_json(std::string& out, simdjson::dom::element value) {
+  using T = simdjson::dom::element_type;
+  const auto append_string = [&out](std::string_view s) {
+    out += '"';
+    go::escape_json(s, [&out](std::string_view piece) { return out.append(piece), true; });
+    out += '"';
+  };
+  switch (value.type()) {
+    case T::OBJECT: {
+      std::vector<std::pair<std::string_view, simdjson::dom::element>> members;
+      for (auto field : simdjson::dom::object(value)) members.emplace_back(field.key, field.value);
+      std::stable_sort(members.begin(), members.end(),
+                       [](const auto& a, const auto& b) { return go::key_before(a.first, b.first); });
+      out += '{';
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i + 1 < members.size() && members[i + 1].first == members[i].first) continue;  // a later one wins
+        if (out.back() != '{') out += ',';
+        append_string(members[i].first);
+        out += ':';
+        append_go_json(out, members[i].second);
+      }
+      out += '}';
+      return;
+    }
+    case T::ARRAY: {
+      out += '[';
+      for (auto item : simdjson::dom::array(value)) {
+        if (out.back() != '[') out += ',';
+        append_go_json(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case T::STRING: append_string(std::string_view(value)); return;
+    case T::BOOL: out += bool(value) ? "true" : "false"; return;
+    case T::NULL_VALUE: out += "null"; return;
+    default: {
+      char text[go::kNumberTextBytes];
+      out.append(text, go::format_json(double(value), text));
+      return;
+    }
+  }
+}
+
 // Nested objects become dotted keys ("user.tier"), and the object's own key is marked, so that
-// rules address them as flagd's engine does. Lists keep their scalar items. A member whose key
-// holds a '.' is left out: flagd's var splits every path at dots, so no rule reaches it, while
-// here its dotted key would be read as a path into objects.
+// rules address them as flagd's engine does; lists keep their scalar items. What dotted keys
+// cannot hold (a key with a '.', which flagd's var never reaches, since it splits every path at
+// dots, yet the object holds; a list of lists or objects) is given to the context as JSON text.
 class Flattener {
  public:
   Flattener(Context& context, std::deque<std::string>& strings) : context_(context), strings_(strings) {}
@@ -21,11 +86,16 @@ class Flattener {
   void add(const std::string& key, simdjson::dom::element value) {
     using T = simdjson::dom::element_type;
     const std::string_view k = keep(key);
+    if (!flattens(value)) {
+      std::string json;
+      append_go_json(json, value);
+      context_.set_json(k, keep(json));
+      return;
+    }
     switch (value.type()) {
       case T::OBJECT:
         context_.set_object(k);
-        for (auto field : simdjson::dom::object(value))
-          if (reachable(field.key)) add(key + "." + std::string(field.key), field.value);
+        for (auto field : simdjson::dom::object(value)) add(key + "." + std::string(field.key), field.value);
         break;
       case T::ARRAY: {
         std::vector<Context::Item> items;
@@ -49,7 +119,7 @@ class Flattener {
       case T::INT64:
       case T::UINT64:
       case T::DOUBLE: return Context::Item::of(double(value));
-      default: return Context::Item{};  // null, and nested lists or objects (not addressable)
+      default: return Context::Item{};  // null (lists of lists or objects are JSON text)
     }
   }
   std::string_view keep(std::string_view s) { return strings_.emplace_back(s); }

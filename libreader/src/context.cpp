@@ -77,6 +77,13 @@ Context& Context::set_object(std::string_view key) {
   return *this;
 }
 
+Context& Context::set_json(std::string_view key, std::string_view json) {
+  Attribute& a = slot_for(key);
+  a.type = Type::Json;
+  a.text = json;
+  return *this;
+}
+
 Context& Context::set_list(std::string_view key, std::span<const Item> list) {
   Attribute& a = slot_for(key);
   if (!items_spilled_ && item_count_ + list.size() > kInlineListItems) {

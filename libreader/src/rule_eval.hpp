@@ -133,6 +133,7 @@ class RuleEvaluator {
   bool walk(RuleValue value, std::string_view path, RuleValue& out) noexcept;
   static bool rewritten(const Scope& scope) noexcept;
   bool attribute_value(const Context::Attribute& a, RuleValue& out) noexcept;
+  bool json_attribute(const Context::Attribute& a, RuleValue& out) noexcept;
   static RuleValue item_value(const Context::Item& item) noexcept;
   bool context_object(const Context::Attribute* owner, std::uint32_t depth, RuleValue& out) noexcept;
   bool flagd_object(RuleValue& out) noexcept;

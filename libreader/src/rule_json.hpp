@@ -214,4 +214,55 @@ inline int compare_string(std::string_view token, std::string_view s, bool& ok) 
   return at == s.size() ? 0 : -1;
 }
 
+// Whether `token` is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+inline bool number_token(std::string_view token) noexcept {
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t from = i;
+    while (i < token.size() && token[i] >= '0' && token[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < token.size() && token[i] == '-') ++i;
+  if (i < token.size() && token[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < token.size() && token[i] == '.' && (++i, !digits())) return false;
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == token.size();
+}
+
+// Whether `text` is one compact JSON value (no space between tokens), nested at most `depth`
+// levels: what the scans above read correctly. For text that comes from outside the image.
+inline bool well_formed(std::string_view text, std::size_t depth) noexcept {
+  if (text.empty()) return false;
+  const auto nested = [depth](std::string_view v) { return depth > 0 && well_formed(v, depth - 1); };
+  const auto string_token = [](std::string_view t) {
+    return !t.empty() && t.front() == '"' && skip_string(t, 0) == t.size() &&
+           decode_string(t, [](std::string_view) { return true; });
+  };
+  switch (text.front()) {
+    case '{': {
+      bool ok = true;
+      return members(text, [&](std::string_view key, std::string_view value) {
+               return ok = string_token(key) && nested(value);
+             }) && ok;
+    }
+    case '[': {
+      bool ok = true;
+      return elements(text, [&](std::string_view item) { return ok = nested(item); }) && ok;
+    }
+    case '"': return string_token(text);
+    case 't': return text == "true";
+    case 'f': return text == "false";
+    case 'n': return text == "null";
+    default: return number_token(text);
+  }
+}
+
 }  // namespace flagd::detail::json

@@ -236,11 +236,16 @@ bool RuleEvaluator::context_lookup(std::string_view path, std::uint32_t hash, Ru
   if (context_ == nullptr) return true;
   if (const Context::Attribute* a = context_->find(path, hash)) return attribute_value(*a, out);
   // No attribute of the whole path: a shorter one may be a list, whose element the next segment
-  // names ("tags.1", "tags.x" reading as 0); objects in between are dotted keys themselves.
+  // names ("tags.1", "tags.x" reading as 0), or JSON, which the rest walks into; objects in
+  // between are dotted keys themselves.
   for (std::size_t dot = path.find('.'); dot != std::string_view::npos; dot = path.find('.', dot + 1)) {
     if (!charge_bytes(dot) || !charge(1)) return false;
     const Context::Attribute* a = context_->find(path.substr(0, dot));
     if (a == nullptr || a->type == Context::Type::Object) continue;
+    if (a->type == Context::Type::Json) {
+      RuleValue held;
+      return json_attribute(*a, held) && walk(held, path.substr(dot + 1), out);
+    }
     if (a->type != Context::Type::List) return true;
     const std::size_t end = path.find('.', dot + 1);
     const std::int64_t i = segment_index(path.substr(dot + 1, end == std::string_view::npos ? end : end - dot - 1));
@@ -269,6 +274,7 @@ bool RuleEvaluator::attribute_value(const Context::Attribute& a, RuleValue& out)
     case Context::Type::Number: out = number_value(a.number); return true;
     case Context::Type::String: out = string_value(a.text); return true;
     case Context::Type::Object: return context_object(&a, 0, out);
+    case Context::Type::Json: return json_attribute(a, out);
     case Context::Type::List: {
       const auto items = context_->list(a);
       const RuleValue array = array_value(values_used_, static_cast<std::uint32_t>(items.size()));
@@ -279,6 +285,19 @@ bool RuleEvaluator::attribute_value(const Context::Attribute& a, RuleValue& out)
     }
   }
   return true;
+}
+
+// The value of an attribute set as JSON text, read from a copy in the scratch area (where the
+// text of a value applied again as a rule must lie). The text is the caller's, so it is checked
+// whole, and text that is not JSON fails the rule as bad data does in flagd's engine
+// (PARSE_ERROR), where a damaged image fails it as malformed.
+bool RuleEvaluator::json_attribute(const Context::Attribute& a, RuleValue& out) noexcept {
+  out = null_value();
+  const std::size_t mark = text_used_;
+  if (!put_text(a.text)) return false;
+  const std::string_view copy(text_ + mark, a.text.size());
+  if (!json::well_formed(copy, kRuleEvalDepth)) return engine_error();
+  return json_value(copy, 0, out);
 }
 
 // The object the context holds as the attribute `owner` (nullptr: the whole data, with $flagd),
@@ -303,7 +322,8 @@ bool RuleEvaluator::context_object(const Context::Attribute* owner, std::uint32_
     }
     for (std::size_t dot = name.find('.'); dot != std::string_view::npos; dot = name.find('.', dot + 1)) {
       const Context::Attribute* holder = context_->find(key.substr(0, key.size() - name.size() + dot));
-      if (holder != nullptr && holder->type == Context::Type::Object) return false;
+      if (holder != nullptr && (holder->type == Context::Type::Object || holder->type == Context::Type::Json))
+        return false;
     }
     return true;
   };

@@ -542,22 +542,11 @@ class Generator {
     return odd_value(0);
   }
 
-  // A Context holds lists of scalars (libreader/include/flagd/context.hpp): a list item that is
-  // itself a list or an object cannot be given to this project's reader, so the contexts made
-  // here have none (docs/targeting.md lists it among what is not followed).
-  Json scalar_items(Json v) {
-    for (auto& item : v.items) {
-      if (v.is_array() && (item.is_array() || item.is_object())) item = scalar();
-      else item = scalar_items(std::move(item));
-    }
-    return v;
-  }
-
   Json context() {
     Json c = Json::object();
     for (const auto& name : kAttributes) {
       if (name == "targetingKey" || !rng_.chance(40)) continue;
-      c.add(name, scalar_items(attribute(name)));
+      c.add(name, attribute(name));
     }
     const auto tk = rng_.below(100);
     if (tk < 70) c.add("targetingKey", Json::string(rng_.chance(80) ? "user-" + std::to_string(rng_.between(1, 500))

@@ -7,7 +7,8 @@
 // Strings are not copied: the caller's strings must outlive every evaluation that uses the
 // context. Up to kInlineAttributes attributes (and kInlineListItems list items in all) live inside
 // the Context, so building and reusing one allocates nothing; more spill to the heap. Nested
-// objects are set with dotted keys ("user.email"), which is also how rules address them.
+// objects are set with dotted keys ("user.email"), which is also how rules address them; what
+// dotted keys and lists of scalars cannot hold is set as JSON text (set_json).
 // A Context is not thread-safe to modify; evaluating many flags with one const Context is fine.
 #pragma once
 
@@ -24,7 +25,7 @@ class Context {
   static constexpr std::size_t kInlineAttributes = 32;
   static constexpr std::size_t kInlineListItems = 64;
 
-  enum class Type : std::uint8_t { Null, Bool, Number, String, List, Object };
+  enum class Type : std::uint8_t { Null, Bool, Number, String, List, Object, Json };
 
   // An item of a list attribute.
   struct Item {
@@ -78,6 +79,14 @@ class Context {
   // Marks `key` as an object whose members are set with dotted keys ("user" for "user.email"),
   // so that {"var": "user"} is an object rather than missing.
   Context& set_object(std::string_view key);
+  // Sets `key` to the value the JSON text `json` holds (its text kept in the attribute's `text`),
+  // for what dotted keys and lists of scalars cannot hold: an object with a key that has a '.' in
+  // it ({"a.b": 1}: no rule's path reaches that member, yet the object holds it), a list of lists
+  // or of objects. The text must be as flagd's engine writes JSON (Go's encoding/json: compact,
+  // keys sorted by their bytes, one of each), since rules that read the whole value see it as
+  // written; a text that is not JSON fails the evaluations that read it (PARSE_ERROR). Paths
+  // reach into it: {"var": "key.0.name"}.
+  Context& set_json(std::string_view key, std::string_view json);
   // The bucketing key of `fractional`: the attribute "targetingKey".
   static constexpr std::string_view kTargetingKey = "targetingKey";
   Context& set_targeting_key(std::string_view key) { return set(kTargetingKey, key); }
