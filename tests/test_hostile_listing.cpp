@@ -5,56 +5,20 @@
 // fails this test instead of exhausting the machine.
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
+#include "allocation_counter.hpp"
 #include "flagd/layout.hpp"
 #include "flagd/limits.hpp"
 #include "memory_flags.hpp"
-
-namespace {
-std::atomic<std::uint64_t> g_bytes{0};
-std::atomic<bool> g_counting{false};
-constexpr std::uint64_t kRefuseAfter = 512ull << 20;
-
-void count(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_bytes.fetch_add(n, std::memory_order_relaxed);
-}
-}  // namespace
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, std::size_t),
-                                                        void (*)(const volatile void*));
-namespace {
-void count_allocation(const volatile void*, std::size_t n) { count(n); }
-void ignore_free(const volatile void*) {}
-const int g_hooks_installed = __sanitizer_install_malloc_and_free_hooks(count_allocation, ignore_free);
-}  // namespace
-#else
-// These operators are the pair: new takes from malloc, delete gives back to free (GCC, seeing
-// the standard operator new, would call that a mismatch).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  count(n);
-  if (g_counting.load(std::memory_order_relaxed) && g_bytes.load(std::memory_order_relaxed) > kRefuseAfter)
-    throw std::bad_alloc();
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace {
 
 using flagd::layout::FlagRecord;
 using flagd::layout::ImageHeader;
 using flagd::layout::StringRef;
+
+constexpr std::uint64_t kRefuseAfter = 512ull << 20;
 
 constexpr std::uint64_t kSlotBytes = 4u << 20;
 constexpr std::uint32_t kLongString = 1u << 20;  // at kLongString: kMaxStringBytes of 'x'
@@ -92,14 +56,14 @@ class ForgedImage {
   std::byte* slot_;
 };
 
-// The bytes `f` allocates.
+// The bytes `f` allocates; past kRefuseAfter of them, allocations fail.
 template <class F>
 std::uint64_t allocated_by(F&& f) {
-  g_bytes = 0;
-  g_counting = true;
+  const std::uint64_t before = flagd::test::allocations().bytes;
+  flagd::test::limit_allocated_bytes(before + kRefuseAfter);
   f();
-  g_counting = false;
-  return g_bytes.load();
+  flagd::test::limit_allocated_bytes(~std::uint64_t{0});
+  return flagd::test::allocations().bytes - before;
 }
 
 // What the cap allows one view, with room for the containers around the strings.

@@ -2,61 +2,13 @@
 // a million evaluations of every kind (by replacing them, or through the sanitizers' hook).
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <cstdlib>
-#include <new>
+#include <string>
 
+#include "allocation_counter.hpp"
 #include "memory_flags.hpp"
 
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-// Sanitizers own malloc and operator new; they report every allocation to a hook instead. The
-// hook's declaration is the sanitizer runtime's (GCC ships the runtime, not this header).
-extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, std::size_t),
-                                                        void (*)(const volatile void*));
-namespace {
-void count_allocation(const volatile void*, std::size_t) { g_allocations.fetch_add(1, std::memory_order_relaxed); }
-void ignore_free(const volatile void*) {}
-const int g_hooks_installed = __sanitizer_install_malloc_and_free_hooks(count_allocation, ignore_free);
-}  // namespace
-#else
-// Without a sanitizer, replace the global allocation functions with counting ones.
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* malloc(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t n, std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-}
-#endif
+using flagd::test::allocations;
 
 namespace {
 constexpr std::string_view kFlags = R"({"metadata": {"team": "x"}, "flags": {
@@ -75,12 +27,13 @@ constexpr std::string_view kFlags = R"({"metadata": {"team": "x"}, "flags": {
 }  // namespace
 
 TEST_CASE("the counters see allocations") {
-  const auto before = g_allocations.load();
+  const auto before = allocations();
   auto* p = new std::string(100, 'x');
   delete p;
   void* volatile m = std::malloc(10);
   std::free(m);
-  CHECK(g_allocations.load() - before >= 2);
+  CHECK(allocations().calls - before.calls >= 2);
+  CHECK(allocations().bytes - before.bytes >= 110);
 }
 
 TEST_CASE("a million evaluations of every kind allocate nothing") {
@@ -106,7 +59,7 @@ TEST_CASE("a million evaluations of every kind allocate nothing") {
   const std::string keys[] = {"user-1", "user-2", "user-3", "user-4"};
   r.evaluate(rule, context, std::string_view(""), es);
 
-  const auto before = g_allocations.load();
+  const auto before = allocations().calls;
   std::uint64_t sum = 0;
   for (int i = 0; i < 1'000'000; ++i) {
     sum += r.get_bool(b, false) + r.get_bool(d, false) + r.get_bool(nd, false) + r.get_bool(missing, false);
@@ -128,7 +81,6 @@ TEST_CASE("a million evaluations of every kind allocate nothing") {
       sum += r.get_bool(b, fresh, false);
     }
   }
-  const auto allocations = g_allocations.load() - before;
-  CHECK(allocations == 0);
+  CHECK(allocations().calls - before == 0);
   CHECK(sum > 0);
 }

@@ -3,18 +3,15 @@
 // sigreturn. The child reports what it evaluated through a pipe and exits with SYS_exit.
 #include <catch2/catch.hpp>
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <csignal>
+#include <string>
 
-#include <cstddef>
-
+#include "confined_child.hpp"
 #include "memory_flags.hpp"
 #include "named_segment.hpp"
+
+using flagd::test::Confinement;
+using flagd::test::run_confined;
 
 namespace {
 
@@ -31,8 +28,9 @@ constexpr std::string_view kFlags = R"({"flags": {
   "clock": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
             "targeting": {"if": [{">": [{"var": "$flagd.timestamp"}, 1700000000]}, "on", "off"]}}}})";
 
-// Returns a checksum of everything evaluated; with `sandbox`, under seccomp after the set-up.
-std::uint64_t evaluate_all(flagd::Reader& reader, bool sandbox) {
+// Returns a checksum of everything evaluated, calling `confine()` after the set-up (0 if it fails).
+template <class Confine>
+std::uint64_t evaluate_all(flagd::Reader& reader, Confine&& confine) {
   const auto b = reader.resolve("b"), s = reader.resolve("s"), n = reader.resolve("n"),
              o = reader.resolve("o"), d = reader.resolve("d"), missing = reader.resolve("missing"),
              rule = reader.resolve("rule");
@@ -48,7 +46,7 @@ std::uint64_t evaluate_all(flagd::Reader& reader, bool sandbox) {
   detailed_text.value.reserve(256);
   detailed_text.variant.reserve(64);
 
-  if (sandbox && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0) return 0;
+  if (!confine()) return 0;
   std::uint64_t sum = 0;
   for (int i = 0; i < 100000; ++i) {
     sum += reader.get_bool(b, false);
@@ -82,30 +80,14 @@ TEST_CASE("evaluations make no syscalls (SECCOMP_MODE_STRICT child)") {
   REQUIRE(attached);
   flagd::Reader& reader = attached.value();
 
-  const std::uint64_t expected = evaluate_all(reader, false);  // the same work, without seccomp
+  const std::uint64_t expected = evaluate_all(reader, [] { return true; });  // the same work, unconfined
   REQUIRE(expected > 0);
 
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    const std::uint64_t sum = evaluate_all(reader, true);
-    (void)!::write(pipe_fds[1], &sum, sizeof sum);
-    ::syscall(SYS_exit, 0);  // exit_group, which _exit() uses, is not allowed in strict mode
-  }
-  ::close(pipe_fds[1]);
-  std::uint64_t sum = 0;
-  const auto got = ::read(pipe_fds[0], &sum, sizeof sum);
-  ::close(pipe_fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
+  const auto outcome = run_confined(Confinement::Strict, [&](auto confine) { return evaluate_all(reader, confine); });
   INFO("a child killed by SIGKILL made a syscall under seccomp");
-  REQUIRE_FALSE(WIFSIGNALED(status));
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(got == static_cast<ssize_t>(sizeof sum));
-  CHECK(sum == expected);
+  CHECK(outcome.signal == 0);
+  REQUIRE(outcome.completed());
+  CHECK(outcome.value == expected);
 }
 
 // SECCOMP_MODE_STRICT also disables the RDTSC instruction, which the vDSO's clock_gettime uses:
@@ -123,51 +105,23 @@ TEST_CASE("rules that read $flagd.timestamp make no syscalls (seccomp filter chi
   const flagd::Context context;
   REQUIRE(reader.get_bool(clock, context, false));
 
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 2, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog program = {static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  const auto outcome = run_confined(Confinement::WriteAndExit, [&](auto confine) {
     std::uint64_t on = 0;
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0)
+    if (confine())
       for (int i = 0; i < 100000; ++i) on += reader.get_bool(clock, context, false);
-    (void)!::write(pipe_fds[1], &on, sizeof on);
-    ::syscall(SYS_exit, 0);
-  }
-  ::close(pipe_fds[1]);
-  std::uint64_t on = 0;
-  const auto got = ::read(pipe_fds[0], &on, sizeof on);
-  ::close(pipe_fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
+    return on;
+  });
   INFO("a child killed by SIGSYS made a syscall under the filter");
-  REQUIRE_FALSE(WIFSIGNALED(status));
-  REQUIRE(got == static_cast<ssize_t>(sizeof on));
-  CHECK(on == 100000);
+  CHECK(outcome.signal == 0);
+  REQUIRE(outcome.completed());
+  CHECK(outcome.value == 100000);
 }
 
 TEST_CASE("the seccomp check itself catches a syscall") {
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT);
-    (void)::getppid();  // not allowed: the kernel kills the child
-    ::syscall(SYS_exit, 0);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  REQUIRE(WIFSIGNALED(status));
-  CHECK(WTERMSIG(status) == SIGKILL);
+  const auto outcome = run_confined(Confinement::Strict, [](auto confine) {
+    if (!confine()) return std::uint64_t{0};
+    return static_cast<std::uint64_t>(::getppid());  // not allowed: the kernel kills the child
+  });
+  CHECK(outcome.signal == SIGKILL);
+  CHECK_FALSE(outcome.completed());
 }

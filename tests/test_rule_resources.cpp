@@ -1,48 +1,16 @@
 // The rule evaluator's slower paths stay within the reader's promises: the objects a rule builds
-// or reads (context objects, set, literal objects), objects evaluated again as rules, rewritten
+// or reads (context objects and JSON attributes, set, literal objects), objects evaluated again as rules, rewritten
 // iteration bodies, computed var paths, every operator written with a single operand. None may
 // allocate (counted across many evaluations, by replacing the allocation functions or through
 // the sanitizers' hook) or make a syscall (a child under SECCOMP_MODE_STRICT).
 #include <catch2/catch.hpp>
 
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <linux/seccomp.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "allocation_counter.hpp"
+#include "confined_child.hpp"
 #include "memory_flags.hpp"
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, std::size_t),
-                                                        void (*)(const volatile void*));
-namespace {
-void count_allocation(const volatile void*, std::size_t) { g_allocations.fetch_add(1, std::memory_order_relaxed); }
-void ignore_free(const volatile void*) {}
-const int g_hooks_installed = __sanitizer_install_malloc_and_free_hooks(count_allocation, ignore_free);
-}  // namespace
-#else
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace {
 
@@ -67,6 +35,8 @@ constexpr const char* kRules[] = {
     R"({"reduce": [[[1, 2], [3]], {"+": [{"var": "current.0"}, {"var": "accumulator"}]}, 0]})",
     R"({"filter": [[1, 2], {"?:": {"var": "r"}}]})",
     R"({"merge": [{"var": "o"}, {"abs": -1}, {"var": "missing_path"}]})",
+    R"({"if": [{"var": "j.1.k.0"}, {"var": "j.0"}]})",
+    R"({"merge": [{"var": "j"}, {"var": "j.1"}]})",
 };
 
 std::string flags_json() {
@@ -85,6 +55,7 @@ flagd::Context context() {
   c.set_object("o").set("o.a", 1.0).set("o.b", "text").set_object("o.c").set("o.c.d", true);
   c.set_object("p").set("p.var", "s").set_object("q").set("q.a", 1.0).set("q.b", 2.0);
   c.set("s", "a").set("n", 1.0).set("v", "2.0.0").set_list("l", list).set_list("r", rule).set_targeting_key("k");
+  c.set_json("j", R"([{"var":"s"},{"k":[1,"a.b"],"x.y":null}])");
   return c;
 }
 
@@ -116,9 +87,9 @@ TEST_CASE("the rules of the slower paths evaluate without allocating") {
   flagd::test::MemoryFlags flags(flags_json());
   Run run(flags.reader());
   run.evaluate_all(1);
-  const auto before = g_allocations.load();
+  const auto before = flagd::test::allocations().calls;
   const std::uint64_t sum = run.evaluate_all(2000);
-  CHECK(g_allocations.load() - before == 0);
+  CHECK(flagd::test::allocations().calls - before == 0);
   CHECK(sum > 0);
 }
 
@@ -126,25 +97,9 @@ TEST_CASE("the rules of the slower paths make no syscalls (SECCOMP_MODE_STRICT c
   flagd::test::MemoryFlags flags(flags_json());
   Run run(flags.reader());
   const std::uint64_t expected = run.evaluate_all(100);
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    std::uint64_t sum = 0;
-    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) == 0) sum = run.evaluate_all(100);
-    (void)!::write(pipe_fds[1], &sum, sizeof sum);
-    ::syscall(SYS_exit, 0);  // exit_group, which _exit() uses, is not allowed in strict mode
-  }
-  ::close(pipe_fds[1]);
-  std::uint64_t sum = 0;
-  const auto got = ::read(pipe_fds[0], &sum, sizeof sum);
-  ::close(pipe_fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
+  const auto outcome = flagd::test::run_confined(flagd::test::Confinement::Strict,
+                                                 [&](auto confine) { return confine() ? run.evaluate_all(100) : 0; });
   INFO("a child killed by SIGKILL made a syscall under seccomp");
-  CHECK(WIFEXITED(status));
-  CHECK(got == static_cast<ssize_t>(sizeof sum));
-  CHECK(sum == expected);
+  CHECK(outcome.completed());
+  CHECK(outcome.value == expected);
 }
