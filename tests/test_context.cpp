@@ -111,7 +111,9 @@ constexpr std::string_view kJsonFlags = R"({"flags": {
   "nested-list": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
                   "targeting": {"if": [{"in": ["x", {"var": "items.0"}]}, "on", "off"]}},
   "branch-applied": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-                     "targeting": {"if": [{"var": "items.0"}]}}
+                     "targeting": {"if": [{"var": "items.0"}]}},
+  "whole-data": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+                 "targeting": {"if": [{"set": [{"var": ""}, "k", 0]}, "on", "off"]}}
 }})";
 
 flagd::Evaluation<bool> boolean(flagd::test::MemoryFlags& flags, std::string_view key, const Context& c) {
@@ -148,6 +150,12 @@ TEST_CASE("a value set as JSON text is what rules read, whole and along paths") 
   CHECK(applied.value);
   CHECK(applied.variant == "on");
   CHECK(applied.reason == flagd::Reason::TargetingMatch);
+
+  // The whole data, built as text around the JSON attributes, is an object set can work on.
+  c.set_json("items", "[[]]");
+  const auto whole = boolean(flags, "whole-data", c);
+  CHECK(whole.value);
+  CHECK(whole.reason == flagd::Reason::TargetingMatch);
 }
 
 TEST_CASE("a value set as text that is not JSON fails the evaluations that read it") {

@@ -371,6 +371,12 @@ bool RuleEvaluator::context_object(const Context::Attribute* owner, std::uint32_
           if (!put_text("]")) return false;
           break;
         }
+        case Context::Type::Json: {  // written as flagd's engine writes JSON already
+          const std::string_view text = best->text;
+          if (!put_text(text)) return false;
+          if (!json::well_formed({text_ + text_used_ - text.size(), text.size()}, kRuleEvalDepth)) return engine_error();
+          break;
+        }
         default: {
           RuleValue v;
           if (!attribute_value(*best, v) || !encode(v, depth)) return false;
