@@ -134,12 +134,19 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
     CHECK(get == "{\"value\":\"router-a\",\"variant\":\"a\",\"reason\":\"STATIC\",\"errorCode\":null,\"flagMetadata\":{}}\n");
     // With a targeting rule and a context.
     std::ofstream(file) << flags_with("a", R"(, "beta": {"state": "ENABLED", "variants": {"on": true, "off": false},
-      "defaultVariant": "off", "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "on", "off"]}})");
+      "defaultVariant": "off", "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "on", "off"]}},
+      "mixed": {"state": "ENABLED", "variants": {"n": 2.5, "s": "text"}, "defaultVariant": "s",
+                "targeting": {"if": [{"var": "num"}, "n", "s"]}})");
     ::kill(daemon.pid, SIGHUP);
     REQUIRE(eventually([&] { return reader->generation() == 2; }));
     CHECK(run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment +
                       " get beta --context '{\"email\": \"ann@example.com\"}'") ==
           "{\"value\":true,\"variant\":\"on\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
+    // Variants of several types: the answer is in the chosen variant's type.
+    CHECK(run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " get mixed") ==
+          "{\"value\":\"text\",\"variant\":\"s\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
+    CHECK(run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " get mixed --context '{\"num\": 1}'") ==
+          "{\"value\":2.5,\"variant\":\"n\",\"reason\":\"TARGETING_MATCH\",\"errorCode\":null,\"flagMetadata\":{}}\n");
     const std::string list = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " list");
     CHECK(list.find("router\tstring\tENABLED\tdefault=a\tvariants=a,b") != std::string::npos);
   }

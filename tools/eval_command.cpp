@@ -37,6 +37,7 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
   reader_.metadata(h, metadata);
   std::string value;
   const auto finish = [&](auto& result) {
+    last_error_ = result.error;
     return result_line(value, result.has_variant ? &result.variant : nullptr, result.reason,
                        result.error, metadata);
   };
@@ -122,18 +123,28 @@ std::string RequestEvaluator::get(std::string_view flag, std::string_view contex
   if (!context_.parse(context_json.empty() ? std::string_view("{}") : context_json, error))
     return error_line("--context: " + error);
   Type type = Type::Boolean;
+  bool mixed = false;
   for (const auto& summary : reader_.list())
     if (summary.key == flag) {
       switch (summary.kind) {
         case layout::ValueKind::Boolean: type = Type::Boolean; break;
         case layout::ValueKind::String: type = Type::String; break;
         case layout::ValueKind::Number: type = Type::Float; break;
-        case layout::ValueKind::Object:
+        case layout::ValueKind::Object: type = Type::Object; break;
         case layout::ValueKind::Other:
-        case layout::ValueKind::Mixed: type = Type::Object; break;
+        case layout::ValueKind::Mixed: mixed = true; break;
       }
     }
-  return evaluate(flag, type, "", context_.context());
+  if (!mixed) return evaluate(flag, type, "", context_.context());
+  // Variants of several types: the answer is in the type of the variant chosen, which only the
+  // evaluation tells; every other type is a TYPE_MISMATCH.
+  std::string first;
+  for (const Type t : {Type::Object, Type::Boolean, Type::String, Type::Float}) {
+    std::string line = evaluate(flag, t, "", context_.context());
+    if (last_error_ != ErrorCode::TypeMismatch) return line;
+    if (first.empty()) first = std::move(line);
+  }
+  return first;
 }
 
 }  // namespace flagd::cli

@@ -18,7 +18,8 @@ class RequestEvaluator {
   // Answers one request line {"flag","type","context","default"} with one result line.
   std::string answer(std::string_view request_line);
 
-  // Evaluates `flag` as the type of its variants, with that type's zero value as the default.
+  // Evaluates `flag` as the type of its variants (of the variant chosen, when they are of several
+  // types), with that type's zero value as the default.
   // `context_json` is the evaluation context (an object) or empty.
   std::string get(std::string_view flag, std::string_view context_json);
 
@@ -30,6 +31,7 @@ class RequestEvaluator {
   Reader& reader_;
   JsonContext context_;
   std::unordered_map<std::string, Handle> handles_;
+  ErrorCode last_error_ = ErrorCode::None;  // of the last evaluate()
 };
 
 }  // namespace flagd::cli
