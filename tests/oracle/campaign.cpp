@@ -62,18 +62,21 @@ class Campaign {
   Campaign(const Engines& engines, const CampaignOptions& options) : engines_(engines), options_(options) {}
 
   CampaignReport run() {
+    for (const auto& [name, c] : options_.given) one(c, "file " + name);
+    if (!options_.given.empty()) return std::move(report_);
     for (const auto seed : options_.seeds) {
       for (std::size_t i = options_.first_case; i < options_.first_case + options_.cases_per_seed; ++i) {
         Rng rng(case_seed(seed, i));
         const Case c = generate_case(rng, options_.generator);
-        one(c, seed, i);
+        one(c, "seed " + std::to_string(seed) + " case " + std::to_string(i) + " (`--seed " + std::to_string(seed) +
+                   " --only " + std::to_string(i) + "`)");
       }
     }
     return std::move(report_);
   }
 
  private:
-  void one(const Case& c, std::uint64_t seed, std::size_t index) {
+  void one(const Case& c, const std::string& origin) {
     ++report_.cases;
     report_.requests += c.requests.size();
     const Runs runs = run_both(c, engines_);
@@ -117,12 +120,11 @@ class Campaign {
       shrunk_fine_.insert(fine);
       ++shrunk_per_kind_[signature];
       ++shrinks_;
-      minimise(c, f, signature, seed, index);
+      minimise(c, f, signature, origin);
     }
   }
 
-  void minimise(const Case& c, const Finding& f, const std::string& signature, std::uint64_t seed,
-                std::size_t index) {
+  void minimise(const Case& c, const Finding& f, const std::string& signature, const std::string& origin) {
     const auto still = [&](const Case& candidate) { return shows(judge(candidate, engines_), signature); };
     Case start = c;
     if (f.kind == Finding::Kind::Answer) {
@@ -135,8 +137,7 @@ class Campaign {
     d.signature = signature;
     d.minimal = shrunk.minimal;
     d.checks = shrunk.checks;
-    d.seed = seed;
-    d.case_index = index;
+    d.origin = origin;
     d.cause = signature + (f.kind == Finding::Kind::Answer ? " [" + request_type(d.minimal, 0) + "] " : " ") +
               operators_of(d.minimal.file);
     const Runs runs = run_both(d.minimal, engines_, true);
@@ -209,9 +210,7 @@ std::string render(const CampaignReport& r, const std::string& command) {
     out += "\n## " + signature + "\n";
     for (const Distinct* d : list) {
       out += "\n### " + std::to_string(++number) + ". " + d->cause + "\n\n";
-      out += "Shrunk " + std::to_string(d->occurrences) + " time(s) to this; first from seed " +
-             std::to_string(d->seed) + " case " + std::to_string(d->case_index) + " (`--seed " +
-             std::to_string(d->seed) + " --only " + std::to_string(d->case_index) + "`).\n\n";
+      out += "Shrunk " + std::to_string(d->occurrences) + " time(s) to this; first from " + d->origin + ".\n\n";
       out += "```\n" + printable(d->minimal) + "```\n\n";
       out += "- flagctl: `" + dump(d->flagctl) + "`\n";
       out += "- flagd:   `" + dump(d->go) + "`\n";

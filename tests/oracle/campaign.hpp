@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engines.hpp"
@@ -24,6 +25,8 @@ struct CampaignOptions {
   int shrinks_per_kind = 4;       // minimal cases made per kind of disagreement (Finding::signature)
   int max_shrinks = 1000;         // in all
   std::function<void(const std::string&)> progress;  // told about each new distinct case, when set
+  // When not empty: these cases (file_cases.hpp), named after their files, not generated ones.
+  std::vector<std::pair<std::string, Case>> given;
 };
 
 struct Distinct {
@@ -33,8 +36,7 @@ struct Distinct {
   Json flagctl;                   // both answers to the minimal case's request
   Json go;                        // (with flagd's error text as "detail")
   std::string note;
-  std::uint64_t seed = 0;         // where it was first seen
-  std::size_t case_index = 0;
+  std::string origin;             // where it was first seen: the seed and case, or the file
   std::size_t occurrences = 1;    // disagreements that shrank to this cause
   int checks = 0;                 // candidates the shrink ran
 };

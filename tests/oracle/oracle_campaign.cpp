@@ -1,10 +1,11 @@
 // Long runs of the comparison with flagd's Go engine, beyond what CI runs:
 //
 //   oracle_campaign [--seeds A-B | --seed S ...] [--cases N] [--requests R] [--only I]
-//                   [--shrinks-per-kind K] [--max-shrinks M] [--checks C] [--out DIR]
-//                   [--flagctl PATH] [--go-oracle PATH]
+//                   [--file FLAGS.json ...] [--shrinks-per-kind K] [--max-shrinks M] [--checks C]
+//                   [--out DIR] [--flagctl PATH] [--go-oracle PATH]
 //
-// Cases I of each seed are generated alone again with --seed S --only I. The report (counts and
+// Cases I of each seed are generated alone again with --seed S --only I. With --file, the given
+// flag files are compared instead: each flag as each type, in a few contexts (file_cases.hpp). The report (counts and
 // the distinct minimal disagreements, ready to paste) goes to DIR/report.md, or to stdout.
 // Exit: 0 no disagreement, 1 disagreements, 2 bad usage, 77 no go-oracle to compare with.
 #include <unistd.h>
@@ -14,9 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "campaign.hpp"
+#include "file_cases.hpp"
 #include "scratch_directory.hpp"
 
 namespace {
@@ -24,7 +27,7 @@ namespace {
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "oracle_campaign: %s\nusage: oracle_campaign [--seeds A-B | --seed S ...] [--cases N] [--requests R] "
-               "[--only I] [--shrinks-per-kind K] [--max-shrinks M] [--checks C] [--out DIR] [--flagctl PATH] "
+               "[--only I] [--file FLAGS.json ...] [--shrinks-per-kind K] [--max-shrinks M] [--checks C] [--out DIR] [--flagctl PATH] "
                "[--go-oracle PATH]\n",
                why.c_str());
   return 2;
@@ -74,6 +77,11 @@ int main(int argc, char** argv) {
       options.max_shrinks = static_cast<int>(n);
     } else if (arg == "--checks" && number(value, n)) {
       options.shrink.max_checks = static_cast<int>(n);
+    } else if (arg == "--file") {
+      std::string error;
+      std::optional<Case> c = case_of_file(value, error);
+      if (!c) return usage(error);
+      options.given.emplace_back(value, std::move(*c));
     } else if (arg == "--out") {
       out_dir = value;
     } else if (arg == "--flagctl") {

@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <set>
 
+#include <fstream>
+
 #include "campaign.hpp"
+#include "file_cases.hpp"
 #include "scratch_directory.hpp"
 
 using namespace flagd::oracle;
@@ -150,6 +153,29 @@ TEST_CASE("the shrinker keeps the property and ends small", "[unit]") {
   CHECK(r.minimal.requests.size() == 1);
   CHECK(dump(r.minimal.file) == R"({"sem_ver":0})");
   CHECK(dump(r.minimal.requests[0]) == R"({"flag":"f","type":"boolean","context":{"v":0}})");
+}
+
+TEST_CASE("a flag file's case asks every flag as each type in each context", "[unit]") {
+  flagd::test::ScratchDirectory dir("oracle-file");
+  const std::string object_form = dir.path() + "/object.json", array_form = dir.path() + "/array.json";
+  std::ofstream(object_form) << R"({"flags": {"a": {"state": "ENABLED"}, "b": {"state": "DISABLED"}}})";
+  std::ofstream(array_form) << R"({"flags": [{"key": "c"}, {"state": "ENABLED"}]})";
+  std::string error;
+  const auto by_key = case_of_file(object_form, error);
+  REQUIRE(by_key);
+  CHECK(by_key->requests.size() == 2 * 5 * 3);
+  std::set<std::string> asked;
+  for (const Json& r : by_key->requests) {
+    REQUIRE(r.find("default"));
+    asked.insert(r.find("flag")->text + "/" + r.find("type")->text);
+  }
+  CHECK(asked.size() == 2 * 5);
+  CHECK(asked.count("b/object") == 1);
+  const auto in_array = case_of_file(array_form, error);
+  REQUIRE(in_array);
+  CHECK(in_array->requests.size() == 1 * 5 * 3);  // a flag without a key is asked for by none
+  CHECK_FALSE(case_of_file(dir.path() + "/missing.json", error));
+  CHECK(error.find("missing.json") != std::string::npos);
 }
 
 TEST_CASE("flagctl answers as flagd's Go engine on generated flag files and requests", "[go]") {
