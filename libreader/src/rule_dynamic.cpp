@@ -208,16 +208,7 @@ bool RuleEvaluator::reparse(const RuleValue& v, const Scope& scope, std::uint32_
     changes = k == Kind::Object || k == Kind::Array;
   }
   if (!changes) return true;
-  if (v.length > kRuleValueScratch - values_used_) return limit_reached();
-  const RuleValue copy = array_value(values_used_, v.length);
-  values_used_ += v.length;
-  for (std::uint32_t i = 0; i < v.length; ++i) {
-    RuleValue e;
-    if (!reparse(element(v, i), scope, depth + 1, e)) return false;
-    values_[copy.begin + i] = e;
-  }
-  out = copy;
-  return true;
+  return map_list(v, out, [&](const RuleValue& e, RuleValue& parsed) { return reparse(e, scope, depth + 1, parsed); });
 }
 
 }  // namespace flagd::detail

@@ -113,6 +113,9 @@ class RuleEvaluator {
   bool spread_operand(const layout::RuleNode& n, bool& spread) noexcept;
   bool rewritten_operands(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool reparse(const RuleValue& v, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
+  // A new list in the value scratch: `each(element, result)` of each element of the list `list`.
+  template <class Each>
+  bool map_list(const RuleValue& list, RuleValue& out, Each&& each) noexcept;
   // Go's == between two interface values, which panics on two lists or two objects.
   bool go_equal(const RuleValue& a, const RuleValue& b, bool& equal) noexcept;
 
@@ -126,6 +129,11 @@ class RuleEvaluator {
   bool substitution(std::string_view path, std::uint32_t hash, const Scope& scope, std::uint32_t fallback,
                     std::uint32_t depth, RuleValue& out) noexcept;
   static bool rewrite_level(const Scope& scope, int level, Scope& data) noexcept;
+  // What the rewrites around `scope` make of a var, outermost first: the first to resolve it
+  // (`resolve(data, out)` against the data it puts in) gives the value, and each rewrite inside
+  // it then rewrites that value's vars. Null if none resolves it.
+  template <class Resolve>
+  bool through_rewrites(const Scope& scope, std::uint32_t depth, RuleValue& out, Resolve&& resolve) noexcept;
   bool rewritten_value(const RuleValue& v, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool solve_vars(const RuleValue& v, const Scope& data, std::uint32_t depth, RuleValue& out) noexcept;
   bool data_lookup(std::string_view path, std::uint32_t hash, const Scope& scope, RuleValue& out) noexcept;

@@ -116,4 +116,35 @@ bool less(const RuleValue& a, const RuleValue& b) noexcept;
 bool less_or_equal(const RuleValue& a, const RuleValue& b) noexcept;
 std::string_view trim_space(std::string_view s) noexcept;
 
+template <class Each>
+bool RuleEvaluator::map_list(const RuleValue& list, RuleValue& out, Each&& each) noexcept {
+  if (list.length > kRuleValueScratch - values_used_) return limit_reached();
+  const RuleValue copy = array_value(values_used_, list.length);
+  values_used_ += list.length;
+  for (std::uint32_t i = 0; i < list.length; ++i) {
+    RuleValue e;
+    if (!each(element(list, i), e)) return false;
+    values_[copy.begin + i] = e;
+  }
+  out = copy;
+  return true;
+}
+
+template <class Resolve>
+bool RuleEvaluator::through_rewrites(const Scope& scope, std::uint32_t depth, RuleValue& out, Resolve&& resolve) noexcept {
+  out = null_value();
+  if (scope.parent == nullptr) return true;
+  if (!through_rewrites(*scope.parent, depth, out, resolve)) return false;
+  for (int level = 0; level < 2; ++level) {
+    Scope data;
+    if (!rewrite_level(scope, level, data)) continue;
+    if (out.kind != Kind::Null) {
+      if (!solve_vars(out, data, depth, out)) return false;
+      continue;
+    }
+    if (!resolve(data, out)) return false;
+  }
+  return true;
+}
+
 }  // namespace flagd::detail

@@ -40,20 +40,10 @@ bool RuleEvaluator::rewrite_level(const Scope& scope, int level, Scope& data) no
 // runs first; each rewrite inside it then rewrites the value it put in. Null if none resolves it.
 bool RuleEvaluator::substitution(std::string_view path, std::uint32_t hash, const Scope& scope, std::uint32_t fallback,
                                  std::uint32_t depth, RuleValue& out) noexcept {
-  out = null_value();
-  if (scope.parent == nullptr) return true;
-  if (!substitution(path, hash, *scope.parent, fallback, depth, out)) return false;
-  for (int level = 0; level < 2; ++level) {
-    Scope data;
-    if (!rewrite_level(scope, level, data)) continue;
-    if (out.kind != Kind::Null) {
-      if (!solve_vars(out, data, depth, out)) return false;
-      continue;
-    }
-    if (!data_lookup(path, hash, data, out)) return false;
-    if (out.kind == Kind::Null && fallback != kNoNode && !eval(fallback, data, depth + 1, out)) return false;
-  }
-  return true;
+  return through_rewrites(scope, depth, out, [&](const Scope& data, RuleValue& found) {
+    if (!data_lookup(path, hash, data, found)) return false;
+    return found.kind != Kind::Null || fallback == kNoNode || eval(fallback, data, depth + 1, found);
+  });
 }
 
 // The value `v` as the rewrites around `scope` leave it (a literal of the rule's, or a list taken
@@ -76,18 +66,8 @@ bool RuleEvaluator::solve_vars(const RuleValue& v, const Scope& data, std::uint3
   if (depth > kRuleEvalDepth) return limit_reached();
   const RuleValue value = v;
   out = value;
-  if (value.kind == Kind::Array) {
-    if (value.length > kRuleValueScratch - values_used_) return limit_reached();
-    const RuleValue copy = array_value(values_used_, value.length);
-    values_used_ += value.length;
-    for (std::uint32_t i = 0; i < value.length; ++i) {
-      RuleValue e;
-      if (!solve_vars(element(value, i), data, depth + 1, e)) return false;
-      values_[copy.begin + i] = e;
-    }
-    out = copy;
-    return true;
-  }
+  if (value.kind == Kind::Array)
+    return map_list(value, out, [&](const RuleValue& e, RuleValue& solved) { return solve_vars(e, data, depth + 1, solved); });
   if (value.kind != Kind::Object || !value.boolean) return true;
   if (!charge_bytes(value.length)) return false;
   std::string_view var_operand;
@@ -522,20 +502,10 @@ bool RuleEvaluator::kept_from_rewrite(const RuleNode& operand, bool& kept) noexc
 
 bool RuleEvaluator::rewritten_var_of(std::uint32_t operand, const Scope& scope, std::uint32_t depth,
                                      RuleValue& out) noexcept {
-  out = null_value();
-  if (scope.parent == nullptr) return true;
-  if (!rewritten_var_of(operand, *scope.parent, depth, out)) return false;
-  for (int level = 0; level < 2; ++level) {
-    Scope data;
-    if (!rewrite_level(scope, level, data)) continue;
-    if (out.kind != Kind::Null) {
-      if (!solve_vars(out, data, depth, out)) return false;
-      continue;
-    }
+  return through_rewrites(scope, depth, out, [&](const Scope& data, RuleValue& found) {
     RuleValue v;
-    if (!eval(operand, data, depth + 1, v) || !get_var(v, data, out)) return false;
-  }
-  return true;
+    return eval(operand, data, depth + 1, v) && get_var(v, data, found);
+  });
 }
 
 // Whether a rewrite (Scope) replaces the lone `var` node `var` in `scope` with a value, and with
