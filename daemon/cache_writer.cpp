@@ -20,11 +20,11 @@ CacheWriter::~CacheWriter() {
   if (thread_.joinable()) thread_.join();
 }
 
-void CacheWriter::store(std::size_t index, std::shared_ptr<const std::string> text) {
+void CacheWriter::store(std::size_t index, std::shared_ptr<const std::string> text, FlagFormat format) {
   if (!thread_.joinable() || index >= waiting_.size()) return;
   {
     std::lock_guard lock(mutex_);
-    waiting_[index] = std::move(text);
+    waiting_[index] = Copy{std::move(text), format};
   }
   wake_.notify_one();
 }
@@ -32,20 +32,22 @@ void CacheWriter::store(std::size_t index, std::shared_ptr<const std::string> te
 void CacheWriter::run() {
   for (;;) {
     std::size_t index = 0;
-    std::shared_ptr<const std::string> text;
+    Copy copy;
     {
       std::unique_lock lock(mutex_);
-      const auto next = [&] { return std::find_if(waiting_.begin(), waiting_.end(), [](const auto& t) { return t != nullptr; }); };
+      const auto next = [&] {
+        return std::find_if(waiting_.begin(), waiting_.end(), [](const Copy& c) { return c.text != nullptr; });
+      };
       wake_.wait(lock, [&] { return stop_ || next() != waiting_.end(); });
       const auto found = next();
       if (found == waiting_.end()) return;  // stopping, and nothing left to write
       index = static_cast<std::size_t>(found - waiting_.begin());
-      text = std::move(*found);
-      *found = nullptr;
+      copy = std::move(*found);
+      *found = Copy{};
     }
     std::string error;
     try {
-      if (!cache_.store(sources_[index], *text, error)) log_failure_(error);
+      if (!cache_.store(sources_[index], *copy.text, copy.format, error)) log_failure_(error);
     } catch (const std::exception& e) {  // out of memory: the previous copy stays
       log_failure_(std::string("cannot write a cached copy: ") + e.what());
     }

@@ -25,9 +25,9 @@ class CacheWriter {
   CacheWriter(const CacheWriter&) = delete;
   CacheWriter& operator=(const CacheWriter&) = delete;
 
-  // Asks for source `index`'s copy to become `text`; a later request for the same source before
-  // the write starts replaces it.
-  void store(std::size_t index, std::shared_ptr<const std::string> text);
+  // Asks for source `index`'s copy to become `text`, in `format`; a later request for the same
+  // source before the write starts replaces it.
+  void store(std::size_t index, std::shared_ptr<const std::string> text, FlagFormat format);
 
  private:
   void run();
@@ -37,7 +37,11 @@ class CacheWriter {
   void (*log_failure_)(const std::string&);
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<std::shared_ptr<const std::string>> waiting_;  // per source; null: nothing to write
+  struct Copy {
+    std::shared_ptr<const std::string> text;  // null: nothing to write
+    FlagFormat format = FlagFormat::Json;
+  };
+  std::vector<Copy> waiting_;  // per source
   bool stop_ = false;
   std::thread thread_;
 };

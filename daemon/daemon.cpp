@@ -231,9 +231,9 @@ class Daemon {
       SourceSlot& slot = slots_[i];
       if (slot.config.kind == SourceKind::File) continue;
       std::string problem;
-      if (std::optional<std::string> text = cache_.load(slot.config, problem)) {
-        slot.cached = make_document(std::move(*text), "", true);
-        log::info("source " + slot.name + ": found its cached copy " + cache_.path_for(slot.config));
+      if (std::optional<CachedCopy> copy = cache_.load(slot.config, problem)) {
+        slot.cached = make_document(std::move(copy->text), "", true, copy->format);
+        log::info("source " + slot.name + ": found its cached copy " + cache_.path_for(slot.config, copy->format));
       } else if (!problem.empty()) {
         log::warning("source " + slot.name + ": " + problem);
       }
@@ -288,7 +288,7 @@ class Daemon {
       }
       if (arrivals.documents[i]) {
         ReceivedDocument& d = *arrivals.documents[i];
-        slot.pending = make_document(std::move(d.text), std::move(d.version), false);
+        slot.pending = make_document(std::move(d.text), std::move(d.version), false, d.format);
         slot.answered = true;
         documents = true;
       }
@@ -383,7 +383,7 @@ class Daemon {
         // The cache holds bytes: a new version of the same bytes leaves it as it is. Written on
         // the cache writer's thread, so the publication below does not wait for its fsync.
         if (slot.remote && !o.accepted.from_cache && !(slot.good && slot.good.sha256 == o.accepted.sha256 && !slot.good.from_cache))
-          cache_writer_.store(i, o.accepted.text);
+          cache_writer_.store(i, o.accepted.text, o.accepted.format);
         slot.good = o.accepted;
         slot.cached = {};
         slot.refusal.clear();

@@ -46,7 +46,7 @@ SourceCache::SourceCache(std::string directory, std::string segment)
   while (directory_.size() > 1 && directory_.back() == '/') directory_.pop_back();
 }
 
-std::string SourceCache::path_for(const SourceConfig& source) const {
+std::string SourceCache::path_for(const SourceConfig& source, FlagFormat format) const {
   // Everything that selects the document: two sources of one URI with other selectors (or other
   // credentials, which may see other flags) must not share a copy.
   Sha256 digest;
@@ -55,28 +55,44 @@ std::string SourceCache::path_for(const SourceConfig& source) const {
     digest.update(*part);
     digest.update(std::string_view("\0", 1));
   }
-  return directory_ + "/" + segment_ + "." + to_hex(digest.finish()).substr(0, 16) + ".json";
+  return directory_ + "/" + segment_ + "." + to_hex(digest.finish()).substr(0, 16) +
+         (format == FlagFormat::Yaml ? ".yaml" : ".json");
 }
 
-std::optional<std::string> SourceCache::load(const SourceConfig& source, std::string& error) const {
+std::optional<CachedCopy> SourceCache::load(const SourceConfig& source, std::string& error) const {
   error.clear();
   if (!enabled()) return std::nullopt;
-  const std::string path = path_for(source);
-  struct stat info{};
-  if (::lstat(path.c_str(), &info) != 0 && errno == ENOENT) return std::nullopt;
-  std::string contents;
+  // One notation's copy, or both when a crash came between writing one and removing the other:
+  // then the newer.
+  std::optional<FlagFormat> found;
+  struct timespec found_time{};
+  for (const FlagFormat format : {FlagFormat::Json, FlagFormat::Yaml}) {
+    struct stat info{};
+    if (::lstat(path_for(source, format).c_str(), &info) != 0 && errno == ENOENT) continue;
+    const bool newer = !found || info.st_mtim.tv_sec > found_time.tv_sec ||
+                       (info.st_mtim.tv_sec == found_time.tv_sec && info.st_mtim.tv_nsec > found_time.tv_nsec);
+    if (newer) {
+      found = format;
+      found_time = info.st_mtim;
+    }
+  }
+  if (!found) return std::nullopt;
+  const std::string path = path_for(source, *found);
+  CachedCopy copy;
+  copy.format = *found;
   Diagnostic problem;
-  if (!read_flag_file(path, FileTrust::OwnerOrRoot, contents, problem)) {
+  if (!read_flag_file(path, FileTrust::OwnerOrRoot, copy.text, problem)) {
     error = "the cached copy " + path + " is not used: " + problem.message;
     return std::nullopt;
   }
-  return contents;
+  return copy;
 }
 
-bool SourceCache::store(const SourceConfig& source, std::string_view text, std::string& error) const {
+bool SourceCache::store(const SourceConfig& source, std::string_view text, FlagFormat format,
+                        std::string& error) const {
   if (!enabled()) return true;
   if (!make_directories(directory_, error)) return false;
-  const std::string path = path_for(source);
+  const std::string path = path_for(source, format);
   unsigned char random[8];
   if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
     error = std::string("cannot name a temporary file: ") + std::strerror(errno);
@@ -95,6 +111,11 @@ bool SourceCache::store(const SourceConfig& source, std::string_view text, std::
   if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
     error = "cannot write the cache file " + path + ": " + std::strerror(written ? errno : saved);
     ::unlink(temporary.c_str());
+    return false;
+  }
+  const std::string other = path_for(source, format == FlagFormat::Yaml ? FlagFormat::Json : FlagFormat::Yaml);
+  if (::unlink(other.c_str()) != 0 && errno != ENOENT) {
+    error = "cannot remove the earlier cache file " + other + ": " + std::strerror(errno);
     return false;
   }
   return true;

@@ -6,9 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include "flagd/flag_format.hpp"
 #include "source_config.hpp"
 
 namespace flagd {
+
+struct CachedCopy {
+  std::string text;
+  FlagFormat format = FlagFormat::Json;
+};
 
 class SourceCache {
  public:
@@ -18,14 +24,16 @@ class SourceCache {
   SourceCache(std::string directory, std::string segment);
 
   bool enabled() const noexcept { return !directory_.empty(); }
-  std::string path_for(const SourceConfig& source) const;
+  // The copy's file, whose extension (.json, .yaml) says the notation of the document in it.
+  std::string path_for(const SourceConfig& source, FlagFormat format = FlagFormat::Json) const;
 
   // The cached document, read as a flag file is (owned by this user or root, not writable by
   // others, under the size limit); nullopt if there is none, or with `error` if it is refused.
-  std::optional<std::string> load(const SourceConfig& source, std::string& error) const;
-  // Writes `text` (mode 0600) by rename, after creating the directory (0700) if needed; false and
-  // `error` if it could not (the previous copy then stays).
-  bool store(const SourceConfig& source, std::string_view text, std::string& error) const;
+  std::optional<CachedCopy> load(const SourceConfig& source, std::string& error) const;
+  // Writes `text` (mode 0600) by rename, after creating the directory (0700) if needed, and
+  // removes a copy of the other notation; false and `error` if it could not (the previous copy
+  // then stays).
+  bool store(const SourceConfig& source, std::string_view text, FlagFormat format, std::string& error) const;
 
  private:
   std::string directory_, segment_;

@@ -21,8 +21,8 @@ void SourceInbox::signal() noexcept {
   [[maybe_unused]] const ssize_t ignored = ::write(fd_, &one, sizeof one);
 }
 
-void SourceInbox::document(std::size_t index, std::string text, std::string version) {
-  ReceivedDocument received{std::move(text), std::move(version), unix_now_ns()};
+void SourceInbox::document(std::size_t index, std::string text, std::string version, FlagFormat format) {
+  ReceivedDocument received{std::move(text), std::move(version), format, unix_now_ns()};
   {
     std::lock_guard lock(mutex_);
     if (index >= waiting_.documents.size()) return;

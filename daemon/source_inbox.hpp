@@ -15,6 +15,7 @@ namespace flagd {
 struct ReceivedDocument {
   std::string text;
   std::string version;
+  FlagFormat format = FlagFormat::Json;
   std::uint64_t received_unix_ns = 0;
 };
 
@@ -28,7 +29,7 @@ class SourceInbox final : public SourceSink {
   bool usable() const noexcept { return fd_ >= 0; }
   int fd() const noexcept { return fd_; }  // readable when something arrived
 
-  void document(std::size_t index, std::string text, std::string version) override;
+  void document(std::size_t index, std::string text, std::string version, FlagFormat format) override;
   void health(std::size_t index, const SourceHealth& health) override;
 
   // What arrived since the last call, per source: a later document replaces one not yet taken.

@@ -4,8 +4,9 @@
 
 namespace flagd {
 
-SourceDocument make_document(std::string text, std::string version, bool from_cache) {
+SourceDocument make_document(std::string text, std::string version, bool from_cache, FlagFormat format) {
   SourceDocument d;
+  d.format = format;
   Sha256 digest;
   digest.update(text);
   d.sha256 = digest.finish();
@@ -28,7 +29,7 @@ SourceDocument new_document(const SourceInput& input, FileTrust trust, SourceOut
     outcome.diagnostics.push_back(std::move(error));
     return {};
   }
-  return make_document(std::move(contents), "", false);
+  return make_document(std::move(contents), "", false, format_named(input.path));
 }
 
 }  // namespace
@@ -56,7 +57,7 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
         outcome.accepted = outcome.used;
       }
     } else if (fresh) {
-      LoadResult judged = load_flag_text(*fresh.text, input.name);
+      LoadResult judged = load_flag_text(*fresh.text, input.name, fresh.format);
       for (Diagnostic& d : judged.diagnostics) outcome.diagnostics.push_back(std::move(d));
       if (judged.ok(strictness)) {
         outcome.accepted = fresh;
@@ -72,7 +73,7 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
     if (!outcome.used && input.fallback) {
       // Nothing good from the source itself (it has not answered, or its first document was
       // refused): its cached copy stands in, judged like any document.
-      LoadResult judged = load_flag_text(*input.fallback.text, input.name + " (cached copy)");
+      LoadResult judged = load_flag_text(*input.fallback.text, input.name + " (cached copy)", input.fallback.format);
       for (Diagnostic& d : judged.diagnostics) outcome.diagnostics.push_back(std::move(d));
       if (judged.ok(strictness)) {
         outcome.accepted = input.fallback;
@@ -103,7 +104,7 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
       continue;
     }
     // A source's earlier good document, valid when it was accepted; parsed again for this merge.
-    LoadResult again = load_flag_text(*load.sources[i].used.text, inputs[i].name);
+    LoadResult again = load_flag_text(*load.sources[i].used.text, inputs[i].name, load.sources[i].used.format);
     for (Diagnostic& d : again.diagnostics) load.loaded.diagnostics.push_back(std::move(d));
     sets.push_back(std::move(again.flags));
   }

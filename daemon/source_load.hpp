@@ -22,6 +22,7 @@ struct SourceDocument {
   Digest sha256{};
   std::string version;  // ETag, revision
   bool from_cache = false;
+  FlagFormat format = FlagFormat::Json;  // the notation of `text`
   explicit operator bool() const noexcept { return text != nullptr; }
 };
 
@@ -55,6 +56,7 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
                          Strictness strictness = Strictness::Lenient);
 
 // A document from bytes, with its digest.
-SourceDocument make_document(std::string text, std::string version, bool from_cache);
+SourceDocument make_document(std::string text, std::string version, bool from_cache,
+                             FlagFormat format = FlagFormat::Json);
 
 }  // namespace flagd

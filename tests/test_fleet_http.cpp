@@ -271,6 +271,37 @@ TEST_CASE("fleet http: a daemon restarted while its server is down publishes the
   CHECK(second.stop() == 0);
 }
 
+TEST_CASE("fleet http: YAML from a URL without an extension is read by its Content-Type, and cached as YAML") {
+  SegmentFiles segment("fleet-http-yaml");
+  ScratchDirectory dir("flagd-fleet-http-yaml");
+  const FleetPaths paths{dir.path()};
+  NginxServer nginx(flagd::test::NginxConfig{0, false, "    location = /flags { default_type application/yaml; }\n"});
+  const std::string document =
+      "flags:\n  color:\n    state: ENABLED\n    variants: {red: red}\n    defaultVariant: red\n";
+  nginx.write_file("flags", document);
+  const std::string url = nginx.url("/flags");
+  {
+    FleetDaemon first(segment.name, paths, {"--uri", url}, {}, "daemon1.log");
+    REQUIRE(eventually([&] { return first.published(); }));
+    CHECK(first.value("color") == "red");
+    CHECK(first.stop() == 0);
+  }
+  std::vector<std::filesystem::path> cached;
+  for (const auto& entry : std::filesystem::directory_iterator(paths.cache())) cached.push_back(entry.path());
+  REQUIRE(cached.size() == 1);
+  CHECK(cached.front().extension() == ".yaml");
+  CHECK(flagd::test::read_file(cached.front()) == document);
+
+  // Restarted with the server down: the cached copy is read as the YAML it is.
+  segment.remove();
+  nginx.stop();
+  FleetDaemon second(segment.name, paths, {"--uri", url}, {}, "daemon2.log");
+  REQUIRE(eventually([&] { return second.published(); }));
+  CHECK(second.value("color") == "red");
+  CHECK(second.source_becomes(0, SourceState::Cached));
+  CHECK(second.stop() == 0);
+}
+
 TEST_CASE("fleet http: with no cache and the server down the daemon waits, then publishes") {
   SegmentFiles segment("fleet-http-wait");
   ScratchDirectory dir("flagd-fleet-http-wait");

@@ -375,9 +375,9 @@ class SecretWatchingSink : public RecordingSink {
  public:
   explicit SecretWatchingSink(std::string secret) : secret_(std::move(secret)) {}
   using RecordingSink::health;
-  void document(std::size_t index, std::string text, std::string version) override {
+  void document(std::size_t index, std::string text, std::string version, flagd::FlagFormat format) override {
     if (version.find(secret_) != std::string::npos) leaked_ = true;
-    RecordingSink::document(index, std::move(text), std::move(version));
+    RecordingSink::document(index, std::move(text), std::move(version), format);
   }
   void health(std::size_t index, const SourceHealth& health) override {
     for (const std::string* field : {&health.last_error, &health.version}) {
@@ -514,6 +514,32 @@ TEST_CASE("http: stop() returns at once while waiting, during a transfer, before
     source->start(sink, 0);  // after stop(): nothing runs
     CHECK(sink.health_reports() == 0);
   }
+}
+
+TEST_CASE("http: a document is YAML by the URL's extension, or by its media type when the URL has none") {
+  using flagd::FlagFormat;
+  using flagd::http_document_format;
+  CHECK(http_document_format("https://cdn.example/a/flags.yaml", "application/json") == FlagFormat::Yaml);
+  CHECK(http_document_format("https://cdn.example/a/flags.YML?v=2", "") == FlagFormat::Yaml);
+  CHECK(http_document_format("https://cdn.example/a/flags.json", "application/yaml") == FlagFormat::Json);
+  CHECK(http_document_format("https://cdn.example/a/flags", "application/yaml") == FlagFormat::Yaml);
+  CHECK(http_document_format("https://cdn.example/flags", " Application/X-YAML ; charset=utf-8") == FlagFormat::Yaml);
+  CHECK(http_document_format("https://cdn.example.yaml", "application/json") == FlagFormat::Json);  // no path
+  CHECK(http_document_format("https://cdn.example/v1.2/flags", "application/json") == FlagFormat::Json);
+  CHECK(http_document_format("https://cdn.example/flags", "text/plain") == FlagFormat::Json);
+  CHECK(http_document_format("https://cdn.example/flags", "") == FlagFormat::Json);
+}
+
+TEST_CASE("http: a YAML document from a URL without an extension is delivered as YAML, by its Content-Type") {
+  NginxServer server(NginxConfig{0, false, "    location = /flags { default_type application/yaml; }\n"});
+  server.write_file("flags", "flags:\n  f: {state: ENABLED, variants: {on: true}, defaultVariant: \"on\"}\n");
+  server.write_file("flags.json", kFlags);
+  Running yaml(http_config(server.url("/flags")));
+  Running json(http_config(server.url("/flags.json")));
+  REQUIRE(yaml.sink.wait_for_documents(1));
+  REQUIRE(json.sink.wait_for_documents(1));
+  CHECK(yaml.sink.documents()[0].format == flagd::FlagFormat::Yaml);
+  CHECK(json.sink.documents()[0].format == flagd::FlagFormat::Json);
 }
 
 TEST_CASE("http: display_uri drops userinfo and hides the query") {

@@ -195,15 +195,16 @@ TEST_CASE("a remote source's cached copy is written privately and read back") {
   std::string error;
   CHECK_FALSE(cache.load(source, error));
   CHECK(error.empty());  // none yet is not an error
-  REQUIRE(cache.store(source, "{\"flags\": {}}", error));
+  REQUIRE(cache.store(source, "{\"flags\": {}}", flagd::FlagFormat::Json, error));
   struct stat info{};
   REQUIRE(::stat(cache.path_for(source).c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0600);
   REQUIRE(::stat((dir.path() + "/cache/flagd").c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0700);
-  const std::optional<std::string> back = cache.load(source, error);
+  const std::optional<flagd::CachedCopy> back = cache.load(source, error);
   REQUIRE(back);
-  CHECK(*back == "{\"flags\": {}}");
+  CHECK(back->text == "{\"flags\": {}}");
+  CHECK(back->format == flagd::FlagFormat::Json);
 
   flagd::SourceConfig other = source;
   other.uri = "http://127.0.0.1:2/flags.json";
@@ -213,6 +214,16 @@ TEST_CASE("a remote source's cached copy is written privately and read back") {
   team_b.selector = "team=b";
   CHECK(cache.path_for(team_a) != cache.path_for(team_b));
   CHECK(cache.path_for(team_a) != cache.path_for(source));
+
+  // A YAML document is kept as YAML, and replaces the JSON copy.
+  REQUIRE(cache.store(source, "flags: {}\n", flagd::FlagFormat::Yaml, error));
+  const std::optional<flagd::CachedCopy> yaml = cache.load(source, error);
+  REQUIRE(yaml);
+  CHECK(yaml->text == "flags: {}\n");
+  CHECK(yaml->format == flagd::FlagFormat::Yaml);
+  CHECK(::stat(cache.path_for(source, flagd::FlagFormat::Json).c_str(), &info) != 0);
+  REQUIRE(cache.store(source, "{\"flags\": {}}", flagd::FlagFormat::Json, error));
+  CHECK(::stat(cache.path_for(source, flagd::FlagFormat::Yaml).c_str(), &info) != 0);
 
   ::chmod(cache.path_for(source).c_str(), 0666);  // writable by every user: not trusted
   CHECK_FALSE(cache.load(source, error));

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "ascii_case.hpp"
+#include "flagd/ascii_case.hpp"
 
 namespace flagd {
 

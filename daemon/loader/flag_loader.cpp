@@ -12,7 +12,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ascii_case.hpp"
 #include "document_loader.hpp"
 #include "flagd/limits.hpp"
 #include "json_parse.hpp"
@@ -136,20 +135,6 @@ class YamlLocator final : public TokenLocator {
   const YamlDocument& yaml_;
 };
 
-// Whether a name (a path, or a URI whose query is ignored) names YAML, as flagd decides: its
-// extension, lowercased and with all but letters and digits dropped, is "yaml" or "yml".
-bool names_yaml(std::string_view name) {
-  name = name.substr(0, name.find_first_of("?#"));
-  const std::size_t dot = name.rfind('.');
-  if (dot == std::string_view::npos || name.find('/', dot) != std::string_view::npos) return false;
-  std::string extension;
-  for (char c : name.substr(dot + 1)) {
-    c = ascii_lower(c);
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) extension += c;
-  }
-  return extension == "yaml" || extension == "yml";
-}
-
 void load_yaml_document(std::string_view text, std::string_view name, std::vector<FlagDefinition>& flags,
                         std::vector<Diagnostic>& diagnostics) {
   thread_local YamlDocument yaml;
@@ -165,9 +150,9 @@ void load_yaml_document(std::string_view text, std::string_view name, std::vecto
                       flags, diagnostics);
 }
 
-void load_document(std::string_view text, std::string_view name, bool padded, std::vector<FlagDefinition>& flags,
-                   std::vector<Diagnostic>& diagnostics) {
-  if (names_yaml(name)) return load_yaml_document(text, name, flags, diagnostics);
+void load_document(std::string_view text, std::string_view name, FlagFormat format, bool padded,
+                   std::vector<FlagDefinition>& flags, std::vector<Diagnostic>& diagnostics) {
+  if (format == FlagFormat::Yaml) return load_yaml_document(text, name, flags, diagnostics);
   JsonParser& parser = thread_parser();
   Diagnostic parse_error;
   const JsonValue* root = parser.parse(text, name, parse_error, padded);
@@ -190,8 +175,12 @@ bool read_flag_file(const std::string& path, FileTrust trust, std::string& conte
 }
 
 LoadResult load_flag_text(std::string_view text, std::string_view name) {
+  return load_flag_text(text, name, format_named(name));
+}
+
+LoadResult load_flag_text(std::string_view text, std::string_view name, FlagFormat format) {
   LoadResult result;
-  load_document(text, name, false, result.flags.flags, result.diagnostics);
+  load_document(text, name, format, false, result.flags.flags, result.diagnostics);
   Sha256 digest;
   digest.update(text);
   result.flags.sha256 = digest.finish();
@@ -246,7 +235,7 @@ LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trus
     digest.update(text);
     set.sha256 = digest.finish();
     set.sources.push_back(SourceFile{path, to_hex(set.sha256)});
-    load_document(text, path, true, set.flags, result.diagnostics);
+    load_document(text, path, format_named(path), true, set.flags, result.diagnostics);
   }
   if (paths.empty()) {
     Diagnostic d;

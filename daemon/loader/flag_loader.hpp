@@ -9,6 +9,7 @@
 
 #include "diagnostic.hpp"
 #include "flag_model.hpp"
+#include "flagd/flag_format.hpp"
 
 namespace flagd {
 
@@ -32,8 +33,9 @@ enum class FileTrust : std::uint8_t {
 LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust = FileTrust::Any);
 
 // Loads one document held in memory; `name` stands for its file name in diagnostics, and says
-// whether it is YAML as a file name does (a URI's query aside).
+// whether it is YAML as a file name does (format_named), unless `format` says.
 LoadResult load_flag_text(std::string_view text, std::string_view name = "<memory>");
+LoadResult load_flag_text(std::string_view text, std::string_view name, FlagFormat format);
 
 // Reads a flag file as load_flag_files does (trust, size limit, one descriptor): its bytes in
 // `contents`, or false and `error`.

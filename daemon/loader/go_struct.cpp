@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "ascii_case.hpp"
+#include "flagd/ascii_case.hpp"
 
 namespace flagd {
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "ascii_case.hpp"
+#include "flagd/ascii_case.hpp"
 #include "flagd/go_number.hpp"
 
 namespace flagd {

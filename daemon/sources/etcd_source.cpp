@@ -191,7 +191,7 @@ class EtcdSource final : public ThreadedSource {
     health_.version = revision;
     health_.bytes = value->size();
     ++health_.documents;
-    sink_->document(index_, std::move(*value), revision);
+    sink_->document(index_, std::move(*value), revision, format_named(key_));
     in_sync();
     report();
   }

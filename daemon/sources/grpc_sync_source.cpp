@@ -256,7 +256,7 @@ class GrpcSyncSource final : public ThreadedSource {
     last_delivered_ = text;
     delivered_any_ = true;
     ++health_.documents;
-    sink_->document(index_, std::move(text), "");
+    sink_->document(index_, std::move(text), "", FlagFormat::Json);  // flagd.sync.v1 carries JSON
     report();
   }
 

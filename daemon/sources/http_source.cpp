@@ -18,6 +18,7 @@
 #include "backoff.hpp"
 #include "source_thread.hpp"
 #include "curl_handle.hpp"
+#include "flagd/ascii_case.hpp"
 #include "flagd/wall_clock.hpp"
 
 namespace flagd {
@@ -45,6 +46,13 @@ std::optional<std::string> validator(const curl::Easy& easy, const char* header)
   std::optional<std::string> value = easy.header(header);
   if (value && (value->empty() || value->size() > kMaxValidatorBytes)) return std::nullopt;
   return value;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
 }
 
 std::string without_trailing_newline(std::string text) {
@@ -240,7 +248,8 @@ class HttpSource final : public ThreadedSource {
       ++health_.unchanged;
       return Outcome::Unchanged;
     }
-    sink_->document(index_, body_, version);  // first: should it throw, nothing counts as delivered
+    const FlagFormat format = http_document_format(config_.uri, easy_.header("Content-Type").value_or(""));
+    sink_->document(index_, body_, version, format);  // first: should it throw, nothing counts as delivered
     last_body_ = std::move(body_);
     body_ = std::string();
     delivered_once_ = true;
@@ -336,6 +345,20 @@ class HttpSource final : public ThreadedSource {
 };
 
 }  // namespace
+
+FlagFormat http_document_format(std::string_view url, std::string_view content_type) noexcept {
+  url = url.substr(0, url.find_first_of("?#"));
+  const std::size_t authority = url.find("://");
+  const std::size_t path = authority == std::string_view::npos ? 0 : url.find('/', authority + 3);
+  if (path != std::string_view::npos && url.substr(url.rfind('/') + 1).find('.') != std::string_view::npos)
+    return format_named(url.substr(path));
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  return equals_ignoring_case(media, "application/yaml") || equals_ignoring_case(media, "application/x-yaml")
+             ? FlagFormat::Yaml
+             : FlagFormat::Json;
+}
 
 std::string http_display_uri(const std::string& url) {
   const std::size_t scheme = url.find("://");

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "remote_source.hpp"
 #include "source_config.hpp"
@@ -16,6 +17,11 @@ namespace flagd {
 // 200 with the very bytes last delivered, delivers nothing and counts as unchanged. Nothing is
 // started before start().
 std::unique_ptr<RemoteSource> make_http_source(const SourceConfig& config);
+
+// The notation of a document fetched from `url`, as flagd decides it: by the extension of the
+// URL's path (format_named) when it has one, else by the response's media type, YAML for
+// application/yaml and application/x-yaml (parameters and case aside) and JSON for any other.
+FlagFormat http_document_format(std::string_view url, std::string_view content_type) noexcept;
 
 // `url` as logs and status show it: without userinfo, and with "?…" for a query, whose values may
 // be tokens. The fragment, never sent, is left out.

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "flagd/flag_format.hpp"
+
 namespace flagd {
 
 // What a source's last attempts came to, for `flagctl status` and the metrics. It never holds a
@@ -30,8 +32,8 @@ class SourceSink {
  public:
   virtual ~SourceSink() = default;
   // A document from source `index`, as received: not yet validated. `version` is its ETag or
-  // revision ("" if the protocol has none).
-  virtual void document(std::size_t index, std::string text, std::string version) = 0;
+  // revision ("" if the protocol has none); `format` the notation it is in.
+  virtual void document(std::size_t index, std::string text, std::string version, FlagFormat format) = 0;
   // The source's health after an attempt ended, successful or not.
   virtual void health(std::size_t index, const SourceHealth& health) = 0;
 };

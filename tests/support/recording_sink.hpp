@@ -16,11 +16,12 @@ class RecordingSink : public SourceSink {
  public:
   struct Document {
     std::string text, version;
+    FlagFormat format = FlagFormat::Json;
   };
 
-  void document(std::size_t, std::string text, std::string version) override {
+  void document(std::size_t, std::string text, std::string version, FlagFormat format) override {
     std::lock_guard lock(mutex_);
-    documents_.push_back({std::move(text), std::move(version)});
+    documents_.push_back({std::move(text), std::move(version), format});
     changed_.notify_all();
   }
   void health(std::size_t, const SourceHealth& health) override {
