@@ -57,6 +57,21 @@ void touch_later(const NginxServer& nginx, const std::string& name, int seconds)
   std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(seconds));
 }
 
+// The cache directory's files after a daemon published `url` (a document of color "red") and
+// stopped.
+std::vector<std::filesystem::path> cache_after_serving(const SegmentFiles& segment, const FleetPaths& paths,
+                                                       const std::string& url) {
+  {
+    FleetDaemon first(segment.name, paths, {"--uri", url}, {}, "daemon1.log");
+    REQUIRE(eventually([&] { return first.published(); }));
+    CHECK(first.value("color") == "red");
+    CHECK(first.stop() == 0);
+  }
+  std::vector<std::filesystem::path> cached;
+  for (const auto& entry : std::filesystem::directory_iterator(paths.cache())) cached.push_back(entry.path());
+  return cached;
+}
+
 }  // namespace
 
 TEST_CASE("fleet http: a change is published; between, conditional polls get 304s that publish nothing") {
@@ -235,15 +250,8 @@ TEST_CASE("fleet http: a daemon restarted while its server is down publishes the
   nginx.write_file("flags.json", document);
   const std::string url = nginx.url("/flags.json");
 
-  {
-    FleetDaemon first(segment.name, paths, {"--uri", url}, {}, "daemon1.log");
-    REQUIRE(eventually([&] { return first.published(); }));
-    CHECK(first.value("color") == "red");
-    CHECK(first.stop() == 0);
-  }
   // One cache file, the daemon's alone, holding the document as served.
-  std::vector<std::filesystem::path> cached;
-  for (const auto& entry : std::filesystem::directory_iterator(paths.cache())) cached.push_back(entry.path());
+  const std::vector<std::filesystem::path> cached = cache_after_serving(segment, paths, url);
   REQUIRE(cached.size() == 1);
   CHECK(cached.front().extension() == ".json");
   struct stat info{};
@@ -280,14 +288,7 @@ TEST_CASE("fleet http: YAML from a URL without an extension is read by its Conte
       "flags:\n  color:\n    state: ENABLED\n    variants: {red: red}\n    defaultVariant: red\n";
   nginx.write_file("flags", document);
   const std::string url = nginx.url("/flags");
-  {
-    FleetDaemon first(segment.name, paths, {"--uri", url}, {}, "daemon1.log");
-    REQUIRE(eventually([&] { return first.published(); }));
-    CHECK(first.value("color") == "red");
-    CHECK(first.stop() == 0);
-  }
-  std::vector<std::filesystem::path> cached;
-  for (const auto& entry : std::filesystem::directory_iterator(paths.cache())) cached.push_back(entry.path());
+  const std::vector<std::filesystem::path> cached = cache_after_serving(segment, paths, url);
   REQUIRE(cached.size() == 1);
   CHECK(cached.front().extension() == ".yaml");
   CHECK(flagd::test::read_file(cached.front()) == document);
