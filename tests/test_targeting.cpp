@@ -361,6 +361,13 @@ TEST_CASE("iteration follows flagd's engine: rewritten bodies, literal subjects,
   CHECK(outcome(R"({"all": [{"var": "n"}, {"var": ["zz", true]}]})", c) == "ERROR:PARSE_ERROR");
   CHECK(outcome(R"({"some": [{"var": "n"}, true]})", c) == "ERROR:PARSE_ERROR");
   CHECK(outcome(R"({"some": [{"var": "n"}, {"var": ""}]})", c) == "true");
+  // A literal object body is applied as it stands (an object of several members is itself),
+  // unless the rewrite replaces it whole through a "var" member it resolves: then it is no
+  // object to apply.
+  CHECK(outcome(R"({"if": [{"none": [{"var": "n"}, {"var": "zz", "x": 1}]}, "yes", "no"]})", c) == "no");
+  CHECK(outcome(R"({"none": [{"var": "n"}, {"var": "id", "x": 1}]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"some": [{"var": "n"}, {"var": "id", "x": 1}]})", c) == "ERROR:PARSE_ERROR");
+  CHECK(outcome(R"({"if": [{"map": [{"var": "n"}, {"var": "id", "x": 1}]}, "yes", "no"]})", c) == "yes");
   CHECK(outcome(R"({"if": [{"filter": [{"var": "n"}, true]}, "yes", "no"]})", c) == "yes");
   // A literal array is iterated as written: an operation in it is an object, never evaluated.
   CHECK(outcome(R"({"if": [{"some": [[{"var": "id"}], {"==": [{"var": ""}, 1]}]}, "yes", "no"]})", c) == "no");

@@ -96,6 +96,12 @@ bool RuleEvaluator::op_iterate(const RuleNode& n, const Scope& scope, std::uint3
       // map and filter evaluate it again as a value.
       if (quantifier && v.kind != Kind::Object) return engine_error();
       if (!reparse(v, inner.detached(), depth, v)) return false;
+    } else if (quantifier && body.op == RuleOp::Object) {
+      // A literal object applied: the rewrites may replace it whole (a "var" member they
+      // resolve), and what they leave must still be an object to be applied.
+      if (!constant(body, false, v) || !rewritten_value(v, inner, depth, v)) return false;
+      if (v.kind != Kind::Object) return engine_error();
+      if (!apply_object(v, inner.detached(), depth, v)) return false;
     } else if (!arg(n, 1, inner, depth, v)) {
       return false;
     }
