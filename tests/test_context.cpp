@@ -158,6 +158,18 @@ TEST_CASE("a value set as JSON text is what rules read, whole and along paths") 
   CHECK(whole.reason == flagd::Reason::TargetingMatch);
 }
 
+TEST_CASE("a value set as JSON text is read where it lies: larger than the evaluator's scratch area") {
+  flagd::test::MemoryFlags flags(kJsonFlags);
+  std::string items = "[";
+  for (int i = 0; i < 400; ++i) items += std::string(i ? "," : "") + R"({"name":")" + (i == 1 ? "b" : "a") + R"("})";
+  items += "]";
+  REQUIRE(items.size() > 4096);
+  Context c;
+  c.set_json("items", items);
+  CHECK(boolean(flags, "element-name", c).value);
+  CHECK(boolean(flags, "element-name", c).reason == flagd::Reason::TargetingMatch);
+}
+
 TEST_CASE("a value set as text that is not JSON fails the evaluations that read it") {
   flagd::test::MemoryFlags flags(kJsonFlags);
   Context c;

@@ -29,6 +29,17 @@ bool RuleEvaluator::apply_object(const RuleValue& v, const Scope& scope, std::ui
       }))
     return malformed();
   if (count != 1) return true;
+  // The nodes compiled from the object refer to its text in the scratch area: text that lies
+  // elsewhere (a context's JSON attribute) is copied there first.
+  if (!in_scratch(object.view())) {
+    const std::size_t text_mark = text_used_;
+    if (!put_text(object.view())) return false;
+    json::members({text_ + text_mark, object.length}, [&](std::string_view k, std::string_view value) {
+      key = k;
+      operand = value;
+      return false;
+    });
+  }
   const std::uint32_t mark = dynamic_used_;
   std::uint32_t at;
   const bool ok = dynamic_nodes(1, at) && dynamic_operation(key, operand, at, depth) &&
@@ -79,8 +90,12 @@ bool RuleEvaluator::dynamic_nodes(std::uint32_t count, std::uint32_t& first) noe
 }
 
 // A string node's text, `text` lying in the scratch (it is part of a value's JSON text there).
+bool RuleEvaluator::in_scratch(std::string_view text) const noexcept {
+  return text.data() >= text_ && text.data() + text.size() <= text_ + text_used_;
+}
+
 bool RuleEvaluator::dynamic_text(std::string_view text, std::uint64_t& packed) noexcept {
-  if (text.data() < text_ || text.data() + text.size() > text_ + text_used_) return malformed();
+  if (!in_scratch(text)) return malformed();
   packed = layout::pack_string_ref(
       layout::StringRef{static_cast<std::uint32_t>(text.data() - text_) | kDynamic, static_cast<std::uint32_t>(text.size())});
   return true;

@@ -110,6 +110,7 @@ class RuleEvaluator {
   bool dynamic_operation(const OperatorName* known, std::string_view operand, std::uint32_t at,
                          std::uint32_t depth) noexcept;
   bool dynamic_text(std::string_view text, std::uint64_t& packed) noexcept;
+  bool in_scratch(std::string_view text) const noexcept;  // whether it lies in the text scratch
   bool spread_operand(const layout::RuleNode& n, bool& spread) noexcept;
   bool rewritten_operands(const layout::RuleNode& n, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;
   bool reparse(const RuleValue& v, const Scope& scope, std::uint32_t depth, RuleValue& out) noexcept;

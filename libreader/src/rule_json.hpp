@@ -237,32 +237,55 @@ inline bool number_token(std::string_view token) noexcept {
   return i == token.size();
 }
 
-// Whether `text` is one compact JSON value (no space between tokens), nested at most `depth`
-// levels: what the scans above read correctly. For text that comes from outside the image.
-inline bool well_formed(std::string_view text, std::size_t depth) noexcept {
-  if (text.empty()) return false;
-  const auto nested = [depth](std::string_view v) { return depth > 0 && well_formed(v, depth - 1); };
-  const auto string_token = [](std::string_view t) {
-    return !t.empty() && t.front() == '"' && skip_string(t, 0) == t.size() &&
-           decode_string(t, [](std::string_view) { return true; });
+namespace detail {
+
+// Where the compact JSON value at `at` ends, each container nested at most `depth` further
+// down; kBad if no well-formed value starts there. One pass over the text.
+inline std::size_t well_formed_end(std::string_view text, std::size_t at, std::size_t depth) noexcept {
+  if (at >= text.size()) return kBad;
+  const auto string_end = [&text](std::size_t from) {
+    if (from >= text.size() || text[from] != '"') return kBad;
+    const std::size_t end = skip_string(text, from);
+    if (end == kBad || !decode_string(text.substr(from, end - from), [](std::string_view) { return true; })) return kBad;
+    return end;
   };
-  switch (text.front()) {
-    case '{': {
-      bool ok = true;
-      return members(text, [&](std::string_view key, std::string_view value) {
-               return ok = string_token(key) && nested(value);
-             }) && ok;
+  const char c = text[at];
+  if (c == '"') return string_end(at);
+  if (c == '{' || c == '[') {
+    const char close = c == '{' ? '}' : ']';
+    std::size_t i = at + 1;
+    if (i < text.size() && text[i] == close) return i + 1;
+    if (depth == 0) return kBad;
+    for (;;) {
+      if (c == '{') {
+        i = string_end(i);
+        if (i == kBad || i >= text.size() || text[i] != ':') return kBad;
+        ++i;
+      }
+      i = well_formed_end(text, i, depth - 1);
+      if (i == kBad || i >= text.size()) return kBad;
+      if (text[i] == close) return i + 1;
+      if (text[i] != ',') return kBad;
+      ++i;
     }
-    case '[': {
-      bool ok = true;
-      return elements(text, [&](std::string_view item) { return ok = nested(item); }) && ok;
-    }
-    case '"': return string_token(text);
-    case 't': return text == "true";
-    case 'f': return text == "false";
-    case 'n': return text == "null";
-    default: return number_token(text);
   }
+  for (const std::string_view literal : {std::string_view("true"), std::string_view("false"), std::string_view("null")})
+    if (text.substr(at, literal.size()) == literal) return at + literal.size();
+  std::size_t end = at;
+  while (end < text.size() && ((text[end] >= '0' && text[end] <= '9') || text[end] == '-' || text[end] == '+' ||
+                               text[end] == '.' || text[end] == 'e' || text[end] == 'E'))
+    ++end;
+  return end != at && number_token(text.substr(at, end - at)) ? end : kBad;
 }
+
+}  // namespace detail
+
+// Whether `text` is one compact JSON value (no space between tokens), its containers nested at
+// most `depth` deep: what the scans above read correctly. For text that comes from outside the
+// image; one pass over it.
+inline bool well_formed(std::string_view text, std::size_t depth) noexcept {
+  return detail::well_formed_end(text, 0, depth) == text.size();
+}
+
 
 }  // namespace flagd::detail::json

@@ -267,17 +267,15 @@ bool RuleEvaluator::attribute_value(const Context::Attribute& a, RuleValue& out)
   return true;
 }
 
-// The value of an attribute set as JSON text, read from a copy in the scratch area (where the
-// text of a value applied again as a rule must lie). The text is the caller's, so it is checked
-// whole, and text that is not JSON fails the rule as bad data does in flagd's engine
-// (PARSE_ERROR), where a damaged image fails it as malformed.
+// The value of an attribute set as JSON text, read where the caller keeps it as its strings are.
+// The text is the caller's, so it is checked whole (one pass, charged per byte), and text that
+// is not JSON fails the rule as bad data does in flagd's engine (PARSE_ERROR), where a damaged
+// image fails it as malformed.
 bool RuleEvaluator::json_attribute(const Context::Attribute& a, RuleValue& out) noexcept {
   out = null_value();
-  const std::size_t mark = text_used_;
-  if (!put_text(a.text)) return false;
-  const std::string_view copy(text_ + mark, a.text.size());
-  if (!json::well_formed(copy, kRuleEvalDepth)) return engine_error();
-  return json_value(copy, 0, out);
+  if (!charge_bytes(a.text.size())) return false;
+  if (!json::well_formed(a.text, kRuleEvalDepth)) return engine_error();
+  return json_value(a.text, 0, out);
 }
 
 // The object the context holds as the attribute `owner` (nullptr: the whole data, with $flagd),
@@ -351,12 +349,10 @@ bool RuleEvaluator::context_object(const Context::Attribute* owner, std::uint32_
           if (!put_text("]")) return false;
           break;
         }
-        case Context::Type::Json: {  // written as flagd's engine writes JSON already
-          const std::string_view text = best->text;
-          if (!put_text(text)) return false;
-          if (!json::well_formed({text_ + text_used_ - text.size(), text.size()}, kRuleEvalDepth)) return engine_error();
+        case Context::Type::Json:  // written as flagd's engine writes JSON already
+          if (!json::well_formed(best->text, kRuleEvalDepth)) return engine_error();
+          if (!put_text(best->text)) return false;
           break;
-        }
         default: {
           RuleValue v;
           if (!attribute_value(*best, v) || !encode(v, depth)) return false;

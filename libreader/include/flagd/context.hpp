@@ -85,7 +85,8 @@ class Context {
   // or of objects. The text must be as flagd's engine writes JSON (Go's encoding/json: compact,
   // keys sorted by their bytes, one of each), since rules that read the whole value see it as
   // written; a text that is not JSON fails the evaluations that read it (PARSE_ERROR). Paths
-  // reach into it: {"var": "key.0.name"}.
+  // reach into it: {"var": "key.0.name"}. Like a string value it is not copied. The targeting
+  // key `fractional` hashes must be a string attribute (set_targeting_key), not JSON text.
   Context& set_json(std::string_view key, std::string_view json);
   // The bucketing key of `fractional`: the attribute "targetingKey".
   static constexpr std::string_view kTargetingKey = "targetingKey";
