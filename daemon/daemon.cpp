@@ -382,7 +382,8 @@ class Daemon {
       if (o.accepted) {
         // The cache holds bytes: a new version of the same bytes leaves it as it is. Written on
         // the cache writer's thread, so the publication below does not wait for its fsync.
-        if (slot.remote && !o.accepted.from_cache && !(slot.good && slot.good.sha256 == o.accepted.sha256 && !slot.good.from_cache))
+        if (slot.remote && !o.accepted.from_cache && !(slot.good && slot.good.sha256 == o.accepted.sha256 &&
+                                                     o.accepted.format == slot.good.format && !slot.good.from_cache))
           cache_writer_.store(i, o.accepted.text, o.accepted.format);
         slot.good = o.accepted;
         slot.cached = {};

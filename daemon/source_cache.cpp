@@ -113,8 +113,15 @@ bool SourceCache::store(const SourceConfig& source, std::string_view text, FlagF
     ::unlink(temporary.c_str());
     return false;
   }
+  // The other notation's copy goes only once the rename is on disk: a crash between them leaves
+  // both, of which load() takes the newer, never neither.
   const std::string other = path_for(source, format == FlagFormat::Yaml ? FlagFormat::Json : FlagFormat::Yaml);
-  if (::unlink(other.c_str()) != 0 && errno != ENOENT) {
+  struct stat info{};
+  if (::lstat(other.c_str(), &info) != 0) return true;
+  const int directory = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = directory >= 0 && ::fsync(directory) == 0;
+  if (directory >= 0) ::close(directory);
+  if (!synced || (::unlink(other.c_str()) != 0 && errno != ENOENT)) {
     error = "cannot remove the earlier cache file " + other + ": " + std::strerror(errno);
     return false;
   }

@@ -31,8 +31,8 @@ class SourceCache {
   // others, under the size limit); nullopt if there is none, or with `error` if it is refused.
   std::optional<CachedCopy> load(const SourceConfig& source, std::string& error) const;
   // Writes `text` (mode 0600) by rename, after creating the directory (0700) if needed, and
-  // removes a copy of the other notation; false and `error` if it could not (the previous copy
-  // then stays).
+  // removes a copy of the other notation; false and `error` if it could not write it (the
+  // previous copy then stays) or remove the other (load() then takes the newer of the two).
   bool store(const SourceConfig& source, std::string_view text, FlagFormat format, std::string& error) const;
 
  private:

@@ -46,10 +46,10 @@ SourcesLoad load_sources(const std::vector<SourceInput>& inputs, FileTrust trust
     const SourceInput& input = inputs[i];
     SourceOutcome& outcome = load.sources[i];
     SourceDocument fresh = new_document(input, trust, outcome);
-    if (fresh && input.good && fresh.sha256 == input.good.sha256) {
-      // The same bytes again: nothing to judge. Sent by the source itself, they are no longer
-      // only the cached copy, and they carry the source's latest version (a new ETag, a new etcd
-      // revision of the same value).
+    if (fresh && input.good && fresh.sha256 == input.good.sha256 && fresh.format == input.good.format) {
+      // The same bytes in the same notation again: nothing to judge. Sent by the source itself,
+      // they are no longer only the cached copy, and they carry the source's latest version (a
+      // new ETag, a new etcd revision of the same value).
       outcome.used = input.good;
       if (!fresh.from_cache && (input.good.from_cache || fresh.version != input.good.version)) {
         outcome.used.from_cache = false;

@@ -230,3 +230,20 @@ TEST_CASE("each $ref substituted outside a rule is reported, as the schema allow
                                           "flags.nested.variants.x.deep[0]", "flags.object-variant.variants.x",
                                           "flags.whole-flag", "flags.whole-variants.variants"});
 }
+
+TEST_CASE("an evaluator that stands for the flags or a flag is taken as written: its own $refs stay") {
+  // flagd puts an evaluator's text as written in the reference's place, so a reference written
+  // in it with a space ({"$ref": "obj"}) is never substituted (answers from ../shared/go-oracle).
+  constexpr std::string_view kEvaluators = R"("$evaluators": {"obj": {"t": 1}, "cond": {"==": [1, 1]},
+    "all": {"f": {"state": "ENABLED", "variants": {"x": {"$ref": "obj"}}, "defaultVariant": "x"}},
+    "flagdef": {"state": "ENABLED", "variants": {"x": "X", "y": "Y"}, "defaultVariant": "y",
+                "targeting": {"if": [{"$ref": "cond"}, "x", "y"]}}})";
+  MemoryFlags all("{" + std::string(kEvaluators) + R"(, "flags": {"$ref": "all"}})");
+  CHECK(object_value(all, "f") == R"({"$ref":"obj"})");
+
+  MemoryFlags one("{" + std::string(kEvaluators) + R"(, "flags": {"g": {"$ref": "flagdef"}}})");
+  Evaluation<std::string> g;
+  one.reader().evaluate(one.reader().resolve("g"), flagd::Context{}, std::string_view("d"), g);
+  CHECK(g.reason == Reason::Error);
+  CHECK(g.error == ErrorCode::ParseError);  // the $ref in its rule is an unknown operator
+}

@@ -27,6 +27,10 @@ struct Diagnostic {
 // How violations are treated: as warnings (what flagd loads, loads) or as errors.
 enum class Strictness : std::uint8_t { Lenient, Strict };
 
+// `s` in double quotes: how a message quotes text from the file (which DiagnosticLimiter sets
+// aside when it sorts messages into kinds).
+inline std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
 // "flags.json:12:7: error: flags.new-checkout.variants: <message>"
 // Violations as errors unless said: as `flagctl validate` prints them.
 std::string format(const Diagnostic& d, Strictness strictness = Strictness::Strict);

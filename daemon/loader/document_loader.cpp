@@ -136,17 +136,39 @@ class DocumentLoader {
               "flagd puts evaluator \"" + std::string(name) +
                   "\" in the place of this $ref: it substitutes references anywhere in the file, not only in rules");
     });
-    const JsonValue* metadata = maps_.merge(top.values(1));
+    // Each "metadata" member (of any case) with its references substituted, then merged, as flagd
+    // substitutes before it decodes.
+    const JsonPath metadata_path = document.member("metadata");
+    std::vector<JsonMember> metadata_members;
+    std::vector<GoFieldValue> metadata_values;
+    metadata_members.reserve(top.values(1).size());
+    for (const GoFieldValue& value : top.values(1)) {
+      const JsonMember& m = *value.member;
+      const JsonValue& expanded = references.expand(m.value, metadata_path);
+      if (expanded.kind() != Kind::Null && expanded.kind() != Kind::Object) {
+        error(metadata_path, m.value.token(),
+              "metadata must be an object, not " + std::string(kind_name(expanded.kind())) + " (its evaluator's)");
+        return;
+      }
+      metadata_members.push_back(JsonMember{m.key, m.key_token, expanded});
+      metadata_values.push_back(GoFieldValue{&metadata_members.back(), value.exact_name});
+    }
+    const JsonValue* metadata = maps_.merge(metadata_values);
     std::vector<MetadataItem> set_metadata;
-    if (metadata != nullptr)
-      load_metadata(references.expand(*metadata, document.member("metadata")), document.member("metadata"), set_metadata);
+    if (metadata != nullptr) load_metadata(*metadata, metadata_path, set_metadata);
     const JsonPath flags_path = document.member("flags");
     const JsonValue* flag_map = top.last_raw(0);
     if (flag_map == nullptr) {
       error(document, root.token(), "the required member \"flags\" is missing");
       return;
     }
-    flag_map = &references.expand_reference(*flag_map, flags_path);
+    bool flags_from_evaluator = false;
+    flag_map = &references.expand_reference(*flag_map, flags_path, flags_from_evaluator);
+    // The flags of one evaluator are taken as written, as each flag an evaluator stands for.
+    const auto written_flag = [&](const JsonValue& flag, const JsonPath& path, bool& from_evaluator) -> const JsonValue& {
+      from_evaluator = flags_from_evaluator;
+      return flags_from_evaluator ? flag : references.expand_flag(flag, path, from_evaluator);
+    };
     switch (flag_map->kind()) {
       case Kind::Null:
         violation(flags_path, flag_map->token(), "\"flags\" is null: the file has no flags");
@@ -157,7 +179,9 @@ class DocumentLoader {
           FlagDefinition flag;
           flag.key = m.key;
           const JsonPath path = flags_path.member(m.key);
-          if (load_flag(references.expand_flag(m.value, path), m.key_token, path, set_metadata, false, flag))
+          bool from_evaluator = false;
+          const JsonValue& value = written_flag(m.value, path, from_evaluator);
+          if (load_flag(value, m.key_token, path, set_metadata, false, from_evaluator, flag))
             flags.push_back(std::move(flag));
         }
         return;
@@ -170,8 +194,9 @@ class DocumentLoader {
         for (std::size_t i = 0; i < items.size(); ++i) {
           FlagDefinition flag;
           const JsonPath path = flags_path.element(i);
-          const JsonValue& item = references.expand_flag(items[i], path);
-          if (!load_flag(item, item.token(), path, set_metadata, true, flag)) continue;
+          bool from_evaluator = false;
+          const JsonValue& item = written_flag(items[i], path, from_evaluator);
+          if (!load_flag(item, item.token(), path, set_metadata, true, from_evaluator, flag)) continue;
           const auto [at, first] = position.try_emplace(flag.key, flags.size());
           if (first) {
             flags.push_back(std::move(flag));
@@ -338,11 +363,12 @@ class DocumentLoader {
 
   // flagd loads a rule that can answer a constant naming no variant, and answers ERROR, GENERAL
   // when it does: surely a typo, so validate names it.
-  void check_result_constants(const JsonValue& targeting, const JsonPath& path, const FlagDefinition& flag) {
+  void check_result_constants(const JsonValue& targeting, const JsonValue* evaluators, const JsonPath& path,
+                              const FlagDefinition& flag) {
     if (flag.variants.empty()) return;  // reported already
     std::vector<std::string_view> keys;
     for (const Variant& v : flag.variants) keys.push_back(v.key);
-    for_each_result_constant(targeting, evaluators_, path, [&](const JsonValue& constant, const JsonPath& where) {
+    for_each_result_constant(targeting, evaluators, path, [&](const JsonValue& constant, const JsonPath& where) {
       const std::optional<std::string> name = variant_named_by(constant);
       if (!name || std::find(keys.begin(), keys.end(), *name) != keys.end()) return;
       violation(where, constant.token(),
@@ -412,8 +438,11 @@ class DocumentLoader {
     return found;
   }
 
+  // `from_evaluator`: the flag is (in) an evaluator flagd put in a $ref's place, whose own
+  // references it leaves as written.
   bool load_flag(const JsonValue& v, std::uint32_t key_token, const JsonPath& path,
-                 const std::vector<MetadataItem>& set_metadata, bool keyed_inside, FlagDefinition& flag) {
+                 const std::vector<MetadataItem>& set_metadata, bool keyed_inside, bool from_evaluator,
+                 FlagDefinition& flag) {
     const std::size_t errors_before = errors_;
     if (v.kind() != Kind::Object && v.kind() != Kind::Null) {
       error(path, v.token(), "a flag must be an object, not " + std::string(kind_name(v.kind())));
@@ -446,9 +475,9 @@ class DocumentLoader {
       if (!empty) {
         const RuleReporter reporter = [this](Severity severity, const JsonPath& where, std::uint32_t token,
                                              std::string message) { report(severity, where, token, std::move(message)); };
-        compile_rule(*m.targeting, evaluators_, path.member("targeting"), reporter, flag.rule);
+        compile_rule(*m.targeting, evaluators_, from_evaluator, path.member("targeting"), reporter, flag.rule);
         name_variants(flag);
-        check_result_constants(*m.targeting, path.member("targeting"), flag);
+        check_result_constants(*m.targeting, from_evaluator ? nullptr : evaluators_, path.member("targeting"), flag);
       }
     }
 

@@ -9,8 +9,6 @@ namespace {
 
 using Kind = JsonValue::Kind;
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
 // Whether a flag's member is one Go reads as its "targeting".
 bool is_targeting(std::string_view key) noexcept {
   static constexpr std::string_view kTargeting[] = {"targeting"};
@@ -48,10 +46,10 @@ const JsonValue* reference_name(const JsonValue& v) noexcept {
   return members.size() == 1 && members[0].key == "$ref" ? &members[0].value : nullptr;
 }
 
-const JsonValue& ReferenceExpander::expand_reference(const JsonValue& v, const JsonPath& path) {
-  if (evaluators_ == nullptr) return v;
-  const JsonValue* evaluator = substitute(v, path);
-  return evaluator != nullptr ? *evaluator : v;
+const JsonValue& ReferenceExpander::expand_reference(const JsonValue& v, const JsonPath& path, bool& from_evaluator) {
+  const JsonValue* evaluator = evaluators_ != nullptr ? substitute(v, path) : nullptr;
+  from_evaluator = evaluator != nullptr;
+  return from_evaluator ? *evaluator : v;
 }
 
 const JsonValue& ReferenceExpander::expand(const JsonValue& v, const JsonPath& path) {
@@ -59,8 +57,9 @@ const JsonValue& ReferenceExpander::expand(const JsonValue& v, const JsonPath& p
   return values_.emplace_back(copy(v, path, false));
 }
 
-const JsonValue& ReferenceExpander::expand_flag(const JsonValue& flag, const JsonPath& path) {
-  if (!holds_reference(flag, true)) return flag;
+const JsonValue& ReferenceExpander::expand_flag(const JsonValue& flag, const JsonPath& path, bool& from_evaluator) {
+  const JsonValue& whole = expand_reference(flag, path, from_evaluator);
+  if (from_evaluator || !holds_reference(flag, true)) return whole;
   return values_.emplace_back(copy(flag, path, true));
 }
 

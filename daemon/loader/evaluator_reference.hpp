@@ -41,12 +41,14 @@ class ReferenceExpander {
   ReferenceExpander(const JsonValue* evaluators, Substituted substituted)
       : evaluators_(evaluators), substituted_(std::move(substituted)) {}
 
-  // `v`, or the evaluator when `v` itself is a reference flagd substitutes.
-  const JsonValue& expand_reference(const JsonValue& v, const JsonPath& path);
+  // `v`, or the evaluator when `v` itself is a reference flagd substitutes (`from_evaluator`
+  // then set): what is in it is taken as written.
+  const JsonValue& expand_reference(const JsonValue& v, const JsonPath& path, bool& from_evaluator);
   // `v` with its references substituted; `v` itself when it holds none.
   const JsonValue& expand(const JsonValue& v, const JsonPath& path);
-  // The same for a flag, whose "targeting" (in any case Go reads as it) is left to the compiler.
-  const JsonValue& expand_flag(const JsonValue& flag, const JsonPath& path);
+  // The same for a flag, whose "targeting" (in any case Go reads as it) is left to the compiler;
+  // `from_evaluator` set when the flag itself is an evaluator's.
+  const JsonValue& expand_flag(const JsonValue& flag, const JsonPath& path, bool& from_evaluator);
 
  private:
   bool holds_reference(const JsonValue& v, bool is_flag) const;

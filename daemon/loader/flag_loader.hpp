@@ -33,7 +33,7 @@ enum class FileTrust : std::uint8_t {
 LoadResult load_flag_files(const std::vector<std::string>& paths, FileTrust trust = FileTrust::Any);
 
 // Loads one document held in memory; `name` stands for its file name in diagnostics, and says
-// whether it is YAML as a file name does (format_named), unless `format` says.
+// whether it is YAML as a file's name does (format_named), unless `format` says.
 LoadResult load_flag_text(std::string_view text, std::string_view name = "<memory>");
 LoadResult load_flag_text(std::string_view text, std::string_view name, FlagFormat format);
 

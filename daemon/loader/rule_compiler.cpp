@@ -97,8 +97,6 @@ std::string nearest_operator(std::string_view name) {
   return did_you_mean(name, names);
 }
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
 std::string operand_count(std::size_t n) { return std::to_string(n) + (n == 1 ? " operand" : " operands"); }
 
 // A var path as flagd's Go engine reads it: split at '.', empty segments skipped, so "a..b" is
@@ -612,14 +610,14 @@ class Compiler {
 
 }  // namespace
 
-bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const JsonPath& path,
+bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, bool inside_evaluator, const JsonPath& path,
                   const RuleReporter& report, std::vector<RuleDraftNode>& out) {
   out.clear();
   thread_local ExprPool pool;
   thread_local std::vector<Expr*> order;
   pool.reset();
   Compiler compiler(evaluators, report, pool);
-  Expr* root = compiler.compile(targeting, path, 0, false);
+  Expr* root = compiler.compile(targeting, path, 0, inside_evaluator);
   if (root == nullptr) return false;
   // Breadth-first: each node's children take consecutive places.
   order.clear();

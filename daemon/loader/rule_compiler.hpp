@@ -24,8 +24,10 @@ using RuleReporter =
     std::function<void(Diagnostic::Severity, const JsonPath&, std::uint32_t, std::string)>;
 
 // Compiles `targeting` of flag `flag_key` found at JSON path `path`. `evaluators` is the file's
-// "$evaluators" object, or null. Returns false (with errors reported) if the rule is rejected.
-bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, const JsonPath& path,
+// "$evaluators" object, or null; `inside_evaluator` says the rule is itself part of one (a flag
+// that an evaluator stands for), where flagd expands no $ref. Returns false (with errors
+// reported) if the rule is rejected.
+bool compile_rule(const JsonValue& targeting, const JsonValue* evaluators, bool inside_evaluator, const JsonPath& path,
                   const RuleReporter& report, std::vector<RuleDraftNode>& out);
 
 }  // namespace flagd

@@ -240,17 +240,18 @@ class HttpSource final : public ThreadedSource {
     received.etag = validator(easy_, "ETag").value_or("");
     received.last_modified = validator(easy_, "Last-Modified").value_or("");
     std::string version = !received.etag.empty() ? received.etag : received.last_modified;
-    // The same bytes again (a server without validators, or one that changed only its ETag):
-    // nothing to parse, but ask with the new validators from now on.
-    if (delivered_once_ && body_ == last_body_) {
+    // The same bytes again in the same notation (a server without validators, or one that
+    // changed only its ETag): nothing to parse, but ask with the new validators from now on.
+    const FlagFormat format = http_document_format(config_.uri, easy_.header("Content-Type").value_or(""));
+    if (delivered_once_ && body_ == last_body_ && format == last_format_) {
       delivered_ = std::move(received);
       health_.version = std::move(version);
       ++health_.unchanged;
       return Outcome::Unchanged;
     }
-    const FlagFormat format = http_document_format(config_.uri, easy_.header("Content-Type").value_or(""));
     sink_->document(index_, body_, version, format);  // first: should it throw, nothing counts as delivered
     last_body_ = std::move(body_);
+    last_format_ = format;
     body_ = std::string();
     delivered_once_ = true;
     delivered_ = std::move(received);
@@ -339,6 +340,7 @@ class HttpSource final : public ThreadedSource {
   std::string setup_error_;
   char error_buffer_[CURL_ERROR_SIZE] = {};
   std::string body_, last_body_;
+  FlagFormat last_format_ = FlagFormat::Json;
   bool delivered_once_ = false, over_limit_ = false, out_of_memory_ = false;
   Validators delivered_;
   SourceHealth health_;

@@ -10,11 +10,10 @@ namespace flagd {
 
 enum class FlagFormat : unsigned char { Json, Yaml };
 
-// The notation of a document named `name` (a path, or a URI whose query is ignored), as flagd
+// The notation of a document named `name` (a file's path, an etcd key, a URL's path), as flagd
 // decides it from the extension, lowercased and with all but letters and digits dropped: YAML
 // for "yaml" and "yml", JSON for any other.
 constexpr FlagFormat format_named(std::string_view name) noexcept {
-  name = name.substr(0, name.find_first_of("?#"));
   const std::size_t dot = name.rfind('.');
   if (dot == std::string_view::npos || name.find('/', dot) != std::string_view::npos) return FlagFormat::Json;
   char extension[4] = {};
@@ -29,7 +28,8 @@ constexpr FlagFormat format_named(std::string_view name) noexcept {
   return e == "yaml" || e == "yml" ? FlagFormat::Yaml : FlagFormat::Json;
 }
 
-static_assert(format_named("flags.YAML") == FlagFormat::Yaml && format_named("a/f.y_m-l?x=1") == FlagFormat::Yaml);
-static_assert(format_named("http://example.com/flags") == FlagFormat::Json && format_named("f.yamls") == FlagFormat::Json);
+static_assert(format_named("flags.YAML") == FlagFormat::Yaml && format_named("a/f.y_m-l") == FlagFormat::Yaml);
+static_assert(format_named("http://example.com/flags") == FlagFormat::Json && format_named("f.yamls") == FlagFormat::Json &&
+              format_named("flags#v2.yaml") == FlagFormat::Yaml);
 
 }  // namespace flagd
