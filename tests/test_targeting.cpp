@@ -298,6 +298,22 @@ TEST_CASE("arithmetic, min and max") {
   CHECK(outcome(R"({"if": [{">": [{"/": [1, 0]}, 5]}, "yes", "no"]})") == "yes");
 }
 
+TEST_CASE("- and / of no operands give Go's int 0, which == reads as 0 and === tells from 0.0") {
+  // Each answer is flagd's Go engine's (../shared/go-oracle).
+  CHECK(outcome(R"({"if": [{"==": [{"-": []}, 0]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"===": [{"-": []}, 0]}, "yes", "no"]})") == "no");
+  CHECK(outcome(R"({"if": [{"===": [{"/": []}, {"-": []}]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"===": [{"if": [true, {"-": []}]}, 0]}, "yes", "no"]})") == "no");  // kept as given
+  CHECK(outcome(R"({"if": [{"===": [{"+": [{"-": []}]}, 0]}, "yes", "no"]})") == "yes");  // arithmetic: a float64
+  CHECK(outcome(R"({"if": [{"in": [{"-": []}, [0]]}, "yes", "no"]})") == "no");
+  CHECK(outcome(R"({"if": [{"in": [0, [{"-": []}]]}, "yes", "no"]})") == "yes");
+  CHECK(outcome(R"({"if": [{"===": [{"reduce": [[], {"var": "current"}, {"-": []}]}, 0]}, "yes", "no"]})") == "yes");
+  Context c;
+  c.set_targeting_key("u1");
+  CHECK(outcome(R"({"fractional": [["a", {"-": []}], ["b", 1]]})", c) == "DEFAULT");  // no weight
+  CHECK(outcome(R"({"fractional": [[{"/": []}, 1], ["b", 1]]})", c) == "DEFAULT");     // no variant
+}
+
 TEST_CASE("in, cat, substr, merge") {
   CHECK(outcome(R"({"if": [{"in": ["b", "abc"]}, "yes", "no"]})") == "yes");
   CHECK(outcome(R"({"if": [{"in": ["x", ["a", "x"]]}, "yes", "no"]})") == "yes");

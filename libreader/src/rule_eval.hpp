@@ -32,6 +32,7 @@ struct RuleValue {
   enum class Kind : std::uint8_t { Null, Bool, Number, String, Array, Object };
   Kind kind = Kind::Null;
   bool boolean = false;        // Bool: the value; Object: it has at least one member
+  bool go_int = false;         // Number: a Go int, not float64 (go_int_zero)
   double number = 0;
   const char* text = nullptr;  // String: its bytes; Object: its JSON text (rule_json.hpp); private memory
   std::uint32_t length = 0;    // String, Object: bytes; Array: elements

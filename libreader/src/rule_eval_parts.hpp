@@ -52,6 +52,15 @@ inline RuleValue number_value(double d) noexcept {
   return v;
 }
 
+// The 0 that - and / of no operands give in flagd's engine: a Go int, where every other number
+// is a float64. Arithmetic and loose comparisons read it as 0; Go's == tells it from 0.0, so ===
+// and in's needle see the difference, and fractional takes it for no number at all.
+inline RuleValue go_int_zero() noexcept {
+  RuleValue v = number_value(0);
+  v.go_int = true;
+  return v;
+}
+
 inline RuleValue string_value(std::string_view s) noexcept {
   RuleValue v;
   v.kind = Kind::String;

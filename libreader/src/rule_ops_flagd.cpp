@@ -211,14 +211,14 @@ bool RuleEvaluator::op_fractional(const RuleNode& n, std::uint32_t index, const 
     weight = 1;
     if (bucket.length < 2 || element(bucket, 1).kind == Kind::Null) return true;
     const RuleValue& w = element(bucket, 1);
-    return w.kind == Kind::Number && fractional_weight(w.number, weight);
+    return w.kind == Kind::Number && !w.go_int && fractional_weight(w.number, weight);
   };
   std::uint64_t total = 0;
   for (std::uint32_t i = buckets_from; i < args.count; ++i) {
     const RuleValue& bucket = at(args, i);
     if (bucket.kind != Kind::Array || bucket.length == 0) return true;
     const RuleValue& variant = element(bucket, 0);
-    if (variant.kind == Kind::Array || variant.kind == Kind::Object) return true;
+    if (variant.kind == Kind::Array || variant.kind == Kind::Object || variant.go_int) return true;
     std::uint64_t weight;
     if (!weight_of(bucket, weight)) return true;
     total += weight;

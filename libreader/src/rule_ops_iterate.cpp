@@ -137,7 +137,10 @@ bool RuleEvaluator::op_reduce(const RuleNode& n, const Scope& scope, std::uint32
   std::string_view type;
   switch (accumulator.kind) {
     case Kind::Bool: type = "bool"; break;
-    case Kind::Number: type = "number"; break;
+    case Kind::Number:
+      type = "number";
+      accumulator = number_value(accumulator.number);  // a float64, as the engine converts it
+      break;
     case Kind::String: type = "string"; break;
     default: return engine_error();
   }

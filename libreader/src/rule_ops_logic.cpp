@@ -128,7 +128,9 @@ bool RuleEvaluator::op_arithmetic(const RuleNode& n, const Scope& scope, std::ui
   // +: a sum from 0 (one operand: itself); *: a product from 1; - and /: chained from the first
   // (- of one negates it); none gives 0 (* 1).
   if (count == 0) {
-    out = number_value(n.op == RuleOp::Multiply ? 1 : 0);
+    out = n.op == RuleOp::Multiply ? number_value(1)
+          : n.op == RuleOp::Add   ? number_value(0)
+                                  : go_int_zero();
     return true;
   }
   if (!go_number(at(args, 0), x)) return false;

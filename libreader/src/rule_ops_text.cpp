@@ -141,7 +141,7 @@ bool RuleEvaluator::in_values(const RuleValue& needle, const RuleValue& haystack
         found = high >= x;
       } else if (needle.kind == Kind::Number) {  // elements read as numbers ("a" as 0)
         if (!go_number(e, x)) return false;
-        found = x == needle.number;
+        found = !needle.go_int && x == needle.number;  // Go compares float64(e) with the needle
       } else if (!go_equal(e, needle, found)) {
         return false;
       }

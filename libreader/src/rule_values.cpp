@@ -74,7 +74,7 @@ bool loose_equal(const RuleValue& a, const RuleValue& b) noexcept {
 }
 
 bool strict_equal(const RuleValue& a, const RuleValue& b) noexcept {
-  return a.kind == b.kind && loose_equal(a, b);
+  return a.kind == b.kind && a.go_int == b.go_int && loose_equal(a, b);
 }
 
 // a < b as flagd's engine decides it: two strings byte-wise, anything else as numbers (NaN: false).
