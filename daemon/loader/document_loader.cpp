@@ -1,7 +1,6 @@
 #include "document_loader.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,8 +28,7 @@ class LastKeyWins {
  public:
   JsonValue copy(const JsonValue& v) {
     if (v.kind() == Kind::Array) {
-      auto& items = arrays_.emplace_back();
-      items.reserve(v.items().size());
+      auto& items = arena_.items(v.items().size());
       for (const JsonValue& item : v.items()) items.push_back(copy(item));
       return JsonValue::of_array(items, v.token());
     }
@@ -38,8 +36,7 @@ class LastKeyWins {
     std::unordered_map<std::string_view, std::size_t> last;
     const auto members = v.members();
     for (std::size_t i = 0; i < members.size(); ++i) last[members[i].key] = i;
-    auto& kept = objects_.emplace_back();
-    kept.reserve(last.size());
+    auto& kept = arena_.members(last.size());
     std::unordered_set<std::string_view> placed;
     for (const JsonMember& m : members) {
       if (!placed.insert(m.key).second) continue;
@@ -50,8 +47,7 @@ class LastKeyWins {
   }
 
  private:
-  std::deque<std::vector<JsonValue>> arrays_;  // deques: a vector, once filled, never moves
-  std::deque<std::vector<JsonMember>> objects_;
+  JsonArena arena_;
 };
 
 // What a variant value is to the image: its kind and payload.

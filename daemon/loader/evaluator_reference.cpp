@@ -54,13 +54,13 @@ const JsonValue& ReferenceExpander::expand_reference(const JsonValue& v, const J
 
 const JsonValue& ReferenceExpander::expand(const JsonValue& v, const JsonPath& path) {
   if (!holds_reference(v, false)) return v;
-  return values_.emplace_back(copy(v, path, false));
+  return arena_.keep(copy(v, path, false));
 }
 
 const JsonValue& ReferenceExpander::expand_flag(const JsonValue& flag, const JsonPath& path, bool& from_evaluator) {
   const JsonValue& whole = expand_reference(flag, path, from_evaluator);
   if (from_evaluator || !holds_reference(flag, true)) return whole;
-  return values_.emplace_back(copy(flag, path, true));
+  return arena_.keep(copy(flag, path, true));
 }
 
 bool ReferenceExpander::holds_reference(const JsonValue& v, bool is_flag) const {
@@ -87,14 +87,12 @@ const JsonValue* ReferenceExpander::substitute(const JsonValue& v, const JsonPat
 JsonValue ReferenceExpander::copy(const JsonValue& v, const JsonPath& path, bool is_flag) {
   if (const JsonValue* evaluator = substitute(v, path)) return *evaluator;
   if (v.kind() == Kind::Array) {
-    auto& items = arrays_.emplace_back();
-    items.reserve(v.items().size());
+    auto& items = arena_.items(v.items().size());
     for (std::size_t i = 0; i < v.items().size(); ++i) items.push_back(copy(v.items()[i], path.element(i), false));
     return JsonValue::of_array(items, v.token());
   }
   if (v.kind() != Kind::Object) return v;
-  auto& members = objects_.emplace_back();
-  members.reserve(v.members().size());
+  auto& members = arena_.members(v.members().size());
   for (const JsonMember& m : v.members())
     members.push_back(JsonMember{m.key, m.key_token,
                                  is_flag && is_targeting(m.key) ? m.value : copy(m.value, path.member(m.key), false)});

@@ -8,7 +8,6 @@
 // not depending on which evaluator flagd happens to substitute first; it is left as written.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -57,9 +56,7 @@ class ReferenceExpander {
 
   const JsonValue* evaluators_;
   Substituted substituted_;
-  std::deque<JsonValue> values_;  // deques: an element, once placed, never moves
-  std::deque<std::vector<JsonValue>> arrays_;
-  std::deque<std::vector<JsonMember>> objects_;
+  JsonArena arena_;
 };
 
 }  // namespace flagd

@@ -69,7 +69,7 @@ const JsonValue* GoStruct::last_raw(std::size_t i) const noexcept {
 const JsonValue* GoMapMerger::merge(std::span<const GoFieldValue> values) {
   if (values.empty()) return nullptr;
   if (values.size() == 1) return &values[0].member->value;
-  auto& members = members_.emplace_back();
+  auto& members = arena_.members(0);
   bool null = false;
   for (const GoFieldValue& v : values) {
     if (v.member->value.kind() != JsonValue::Kind::Object) {  // null; other kinds are the caller's errors
@@ -85,7 +85,7 @@ const JsonValue* GoMapMerger::merge(std::span<const GoFieldValue> values) {
     }
   }
   const std::uint32_t token = values.back().member->value.token();
-  return &merged_.emplace_back(null ? JsonValue::null(token) : JsonValue::of_object(members, token));
+  return &arena_.keep(null ? JsonValue::null(token) : JsonValue::of_object(members, token));
 }
 
 }  // namespace flagd

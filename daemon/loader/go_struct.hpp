@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -60,8 +59,7 @@ class GoMapMerger {
   const JsonValue* merge(std::span<const GoFieldValue> values);
 
  private:
-  std::deque<std::vector<JsonMember>> members_;
-  std::deque<JsonValue> merged_;
+  JsonArena arena_;
 };
 
 }  // namespace flagd

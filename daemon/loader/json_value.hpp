@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "string_view_table.hpp"
 
@@ -82,6 +84,26 @@ inline std::span<const JsonMember> JsonValue::members() const noexcept {
 inline JsonValue JsonValue::of_object(std::span<const JsonMember> members, std::uint32_t token) noexcept {
   return JsonValue(Kind::Object, token, members.data(), members.size());
 }
+
+// Where values built from a document's own live (copies with members left out or replaced,
+// merges): each list and value stays where it was placed as long as the arena, so views of them
+// stay valid while more are added.
+class JsonArena {
+ public:
+  std::vector<JsonValue>& items(std::size_t capacity) { return reserved(arrays_.emplace_back(), capacity); }
+  std::vector<JsonMember>& members(std::size_t capacity) { return reserved(objects_.emplace_back(), capacity); }
+  const JsonValue& keep(const JsonValue& v) { return values_.emplace_back(v); }
+
+ private:
+  template <class List>
+  static List& reserved(List& list, std::size_t capacity) {
+    list.reserve(capacity);
+    return list;
+  }
+  std::deque<std::vector<JsonValue>> arrays_;  // deques: an element, once placed, never moves
+  std::deque<std::vector<JsonMember>> objects_;
+  std::deque<JsonValue> values_;
+};
 
 // Whether an object's members repeat a key. Small objects compare their keys pairwise; large
 // ones (the flag map) go through `scratch`, whose memory serves every large object after.
