@@ -247,3 +247,15 @@ TEST_CASE("an evaluator that stands for the flags or a flag is taken as written:
   CHECK(g.reason == Reason::Error);
   CHECK(g.error == ErrorCode::ParseError);  // the $ref in its rule is an unknown operator
 }
+
+TEST_CASE("the set's metadata members are substituted before they merge, as flagd substitutes first") {
+  // flagd's Go engine answers {"team": "core", "x": "1"} for this file.
+  MemoryFlags flags(R"({"$evaluators": {"meta": {"team": "core"}}, "metadata": {"$ref": "meta"},
+    "Metadata": {"x": "1"}, "flags": {"f": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}}})");
+  std::vector<flagd::MetadataValue> metadata;
+  REQUIRE(flags.reader().metadata(flags.reader().resolve("f"), metadata));
+  std::vector<std::string> keys;
+  for (const auto& m : metadata) keys.push_back(m.key);
+  std::sort(keys.begin(), keys.end());
+  CHECK(keys == std::vector<std::string>{"team", "x"});
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -132,26 +133,8 @@ class DocumentLoader {
               "flagd puts evaluator \"" + std::string(name) +
                   "\" in the place of this $ref: it substitutes references anywhere in the file, not only in rules");
     });
-    // Each "metadata" member (of any case) with its references substituted, then merged, as flagd
-    // substitutes before it decodes.
-    const JsonPath metadata_path = document.member("metadata");
-    std::vector<JsonMember> metadata_members;
-    std::vector<GoFieldValue> metadata_values;
-    metadata_members.reserve(top.values(1).size());
-    for (const GoFieldValue& value : top.values(1)) {
-      const JsonMember& m = *value.member;
-      const JsonValue& expanded = references.expand(m.value, metadata_path);
-      if (expanded.kind() != Kind::Null && expanded.kind() != Kind::Object) {
-        error(metadata_path, m.value.token(),
-              "metadata must be an object, not " + std::string(kind_name(expanded.kind())) + " (its evaluator's)");
-        return;
-      }
-      metadata_members.push_back(JsonMember{m.key, m.key_token, expanded});
-      metadata_values.push_back(GoFieldValue{&metadata_members.back(), value.exact_name});
-    }
-    const JsonValue* metadata = maps_.merge(metadata_values);
     std::vector<MetadataItem> set_metadata;
-    if (metadata != nullptr) load_metadata(*metadata, metadata_path, set_metadata);
+    if (!load_set_metadata(top.values(1), references, document.member("metadata"), set_metadata)) return;
     const JsonPath flags_path = document.member("flags");
     const JsonValue* flag_map = top.last_raw(0);
     if (flag_map == nullptr) {
@@ -210,6 +193,29 @@ class DocumentLoader {
                   std::string(kind_name(flag_map->kind())));
         return;
     }
+  }
+
+  // The top-level metadata: each "metadata" member (of any case) with its references
+  // substituted, then merged, as flagd substitutes before it decodes. False if the file is
+  // refused.
+  bool load_set_metadata(std::span<const GoFieldValue> values, ReferenceExpander& references, const JsonPath& path,
+                         std::vector<MetadataItem>& out) {
+    std::vector<JsonMember> members;
+    std::vector<GoFieldValue> expanded_values;
+    members.reserve(values.size());
+    for (const GoFieldValue& value : values) {
+      const JsonMember& m = *value.member;
+      const JsonValue& expanded = references.expand(m.value, path);
+      if (expanded.kind() != Kind::Null && expanded.kind() != Kind::Object) {
+        error(path, m.value.token(),
+              "metadata must be an object, not " + std::string(kind_name(expanded.kind())) + " (its evaluator's)");
+        return false;
+      }
+      members.push_back(JsonMember{m.key, m.key_token, expanded});
+      expanded_values.push_back(GoFieldValue{&members.back(), value.exact_name});
+    }
+    if (const JsonValue* metadata = maps_.merge(expanded_values)) load_metadata(*metadata, path, out);
+    return true;
   }
 
   void report(Severity severity, const JsonPath& path, std::uint32_t token, std::string message) {
