@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "flag_loader.hpp"
+#include "first_rule.hpp"
 #include "image_builder.hpp"
 #include "memory_flags.hpp"
 #include "rule_eval.hpp"
@@ -51,13 +52,8 @@ Interpreted interpret(std::string_view rule, const Context& context) {
   REQUIRE(loaded.ok());
   flagd::StableIndex index;
   const std::vector<std::byte> image = flagd::build_image(loaded.flags, index, flagd::ImageStamp{});
-  const flagd::detail::SlotView slot{image.data(), image.size()};
-  const std::uint64_t ref_word = slot.load<std::uint64_t>(flagd::detail::rule_ref_at(slot, 0));
-  const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
-  const std::byte* record = image.data() + flagd::layout::kRecordsOffset;
-  const auto key = flagd::layout::unpack_string_ref(
-      flagd::shared::load<std::uint64_t>(record + offsetof(flagd::layout::FlagRecord, key)));
-  auto evaluator = std::make_unique<flagd::detail::RuleEvaluator>(slot, ref, &context, key);
+  const flagd::test::FirstRule first(image);
+  auto evaluator = first.interpreter(context);
   const RuleOutcome outcome = evaluator->run();
   return {outcome, evaluator->steps()};
 }

@@ -18,6 +18,7 @@
 #include "fast_form_eval.hpp"
 #include "flag_loader.hpp"
 #include "image_builder.hpp"
+#include "first_rule.hpp"
 #include "rule_eval.hpp"
 
 namespace {
@@ -179,20 +180,15 @@ void compare(const std::string& rule, const std::vector<Context>& contexts, Coun
   const std::vector<std::byte> image = image_of(R"({"flags": {"flag-under-test": {"state": "ENABLED",
       "variants": {"on": true, "off": false, "unknown": true}, "defaultVariant": "off", "targeting": )" +
                                                 rule + "}}}");
-  const flagd::detail::SlotView slot{image.data(), image.size()};
-  const std::uint64_t ref_word = slot.load<std::uint64_t>(flagd::detail::rule_ref_at(slot, 0));
-  const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
-  const std::byte* record = image.data() + flagd::layout::kRecordsOffset;
-  const auto key = flagd::layout::unpack_string_ref(
-      flagd::shared::load<std::uint64_t>(record + offsetof(flagd::layout::FlagRecord, key)));
+  const flagd::test::FirstRule first(image);
   flagd::layout::FastFormRef form{};
-  const bool has_form = flagd::detail::open_fast_form(slot, 0, form);
+  const bool has_form = flagd::detail::open_fast_form(first.slot, 0, form);
   for (const Context& context : contexts) {
     ++counts.total;
-    const FastDecision fast = has_form ? flagd::detail::run_fast_form(slot, form, &context) : FastDecision{};
+    const FastDecision fast = has_form ? flagd::detail::run_fast_form(first.slot, form, &context) : FastDecision{};
     if (fast.kind == FastDecision::Kind::Undecided) continue;
     ++counts.decided;
-    auto interpreter = std::make_unique<flagd::detail::RuleEvaluator>(slot, ref, &context, key);
+    auto interpreter = first.interpreter(context);
     const RuleOutcome general = interpreter->run();
     INFO("rule: " << rule);
     if (fast.kind == FastDecision::Kind::Null) {
@@ -359,13 +355,8 @@ namespace {
 std::string interpreted(const std::string& rule, const Context& context) {
   const std::vector<std::byte> image = image_of(R"({"flags": {"f": {"state": "ENABLED",
       "variants": {"on": true, "off": false}, "defaultVariant": "off", "targeting": )" + rule + "}}}");
-  const flagd::detail::SlotView slot{image.data(), image.size()};
-  const std::uint64_t ref_word = slot.load<std::uint64_t>(flagd::detail::rule_ref_at(slot, 0));
-  const flagd::layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
-  const std::byte* record = image.data() + flagd::layout::kRecordsOffset;
-  const auto key = flagd::layout::unpack_string_ref(
-      flagd::shared::load<std::uint64_t>(record + offsetof(flagd::layout::FlagRecord, key)));
-  auto interpreter = std::make_unique<flagd::detail::RuleEvaluator>(slot, ref, &context, key);
+  const flagd::test::FirstRule first(image);
+  auto interpreter = first.interpreter(context);
   switch (interpreter->run()) {
     case RuleOutcome::Null: return "null";
     case RuleOutcome::Variant:

@@ -171,6 +171,15 @@ inline std::uint64_t rule_ref_at(const SlotView& slot, std::uint32_t index) noex
          std::uint64_t{index} * sizeof(layout::RuleRef);
 }
 
+// The node half of the RuleRef at `at` (nodes_offset, node_count: its first word, read in one
+// load, as the writer laid the struct out), for the interpreter; the fast half is
+// open_fast_form's.
+inline layout::RuleRef rule_nodes(const SlotView& slot, std::uint64_t at) noexcept {
+  static_assert(offsetof(layout::RuleRef, nodes_offset) == 0 && offsetof(layout::RuleRef, node_count) == 4);
+  const std::uint64_t word = slot.load<std::uint64_t>(at);
+  return layout::RuleRef{static_cast<std::uint32_t>(word), static_cast<std::uint32_t>(word >> 32), 0, 0};
+}
+
 // The record of `index`, bounds-checked; nullptr if the image has no such record.
 inline const std::byte* record_at(const SlotView& slot, std::uint32_t index) noexcept {
   const auto count = slot.load<std::uint32_t>(offsetof(layout::ImageHeader, flag_count));

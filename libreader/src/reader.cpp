@@ -183,8 +183,7 @@ void Reader::evaluate_index(std::uint32_t index, const std::string* override_tex
     if (forced == layout::kNoDefaultVariant && layout::word0_targeting(word0)) {
       const std::uint64_t at = detail::rule_ref_at(slot, index);
       if (!slot.holds_words(at, sizeof(layout::RuleRef))) return false;
-      const std::uint64_t ref_word = slot.load<std::uint64_t>(at);
-      const layout::RuleRef ref{static_cast<std::uint32_t>(ref_word), static_cast<std::uint32_t>(ref_word >> 32), 0, 0};
+      const layout::RuleRef ref = detail::rule_nodes(slot, at);
       const auto flag_key = layout::unpack_string_ref(shared::load<std::uint64_t>(record + offsetof(FlagRecord, key)));
       layout::FastFormRef form;
       const detail::FastDecision fast = try_fast_path && detail::open_fast_form(slot, index, form)

@@ -20,26 +20,23 @@ bool RuleEvaluator::apply_object(const RuleValue& v, const Scope& scope, std::ui
   if (object.kind != Kind::Object || !object.boolean) return true;
   if (depth > kRuleEvalDepth) return limit_reached();
   if (!charge_bytes(object.length)) return false;
+  // The nodes compiled from the object refer to its text in the scratch area: text that lies
+  // elsewhere (a context's JSON attribute) is copied there first.
+  std::string_view text = object.view();
+  if (!in_scratch(text)) {
+    const std::size_t text_mark = text_used_;
+    if (!put_text(text)) return false;
+    text = {text_ + text_mark, text.size()};
+  }
   std::uint32_t count = 0;
   std::string_view key, operand;
-  if (!json::members(object.view(), [&](std::string_view k, std::string_view value) {
+  if (!json::members(text, [&](std::string_view k, std::string_view value) {
         key = k;
         operand = value;
         return ++count < 2;
       }))
     return malformed();
   if (count != 1) return true;
-  // The nodes compiled from the object refer to its text in the scratch area: text that lies
-  // elsewhere (a context's JSON attribute) is copied there first.
-  if (!in_scratch(object.view())) {
-    const std::size_t text_mark = text_used_;
-    if (!put_text(object.view())) return false;
-    json::members({text_ + text_mark, object.length}, [&](std::string_view k, std::string_view value) {
-      key = k;
-      operand = value;
-      return false;
-    });
-  }
   const std::uint32_t mark = dynamic_used_;
   std::uint32_t at;
   const bool ok = dynamic_nodes(1, at) && dynamic_operation(key, operand, at, depth) &&
