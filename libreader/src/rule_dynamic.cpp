@@ -98,6 +98,26 @@ bool RuleEvaluator::dynamic_text(std::string_view text, std::uint64_t& packed) n
   return true;
 }
 
+// Nodes for the elements of the JSON list `list`, consecutive, as the children of `n`;
+// `data(k, item)` says whether element k is taken as written (a literal list).
+template <class Data>
+bool RuleEvaluator::dynamic_elements(std::string_view list, std::uint32_t depth, RuleNode& n, Data&& data) noexcept {
+  std::uint32_t count = 0;
+  if (!json::elements(list, [&](std::string_view) { return ++count, true; })) return malformed();
+  std::uint32_t first;
+  if (!dynamic_nodes(count, first)) return false;
+  std::uint32_t k = 0;
+  bool ok = true;
+  json::elements(list, [&](std::string_view item) {
+    ok = dynamic_value(item, first + k, data(k, item), depth + 1);
+    ++k;
+    return ok;
+  });
+  n.argc = static_cast<std::uint16_t>(count);
+  n.first = first;
+  return ok;
+}
+
 // Node `at` for the JSON value `json`, as the loader compiles it (rule_compiler.cpp): `data` for
 // a literal list an iterating operator takes as written.
 bool RuleEvaluator::dynamic_value(std::string_view json_text, std::uint32_t at, bool data, std::uint32_t depth) noexcept {
@@ -112,23 +132,10 @@ bool RuleEvaluator::dynamic_value(std::string_view json_text, std::uint32_t at, 
       if (!dynamic_text(s.view(), n.a)) return false;
       break;
     }
-    case '[': {
-      std::uint32_t count = 0;
-      if (!json::elements(json_text, [&](std::string_view) { return ++count, true; })) return malformed();
-      std::uint32_t first;
-      if (!dynamic_nodes(count, first)) return false;
-      std::uint32_t k = 0;
-      bool ok = true;
-      json::elements(json_text, [&](std::string_view item) {
-        ok = dynamic_value(item, first + k++, data, depth + 1);
-        return ok;
-      });
-      if (!ok) return false;
+    case '[':
+      if (!dynamic_elements(json_text, depth, n, [data](std::uint32_t, std::string_view) { return data; })) return false;
       n.op = RuleOp::Array;
-      n.argc = static_cast<std::uint16_t>(count);
-      n.first = first;
       break;
-    }
     case '{': {
       std::uint32_t count = 0;
       std::string_view key, operand;
@@ -179,21 +186,10 @@ bool RuleEvaluator::dynamic_operation(const OperatorName* known, std::string_vie
     n.argc = 1;
     n.first = child;
   } else if (known != nullptr && listed) {
-    std::uint32_t count = 0;
-    if (!json::elements(operand, [&](std::string_view) { return ++count, true; })) return malformed();
-    std::uint32_t first;
-    if (!dynamic_nodes(count, first)) return false;
-    std::uint32_t k = 0;
-    bool ok = true;
-    json::elements(operand, [&](std::string_view item) {
-      const bool literal_list = iterates(known->op) && k == 0 && item[0] == '[';
-      ok = dynamic_value(item, first + k++, literal_list, depth + 1);
-      return ok;
-    });
-    if (!ok) return false;
+    // An iterating operator's literal list is taken as written.
+    const auto literal_list = [&](std::uint32_t k, std::string_view item) { return iterates(known->op) && k == 0 && item[0] == '['; };
+    if (!dynamic_elements(operand, depth, n, literal_list)) return false;
     n.op = known->op;
-    n.argc = static_cast<std::uint16_t>(count);
-    n.first = first;
   } else if (known != nullptr && known->form == OperandForm::Values) {
     std::uint32_t spread;
     if (!dynamic_nodes(2, spread) || !dynamic_value(operand, spread + 1, false, depth + 1)) return false;

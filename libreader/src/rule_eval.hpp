@@ -106,6 +106,8 @@ class RuleEvaluator {
   // carry kDynamic.
   bool dynamic_nodes(std::uint32_t count, std::uint32_t& first) noexcept;
   bool dynamic_value(std::string_view json, std::uint32_t at, bool data, std::uint32_t depth) noexcept;
+  template <class Data>
+  bool dynamic_elements(std::string_view list, std::uint32_t depth, layout::RuleNode& n, Data&& data) noexcept;
   bool dynamic_operation(std::string_view name_token, std::string_view operand, std::uint32_t at,
                          std::uint32_t depth) noexcept;
   bool dynamic_operation(const OperatorName* known, std::string_view operand, std::uint32_t at,
