@@ -135,14 +135,20 @@ class DocumentLoader {
     });
     std::vector<MetadataItem> set_metadata;
     if (!load_set_metadata(top.values(1), references, document.member("metadata"), set_metadata)) return;
-    const JsonPath flags_path = document.member("flags");
     const JsonValue* flag_map = top.last_raw(0);
     if (flag_map == nullptr) {
       error(document, root.token(), "the required member \"flags\" is missing");
       return;
     }
+    load_flag_map(*flag_map, document.member("flags"), references, set_metadata, flags);
+  }
+
+  // "flags", as flagd reads it: an object keyed by flag key, or an array of flags that name
+  // their keys. A reference it is, or one a flag is, stands for its evaluator, taken as written.
+  void load_flag_map(const JsonValue& written_map, const JsonPath& flags_path, ReferenceExpander& references,
+                     const std::vector<MetadataItem>& set_metadata, std::vector<FlagDefinition>& flags) {
     bool flags_from_evaluator = false;
-    flag_map = &references.expand_reference(*flag_map, flags_path, flags_from_evaluator);
+    const JsonValue* flag_map = &references.expand_reference(written_map, flags_path, flags_from_evaluator);
     // The flags of one evaluator are taken as written, as each flag an evaluator stands for.
     const auto written_flag = [&](const JsonValue& flag, const JsonPath& path, bool& from_evaluator) -> const JsonValue& {
       from_evaluator = flags_from_evaluator;
