@@ -3,7 +3,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS flagd flagctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS flagd flagd-serve flagctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS flagd_common flagd_reader flagd_local flagd_loader flagd_writer flagd_c
         EXPORT flagdTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -36,6 +36,9 @@
 #include "metrics.hpp"
 #include "segment_lock.hpp"
 #include "publisher.hpp"
+#include "replace_file.hpp"
+#include "serve_process.hpp"
+#include "sync_document.hpp"
 #include "sd_notify.hpp"
 #include "shared_segment.hpp"
 
@@ -452,6 +455,7 @@ class Daemon {
     }
 
     const FlagSet& flags = job.result.loaded.flags;
+    write_sync_document(flags);
     writer().update_status([&](layout::DaemonStatus& s) {
       s.published_generation = outcome.generation;
       s.published_unix_ns = job.published_at;
@@ -605,6 +609,18 @@ class Daemon {
     }
   }
 
+  // After each publication, when serving: the flags as sync clients are sent them (flagd-serve
+  // reads it on its rename). Its failure is logged; the publication stands.
+  void write_sync_document(const FlagSet& flags) {
+    if (!options_.serve.serves()) return;
+    const ReplacedFile what{"the sync document", "the sync document", "--sync-document",
+                            static_cast<mode_t>(options_.access.readable_by_all ? 0644 : 0640), options_.access.group};
+    std::string error, warning;
+    if (!replace_file(options_.serve.sync_document, sync_document(flags), what, error, warning))
+      log::error(error + "; sync clients keep the flags before it");
+    if (!warning.empty()) log::warning(warning);
+  }
+
   const DaemonOptions& options_;
   SharedSegment segment_;
   Publisher publisher_;
@@ -624,7 +640,9 @@ class Daemon {
 // Ends the daemon with `code`. A load still running on the worker is abandoned, not awaited (it
 // may take seconds, and a stop must not): the process ends at once, without the destructors that
 // would pull its memory from under it. The worker writes nothing outside the process.
-int leave(const LoadWorker& worker, int code) {
+// flagd-serve, if the daemon started it, stops first: it must not outlive the daemon.
+int leave(const LoadWorker& worker, std::optional<ServeProcess>& serve, int code) {
+  if (serve) serve->stop();
   if (!worker.busy()) return code;
   std::fflush(nullptr);
   ::_exit(code);
@@ -644,6 +662,7 @@ int run_daemon(const DaemonOptions& options) {
   sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  if (options.serve.serves()) sigaddset(&signals, SIGCHLD);  // flagd-serve ended
   if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
     log::error(std::string("cannot block signals: ") + std::strerror(errno));
     return 1;
@@ -694,6 +713,11 @@ int run_daemon(const DaemonOptions& options) {
     log::error(error);
     daemon.mark_running(false);
     return 1;
+  }
+  std::optional<ServeProcess> serve;
+  if (options.serve.serves()) {
+    serve.emplace(ServeProcess::binary_beside_this_one(), serve::serve_arguments(options.serve));
+    if (!serve->start(error)) log::error(error + "; trying again in 1 s");
   }
   LoadWorker worker([&](LoadJob& job) { daemon.load(job); });
   if (!worker.usable()) {
@@ -749,11 +773,12 @@ int run_daemon(const DaemonOptions& options) {
     };
     if (!started) wait_until(daemon.sources_answered() ? Clock::now() : start_due);
     if (started && changed && !worker.busy()) wait_until(reload_due);
+    if (serve && !serve->running()) wait_until(serve->restart_due());
     const int ready = ::poll(fds, watcher ? 4 : 3, timeout_ms);
     if (ready < 0 && errno != EINTR) {
       log::error(std::string("waiting for signals failed: ") + std::strerror(errno));
       daemon.mark_running(false);
-      return leave(worker, 1);
+      return leave(worker, serve, 1);
     }
 
     if ((fds[0].revents & POLLIN) != 0) {
@@ -762,11 +787,16 @@ int run_daemon(const DaemonOptions& options) {
       if (n != static_cast<ssize_t>(sizeof info) && !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
         log::error(std::string("reading signals failed: ") + std::strerror(errno));
         daemon.mark_running(false);
-        return leave(worker, 1);
+        return leave(worker, serve, 1);
       }
       if (n == static_cast<ssize_t>(sizeof info)) {
         if (info.ssi_signo == SIGHUP) {
           if (started) asked = "reload on SIGHUP";
+        } else if (info.ssi_signo == SIGCHLD) {
+          if (std::optional<std::string> how = serve ? serve->reap() : std::nullopt)
+            log::error("flagd-serve (serving sync and OFREP clients) " + *how + "; publication goes on, and it is "
+                       "started again in " + std::to_string(std::chrono::ceil<std::chrono::seconds>(
+                                                              serve->restart_due() - Clock::now()).count()) + " s");
         } else {
           // Prompt even during a load: the image readers see stays, the load is not published.
           const std::string stopping =
@@ -776,7 +806,7 @@ int run_daemon(const DaemonOptions& options) {
           systemd.stopping(stopping);
           log::info(stopping);
           daemon.mark_running(false);
-          return leave(worker, 0);
+          return leave(worker, serve, 0);
         }
       }
     }
@@ -790,7 +820,7 @@ int run_daemon(const DaemonOptions& options) {
               (daemon.files_missing() || !daemon.has_remote_sources())) {
             daemon.mark_running(false);
             log::error("not starting: the flag files must load at start-up when the segment has no image to serve");
-            return leave(worker, 1);
+            return leave(worker, serve, 1);
           }
           if (outcome == LoadOutcome::Rejected && daemon.files_missing())
             log::error("serving the segment's last good image, generation " + std::to_string(daemon.served_generation()) +
@@ -813,6 +843,11 @@ int run_daemon(const DaemonOptions& options) {
       if (!changed) burst_started = now;
       changed = true;
       reload_due = std::min(now + debounce, burst_started + max_wait);
+    }
+
+    if (serve && !serve->running() && Clock::now() >= serve->restart_due()) {
+      if (serve->start(error)) log::info("flagd-serve started again");
+      else log::error(error);
     }
 
     if (worker.busy()) continue;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diagnostic.hpp"
+#include "serve_options.hpp"
 #include "shared_segment.hpp"
 #include "source_config.hpp"
 
@@ -29,6 +30,7 @@ struct DaemonOptions {
   std::string metrics_file;                    // node-exporter textfile to write after each load; "" none
   std::string cache_dir;                       // remote sources' last good documents; "" none
   int startup_wait_ms = 5000;                  // longest wait for the remote sources' first answers
+  serve::ServeOptions serve;                   // sync and OFREP, by flagd-serve, when it serves()
 };
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code; a signal that stops the daemon

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon.hpp"
+#include "serve_options.hpp"
 #include "source_cache.hpp"
 #include "source_uri.hpp"
 
@@ -119,11 +120,10 @@ int usage_error(const std::string& message) {
 }
 
 // Options of flagd's own daemon that this one does not have; named as such, not as typos.
-constexpr std::string_view kFlagdOnly[] = {"--port", "-p", "--management-port", "-m", "--sync-port", "--ofrep-port",
-                                           "--cors-origin", "-C", "--metrics-exporter", "--otel-collector-uri",
-                                           "--server-cert-path", "--server-key-path", "--socket-path", "-d",
-                                           "--log-format", "-z", "--debug", "-x", "--context-value",
-                                           "--stream-deadline", "--disable-sync-metadata", "--sync-enable-sni"};
+constexpr std::string_view kFlagdOnly[] = {"--port", "-p", "--management-port", "-m", "--cors-origin", "-C",
+                                           "--metrics-exporter", "--otel-collector-uri", "--socket-path", "-d",
+                                           "--log-format", "-z", "--debug", "-x", "--stream-deadline",
+                                           "--disable-sync-metadata", "--sync-enable-sni"};
 
 // A source as given, parsed once every option that supplies defaults has been read.
 struct GivenSource {
@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
     };
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage.data(), stdout);
+      std::printf("\n%s", flagd::serve::kServeUsage);
       return 0;
     } else if (arg == "--version") {
       std::printf("flagd %s\n", FLAGD_VERSION);
@@ -229,6 +230,8 @@ int main(int argc, char** argv) {
       options.allow_any_file_owner = true;
     } else if (arg == "--strict") {
       options.strictness = flagd::Strictness::Strict;
+    } else if (std::string error; flagd::serve::parse_serve_option(argc, argv, i, options.serve, error)) {
+      if (!error.empty()) return usage_error(error);
     } else {
       const std::string_view name = arg.substr(0, arg.find('='));
       for (std::string_view flagd_only : kFlagdOnly)
@@ -261,5 +264,9 @@ int main(int argc, char** argv) {
   if (options.sources.empty()) return usage_error("at least one source is required: --flags FILE, --uri URI or --sources JSON");
   if (options.access.group && options.access.readable_by_all)
     return usage_error("--group and --readable-by-all exclude each other");
+  options.serve.segment = options.segment;
+  if (options.serve.sync_document.empty()) options.serve.sync_document = flagd::serve::default_sync_document(options.segment);
+  if (const std::string problem = flagd::serve::serve_options_problem(options.serve); !problem.empty())
+    return usage_error(problem);
   return flagd::run_daemon(options);
 }

@@ -22,24 +22,32 @@ std::string error_line(std::string_view message) {
 
 Handle RequestEvaluator::handle(std::string_view flag) {
   auto it = handles_.find(std::string(flag));
-  if (it == handles_.end()) it = handles_.emplace(std::string(flag), reader_.resolve(flag)).first;
-  return it->second;
+  if (it != handles_.end()) return it->second;
+  if (!remember_unknown_ && !reader_.kind(flag)) return Handle();  // FLAG_NOT_FOUND
+  return handles_.emplace(std::string(flag), reader_.resolve(flag)).first->second;
 }
 
 std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::string_view default_json,
                                        const Context& context) {
+  const AnyAnswer a = evaluate_typed(flag, type, default_json, context);
+  return result_line(a.value_json, a.variant ? &*a.variant : nullptr, a.reason, a.error, a.metadata);
+}
+
+AnyAnswer RequestEvaluator::evaluate_typed(std::string_view flag, Type type, std::string_view default_json,
+                                           const Context& context) {
   // The default arrives as JSON; parse it into the requested type.
   simdjson::dom::parser parser;
   simdjson::dom::element fallback;
   const bool has_default = !default_json.empty() && !parser.parse(default_json.data(), default_json.size()).get(fallback);
   const Handle h = handle(flag);
-  std::vector<MetadataValue> metadata;
-  reader_.metadata(h, metadata);
-  std::string value;
+  AnyAnswer answer;
+  reader_.metadata(h, answer.metadata);
+  std::string& value = answer.value_json;
   const auto finish = [&](auto& result) {
-    last_error_ = result.error;
-    return result_line(value, result.has_variant ? &result.variant : nullptr, result.reason,
-                       result.error, metadata);
+    answer.reason = result.reason;
+    answer.error = result.error;
+    if (result.has_variant) answer.variant = std::move(result.variant);
+    return std::move(answer);
   };
   switch (type) {
     case Type::Boolean: {
@@ -86,7 +94,9 @@ std::string RequestEvaluator::evaluate(std::string_view flag, Type type, std::st
       return finish(r);
     }
   }
-  return error_line("unknown type");
+  answer.reason = Reason::Error;
+  answer.error = ErrorCode::General;
+  return answer;
 }
 
 std::string RequestEvaluator::answer(std::string_view request_line) {
@@ -122,29 +132,31 @@ std::string RequestEvaluator::get(std::string_view flag, std::string_view contex
   std::string error;
   if (!context_.parse(context_json.empty() ? std::string_view("{}") : context_json, error))
     return error_line("--context: " + error);
+  const AnyAnswer a = evaluate_any(flag, context_.context());
+  return result_line(a.value_json, a.variant ? &*a.variant : nullptr, a.reason, a.error, a.metadata);
+}
+
+AnyAnswer RequestEvaluator::evaluate_any(std::string_view flag, const Context& context) {
   Type type = Type::Boolean;
   bool mixed = false;
-  for (const auto& summary : reader_.list())
-    if (summary.key == flag) {
-      switch (summary.kind) {
-        case layout::ValueKind::Boolean: type = Type::Boolean; break;
-        case layout::ValueKind::String: type = Type::String; break;
-        case layout::ValueKind::Number: type = Type::Float; break;
-        case layout::ValueKind::Object: type = Type::Object; break;
-        case layout::ValueKind::Other:
-        case layout::ValueKind::Mixed: mixed = true; break;
-      }
-    }
-  if (!mixed) return evaluate(flag, type, "", context_.context());
+  switch (reader_.kind(handle(flag)).value_or(layout::ValueKind::Boolean)) {
+    case layout::ValueKind::Boolean: type = Type::Boolean; break;
+    case layout::ValueKind::String: type = Type::String; break;
+    case layout::ValueKind::Number: type = Type::Float; break;
+    case layout::ValueKind::Object: type = Type::Object; break;
+    case layout::ValueKind::Other:
+    case layout::ValueKind::Mixed: mixed = true; break;
+  }
+  if (!mixed) return evaluate_typed(flag, type, "", context);
   // Variants of several types: the answer is in the type of the variant chosen, which only the
   // evaluation tells; every other type is a TYPE_MISMATCH.
-  std::string first;
+  std::optional<AnyAnswer> first;
   for (const Type t : {Type::Object, Type::Boolean, Type::String, Type::Float}) {
-    std::string line = evaluate(flag, t, "", context_.context());
-    if (last_error_ != ErrorCode::TypeMismatch) return line;
-    if (first.empty()) first = std::move(line);
+    AnyAnswer a = evaluate_typed(flag, t, "", context);
+    if (a.error != ErrorCode::TypeMismatch) return a;
+    if (!first) first = std::move(a);
   }
-  return first;
+  return std::move(*first);
 }
 
 }  // namespace flagd::cli

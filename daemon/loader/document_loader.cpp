@@ -484,6 +484,10 @@ class DocumentLoader {
         const RuleReporter reporter = [this](Severity severity, const JsonPath& where, std::uint32_t token,
                                              std::string message) { report(severity, where, token, std::move(message)); };
         compile_rule(*m.targeting, evaluators_, from_evaluator, path.member("targeting"), reporter, flag.rule);
+        flag.targeting_json = to_json(*m.targeting, [&](const JsonValue& node) -> const JsonValue* {
+          const JsonValue* name = reference_name(node);
+          return name != nullptr ? resolve_reference(*name, evaluators_, from_evaluator).evaluator : nullptr;
+        });
         name_variants(flag);
         check_result_constants(*m.targeting, from_evaluator ? nullptr : evaluators_, path.member("targeting"), flag);
       }

@@ -203,6 +203,8 @@ FlagSet merge_flag_sets(std::vector<FlagSet>&& sets, std::vector<Diagnostic>& di
   for (FlagSet& set : sets) {
     digests.push_back(set.sha256);
     const std::string last_source = set.sources.empty() ? std::string() : set.sources.back().path;
+    const auto first_source = static_cast<std::uint32_t>(merged.sources.size());
+    for (FlagDefinition& flag : set.flags) flag.source += first_source;
     for (SourceFile& source : set.sources) merged.sources.push_back(std::move(source));
     merger.merge(std::move(set.flags), merged);
     if (merged.flags.size() > limits::kMaxFlags && !over_limit) {

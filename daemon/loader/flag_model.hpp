@@ -52,6 +52,10 @@ struct FlagDefinition {
   std::optional<std::uint16_t> default_variant;  // index into variants
   std::vector<MetadataItem> metadata;             // set metadata overlaid by the flag's own
   std::vector<RuleDraftNode> rule;                // empty: no targeting
+  // The rule as compact JSON, each $ref flagd substitutes replaced by its evaluator: what a flagd
+  // sync client is sent (sync_document.hpp). Empty when `rule` is.
+  std::string targeting_json;
+  std::uint32_t source = 0;  // index into FlagSet::sources of the document it came from
 };
 
 struct SourceFile {

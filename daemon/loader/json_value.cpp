@@ -74,7 +74,13 @@ void append_json_number(std::string& out, double value) {
 
 namespace {
 
-void append(std::string& out, const JsonValue& v) {
+void append(std::string& out, const JsonValue& v, const JsonReplacement* replace) {
+  if (replace != nullptr) {
+    if (const JsonValue* replacement = (*replace)(v)) {
+      append(out, *replacement, nullptr);
+      return;
+    }
+  }
   switch (v.kind()) {
     case JsonValue::Kind::Null: out += "null"; break;
     case JsonValue::Kind::Bool: out += v.boolean() ? "true" : "false"; break;
@@ -84,7 +90,7 @@ void append(std::string& out, const JsonValue& v) {
       out += '[';
       for (std::size_t i = 0; i < v.items().size(); ++i) {
         if (i) out += ',';
-        append(out, v.items()[i]);
+        append(out, v.items()[i], replace);
       }
       out += ']';
       break;
@@ -94,7 +100,7 @@ void append(std::string& out, const JsonValue& v) {
         if (i) out += ',';
         append_json_string(out, v.members()[i].key);
         out += ':';
-        append(out, v.members()[i].value);
+        append(out, v.members()[i].value, replace);
       }
       out += '}';
       break;
@@ -104,7 +110,13 @@ void append(std::string& out, const JsonValue& v) {
 
 std::string to_json(const JsonValue& value) {
   std::string out;
-  append(out, value);
+  append(out, value, nullptr);
+  return out;
+}
+
+std::string to_json(const JsonValue& value, const JsonReplacement& replace) {
+  std::string out;
+  append(out, value, &replace);
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -113,6 +114,10 @@ std::string_view kind_name(JsonValue::Kind kind) noexcept;  // "null", "a boolea
 
 // Compact JSON text of `value` (object members in source order).
 std::string to_json(const JsonValue& value);
+// The same, with each value for which `replace` gives another written as that one (as it is,
+// without replacing inside it).
+using JsonReplacement = std::function<const JsonValue*(const JsonValue&)>;
+std::string to_json(const JsonValue& value, const JsonReplacement& replace);
 void append_json_string(std::string& out, std::string_view text);
 // The shortest text that reads back as `value`; null for infinities and NaN, which JSON lacks.
 void append_json_number(std::string& out, double value);

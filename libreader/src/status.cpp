@@ -97,6 +97,23 @@ bool Reader::metadata(Handle flag, std::vector<MetadataValue>& out) const {
   return result == SectionResult::Ok && found;
 }
 
+std::optional<layout::ValueKind> Reader::kind(std::string_view key) const { return kind_at(lookup(key)); }
+
+std::optional<layout::ValueKind> Reader::kind(Handle flag) const { return kind_at(index_of(flag)); }
+
+std::optional<layout::ValueKind> Reader::kind_at(std::uint32_t index) const {
+  std::optional<layout::ValueKind> kind;
+  const auto result = detail::read_section(mapping(), [&](const SlotView& slot) {
+    kind.reset();
+    const std::byte* record = detail::record_at(slot, index);
+    if (record == nullptr) return true;
+    const std::uint64_t word0 = shared::load<std::uint64_t>(record);
+    if (layout::word0_state(word0) != layout::FlagState::Absent) kind = layout::word0_kind(word0);
+    return true;
+  });
+  return result == SectionResult::Ok ? kind : std::nullopt;
+}
+
 std::vector<FlagSummary> Reader::list() const {
   std::vector<FlagSummary> flags;
   const auto result = detail::read_section(mapping(), [&](const SlotView& slot) {

@@ -342,6 +342,9 @@ class Reader {
 
   // Not for hot paths: these allocate.
   bool metadata(Handle flag, std::vector<MetadataValue>& out) const;  // false if not found
+  // The type of the flag's variants (Mixed: of several types); none if it is not found.
+  std::optional<layout::ValueKind> kind(Handle flag) const;
+  std::optional<layout::ValueKind> kind(std::string_view key) const;  // without resolving a handle
   std::vector<FlagSummary> list() const;
   SegmentStatus status() const;
 
@@ -364,6 +367,7 @@ class Reader {
   }
   std::uint32_t index_of_late(Handle flag) const noexcept;
   std::uint32_t lookup(std::string_view key) const noexcept;
+  std::optional<layout::ValueKind> kind_at(std::uint32_t index) const;
   // The general path: one consistent read decides the flag's answer; `override_text`, if not
   // null, before the flag's state and rules.
   void evaluate_index(std::uint32_t index, const std::string* override_text, Want want, const Context& context,

@@ -1,0 +1,53 @@
+// The flags sync clients are sent, as the daemon last wrote them (its --sync-document), and the
+// part of them a selector picks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flagd::serve {
+
+// Which flags a client asks for, as flagd reads its selector: "" all of them; "flagSetId=ID"
+// those whose metadata's flagSetId is ID ("flagSetId=": those with none); "source=NAME" or a
+// bare "NAME" those of that source.
+struct Selector {
+  enum class By : std::uint8_t { All, FlagSetId, Source } by = By::All;
+  std::string value;
+};
+
+// The selector, or why it is not one (an unknown key).
+std::optional<Selector> parse_selector(std::string_view text, std::string& error);
+
+class FlagDocument {
+ public:
+  // Parses a document as sync_document() writes it; null and `error` if it is not one.
+  static std::shared_ptr<const FlagDocument> parse(std::string text, std::string& error);
+
+  // {"flags":{...}} with the flags `selector` picks: the document as written for all of them.
+  std::string payload(const Selector& selector) const;
+  const std::string& text() const noexcept { return text_; }
+  std::size_t flag_count() const noexcept { return flags_.size(); }
+
+ private:
+  struct Flag {
+    std::string key_json;  // the key as a JSON string
+    std::string json;      // the flag, compact
+    std::string source;
+    std::optional<std::string> flag_set_id;
+  };
+  bool picks(const Selector& selector, const Flag& flag) const;
+
+  std::string text_;
+  std::vector<Flag> flags_;
+  // Payloads of the selectors asked for, made once per document (bounded: see payload()).
+  mutable std::mutex cache_mutex_;
+  mutable std::map<std::pair<int, std::string>, std::shared_ptr<const std::string>> cache_;
+};
+
+}  // namespace flagd::serve
