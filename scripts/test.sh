@@ -60,7 +60,7 @@ check release
 build asan-ubsan all -- -DCMAKE_BUILD_TYPE=Debug -DFLAGD_SANITIZE=address,undefined -DFLAGD_BUILD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 check asan-ubsan
 
-build tsan test_concurrent_threads flagd_torture test_reload_stop test_http_source test_etcd_source flagd -- \
+build tsan test_concurrent_threads flagd_torture test_reload_stop test_http_source test_etcd_source test_http_server flagd -- \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLAGD_SANITIZE=thread -DFLAGD_BUILD_BENCH=OFF
 TSAN_OPTIONS=halt_on_error=1 check tsan -L concurrency
 
