@@ -4,6 +4,7 @@
 
 #include "eval_command.hpp"
 #include "flagd/reader.hpp"
+#include "json_out.hpp"
 #include "json_parse.hpp"
 #include "json_value.hpp"
 #include "sha256.hpp"
@@ -23,25 +24,6 @@ int hex_digit(char c) {
 }
 
 std::string_view without_query(std::string_view target) { return target.substr(0, target.find('?')); }
-
-void append_metadata(std::string& out, const std::vector<MetadataValue>& metadata) {
-  out += '{';
-  for (std::size_t i = 0; i < metadata.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, metadata[i].key);
-    out += ':';
-    if (const auto* b = std::get_if<bool>(&metadata[i].value)) {
-      out += *b ? "true" : "false";
-    } else if (const auto* s = std::get_if<std::string>(&metadata[i].value)) {
-      append_json_string(out, *s);
-    } else if (const auto* json = std::get_if<MetadataJson>(&metadata[i].value)) {
-      out += json->text;
-    } else {
-      append_json_number(out, std::get<double>(metadata[i].value));
-    }
-  }
-  out += '}';
-}
 
 std::string error_body(std::string_view key, std::string_view code, std::string_view details) {
   std::string out = "{\"key\":";
@@ -83,7 +65,7 @@ std::string answer_body(std::string_view key, const cli::AnyAnswer& a, int& stat
   out += ",\"reason\":";
   append_json_string(out, to_string(a.reason));
   out += ",\"metadata\":";
-  append_metadata(out, a.metadata);
+  cli::append_metadata_json(out, a.metadata);
   out += '}';
   return out;
 }

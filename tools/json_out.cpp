@@ -22,23 +22,29 @@ std::string result_line(std::string_view value_json, const std::string* variant,
   } else {
     append_json_string(line, to_string(error));
   }
-  line += ",\"flagMetadata\":{";
+  line += ",\"flagMetadata\":";
+  append_metadata_json(line, metadata);
+  line += '}';
+  return line;
+}
+
+void append_metadata_json(std::string& out, const std::vector<MetadataValue>& metadata) {
+  out += '{';
   for (std::size_t i = 0; i < metadata.size(); ++i) {
-    if (i) line += ',';
-    append_json_string(line, metadata[i].key);
-    line += ':';
+    if (i) out += ',';
+    append_json_string(out, metadata[i].key);
+    out += ':';
     if (const auto* b = std::get_if<bool>(&metadata[i].value)) {
-      line += *b ? "true" : "false";
+      out += *b ? "true" : "false";
     } else if (const auto* s = std::get_if<std::string>(&metadata[i].value)) {
-      append_json_string(line, *s);
+      append_json_string(out, *s);
     } else if (const auto* json = std::get_if<MetadataJson>(&metadata[i].value)) {
-      line += json->text;
+      out += json->text;
     } else {
-      append_json_number(line, std::get<double>(metadata[i].value));
+      append_json_number(out, std::get<double>(metadata[i].value));
     }
   }
-  line += "}}";
-  return line;
+  out += '}';
 }
 
 }  // namespace flagd::cli

@@ -15,4 +15,7 @@ namespace flagd::cli {
 std::string result_line(std::string_view value_json, const std::string* variant, Reason reason,
                         ErrorCode error, const std::vector<MetadataValue>& metadata);
 
+// {"key":value,...}: a flag's metadata as flagd writes it.
+void append_metadata_json(std::string& out, const std::vector<MetadataValue>& metadata);
+
 }  // namespace flagd::cli
