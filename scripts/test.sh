@@ -52,8 +52,13 @@ if command -v npm >/dev/null; then
   if ! (cd build/release/differential && timeout 300 npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
     echo "==> npm install of @openfeature/flagd-core failed: the differential test will be skipped"
   fi
+  mkdir -p build/release/serve_clients
+  cp tests/serve_clients/package.json build/release/serve_clients/
+  if ! (cd build/release/serve_clients && timeout 300 npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+    echo "==> npm install of the OpenFeature clients failed: the serve_*_js tests will be skipped"
+  fi
 else
-  echo "==> npm not found: the differential test will be skipped"
+  echo "==> npm not found: the differential and serve_*_js tests will be skipped"
 fi
 check release
 

@@ -47,6 +47,12 @@ std::string error_details(std::string_view key, ErrorCode code) {
 
 // One flag's answer as OFREP writes it; `status` set to its HTTP status when evaluated alone.
 std::string answer_body(std::string_view key, const cli::AnyAnswer& a, int& status) {
+  // flagd's OFREP answers a disabled flag as not found: OFREP clients read no other answer as
+  // "use the code default".
+  if (a.error == ErrorCode::None && a.reason == Reason::Disabled) {
+    status = 404;
+    return error_body(key, "FLAG_NOT_FOUND", "flag '" + std::string(key) + "' is disabled");
+  }
   if (a.error != ErrorCode::None) {
     status = a.error == ErrorCode::FlagNotFound ? 404 : 400;
     return error_body(key, to_string(a.error), error_details(key, a.error));
@@ -54,8 +60,8 @@ std::string answer_body(std::string_view key, const cli::AnyAnswer& a, int& stat
   status = 200;
   std::string out = "{\"key\":";
   append_json_string(out, key);
-  // A disabled flag, or one with no default variant that no rule matched, has no value of its
-  // own: the client uses its code default.
+  // A flag with no default variant that no rule matched has no value of its own: the client
+  // uses its code default.
   if (a.variant) {
     out += ",\"value\":";
     out += a.value_json;

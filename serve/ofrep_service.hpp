@@ -2,9 +2,9 @@
 // project's reader over the segment, so that an OFREP client gets what an in-process reader gets
 // for the same context:
 //   POST /ofrep/v1/evaluate/flags/{key}  {"context": {...}}
-//     200 {"key","value","variant","reason","metadata"}; a disabled flag, or one answering its
-//         code default, without "value" and "variant"
-//     404 {"key","errorCode":"FLAG_NOT_FOUND","errorDetails"}
+//     200 {"key","value","variant","reason","metadata"}; a flag answering its code default
+//         (no default variant) without "value" and "variant"
+//     404 {"key","errorCode":"FLAG_NOT_FOUND","errorDetails"}, for a disabled flag too (as flagd)
 //     400 {"key","errorCode":"INVALID_CONTEXT"|"PARSE_ERROR"|"TYPE_MISMATCH"|"GENERAL","errorDetails"}
 //   POST /ofrep/v1/evaluate/flags  {"context": {...}}
 //     200 {"flags":[one item per flag, as above, errors as {"key","errorCode","errorDetails"}],"metadata":{}}

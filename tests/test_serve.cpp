@@ -274,11 +274,11 @@ TEST_CASE("OFREP: errors, a disabled flag, and the bulk endpoint's ETag") {
   CHECK(served.ofrep("greeting", "{}", "GET").status == 405);
   CHECK(http_request("http://127.0.0.1:" + std::to_string(served.ofrep_port) + "/nowhere", "{}").status == 404);
 
+  // A disabled flag is not found, as flagd's OFREP answers it.
   flagd::test::HttpAnswer disabled = served.ofrep("retired", "{}");
-  CHECK(disabled.status == 200);
+  CHECK(disabled.status == 404);
   body = parser.parse(disabled.body);
-  CHECK(std::string_view(body["reason"]) == "DISABLED");
-  CHECK(body["value"].error() == simdjson::NO_SUCH_FIELD);
+  CHECK(std::string_view(body["errorCode"]) == "FLAG_NOT_FOUND");
 
   // Percent-encoded keys are decoded.
   CHECK(served.ofrep("kill%2Dswitch", "{}").status == 200);
