@@ -51,7 +51,8 @@ bool ServeProcess::start(std::string& error) {
   posix_spawnattr_destroy(&attributes);
   if (failed != 0) {
     error = "cannot start " + binary_ + ": " + std::strerror(failed);
-    ended(Clock::now());
+    started_ = Clock::now();  // a failed start is a run of no length: the delay grows
+    ended(started_);
     return false;
   }
   pid_ = pid;
@@ -80,7 +81,8 @@ std::optional<std::string> ServeProcess::reap() {
 void ServeProcess::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
-  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  // Longer than flagd-serve's own stop (its streams' shutdown takes up to 3 s).
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
   int status = 0;
   while (::waitpid(pid_, &status, WNOHANG) == 0) {
     if (Clock::now() >= deadline) {

@@ -32,7 +32,7 @@ class ServeProcess {
   // of a minute or more resets the delay.
   Clock::time_point restart_due() const noexcept { return restart_due_; }
   pid_t pid() const noexcept { return pid_; }
-  // SIGTERM, then SIGKILL if it has not ended within 2 s.
+  // SIGTERM, then SIGKILL if it has not ended within 5 s.
   void stop();
 
   // flagd-serve beside this process's own executable.

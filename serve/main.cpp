@@ -12,7 +12,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "document_watcher.hpp"
 #include "flagd/reader.hpp"
@@ -93,10 +92,12 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   // The document must come from the segment's owner: wait for the segment to know who that is.
+  // Waiting for it, a stop is still obeyed (the signals are blocked, so they are waited for).
   flagd::Reader reader = flagd::Reader::detached(options.segment);
   for (int waited = 0; const auto problem = reader.try_attach(); ++waited) {
     if (waited % 50 == 0) flagd::log::info("flagd-serve: waiting for segment '" + options.segment + "': " + problem->message);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const timespec pause{0, 100'000'000};
+    if (sigtimedwait(&stop, nullptr, &pause) > 0) return 0;
   }
   const uid_t owner = reader.status().owner_uid;
 

@@ -158,10 +158,12 @@ grpc::ServerWriteReactor<v1::SyncFlagsResponse>* SyncServer::Impl::SyncFlags(grp
           grpc::StatusCode::RESOURCE_EXHAUSTED,
           stopping ? "the server is stopping" : "too many sync streams open (" + std::to_string(options.max_streams) + ")"));
     }
+    // Under the lock publish() takes: a document published meanwhile is offered after this one,
+    // never before it.
     streams.insert(stream);
+    if (std::shared_ptr<const FlagDocument> document = current()) stream->offer(std::move(document));
   }
   if (!request->provider_id().empty()) log("sync stream from provider \"" + request->provider_id() + "\"");
-  if (std::shared_ptr<const FlagDocument> document = current()) stream->offer(std::move(document));
   return stream;
 }
 
@@ -252,10 +254,10 @@ void SyncServer::stop() {
     for (SyncStream* stream : impl_->streams)
       stream->end(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the flag server is stopping"));
   }
-  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   {
     std::unique_lock lock(impl_->mutex);
-    impl_->all_done.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->streams.empty(); });
+    impl_->all_done.wait_for(lock, std::chrono::seconds(2), [&] { return impl_->streams.empty(); });
   }
   impl_->server.reset();
 }
