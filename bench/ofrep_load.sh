@@ -11,7 +11,7 @@ command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
 dir=$(mktemp -d)
 segment="ofrep-bench-$$"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() { kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; rm -rf "$dir" /dev/shm/"$segment"*; }
+cleanup() { kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; rm -rf "$dir" /dev/shm/"$segment" /dev/shm/."$segment".*; }
 trap cleanup EXIT
 "$build/daemon/flagd" --flags bench/targeting_flags.json --segment "$segment" --ofrep-port "$port" \
   --sync-document "$dir/sync.json" 2>"$dir/daemon.log" &

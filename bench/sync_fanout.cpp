@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -99,6 +100,16 @@ int main(int argc, char** argv) {
         {FLAGD_BINARY, "--flags", path, "--segment", segment.name, "--sync-port", std::to_string(port),
          "--sync-document", directory.path() + "/sync.json"},
         directory.path() + "/daemon.log");
+    // The daemon stops whichever way this round ends.
+    struct StopDaemon {
+      flagd::test::Process& daemon;
+      ~StopDaemon() {
+        if (daemon.pid > 0) {
+          ::kill(daemon.pid, SIGTERM);
+          daemon.wait();
+        }
+      }
+    } stop_daemon{daemon};
     std::optional<flagd::Reader> reader;
     flagd::test::eventually([&] {
       auto r = flagd::Reader::attach(segment.name);
@@ -139,7 +150,9 @@ int main(int argc, char** argv) {
     });
     if (!connected) {
       std::fprintf(stderr, "not every client got the first document\n");
-      return 1;
+      ::kill(daemon.pid, SIGTERM);
+      daemon.wait();
+      std::_Exit(1);  // the clients' threads are blocked in their streams: not joined
     }
 
     std::vector<double> published_ms, first_ms, median_ms, last_ms;
@@ -155,7 +168,9 @@ int main(int argc, char** argv) {
       });
       if (!all) {
         std::fprintf(stderr, "round %d: not every client got the change\n", round);
-        return 1;
+        ::kill(daemon.pid, SIGTERM);
+        daemon.wait();
+        std::_Exit(1);  // as above
       }
       std::vector<double> arrivals;
       for (const auto& c : clients) arrivals.push_back(static_cast<double>(c->at_ns.load() - start) / 1e6);
@@ -174,8 +189,6 @@ int main(int argc, char** argv) {
     std::printf("%8d %18s %18s %18s %18s\n", n, cell(published_ms).c_str(), cell(first_ms).c_str(),
                 cell(median_ms).c_str(), cell(last_ms).c_str());
     std::fflush(stdout);
-    ::kill(daemon.pid, SIGTERM);
-    daemon.wait();
     for (const auto& c : clients) {
       c->context.TryCancel();
       c->thread.join();
