@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon.hpp"
+#include "flagd/command_line.hpp"
 #include "serve_options.hpp"
 #include "source_cache.hpp"
 #include "source_uri.hpp"
@@ -149,17 +150,9 @@ int main(int argc, char** argv) {
   for (int i = first; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string value;
+    // A missing value is reported as an incomplete argument, below.
     const auto take = [&](std::string_view name) {
-      if (arg == name) {
-        if (i + 1 >= argc) return false;
-        value = argv[++i];
-        return true;
-      }
-      if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
-        value = std::string(arg.substr(name.size() + 1));
-        return true;
-      }
-      return false;
+      return flagd::take_option(argc, argv, i, name, value) == flagd::OptionMatch::Taken;
     };
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage.data(), stdout);

@@ -32,7 +32,6 @@ class FlagDocument {
   // {"flags":{...}} with the flags `selector` picks: the document as written for all of them.
   std::string payload(const Selector& selector) const;
   const std::string& text() const noexcept { return text_; }
-  std::size_t flag_count() const noexcept { return flags_.size(); }
 
  private:
   struct Flag {

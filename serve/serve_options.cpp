@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "flagd/command_line.hpp"
+
 namespace flagd::serve {
 
 const char* const kServeUsage = R"(Serving the flags to other languages (off unless a port is given; flagd's own options):
@@ -48,22 +50,11 @@ bool whole(const std::string& value, unsigned long long low, unsigned long long 
 }  // namespace
 
 bool parse_serve_option(int argc, char** argv, int& i, ServeOptions& options, std::string& error) {
-  const std::string_view arg = argv[i];
   std::string value;
   const auto take = [&](std::string_view name) {
-    if (arg == name) {
-      if (i + 1 >= argc) {
-        error = std::string(name) + " needs a value";
-        return true;
-      }
-      value = argv[++i];
-      return true;
-    }
-    if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
-      value = std::string(arg.substr(name.size() + 1));
-      return true;
-    }
-    return false;
+    const OptionMatch match = take_option(argc, argv, i, name, value);
+    if (match == OptionMatch::MissingValue) error = std::string(name) + " needs a value";
+    return match != OptionMatch::Other;
   };
   unsigned long long n = 0;
   const auto number = [&](std::string_view name, unsigned long long low, unsigned long long high) {

@@ -262,11 +262,4 @@ void SyncServer::stop() {
   impl_->server.reset();
 }
 
-std::size_t SyncServer::open_streams() const {
-  const std::lock_guard lock(impl_->mutex);
-  return impl_->streams.size();
-}
-
-std::vector<int> SyncServer::bound_ports() const { return impl_->ports; }
-
 }  // namespace flagd::serve

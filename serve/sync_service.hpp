@@ -45,8 +45,6 @@ class SyncServer {
   // Ends every stream with UNAVAILABLE (clients reconnect; an OK end would make some stop for
   // good) and stops listening.
   void stop();
-  std::size_t open_streams() const;
-  std::vector<int> bound_ports() const;  // per TCP address, in order
 
  private:
   friend class SyncStream;

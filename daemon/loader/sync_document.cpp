@@ -34,8 +34,7 @@ void append_metadata(std::string& out, const std::vector<MetadataItem>& metadata
   out += '}';
 }
 
-}  // namespace
-
+// One flag, as it stands inside "flags" (without its key).
 void append_sync_flag(std::string& out, const FlagDefinition& flag, const FlagSet& set) {
   // An in-process provider drops the whole payload for a state it does not know, and flagd
   // serves any state but "DISABLED" as enabled: the state is written as it is served.
@@ -67,6 +66,8 @@ void append_sync_flag(std::string& out, const FlagDefinition& flag, const FlagSe
   }
   out += '}';
 }
+
+}  // namespace
 
 std::string sync_document(const FlagSet& set) {
   std::string out = "{\"flags\":{";

@@ -16,7 +16,4 @@ namespace flagd {
 
 std::string sync_document(const FlagSet& set);
 
-// One flag of it, as sync_document writes it inside "flags" (without its key).
-void append_sync_flag(std::string& out, const FlagDefinition& flag, const FlagSet& set);
-
 }  // namespace flagd

@@ -367,7 +367,25 @@ function main(body, overallMs = 100000) {
   });
 }
 
+// A deep copy of JSON data (the SDKs may keep or change what they are given).
+const clone = (x) => JSON.parse(JSON.stringify(x));
+
+// The flags both tests reload to: string-static's defaultVariant changes and added-flag appears;
+// nothing else changes.
+function reloadedFlags(flags) {
+  const changed = clone(flags);
+  changed.flags['string-static'].defaultVariant = 'blue';
+  changed.flags['added-flag'] = {
+    state: 'ENABLED',
+    variants: { alpha: 'alpha', beta: 'beta' },
+    defaultVariant: 'beta',
+    targeting: { if: [{ ends_with: [{ var: 'email' }, '@example.com'] }, 'alpha', null] },
+  };
+  return changed;
+}
+
 module.exports = {
   SKIP, WAIT_MS, requireOrSkip, binaries, sleep, withTimeout, waitFor, freePorts, writeFlags,
   Daemon, flagctlEval, flagctlGet, Checks, bufferingLogger, main, evaluationCases, normalized, sdkDetails,
+  clone, reloadedFlags,
 };

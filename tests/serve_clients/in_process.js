@@ -16,14 +16,13 @@ const { OpenFeature, ProviderEvents } = pkgs['@openfeature/server-sdk'];
 const { FlagdProvider } = pkgs['@openfeature/flagd-provider'];
 const bin = common.binaries();
 
-const clone = (x) => JSON.parse(JSON.stringify(x));
 
 async function compareAll(checks, client, daemon, cases, label) {
   const expected = common.flagctlEval(bin.flagctl, daemon.flagsFile, cases);
   const reasons = {};
   for (let i = 0; i < cases.length; ++i) {
     const c = cases[i];
-    const details = await common.sdkDetails(client, c, clone(c.context));
+    const details = await common.sdkDetails(client, c, common.clone(c.context));
     const got = common.normalized(details);
     const want = common.normalized(expected[i]);
     const what = `${label}: ${c.flag} as ${c.type} with ${JSON.stringify(c.context)}`;
@@ -73,7 +72,7 @@ common.main(async () => {
     for (const flag of ['rollout-split', 'rollout-bool']) {
       const seen = new Set();
       for (const c of cases.filter((x) => x.flag === flag))
-        seen.add((await common.sdkDetails(client, c, clone(c.context))).variant);
+        seen.add((await common.sdkDetails(client, c, common.clone(c.context))).variant);
       checks.ok(seen.size >= 2, `${flag}: every targetingKey got the same variant (${[...seen]})`);
     }
 
@@ -86,14 +85,7 @@ common.main(async () => {
     }
 
     // A reload: string-static's defaultVariant changes, added-flag appears; nothing else changes.
-    const changed = clone(flags);
-    changed.flags['string-static'].defaultVariant = 'blue';
-    changed.flags['added-flag'] = {
-      state: 'ENABLED',
-      variants: { alpha: 'alpha', beta: 'beta' },
-      defaultVariant: 'beta',
-      targeting: { if: [{ ends_with: [{ var: 'email' }, '@example.com'] }, 'alpha', null] },
-    };
+    const changed = common.reloadedFlags(flags);
     const firstEvent = new Promise((resolve) => {
       client.addHandler(ProviderEvents.ConfigurationChanged, resolve);
     });

@@ -17,7 +17,6 @@ const { OFREPProvider } = pkgs['@openfeature/ofrep-provider'];
 const { OFREPApi } = pkgs['@openfeature/ofrep-core'];
 const bin = common.binaries();
 
-const clone = (x) => JSON.parse(JSON.stringify(x));
 
 // flagctl's type for a flag of a document, from its variants.
 function typeOf(flag) {
@@ -96,7 +95,7 @@ common.main(async () => {
     const variants = {};
     for (let i = 0; i < cases.length; ++i) {
       const c = cases[i];
-      const details = await common.sdkDetails(client, c, clone(c.context));
+      const details = await common.sdkDetails(client, c, common.clone(c.context));
       const got = common.normalized(details);
       const want = common.normalized(expected[i]);
       const what = `${c.flag} as ${c.type} with ${JSON.stringify(c.context)}`;
@@ -182,14 +181,7 @@ common.main(async () => {
     checkBulk(checks, other, flags, daemon.flagsFile, otherContext, 'bulk request for another context with the first ETag');
 
     // A reload: string-static's defaultVariant changes, added-flag appears.
-    const changed = clone(flags);
-    changed.flags['string-static'].defaultVariant = 'blue';
-    changed.flags['added-flag'] = {
-      state: 'ENABLED',
-      variants: { alpha: 'alpha', beta: 'beta' },
-      defaultVariant: 'beta',
-      targeting: { if: [{ ends_with: [{ var: 'email' }, '@example.com'] }, 'alpha', null] },
-    };
+    const changed = common.reloadedFlags(flags);
     const generation = await daemon.reload(changed);
     console.log(`published generation ${generation} after SIGHUP`);
     const reloaded = await api.postBulkEvaluateFlags({ context }, { headers: { 'If-None-Match': etag } });
