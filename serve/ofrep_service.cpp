@@ -2,7 +2,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <optional>
+#include <variant>
+
 #include "eval_command.hpp"
+#include "flag_document.hpp"
 #include "flagd/reader.hpp"
 #include "json_out.hpp"
 #include "json_parse.hpp"
@@ -16,6 +21,8 @@ namespace {
 constexpr std::string_view kSinglePrefix = "/ofrep/v1/evaluate/flags/";
 constexpr std::string_view kBulkPath = "/ofrep/v1/evaluate/flags";
 
+using StaticValues = std::vector<std::pair<std::string, std::string>>;  // --context-value KEY=VALUE
+
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -25,14 +32,36 @@ int hex_digit(char c) {
 
 std::string_view without_query(std::string_view target) { return target.substr(0, target.find('?')); }
 
-std::string error_body(std::string_view key, std::string_view code, std::string_view details) {
-  std::string out = "{\"key\":";
-  append_json_string(out, key);
-  out += ",\"errorCode\":";
+// flagd routes the bulk endpoint with and without a trailing slash.
+bool is_bulk_path(std::string_view path) { return path == kBulkPath || path == kSinglePrefix; }
+
+bool is_blank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+// {"key"?,"errorCode","errorDetails","metadata"?}: no key for the bulk endpoint's own errors,
+// no metadata for a request's (flagd writes the flag's for an evaluation's).
+std::string error_body(const std::string* key, std::string_view code, std::string_view details,
+                       std::string_view metadata_json = {}) {
+  std::string out = "{";
+  if (key) {
+    out += "\"key\":";
+    append_json_string(out, *key);
+    out += ',';
+  }
+  out += "\"errorCode\":";
   append_json_string(out, code);
   out += ",\"errorDetails\":";
   append_json_string(out, details);
+  if (!metadata_json.empty()) {
+    out += ",\"metadata\":";
+    out += metadata_json;
+  }
   out += '}';
+  return out;
+}
+
+std::string metadata_json(const std::vector<MetadataValue>& metadata) {
+  std::string out;
+  cli::append_metadata_json(out, metadata);
   return out;
 }
 
@@ -45,19 +74,48 @@ std::string error_details(std::string_view key, ErrorCode code) {
   }
 }
 
-// One flag's answer as OFREP writes it; `status` set to its HTTP status when evaluated alone.
-std::string answer_body(std::string_view key, const cli::AnyAnswer& a, int& status) {
-  // flagd's OFREP answers a disabled flag as not found: OFREP clients read no other answer as
-  // "use the code default".
-  if (a.error == ErrorCode::None && a.reason == Reason::Disabled) {
-    status = 404;
-    return error_body(key, "FLAG_NOT_FOUND", "flag '" + std::string(key) + "' is disabled");
-  }
-  if (a.error != ErrorCode::None) {
-    status = a.error == ErrorCode::FlagNotFound ? 404 : 400;
-    return error_body(key, to_string(a.error), error_details(key, a.error));
-  }
-  status = 200;
+// A flag's flag set as flagd reads it: the "flagSetId" of its metadata when that is a string.
+std::optional<std::string_view> flag_set_id(const std::vector<MetadataValue>& metadata) {
+  for (const MetadataValue& m : metadata)
+    if (m.key == "flagSetId") {
+      if (const auto* id = std::get_if<std::string>(&m.value)) return *id;
+      return std::nullopt;
+    }
+  return std::nullopt;
+}
+
+// Whether the selector picks the flag of this answer; source selectors are refused before.
+// "flagSetId=" picks the flags with no flag set.
+bool selects(const Selector& selector, const cli::AnyAnswer& a) {
+  if (selector.by != Selector::By::FlagSetId) return true;
+  const auto id = flag_set_id(a.metadata);
+  return selector.value.empty() ? !id : id && *id == selector.value;
+}
+
+// What flagd adds to the metadata of an answer for a selection: the flagSetId selected. (For
+// "flagSetId=" flagd writes the internal id it gives flags without one; nothing is written here.)
+std::string selection_metadata_json(const Selector& selector) {
+  if (selector.by != Selector::By::FlagSetId || selector.value.empty()) return "{}";
+  std::string out = "{\"flagSetId\":";
+  append_json_string(out, selector.value);
+  out += '}';
+  return out;
+}
+
+// Why a selector cannot be served ("" if it can).
+std::string selector_problem(std::string_view text, Selector& selector) {
+  std::string error;
+  const std::optional<Selector> parsed = parse_selector(text, error);
+  if (!parsed) return "invalid selector: " + error;
+  if (parsed->by == Selector::By::Source)
+    return "selecting flags by source is not served over OFREP here (the segment does not record a flag's "
+           "source): select by flagSetId";
+  selector = *parsed;
+  return "";
+}
+
+// The 200 answer of an evaluated flag, as flagd's models.go writes it.
+std::string success_body(std::string_view key, const cli::AnyAnswer& a) {
   std::string out = "{\"key\":";
   append_json_string(out, key);
   // A flag with no default variant that no rule matched has no value of its own: the client
@@ -76,11 +134,127 @@ std::string answer_body(std::string_view key, const cli::AnyAnswer& a, int& stat
   return out;
 }
 
+bool is_disabled(const cli::AnyAnswer& a) { return a.error == ErrorCode::None && a.reason == Reason::Disabled; }
+
+std::string disabled_body(const std::string& key, const cli::AnyAnswer& a) {
+  return error_body(&key, "FLAG_NOT_FOUND", "flag '" + key + "' is disabled", metadata_json(a.metadata));
+}
+
 HttpResponse json_response(int status, std::string body) {
   HttpResponse r;
   r.status = status;
   r.body = std::move(body);
   return r;
+}
+
+// The single-flag endpoint's answer for a flag evaluated under `selector`.
+HttpResponse single_answer(const std::string& key, const cli::AnyAnswer& a, const Selector& selector) {
+  if (a.error == ErrorCode::FlagNotFound || !selects(selector, a))
+    return json_response(404, error_body(&key, "FLAG_NOT_FOUND", error_details(key, ErrorCode::FlagNotFound),
+                                         selection_metadata_json(selector)));
+  // As flagd up to v0.15.7: @openfeature/ofrep-provider 0.1.3 reads a 404 as "use the code
+  // default", and flagd v0.16's 200 without a value as a malformed answer.
+  if (is_disabled(a))
+    return json_response(404, disabled_body(key, a));
+  if (a.error != ErrorCode::None)
+    return json_response(400,
+                         error_body(&key, to_string(a.error), error_details(key, a.error), metadata_json(a.metadata)));
+  return json_response(200, success_body(key, a));
+}
+
+// Appends the bulk endpoint's item for a flag, unless the bulk leaves it out: a flag outside the
+// selection, and one removed since it was listed. A disabled flag is not found, as alone.
+void append_bulk_item(std::string& out, const std::string& key, const cli::AnyAnswer& a, const Selector& selector) {
+  if (a.error == ErrorCode::FlagNotFound || !selects(selector, a)) return;
+  if (out.back() != '[') out += ',';
+  if (is_disabled(a))
+    out += disabled_body(key, a);
+  else if (a.error != ErrorCode::None)
+    out += error_body(&key, to_string(a.error), error_details(key, a.error), metadata_json(a.metadata));
+  else
+    out += success_body(key, a);
+}
+
+// Appends the JSON object the context is read from: the request's members, then the static
+// values, whose keys are left out of the request's (a static value wins, as in flagd).
+void append_merged_context(std::string& out, const simdjson::dom::object* request, const StaticValues& statics) {
+  const auto is_static = [&statics](std::string_view key) {
+    for (const auto& s : statics)
+      if (s.first == key) return true;
+    return false;
+  };
+  out += '{';
+  if (request)
+    for (const auto field : *request) {
+      if (is_static(field.key)) continue;
+      if (out.back() != '{') out += ',';
+      append_json_string(out, field.key);
+      out += ':';
+      out += simdjson::minify(field.value);
+    }
+  for (const auto& [key, value] : statics) {
+    if (out.back() != '{') out += ',';
+    append_json_string(out, key);
+    out += ':';
+    append_json_string(out, value);
+  }
+  out += '}';
+}
+
+// The JSON object the context is read from, as flagd decodes a body {"context": {...}}: a
+// "context" that is missing or not an object, an empty body and a body of null are the empty
+// context. False if the body is neither JSON nor an object or null.
+bool request_context_json(simdjson::dom::parser& parser, std::string_view text, const StaticValues& statics,
+                          std::string& out) {
+  simdjson::dom::element body;
+  simdjson::dom::element context;
+  simdjson::dom::object request_context;
+  bool has_context = false;
+  if (!is_blank(text)) {
+    const std::string padded(text);
+    if (parser.parse(padded).get(body) || !(body.is_object() || body.is_null())) return false;
+    has_context = body.is_object() && !body["context"].get(context) && !context.get_object().get(request_context);
+  }
+  if (has_context && statics.empty())
+    out = simdjson::minify(context);
+  else
+    append_merged_context(out, has_context ? &request_context : nullptr, statics);
+  return true;
+}
+
+// The bulk endpoint's answer: every flag of the image the selector picks, with an ETag of the
+// answer (304 to an If-None-Match that names it).
+HttpResponse bulk_answer(const Reader& reader, cli::RequestEvaluator& evaluator, const Context& context,
+                         const Selector& selector, std::string_view if_none_match) {
+  std::string body = "{\"flags\":[";
+  for (const FlagSummary& flag : reader.list())
+    append_bulk_item(body, flag.key, evaluator.evaluate_any(flag.key, context), selector);
+  body += "],\"metadata\":";
+  body += selection_metadata_json(selector);
+  body += '}';
+  Sha256 digest;
+  digest.update(body);
+  HttpResponse r;
+  r.etag = "\"" + to_hex(digest.finish()) + "\"";
+  if (!if_none_match.empty() && if_none_match_names(if_none_match, r.etag)) {
+    r.status = 304;
+    return r;
+  }
+  r.body = std::move(body);
+  return r;
+}
+
+// The last value of each key, in the order the keys first appear.
+StaticValues last_of_each_key(StaticValues pairs) {
+  StaticValues out;
+  for (auto& [key, value] : pairs) {
+    auto same = std::find_if(out.begin(), out.end(), [&key](const auto& p) { return p.first == key; });
+    if (same != out.end())
+      same->second = std::move(value);
+    else
+      out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
 }
 
 }  // namespace
@@ -106,6 +280,26 @@ bool single_flag_key(std::string_view target, std::string& key) {
   return true;
 }
 
+bool if_none_match_names(std::string_view field, std::string_view etag) {
+  // The opaque tag: the quoted part, quotes included.
+  const std::string_view wanted = etag.starts_with("W/") ? etag.substr(2) : etag;
+  std::size_t at = 0;
+  while (at < field.size()) {
+    if (field[at] == ' ' || field[at] == '\t' || field[at] == ',') {
+      ++at;
+      continue;
+    }
+    if (field[at] == '*') return true;
+    if (field.substr(at).starts_with("W/")) at += 2;
+    if (at >= field.size() || field[at] != '"') return false;
+    const std::size_t close = field.find('"', at + 1);
+    if (close == std::string_view::npos) return false;
+    if (field.substr(at, close + 1 - at) == wanted) return true;
+    at = close + 1;
+  }
+  return false;
+}
+
 struct OfrepService::Worker {
   explicit Worker(const std::string& segment) : reader(Reader::detached(segment)), evaluator(reader, false) {
     // The daemon's answers, not a developer's: overrides from the environment do not apply here.
@@ -117,7 +311,8 @@ struct OfrepService::Worker {
   simdjson::dom::parser parser;
 };
 
-OfrepService::OfrepService(std::string segment) : segment_(std::move(segment)) {}
+OfrepService::OfrepService(std::string segment, std::vector<std::pair<std::string, std::string>> context_values)
+    : segment_(std::move(segment)), context_values_(last_of_each_key(std::move(context_values))) {}
 OfrepService::~OfrepService() = default;
 
 OfrepService::Worker& OfrepService::worker() {
@@ -127,60 +322,31 @@ OfrepService::Worker& OfrepService::worker() {
   return *w;
 }
 
-HttpResponse OfrepService::handle(const HttpRequest& request) {
+HttpResponse OfrepService::handle(const HttpRequest& request, std::string_view selector_text) {
   const std::string_view path = without_query(request.target);
   std::string key;
   const bool single = single_flag_key(request.target, key);
-  if (!single && path != kBulkPath)
+  if (!single && !is_bulk_path(path))
     return json_response(404, "{\"errorCode\":\"GENERAL\",\"errorDetails\":\"no such endpoint\"}");
   if (request.method != "POST")
     return json_response(405, "{\"errorCode\":\"GENERAL\",\"errorDetails\":\"use POST\"}");
+  const std::string* error_key = single ? &key : nullptr;
   Worker& w = worker();
   if (!w.reader.attached()) w.reader.try_attach();
 
-  // The body: {"context": {...}}; an empty body is an empty context.
-  std::string context_json = "{}";
-  if (!request.body.empty()) {
-    simdjson::dom::element body;
-    simdjson::dom::element context;
-    const std::string padded(request.body);
-    if (w.parser.parse(padded).get(body) || !body.is_object())
-      return json_response(400, error_body(key, "INVALID_CONTEXT", "the request body is not a JSON object"));
-    if (const auto found = body["context"]; !found.get(context)) {
-      if (!context.is_object())
-        return json_response(400, error_body(key, "INVALID_CONTEXT", "\"context\" must be an object"));
-      context_json = simdjson::minify(context);
-    }
-  }
+  std::string context_json;
+  if (!request_context_json(w.parser, request.body, context_values_, context_json))
+    return json_response(400, error_body(error_key, "INVALID_CONTEXT", "the request body is not a JSON object"));
   std::string error;
   if (!w.context.parse(with_integers_as_go_reads_them(context_json), error))
-    return json_response(400, error_body(key, "INVALID_CONTEXT", error));
+    return json_response(400, error_body(error_key, "INVALID_CONTEXT", error));
 
-  if (single) {
-    int status = 200;
-    std::string body = answer_body(key, w.evaluator.evaluate_any(key, w.context.context()), status);
-    return json_response(status, std::move(body));
-  }
+  Selector selector;
+  if (const std::string problem = selector_problem(selector_text, selector); !problem.empty())
+    return json_response(400, error_body(error_key, "GENERAL", problem));
 
-  std::string body = "{\"flags\":[";
-  bool first = true;
-  for (const FlagSummary& flag : w.reader.list()) {
-    if (!first) body += ',';
-    first = false;
-    int status = 200;
-    body += answer_body(flag.key, w.evaluator.evaluate_any(flag.key, w.context.context()), status);
-  }
-  body += "],\"metadata\":{}}";
-  Sha256 digest;
-  digest.update(body);
-  HttpResponse r;
-  r.etag = "\"" + to_hex(digest.finish()) + "\"";
-  if (!request.if_none_match.empty() && request.if_none_match == r.etag) {
-    r.status = 304;
-    return r;
-  }
-  r.body = std::move(body);
-  return r;
+  if (single) return single_answer(key, w.evaluator.evaluate_any(key, w.context.context()), selector);
+  return bulk_answer(w.reader, w.evaluator, w.context.context(), selector, request.if_none_match);
 }
 
 }  // namespace flagd::serve

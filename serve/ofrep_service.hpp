@@ -4,18 +4,47 @@
 //   POST /ofrep/v1/evaluate/flags/{key}  {"context": {...}}
 //     200 {"key","value","variant","reason","metadata"}; a flag answering its code default
 //         (no default variant) without "value" and "variant"
-//     404 {"key","errorCode":"FLAG_NOT_FOUND","errorDetails"}, for a disabled flag too (as flagd)
-//     400 {"key","errorCode":"INVALID_CONTEXT"|"PARSE_ERROR"|"TYPE_MISMATCH"|"GENERAL","errorDetails"}
-//   POST /ofrep/v1/evaluate/flags  {"context": {...}}
-//     200 {"flags":[one item per flag, as above, errors as {"key","errorCode","errorDetails"}],"metadata":{}}
-//         with an ETag (a SHA-256 of the body); If-None-Match with it: 304 and no body
+//     404 {"key","errorCode":"FLAG_NOT_FOUND","errorDetails","metadata"}: a flag the image lacks,
+//         one outside the selected flag set, and a disabled flag (see below)
+//     400 {"key","errorCode":"PARSE_ERROR"|"TYPE_MISMATCH"|"GENERAL","errorDetails","metadata"}
+//     400 {"key","errorCode":"INVALID_CONTEXT"|"GENERAL","errorDetails"}: a body that is not a
+//         JSON object (or null), or a selector that cannot be served; the bulk's without "key"
+//   POST /ofrep/v1/evaluate/flags, or .../flags/  {"context": {...}}
+//     200 {"flags":[one item per flag of the selection, as above, errors as
+//         {"key","errorCode","errorDetails","metadata"}],"metadata":{"flagSetId"?}}, with an ETag
+//         (a SHA-256 of the body); If-None-Match naming it (a list, W/ or not, or *): 304, no body
+//
+// The reference is flagd v0.16.1 (open-feature/flagd, flagd/pkg/service/flag-evaluation/ofrep/
+// handler.go and core/pkg/service/ofrep/models.go at that tag), with one exception:
+//   - Disabled flags are answered as flagd v0.15.7 and earlier did: 404 FLAG_NOT_FOUND (the
+//     bulk lists them so). flagd v0.16.0 (#1968) answers them 200 {"key","reason":
+//     "DISABLED","metadata"}, without a value, and lists them so in the bulk; the newest
+//     @openfeature/ofrep-provider (0.1.3, on ofrep-core 0.1.x) takes a 200 without a value for a
+//     malformed answer, while it reads the 404 as "use the code default".
+// As flagd does:
+//   - The context is the request's "context" with the static values (--context-value KEY=VALUE)
+//     over it: a static value wins over the request's for the same key (flagd's
+//     MergeContextsAndHeaders). A "context" that is missing or not an object (5, null, "x") is
+//     the empty context, as is an empty body or a body of null.
+//   - The flagd-selector header's selector (parse_selector: flagSetId=ID, source=NAME, bare NAME)
+//     restricts the answer to the flags it picks: a flag outside it is FLAG_NOT_FOUND, the bulk
+//     lists only those in it, and the bulk's "metadata" names the selected flagSetId. An unknown
+//     selector key is 400 GENERAL "invalid selector: ...".
+// Unlike flagd:
+//   - A flag's flag set is the "flagSetId" of its metadata as the reader gives it (the file's
+//     merged under the flag's own), but the segment does not record a flag's source: a source
+//     selector (source=NAME, or a bare NAME) is answered 400 GENERAL rather than guessed.
+//   - flagd's OFREP sends no ETag; the bulk ETag here is OFREP's optional caching.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "http_server.hpp"
 
@@ -23,24 +52,33 @@ namespace flagd::serve {
 
 class OfrepService {
  public:
-  explicit OfrepService(std::string segment);
+  // `context_values`: the static context, flagd's --context-value pairs (a later pair for the
+  // same key replaces an earlier one, as flagd's option map does).
+  explicit OfrepService(std::string segment, std::vector<std::pair<std::string, std::string>> context_values = {});
   ~OfrepService();
   OfrepService(const OfrepService&) = delete;
   OfrepService& operator=(const OfrepService&) = delete;
 
-  // Safe to call from several threads at once: each has a reader of its own.
-  HttpResponse handle(const HttpRequest& request);
+  // Safe to call from several threads at once: each has a reader of its own. `selector` is the
+  // request's flagd-selector header ("" if absent).
+  HttpResponse handle(const HttpRequest& request, std::string_view selector = {});
 
  private:
   struct Worker;
   Worker& worker();
 
   const std::string segment_;
+  const std::vector<std::pair<std::string, std::string>> context_values_;  // keys unique
   std::mutex mutex_;
   std::map<std::thread::id, std::unique_ptr<Worker>> workers_;
 };
 
 // The flag key of a single-flag path, percent-decoded; false if `target` is not one.
 bool single_flag_key(std::string_view target, std::string& key);
+
+// Whether an If-None-Match field value names `etag` (quoted, as sent in the ETag header): "*", or
+// a list of entity tags one of which has the same opaque tag, W/ or not (RFC 9110's weak
+// comparison, which 13.1.2 prescribes for If-None-Match). A malformed value names none.
+bool if_none_match_names(std::string_view field, std::string_view etag);
 
 }  // namespace flagd::serve

@@ -5,8 +5,12 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +20,7 @@
 #include "fleet_daemon.hpp"
 #include "http_post.hpp"
 #include "loopback_port.hpp"
+#include "ofrep_service.hpp"
 #include "scratch_directory.hpp"
 #include "sync_document.hpp"
 
@@ -264,21 +269,29 @@ TEST_CASE("OFREP: errors, a disabled flag, and the bulk endpoint's ETag") {
   CHECK(std::string_view(body["key"]) == "max-qtty");
   CHECK(std::string_view(body["errorCode"]) == "FLAG_NOT_FOUND");
 
-  for (const char* bad : {"{", "[1]", R"({"context": 3})"}) {
+  // A body flagd cannot decode into {"context": ...}: not JSON, or JSON but not an object.
+  for (const char* bad : {"{", "[1]", "5", R"("context")"}) {
     INFO(bad);
     flagd::test::HttpAnswer answer = served.ofrep("greeting", bad);
     CHECK(answer.status == 400);
     body = parser.parse(answer.body);
+    CHECK(std::string_view(body["key"]) == "greeting");
+    CHECK(std::string_view(body["errorCode"]) == "INVALID_CONTEXT");
+    answer = served.bulk(bad);
+    CHECK(answer.status == 400);
+    body = parser.parse(answer.body);
+    CHECK(body["key"].error() == simdjson::NO_SUCH_FIELD);  // the bulk's own error names no flag
     CHECK(std::string_view(body["errorCode"]) == "INVALID_CONTEXT");
   }
   CHECK(served.ofrep("greeting", "{}", "GET").status == 405);
   CHECK(http_request("http://127.0.0.1:" + std::to_string(served.ofrep_port) + "/nowhere", "{}").status == 404);
 
-  // A disabled flag is not found, as flagd's OFREP answers it.
+  // A disabled flag is not found, as flagd's OFREP answered it up to v0.15.7.
   flagd::test::HttpAnswer disabled = served.ofrep("retired", "{}");
   CHECK(disabled.status == 404);
   body = parser.parse(disabled.body);
   CHECK(std::string_view(body["errorCode"]) == "FLAG_NOT_FOUND");
+  CHECK(std::string_view(body["metadata"]["flagSetId"]) == "team-a");
 
   // Percent-encoded keys are decoded.
   CHECK(served.ofrep("kill%2Dswitch", "{}").status == 200);
@@ -287,7 +300,13 @@ TEST_CASE("OFREP: errors, a disabled flag, and the bulk endpoint's ETag") {
   REQUIRE(first.status == 200);
   REQUIRE(!first.etag.empty());
   body = parser.parse(first.body);
-  CHECK(simdjson::dom::array(body["flags"]).size() == 7);
+  // Every flag, the disabled one not found.
+  std::vector<std::string_view> keys;
+  for (const simdjson::dom::element item : simdjson::dom::array(body["flags"])) keys.push_back(item["key"]);
+  std::sort(keys.begin(), keys.end());
+  CHECK(keys ==
+        std::vector<std::string_view>{"greeting", "kill-switch", "max-qty", "ratio", "retired", "rollout", "theme"});
+  CHECK(simdjson::minify(body["metadata"]) == "{}");
   CHECK(served.bulk(R"({"context":{"targetingKey":"u1"}})", first.etag).status == 304);
   // Another context, another answer: the ETag is the answer's.
   CHECK(served.bulk(R"({"context":{"email":"a@example.com"}})", first.etag).status == 200);
@@ -296,6 +315,183 @@ TEST_CASE("OFREP: errors, a disabled flag, and the bulk endpoint's ETag") {
   const flagd::test::HttpAnswer after = served.bulk(R"({"context":{"targetingKey":"u1"}})", first.etag);
   CHECK(after.status == 200);
   CHECK(after.etag != first.etag);
+}
+
+TEST_CASE("OFREP: a context that is missing or not an object is the empty context, as flagd reads it") {
+  ServingDaemon served("serve-ofrep-lenient");
+  simdjson::dom::parser parser;
+  // The control: a context that reaches the rule.
+  simdjson::dom::element body = parser.parse(served.ofrep("greeting", R"({"context":{"email":"a@example.com"}})").body);
+  CHECK(std::string_view(body["variant"]) == "yo");
+  for (const char* lenient : {"", " \n", "null", "{}", R"({"context":5})", R"({"context":null})", R"({"context":"x"})",
+                              R"({"context":["email"]})", R"({"email":"a@example.com"})"}) {
+    INFO("body: " << lenient);
+    const flagd::test::HttpAnswer answer = served.ofrep("greeting", lenient);
+    REQUIRE(answer.status == 200);
+    body = parser.parse(answer.body);
+    CHECK(std::string_view(body["variant"]) == "hi");
+    CHECK(std::string_view(body["reason"]) == "DEFAULT");
+    const flagd::test::HttpAnswer bulk = served.bulk(lenient);
+    CHECK(bulk.status == 200);
+  }
+}
+
+TEST_CASE("OFREP: the bulk endpoint with a trailing slash, and If-None-Match with lists, weak tags and *") {
+  using flagd::serve::if_none_match_names;
+  const std::string tag = "\"abc\"";
+  CHECK(if_none_match_names(tag, tag));
+  CHECK(if_none_match_names("W/\"abc\"", tag));
+  CHECK(if_none_match_names("\"x\", \"abc\"", tag));
+  CHECK(if_none_match_names("\"x\",W/\"abc\" ,\"y\"", tag));
+  CHECK(if_none_match_names(" \t\"abc\"", tag));
+  CHECK(if_none_match_names("*", tag));
+  CHECK(if_none_match_names("\"x\", \"a,b\"", "\"a,b\""));  // a comma inside a tag is part of it
+  CHECK_FALSE(if_none_match_names("", tag));
+  CHECK_FALSE(if_none_match_names("\"abcd\"", tag));
+  CHECK_FALSE(if_none_match_names("\"ab\"", tag));
+  CHECK_FALSE(if_none_match_names("W/\"x\", \"y\"", tag));
+  CHECK_FALSE(if_none_match_names("abc", tag));        // not quoted: malformed
+  CHECK_FALSE(if_none_match_names("\"x\", abc", tag));
+  CHECK_FALSE(if_none_match_names("\"x\", \"abc", tag));  // unterminated
+  CHECK_FALSE(if_none_match_names("\"a\", \"b\"", "\"a,b\""));
+
+  ServingDaemon served("serve-ofrep-bulk");
+  const std::string context = R"({"context":{"targetingKey":"u1"}})";
+  const flagd::test::HttpAnswer first = served.bulk(context);
+  REQUIRE(first.status == 200);
+  REQUIRE(!first.etag.empty());
+  // flagd routes /ofrep/v1/evaluate/flags/ to the bulk endpoint too.
+  const flagd::test::HttpAnswer slash =
+      http_request("http://127.0.0.1:" + std::to_string(served.ofrep_port) + "/ofrep/v1/evaluate/flags/", context);
+  CHECK(slash.status == 200);
+  CHECK(slash.body == first.body);
+  CHECK(slash.etag == first.etag);
+
+  CHECK(served.bulk(context, "\"elsewhere\", " + first.etag).status == 304);
+  CHECK(served.bulk(context, "W/" + first.etag).status == 304);
+  CHECK(served.bulk(context, "*").status == 304);
+  const flagd::test::HttpAnswer other = served.bulk(context, "\"elsewhere\", W/\"more\"");
+  CHECK(other.status == 200);
+  CHECK(other.body == first.body);
+}
+
+TEST_CASE("OFREP: --context-value is merged into every context, over the request's own values") {
+  ServingDaemon served("serve-ofrep-static", {"--context-value", "email=nobody@elsewhere.org", "--context-value",
+                                              "email=ops@example.com", "--context-value", "tier=gold"});
+  simdjson::dom::parser parser;
+  // The later --context-value for a key replaces the earlier (flagd reads them into a map).
+  simdjson::dom::element body = parser.parse(served.ofrep("greeting", "{}").body);
+  CHECK(std::string_view(body["value"]) == "hey you");
+  CHECK(std::string_view(body["reason"]) == "TARGETING_MATCH");
+  // The static value wins over the request's for the same key.
+  body = parser.parse(served.ofrep("greeting", R"({"context":{"email":"ann@elsewhere.org"}})").body);
+  CHECK(std::string_view(body["value"]) == "hey you");
+  body = parser.parse(served.ofrep("max-qty", R"({"context":{"tier":"bronze"}})").body);
+  CHECK(std::int64_t(body["value"]) == 1000);
+  // A context that is not an object still gets the static values.
+  body = parser.parse(served.ofrep("max-qty", R"({"context":null})").body);
+  CHECK(std::int64_t(body["value"]) == 1000);
+  // The bulk endpoint evaluates against the same merged context.
+  body = parser.parse(served.bulk(R"({"context":{"email":"ann@elsewhere.org","tier":"bronze"}})").body);
+  int checked = 0;
+  for (const simdjson::dom::element item : simdjson::dom::array(body["flags"])) {
+    const std::string_view key = item["key"];
+    if (key == "greeting") checked += std::string_view(item["value"]) == "hey you";
+    if (key == "max-qty") checked += std::int64_t(item["value"]) == 1000;
+  }
+  CHECK(checked == 2);
+
+  // The request's other keys are kept: the rollout buckets each user as the in-process reader does.
+  flagd::Reader& reader = served.daemon->reader();
+  std::set<bool> buckets;
+  for (const std::string user : {"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"}) {
+    INFO(user);
+    body = parser.parse(served.ofrep("rollout", R"({"context":{"targetingKey":")" + user + R"("}})").body);
+    flagd::Context context;
+    context.set_targeting_key(user).set("email", "ops@example.com").set("tier", "gold");
+    flagd::Evaluation<bool> e;
+    reader.evaluate(reader.resolve("rollout"), context, false, e);
+    CHECK(bool(body["value"]) == e.value);
+    buckets.insert(e.value);
+  }
+  CHECK(buckets.size() == 2);
+}
+
+namespace {
+
+flagd::serve::HttpResponse ask(flagd::serve::OfrepService& service, const std::string& target,
+                               std::string_view selector, std::string_view body = "{}") {
+  const flagd::serve::HttpRequest request{
+      .method = "POST", .target = target, .body = body, .if_none_match = "", .content_type = "application/json"};
+  return service.handle(request, selector);
+}
+
+// The keys of a bulk answer, sorted.
+std::vector<std::string> bulk_keys(simdjson::dom::element body) {
+  std::vector<std::string> keys;
+  for (const simdjson::dom::element item : simdjson::dom::array(body["flags"])) keys.emplace_back(item["key"]);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("OFREP: the flagd-selector's flag set is the flags a request can see") {
+  ServingDaemon served("serve-ofrep-selector");
+  // theme's own flagSetId is another than its file's.
+  served.change(
+      replace(kFlags, R"("metadata": {"owner": "ui"})", R"("metadata": {"owner": "ui", "flagSetId": "team-b"})"));
+  flagd::serve::OfrepService service(served.segment.name);
+  simdjson::dom::parser parser;
+  const std::string greeting = "/ofrep/v1/evaluate/flags/greeting", theme = "/ofrep/v1/evaluate/flags/theme",
+                    bulk = "/ofrep/v1/evaluate/flags";
+
+  // No selector: every flag.
+  CHECK(ask(service, greeting, "").status == 200);
+  CHECK(ask(service, theme, "").status == 200);
+  CHECK(bulk_keys(parser.parse(ask(service, bulk, "").body)).size() == 7);
+
+  flagd::serve::HttpResponse r = ask(service, greeting, "flagSetId=team-a");
+  CHECK(r.status == 200);
+  r = ask(service, theme, "flagSetId=team-a");
+  CHECK(r.status == 404);
+  simdjson::dom::element body = parser.parse(r.body);
+  CHECK(std::string_view(body["errorCode"]) == "FLAG_NOT_FOUND");
+  CHECK(std::string_view(body["metadata"]["flagSetId"]) == "team-a");
+  r = ask(service, bulk, "flagSetId=team-a");
+  REQUIRE(r.status == 200);
+  body = parser.parse(r.body);
+  CHECK(bulk_keys(body) ==
+        std::vector<std::string>{"greeting", "kill-switch", "max-qty", "ratio", "retired", "rollout"});
+  CHECK(simdjson::minify(body["metadata"]) == R"({"flagSetId":"team-a"})");
+
+  r = ask(service, theme, "flagSetId=team-b");
+  REQUIRE(r.status == 200);
+  CHECK(std::string_view(parser.parse(r.body)["metadata"]["flagSetId"]) == "team-b");
+  CHECK(ask(service, greeting, "flagSetId=team-b").status == 404);
+  body = parser.parse(ask(service, bulk, "flagSetId=team-b").body);
+  CHECK(bulk_keys(body) == std::vector<std::string>{"theme"});
+
+  // "flagSetId=": the flags with none, here none of them.
+  body = parser.parse(ask(service, bulk, "flagSetId=").body);
+  CHECK(bulk_keys(body).empty());
+  CHECK(simdjson::minify(body["metadata"]) == "{}");
+
+  // An unknown key is refused as flagd refuses it; a source, which the segment does not record,
+  // is refused rather than guessed.
+  for (const char* refused : {"team=a", "source=flags.json", "flags.json"}) {
+    INFO(refused);
+    r = ask(service, greeting, refused);
+    CHECK(r.status == 400);
+    body = parser.parse(r.body);
+    CHECK(std::string_view(body["key"]) == "greeting");
+    CHECK(std::string_view(body["errorCode"]) == "GENERAL");
+    r = ask(service, bulk, refused);
+    CHECK(r.status == 400);
+    CHECK(std::string_view(parser.parse(r.body)["errorCode"]) == "GENERAL");
+  }
+  const std::string_view details = parser.parse(ask(service, greeting, "team=a").body)["errorDetails"];
+  CHECK(details.starts_with("invalid selector"));
 }
 
 TEST_CASE("serving: publication goes on through a flood of clients and after flagd-serve is killed") {
