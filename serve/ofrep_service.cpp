@@ -163,13 +163,11 @@ HttpResponse single_answer(const std::string& key, const cli::AnyAnswer& a, cons
 }
 
 // Appends the bulk endpoint's item for a flag, unless the bulk leaves it out: a flag outside the
-// selection, and one removed since it was listed. A disabled flag is not found, as alone.
+// selection, a disabled one (as flagd up to v0.15.7), and one removed since it was listed.
 void append_bulk_item(std::string& out, const std::string& key, const cli::AnyAnswer& a, const Selector& selector) {
-  if (a.error == ErrorCode::FlagNotFound || !selects(selector, a)) return;
+  if (a.error == ErrorCode::FlagNotFound || !selects(selector, a) || is_disabled(a)) return;
   if (out.back() != '[') out += ',';
-  if (is_disabled(a))
-    out += disabled_body(key, a);
-  else if (a.error != ErrorCode::None)
+  if (a.error != ErrorCode::None)
     out += error_body(&key, to_string(a.error), error_details(key, a.error), metadata_json(a.metadata));
   else
     out += success_body(key, a);

@@ -10,14 +10,14 @@
 //     400 {"key","errorCode":"INVALID_CONTEXT"|"GENERAL","errorDetails"}: a body that is not a
 //         JSON object (or null), or a selector that cannot be served; the bulk's without "key"
 //   POST /ofrep/v1/evaluate/flags, or .../flags/  {"context": {...}}
-//     200 {"flags":[one item per flag of the selection, as above, errors as
+//     200 {"flags":[one item per enabled flag of the selection, as above, errors as
 //         {"key","errorCode","errorDetails","metadata"}],"metadata":{"flagSetId"?}}, with an ETag
 //         (a SHA-256 of the body); If-None-Match naming it (a list, W/ or not, or *): 304, no body
 //
 // The reference is flagd v0.16.1 (open-feature/flagd, flagd/pkg/service/flag-evaluation/ofrep/
 // handler.go and core/pkg/service/ofrep/models.go at that tag), with one exception:
-//   - Disabled flags are answered as flagd v0.15.7 and earlier did: 404 FLAG_NOT_FOUND (the
-//     bulk lists them so). flagd v0.16.0 (#1968) answers them 200 {"key","reason":
+//   - Disabled flags are answered as flagd v0.15.7 and earlier did: 404 FLAG_NOT_FOUND alone,
+//     left out of the bulk answer. flagd v0.16.0 (#1968) answers them 200 {"key","reason":
 //     "DISABLED","metadata"}, without a value, and lists them so in the bulk; the newest
 //     @openfeature/ofrep-provider (0.1.3, on ofrep-core 0.1.x) takes a 200 without a value for a
 //     malformed answer, while it reads the 404 as "use the code default".
