@@ -1,15 +1,10 @@
 #include "grpc_sync_source.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -19,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "backoff.hpp"
+#include "pem_file.hpp"
 #include "source_thread.hpp"
 #include "flagd/limits.hpp"
 #include "flagd/printable.hpp"
@@ -39,8 +35,6 @@ constexpr int kKeepaliveTimeMs = 330'000;
 constexpr int kKeepaliveTimeoutMs = 20'000;
 // A status message is the server's text: bounded and escaped before it reaches a log.
 constexpr std::size_t kMaxQuotedMessage = 512;
-// CA bundles are a few hundred kilobytes; anything far larger is not one.
-constexpr std::size_t kMaxCaFileBytes = std::size_t{16} << 20;
 
 const char* status_code_name(grpc::StatusCode code) {
   switch (code) {
@@ -89,36 +83,6 @@ std::string quoted_status(const grpc::Status& status) {
 
 int clamped_int(std::int64_t value, std::int64_t low, std::int64_t high) {
   return static_cast<int>(std::clamp(value, low, high));
-}
-
-// The PEM roots in `path`, or "" with `error` set.
-std::string read_ca_file(const std::string& path, std::string& error) {
-  const auto fail = [&](const std::string& why) {
-    error = "cannot use the CA file " + printable(path) + ": " + why;
-    return std::string();
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::strerror(errno));
-  std::string pem;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      const int saved = errno;
-      ::close(fd);
-      return fail(std::strerror(saved));
-    }
-    if (got == 0) break;
-    pem.append(buffer, static_cast<std::size_t>(got));
-    if (pem.size() > kMaxCaFileBytes) {
-      ::close(fd);
-      return fail("larger than " + std::to_string(kMaxCaFileBytes) + " bytes");
-    }
-  }
-  ::close(fd);
-  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) return fail("it holds no PEM certificate");
-  return pem;
 }
 
 class GrpcSyncSource final : public ThreadedSource {
@@ -213,7 +177,7 @@ class GrpcSyncSource final : public ThreadedSource {
     if (!config_.tls) return grpc::InsecureChannelCredentials();
     grpc::SslCredentialsOptions options;
     if (!config_.ca_file.empty()) {
-      options.pem_root_certs = read_ca_file(config_.ca_file, error);
+      options.pem_root_certs = read_pem_file(config_.ca_file, "the CA file", "CERTIFICATE", error);
       if (options.pem_root_certs.empty()) {
         error = "cannot connect to flagd sync at " + target_ + ": " + error;
         return nullptr;
