@@ -54,9 +54,15 @@ std::shared_ptr<const FlagDocument> FlagDocument::parse(std::string text, std::s
     std::string_view value;
     if (!member.value["source"].get_string().get(value)) flag.source = std::string(value);
     if (!member.value["metadata"]["flagSetId"].get_string().get(value)) flag.flag_set_id = std::string(value);
+    document->index_.emplace(std::string(member.key), document->flags_.size() - 1);
   }
   document->text_ = std::move(text);
   return document;
+}
+
+const std::string* FlagDocument::source_of(std::string_view key) const {
+  const auto it = index_.find(key);
+  return it == index_.end() ? nullptr : &flags_[it->second].source;
 }
 
 bool FlagDocument::picks(const Selector& selector, const Flag& flag) const {

@@ -2,6 +2,7 @@
 // part of them a selector picks.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,6 +20,8 @@ namespace flagd::serve {
 struct Selector {
   enum class By : std::uint8_t { All, FlagSetId, Source } by = By::All;
   std::string value;
+
+  auto operator<=>(const Selector&) const = default;
 };
 
 // The selector, or why it is not one (an unknown key).
@@ -32,6 +35,8 @@ class FlagDocument {
   // {"flags":{...}} with the flags `selector` picks: the document as written for all of them.
   std::string payload(const Selector& selector) const;
   const std::string& text() const noexcept { return text_; }
+  // The source of flag `key` as the document names it; null if it has no such flag.
+  const std::string* source_of(std::string_view key) const;
 
  private:
   struct Flag {
@@ -44,6 +49,7 @@ class FlagDocument {
 
   std::string text_;
   std::vector<Flag> flags_;
+  std::map<std::string, std::size_t, std::less<>> index_;  // key: its flag in flags_
   // Payloads of the selectors asked for, made once per document (bounded: see payload()).
   mutable std::mutex cache_mutex_;
   mutable std::map<std::pair<int, std::string>, std::shared_ptr<const std::string>> cache_;

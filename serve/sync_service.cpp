@@ -3,20 +3,27 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 
 #include "flagd/sync/v1/sync.grpc.pb.h"
+#include "pem_file.hpp"
+#include "sync_responses.hpp"
 
 namespace flagd::serve {
 
 namespace v1 = ::flagd::sync::v1;
 
 namespace {
+
+// SyncFlags is served raw: its responses are serialized once per (document, selector) and shared
+// by every stream (sync_responses.hpp). The other two methods are small and typed.
+using Base = v1::FlagSyncService;
+using Service = Base::WithRawCallbackMethod_SyncFlags<
+    Base::WithCallbackMethod_FetchAllFlags<Base::WithCallbackMethod_GetMetadata<Base::Service>>>;
 
 // The selector a call asks for: the "flagd-selector" header first, then the request's field.
 std::string selector_of(const grpc::CallbackServerContext& context, const std::string& field) {
@@ -26,36 +33,49 @@ std::string selector_of(const grpc::CallbackServerContext& context, const std::s
   return field;
 }
 
+bool decode(const grpc::ByteBuffer& raw, v1::SyncFlagsRequest& request) {
+  grpc::ByteBuffer copy(raw);  // shares the bytes; decoding consumes the buffer it is given
+  return grpc::SerializationTraits<v1::SyncFlagsRequest>::Deserialize(&copy, &request).ok();
+}
+
+google::protobuf::Struct struct_of(const std::vector<std::pair<std::string, std::string>>& values) {
+  google::protobuf::Struct out;
+  for (const auto& [key, value] : values) (*out.mutable_fields())[key].set_string_value(value);
+  return out;
+}
+
 // A call refused before it starts: it finishes at once with `status`.
-class RefusedStream final : public grpc::ServerWriteReactor<v1::SyncFlagsResponse> {
+class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
 };
 
-std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 class SyncStream;
 
-struct SyncServer::Impl final : v1::FlagSyncService::CallbackService {
+struct SyncServer::Impl final : Service {
   Impl(SyncServerOptions o, std::function<std::shared_ptr<const FlagDocument>()> c, Log l)
-      : options(std::move(o)), current(std::move(c)), log(std::move(l)) {
-    for (const auto& [key, value] : options.context_values) (*sync_context.mutable_fields())[key].set_string_value(value);
-  }
+      : options(std::move(o)),
+        current(std::move(c)),
+        log(std::move(l)),
+        sync_context(struct_of(options.context_values)),
+        responses(sync_context) {}
 
-  grpc::ServerWriteReactor<v1::SyncFlagsResponse>* SyncFlags(grpc::CallbackServerContext* context,
-                                                             const v1::SyncFlagsRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* SyncFlags(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* FetchAllFlags(grpc::CallbackServerContext* context, const v1::FetchAllFlagsRequest* request,
                                           v1::FetchAllFlagsResponse* response) override;
   grpc::ServerUnaryReactor* GetMetadata(grpc::CallbackServerContext* context, const v1::GetMetadataRequest* request,
                                         v1::GetMetadataResponse* response) override;
+
+  // Under `mutex`: offers `document` to `stream` unless it has had it.
+  void offer_locked(SyncStream& stream, const std::shared_ptr<const FlagDocument>& document);
+  // Under `mutex`: once older documents hold more than options.max_slow_client_bytes, ends the
+  // streams still writing one two or more publications old. One publication behind is a client
+  // still receiving the last change, not a slow one.
+  void cut_off_slow_streams_locked();
 
   void forget(SyncStream* stream) {
     const std::lock_guard lock(mutex);
@@ -66,27 +86,45 @@ struct SyncServer::Impl final : v1::FlagSyncService::CallbackService {
   const SyncServerOptions options;
   const std::function<std::shared_ptr<const FlagDocument>()> current;
   const Log log;
-  google::protobuf::Struct sync_context;
+  const google::protobuf::Struct sync_context;
   std::unique_ptr<grpc::Server> server;
   std::vector<int> ports;
-  mutable std::mutex mutex;  // guards streams and stopping
+  mutable std::mutex mutex;  // guards what follows
   std::condition_variable all_done;
   std::set<SyncStream*> streams;
+  SyncResponses responses;
+  std::shared_ptr<const FlagDocument> newest;  // the last document offered, number `generation`
+  std::uint64_t generation = 0;
   bool stopping = false;
 };
 
 // One SyncFlags stream: at most one write in flight and one document waiting behind it.
-class SyncStream final : public grpc::ServerWriteReactor<v1::SyncFlagsResponse> {
+class SyncStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  SyncStream(SyncServer::Impl& server, Selector selector) : server_(server), selector_(std::move(selector)) {}
+  SyncStream(SyncServer::Impl& server, grpc::CallbackServerContext& context, Selector selector)
+      : server_(server), context_(context), selector_(std::move(selector)) {}
 
-  // Sends `document` when the write in flight (if any) is done; a newer one replaces it.
-  void offer(std::shared_ptr<const FlagDocument> document) {
+  const Selector& selector() const noexcept { return selector_; }
+
+  // Sends `response` (document number `generation`) when the write in flight, if any, is done;
+  // a newer one replaces it. One already offered is not sent again.
+  void offer(grpc::ByteBuffer response, std::uint64_t generation) {
     const std::lock_guard lock(mutex_);
-    if (finishing_) return;
-    waiting_ = std::move(document);
+    if (finishing_ || generation <= offered_) return;
+    offered_ = generation;
+    waiting_ = std::move(response);
+    waiting_generation_ = generation;
     if (!writing_) write_waiting();
   }
+
+  // True while a write of a document older than `generation` has not completed.
+  bool writing_older_than(std::uint64_t generation) {
+    const std::lock_guard lock(mutex_);
+    return writing_ && writing_generation_ < generation;
+  }
+
+  // Cancels the call: its write in flight is dropped, and with it what the transport holds.
+  void cut_off() { context_.TryCancel(); }
 
   // Ends the stream once its write in flight is done.
   void end(const grpc::Status& status) {
@@ -104,6 +142,7 @@ class SyncStream final : public grpc::ServerWriteReactor<v1::SyncFlagsResponse> 
   void OnWriteDone(bool ok) override {
     const std::lock_guard lock(mutex_);
     writing_ = false;
+    writing_response_.Clear();
     if (end_status_) {
       Finish(*end_status_);
       end_status_.reset();
@@ -127,29 +166,60 @@ class SyncStream final : public grpc::ServerWriteReactor<v1::SyncFlagsResponse> 
 
  private:
   void write_waiting() {
-    response_.set_flag_configuration(waiting_->payload(selector_));
-    if (!server_.sync_context.fields().empty()) *response_.mutable_sync_context() = server_.sync_context;
+    writing_response_ = std::move(*waiting_);
+    writing_generation_ = waiting_generation_;
     waiting_.reset();
     writing_ = true;
-    StartWrite(&response_);
+    StartWrite(&writing_response_);
   }
 
   SyncServer::Impl& server_;
+  grpc::CallbackServerContext& context_;
   const Selector selector_;
   std::mutex mutex_;
-  std::shared_ptr<const FlagDocument> waiting_;
-  v1::SyncFlagsResponse response_;  // written; kept until its write is done
+  std::uint64_t offered_ = 0;
+  std::optional<grpc::ByteBuffer> waiting_;
+  std::uint64_t waiting_generation_ = 0;
+  grpc::ByteBuffer writing_response_;  // kept until its write is done
+  std::uint64_t writing_generation_ = 0;
   bool writing_ = false;
   bool finishing_ = false;
   std::optional<grpc::Status> end_status_;  // to finish with once the write in flight is done
 };
 
-grpc::ServerWriteReactor<v1::SyncFlagsResponse>* SyncServer::Impl::SyncFlags(grpc::CallbackServerContext* context,
-                                                                             const v1::SyncFlagsRequest* request) {
+void SyncServer::Impl::offer_locked(SyncStream& stream, const std::shared_ptr<const FlagDocument>& document) {
+  if (document != newest) {
+    newest = document;
+    ++generation;
+  }
+  stream.offer(responses.response(document, stream.selector()), generation);
+}
+
+void SyncServer::Impl::cut_off_slow_streams_locked() {
+  const std::size_t held = responses.held_bytes();
+  const std::size_t older = held - std::min(held, responses.newest_bytes());
+  if (older <= options.max_slow_client_bytes) return;
+  std::size_t cut = 0;
+  for (SyncStream* stream : streams) {
+    if (!stream->writing_older_than(generation - 1)) continue;
+    stream->cut_off();
+    ++cut;
+  }
+  if (cut > 0)
+    log("ended " + std::to_string(cut) + " sync stream(s) still sending a document two or more changes old: " +
+        std::to_string(older) + " bytes of older documents were held for slow clients (limit " +
+        std::to_string(options.max_slow_client_bytes) + "); they reconnect and get the newest");
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* SyncServer::Impl::SyncFlags(grpc::CallbackServerContext* context,
+                                                                        const grpc::ByteBuffer* raw) {
+  v1::SyncFlagsRequest request;
+  if (!decode(*raw, request))
+    return new RefusedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "not a SyncFlagsRequest"));
   std::string error;
-  const std::optional<Selector> selector = parse_selector(selector_of(*context, request->selector()), error);
+  const std::optional<Selector> selector = parse_selector(selector_of(*context, request.selector()), error);
   if (!selector) return new RefusedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, error));
-  auto* stream = new SyncStream(*this, *selector);
+  auto* stream = new SyncStream(*this, *context, *selector);
   {
     const std::lock_guard lock(mutex);
     if (stopping || streams.size() >= options.max_streams) {
@@ -161,9 +231,9 @@ grpc::ServerWriteReactor<v1::SyncFlagsResponse>* SyncServer::Impl::SyncFlags(grp
     // Under the lock publish() takes: a document published meanwhile is offered after this one,
     // never before it.
     streams.insert(stream);
-    if (std::shared_ptr<const FlagDocument> document = current()) stream->offer(std::move(document));
+    if (const std::shared_ptr<const FlagDocument> document = current()) offer_locked(*stream, document);
   }
-  if (!request->provider_id().empty()) log("sync stream from provider \"" + request->provider_id() + "\"");
+  if (!request.provider_id().empty()) log("sync stream from provider \"" + request.provider_id() + "\"");
   return stream;
 }
 
@@ -205,10 +275,14 @@ SyncServer::~SyncServer() { stop(); }
 std::optional<std::string> SyncServer::start() {
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!impl_->options.tls_cert_file.empty()) {
+    std::string error;
     grpc::SslServerCredentialsOptions tls;
-    tls.pem_key_cert_pairs.push_back({read_whole(impl_->options.tls_key_file), read_whole(impl_->options.tls_cert_file)});
-    if (tls.pem_key_cert_pairs.back().private_key.empty() || tls.pem_key_cert_pairs.back().cert_chain.empty())
-      return "cannot read the TLS key " + impl_->options.tls_key_file + " or certificate " + impl_->options.tls_cert_file;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    pair.private_key = read_pem_file(impl_->options.tls_key_file, "the TLS key", "PRIVATE KEY", error);
+    if (pair.private_key.empty()) return error;
+    pair.cert_chain = read_pem_file(impl_->options.tls_cert_file, "the TLS certificate", "CERTIFICATE", error);
+    if (pair.cert_chain.empty()) return error;
+    tls.pem_key_cert_pairs.push_back(std::move(pair));
     credentials = grpc::SslServerCredentials(tls);
   }
   grpc::ServerBuilder builder;
@@ -223,6 +297,11 @@ std::optional<std::string> SyncServer::start() {
   // flagd's providers keep their stream alive with pings; allow them as often as every 10 s.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // The server pings too, so that a client gone without closing its connection (a host that
+  // died, a network cut) does not hold a stream and its document for hours.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
   // The server's memory is bounded whatever its clients do: beyond it, calls are refused.
   grpc::ResourceQuota quota("flagd-serve-sync");
@@ -243,8 +322,11 @@ std::optional<std::string> SyncServer::start() {
 
 void SyncServer::publish(const std::shared_ptr<const FlagDocument>& document) {
   const std::lock_guard lock(impl_->mutex);
-  for (SyncStream* stream : impl_->streams) stream->offer(document);
+  for (SyncStream* stream : impl_->streams) impl_->offer_locked(*stream, document);
+  impl_->cut_off_slow_streams_locked();
 }
+
+std::size_t SyncServer::held_response_bytes() const { return impl_->responses.held_bytes(); }
 
 void SyncServer::stop() {
   if (!impl_->server) return;

@@ -4,11 +4,15 @@
 // "flagd-selector" header first and the request's field after it, as flagd reads it; an unknown
 // selector key is INVALID_ARGUMENT. provider_id is logged, not enforced, as flagd does.
 //
-// A slow client never holds a document back from the others, and never makes the server keep
-// more than the newest for it: each stream has at most one write in flight and one document
-// waiting, which a newer one replaces.
+// A slow client never holds a document back from the others, and costs the server little: each
+// stream has at most one write in flight and one document waiting, which a newer one replaces,
+// and all of them share one serialized copy of each document (sync_responses.hpp). When the
+// older documents that slow clients' writes still hold pass a limit, the streams still writing
+// one two or more changes old are ended (the client reconnects and gets the newest). The server
+// pings idle connections, so a client that vanished without closing its connection is noticed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +30,8 @@ struct SyncServerOptions {
   std::string tls_cert_file, tls_key_file;  // PEM; empty: plaintext
   std::vector<std::pair<std::string, std::string>> context_values;
   std::size_t max_streams = 1024;  // SyncFlags streams open at once; beyond: RESOURCE_EXHAUSTED
+  // Bytes of older documents slow clients' writes may hold before those streams are ended.
+  std::size_t max_slow_client_bytes = std::size_t{128} << 20;
 };
 
 class SyncServer {
@@ -42,6 +48,8 @@ class SyncServer {
   std::optional<std::string> start();
   // Sends `document` to every open stream.
   void publish(const std::shared_ptr<const FlagDocument>& document);
+  // Bytes of serialized SyncFlags responses alive (held by the server, by streams, by gRPC).
+  std::size_t held_response_bytes() const;
   // Ends every stream with UNAVAILABLE (clients reconnect; an OK end would make some stop for
   // good) and stops listening.
   void stop();
