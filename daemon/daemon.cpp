@@ -436,6 +436,7 @@ class Daemon {
         set_text(s.last_error, "");
       });
       write_metrics();
+      write_unwritten_sync_document();
       log::info(job.why + ": unchanged; generation " + std::to_string(served_generation()) + " stays");
       return LoadOutcome::Unchanged;
     }
@@ -613,11 +614,25 @@ class Daemon {
   // reads it on its rename). Its failure is logged; the publication stands.
   void write_sync_document(const FlagSet& flags) {
     if (!options_.serve.serves()) return;
+    unwritten_sync_document_ = sync_document(flags);
+    write_unwritten_sync_document();
+  }
+
+  // The sync document the last publication could not write, tried again at every load: a cause
+  // removed (a full disk, a missing directory) is recovered without waiting for a flag change.
+  void write_unwritten_sync_document() {
+    if (!unwritten_sync_document_) return;
     const ReplacedFile what{"the sync document", "the sync document", "--sync-document",
                             static_cast<mode_t>(options_.access.readable_by_all ? 0644 : 0640), options_.access.group};
     std::string error, warning;
-    if (!replace_file(options_.serve.sync_document, sync_document(flags), what, error, warning))
-      log::error(error + "; sync clients keep the flags before it");
+    if (replace_file(options_.serve.sync_document, *unwritten_sync_document_, what, error, warning)) {
+      if (!sync_document_error_.empty()) log::info("the sync document is written again: sync clients have the flags");
+      unwritten_sync_document_.reset();
+      sync_document_error_.clear();
+    } else if (error != sync_document_error_) {  // logged when it starts or changes, not at each load
+      log::error(error + "; sync clients keep the flags before it (tried again at each reload)");
+      sync_document_error_ = error;
+    }
     if (!warning.empty()) log::warning(warning);
   }
 
@@ -635,6 +650,8 @@ class Daemon {
   bool expiring_known_ = false;         // false while the image is an earlier daemon's
   bool last_reload_ok_ = true;
   std::string metrics_error_;  // the last failure to write the metrics, logged once
+  std::optional<std::string> unwritten_sync_document_;  // the last publication's, until it is written
+  std::string sync_document_error_;                    // the last failure to write it, logged once
 };
 
 // Ends the daemon with `code`. A load still running on the worker is abandoned, not awaited (it

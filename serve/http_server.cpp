@@ -448,7 +448,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     try {
       const HttpRequest view_of_request{view(request.method_string()), view(request.target()), request.body(),
                                         view(request[http::field::if_none_match]),
-                                        view(request[http::field::content_type])};
+                                        view(request[http::field::content_type]), view(request["flagd-selector"])};
       return core_.handler(view_of_request);
     } catch (...) {
       return internal_error();

@@ -26,6 +26,7 @@ struct HttpRequest {
   std::string_view body;
   std::string_view if_none_match;  // the If-None-Match header, "" if absent
   std::string_view content_type;   // "" if absent
+  std::string_view flagd_selector; // the flagd-selector header (which flags), "" if absent
 };
 
 struct HttpResponse {

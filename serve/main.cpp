@@ -142,7 +142,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<flagd::serve::HttpServer> http;
   if (options.ofrep_port) {
     // The static context (--context-value) goes into every OFREP evaluation, as it goes to sync clients.
-    ofrep = std::make_unique<flagd::serve::OfrepService>(options.segment, options.context_values);
+    ofrep = std::make_unique<flagd::serve::OfrepService>(options.segment, options.context_values,
+                                                         [&watcher] { return watcher.current(); });
     flagd::serve::HttpServerOptions h;
     h.bind_address = options.ofrep_bind;
     h.port = *options.ofrep_port;

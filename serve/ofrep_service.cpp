@@ -84,12 +84,29 @@ std::optional<std::string_view> flag_set_id(const std::vector<MetadataValue>& me
   return std::nullopt;
 }
 
-// Whether the selector picks the flag of this answer; source selectors are refused before.
-// "flagSetId=" picks the flags with no flag set.
-bool selects(const Selector& selector, const cli::AnyAnswer& a) {
-  if (selector.by != Selector::By::FlagSetId) return true;
-  const auto id = flag_set_id(a.metadata);
-  return selector.value.empty() ? !id : id && *id == selector.value;
+// A selector and what it is judged by: a flag's flag set by the metadata of its answer (the
+// segment's), a flag's source by the sync document, since the segment records no source.
+struct Selection {
+  Selector selector;
+  std::shared_ptr<const FlagDocument> document;  // null until the daemon has written one
+};
+
+// Whether the selection picks flag `key`, answered `a`. "flagSetId=" picks the flags with no
+// flag set.
+bool selects(const Selection& selection, std::string_view key, const cli::AnyAnswer& a) {
+  const Selector& selector = selection.selector;
+  switch (selector.by) {
+    case Selector::By::All: return true;
+    case Selector::By::FlagSetId: {
+      const auto id = flag_set_id(a.metadata);
+      return selector.value.empty() ? !id : id && *id == selector.value;
+    }
+    case Selector::By::Source: {
+      const std::string* source = selection.document ? selection.document->source_of(key) : nullptr;
+      return source && *source == selector.value;
+    }
+  }
+  return false;
 }
 
 // What flagd adds to the metadata of an answer for a selection: the flagSetId selected. (For
@@ -107,9 +124,6 @@ std::string selector_problem(std::string_view text, Selector& selector) {
   std::string error;
   const std::optional<Selector> parsed = parse_selector(text, error);
   if (!parsed) return "invalid selector: " + error;
-  if (parsed->by == Selector::By::Source)
-    return "selecting flags by source is not served over OFREP here (the segment does not record a flag's "
-           "source): select by flagSetId";
   selector = *parsed;
   return "";
 }
@@ -147,11 +161,11 @@ HttpResponse json_response(int status, std::string body) {
   return r;
 }
 
-// The single-flag endpoint's answer for a flag evaluated under `selector`.
-HttpResponse single_answer(const std::string& key, const cli::AnyAnswer& a, const Selector& selector) {
-  if (a.error == ErrorCode::FlagNotFound || !selects(selector, a))
+// The single-flag endpoint's answer for a flag evaluated under `selection`.
+HttpResponse single_answer(const std::string& key, const cli::AnyAnswer& a, const Selection& selection) {
+  if (a.error == ErrorCode::FlagNotFound || !selects(selection, key, a))
     return json_response(404, error_body(&key, "FLAG_NOT_FOUND", error_details(key, ErrorCode::FlagNotFound),
-                                         selection_metadata_json(selector)));
+                                         selection_metadata_json(selection.selector)));
   // As flagd up to v0.15.7: @openfeature/ofrep-provider 0.1.3 reads a 404 as "use the code
   // default", and flagd v0.16's 200 without a value as a malformed answer.
   if (is_disabled(a))
@@ -164,8 +178,8 @@ HttpResponse single_answer(const std::string& key, const cli::AnyAnswer& a, cons
 
 // Appends the bulk endpoint's item for a flag, unless the bulk leaves it out: a flag outside the
 // selection, a disabled one (as flagd up to v0.15.7), and one removed since it was listed.
-void append_bulk_item(std::string& out, const std::string& key, const cli::AnyAnswer& a, const Selector& selector) {
-  if (a.error == ErrorCode::FlagNotFound || !selects(selector, a) || is_disabled(a)) return;
+void append_bulk_item(std::string& out, const std::string& key, const cli::AnyAnswer& a, const Selection& selection) {
+  if (a.error == ErrorCode::FlagNotFound || !selects(selection, key, a) || is_disabled(a)) return;
   if (out.back() != '[') out += ',';
   if (a.error != ErrorCode::None)
     out += error_body(&key, to_string(a.error), error_details(key, a.error), metadata_json(a.metadata));
@@ -223,12 +237,12 @@ bool request_context_json(simdjson::dom::parser& parser, std::string_view text, 
 // The bulk endpoint's answer: every flag of the image the selector picks, with an ETag of the
 // answer (304 to an If-None-Match that names it).
 HttpResponse bulk_answer(const Reader& reader, cli::RequestEvaluator& evaluator, const Context& context,
-                         const Selector& selector, std::string_view if_none_match) {
+                         const Selection& selection, std::string_view if_none_match) {
   std::string body = "{\"flags\":[";
   for (const FlagSummary& flag : reader.list())
-    append_bulk_item(body, flag.key, evaluator.evaluate_any(flag.key, context), selector);
+    append_bulk_item(body, flag.key, evaluator.evaluate_any(flag.key, context), selection);
   body += "],\"metadata\":";
-  body += selection_metadata_json(selector);
+  body += selection_metadata_json(selection.selector);
   body += '}';
   Sha256 digest;
   digest.update(body);
@@ -309,8 +323,11 @@ struct OfrepService::Worker {
   simdjson::dom::parser parser;
 };
 
-OfrepService::OfrepService(std::string segment, std::vector<std::pair<std::string, std::string>> context_values)
-    : segment_(std::move(segment)), context_values_(last_of_each_key(std::move(context_values))) {}
+OfrepService::OfrepService(std::string segment, std::vector<std::pair<std::string, std::string>> context_values,
+                           std::function<std::shared_ptr<const FlagDocument>()> document)
+    : segment_(std::move(segment)),
+      context_values_(last_of_each_key(std::move(context_values))),
+      document_(std::move(document)) {}
 OfrepService::~OfrepService() = default;
 
 OfrepService::Worker& OfrepService::worker() {
@@ -320,7 +337,7 @@ OfrepService::Worker& OfrepService::worker() {
   return *w;
 }
 
-HttpResponse OfrepService::handle(const HttpRequest& request, std::string_view selector_text) {
+HttpResponse OfrepService::handle(const HttpRequest& request) {
   const std::string_view path = without_query(request.target);
   std::string key;
   const bool single = single_flag_key(request.target, key);
@@ -339,12 +356,13 @@ HttpResponse OfrepService::handle(const HttpRequest& request, std::string_view s
   if (!w.context.parse(with_integers_as_go_reads_them(context_json), error))
     return json_response(400, error_body(error_key, "INVALID_CONTEXT", error));
 
-  Selector selector;
-  if (const std::string problem = selector_problem(selector_text, selector); !problem.empty())
+  Selection selection;
+  if (const std::string problem = selector_problem(request.flagd_selector, selection.selector); !problem.empty())
     return json_response(400, error_body(error_key, "GENERAL", problem));
+  if (selection.selector.by == Selector::By::Source && document_) selection.document = document_();
 
-  if (single) return single_answer(key, w.evaluator.evaluate_any(key, w.context.context()), selector);
-  return bulk_answer(w.reader, w.evaluator, w.context.context(), selector, request.if_none_match);
+  if (single) return single_answer(key, w.evaluator.evaluate_any(key, w.context.context()), selection);
+  return bulk_answer(w.reader, w.evaluator, w.context.context(), selection, request.if_none_match);
 }
 
 }  // namespace flagd::serve

@@ -32,11 +32,12 @@
 //     selector key is 400 GENERAL "invalid selector: ...".
 // Unlike flagd:
 //   - A flag's flag set is the "flagSetId" of its metadata as the reader gives it (the file's
-//     merged under the flag's own), but the segment does not record a flag's source: a source
-//     selector (source=NAME, or a bare NAME) is answered 400 GENERAL rather than guessed.
+//     merged under the flag's own); its source, which the segment does not record, is the one the
+//     sync document names (written by the daemon at the same publication).
 //   - flagd's OFREP sends no ETag; the bulk ETag here is OFREP's optional caching.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "flag_document.hpp"
 #include "http_server.hpp"
 
 namespace flagd::serve {
@@ -53,15 +55,16 @@ namespace flagd::serve {
 class OfrepService {
  public:
   // `context_values`: the static context, flagd's --context-value pairs (a later pair for the
-  // same key replaces an earlier one, as flagd's option map does).
-  explicit OfrepService(std::string segment, std::vector<std::pair<std::string, std::string>> context_values = {});
+  // same key replaces an earlier one, as flagd's option map does). `document` gives the latest
+  // sync document, by which a source selector picks flags (none: a source selector picks none).
+  explicit OfrepService(std::string segment, std::vector<std::pair<std::string, std::string>> context_values = {},
+                        std::function<std::shared_ptr<const FlagDocument>()> document = {});
   ~OfrepService();
   OfrepService(const OfrepService&) = delete;
   OfrepService& operator=(const OfrepService&) = delete;
 
-  // Safe to call from several threads at once: each has a reader of its own. `selector` is the
-  // request's flagd-selector header ("" if absent).
-  HttpResponse handle(const HttpRequest& request, std::string_view selector = {});
+  // Safe to call from several threads at once: each has a reader of its own.
+  HttpResponse handle(const HttpRequest& request);
 
  private:
   struct Worker;
@@ -69,6 +72,7 @@ class OfrepService {
 
   const std::string segment_;
   const std::vector<std::pair<std::string, std::string>> context_values_;  // keys unique
+  const std::function<std::shared_ptr<const FlagDocument>()> document_;
   std::mutex mutex_;
   std::map<std::thread::id, std::unique_ptr<Worker>> workers_;
 };

@@ -420,9 +420,13 @@ namespace {
 
 flagd::serve::HttpResponse ask(flagd::serve::OfrepService& service, const std::string& target,
                                std::string_view selector, std::string_view body = "{}") {
-  const flagd::serve::HttpRequest request{
-      .method = "POST", .target = target, .body = body, .if_none_match = "", .content_type = "application/json"};
-  return service.handle(request, selector);
+  const flagd::serve::HttpRequest request{.method = "POST",
+                                          .target = target,
+                                          .body = body,
+                                          .if_none_match = "",
+                                          .content_type = "application/json",
+                                          .flagd_selector = selector};
+  return service.handle(request);
 }
 
 // The keys of a bulk answer, sorted.
@@ -440,7 +444,12 @@ TEST_CASE("OFREP: the flagd-selector's flag set is the flags a request can see")
   // theme's own flagSetId is another than its file's.
   served.change(
       replace(kFlags, R"("metadata": {"owner": "ui"})", R"("metadata": {"owner": "ui", "flagSetId": "team-b"})"));
-  flagd::serve::OfrepService service(served.segment.name);
+  // Sources are judged by the sync document, as flagd-serve's service judges them.
+  const std::string document_path = served.directory.path() + "/sync.json";
+  flagd::serve::OfrepService service(served.segment.name, {}, [&document_path] {
+    std::string error;
+    return flagd::serve::FlagDocument::parse(flagd::test::read_file(document_path), error);
+  });
   simdjson::dom::parser parser;
   const std::string greeting = "/ofrep/v1/evaluate/flags/greeting", theme = "/ofrep/v1/evaluate/flags/theme",
                     bulk = "/ofrep/v1/evaluate/flags";
@@ -475,21 +484,33 @@ TEST_CASE("OFREP: the flagd-selector's flag set is the flags a request can see")
   CHECK(bulk_keys(body).empty());
   CHECK(simdjson::minify(body["metadata"]) == "{}");
 
-  // An unknown key is refused as flagd refuses it; a source, which the segment does not record,
-  // is refused rather than guessed.
-  for (const char* refused : {"team=a", "source=flags.json", "flags.json"}) {
-    INFO(refused);
-    r = ask(service, greeting, refused);
-    CHECK(r.status == 400);
-    body = parser.parse(r.body);
-    CHECK(std::string_view(body["key"]) == "greeting");
-    CHECK(std::string_view(body["errorCode"]) == "GENERAL");
-    r = ask(service, bulk, refused);
-    CHECK(r.status == 400);
-    CHECK(std::string_view(parser.parse(r.body)["errorCode"]) == "GENERAL");
+  // By source (the path the daemon was given), named or bare: the flags of that file, or none.
+  for (const std::string& source : {"source=" + served.flags_path, served.flags_path}) {
+    INFO(source);
+    CHECK(ask(service, greeting, source).status == 200);
+    CHECK(bulk_keys(parser.parse(ask(service, bulk, source).body)).size() == 6);
   }
-  const std::string_view details = parser.parse(ask(service, greeting, "team=a").body)["errorDetails"];
-  CHECK(details.starts_with("invalid selector"));
+  CHECK(ask(service, greeting, "source=other.json").status == 404);
+  CHECK(bulk_keys(parser.parse(ask(service, bulk, "other.json").body)).empty());
+
+  // An unknown key is refused as flagd refuses it.
+  r = ask(service, greeting, "team=a");
+  CHECK(r.status == 400);
+  body = parser.parse(r.body);
+  CHECK(std::string_view(body["key"]) == "greeting");
+  CHECK(std::string_view(body["errorCode"]) == "GENERAL");
+  CHECK(std::string_view(body["errorDetails"]).starts_with("invalid selector"));
+  r = ask(service, bulk, "team=a");
+  CHECK(r.status == 400);
+  CHECK(std::string_view(parser.parse(r.body)["errorCode"]) == "GENERAL");
+
+  // Over HTTP, the selector is the flagd-selector header.
+  const std::string url = "http://127.0.0.1:" + std::to_string(served.ofrep_port) + "/ofrep/v1/evaluate/flags";
+  CHECK(http_request(url + "/theme", "{}", "", "POST", {"flagd-selector: flagSetId=team-a"}).status == 404);
+  CHECK(http_request(url + "/theme", "{}", "", "POST", {"Flagd-Selector: flagSetId=team-b"}).status == 200);
+  body = parser.parse(http_request(url, "{}", "", "POST", {"flagd-selector: source=other.json"}).body);
+  CHECK(bulk_keys(body).empty());
+  CHECK(http_request(url, "{}", "", "POST", {"flagd-selector: team=a"}).status == 400);
 }
 
 TEST_CASE("serving: publication goes on through a flood of clients and after flagd-serve is killed") {
@@ -545,4 +566,37 @@ TEST_CASE("serving: publication goes on through a flood of clients and after fla
   CHECK(eventually([&] { return follower.reader().get_int(follower.reader().resolve("max-qty"), 0) == 77; }));
   CHECK(served.daemon->log().find("flagd-serve (serving sync and OFREP clients) was killed by signal") !=
         std::string::npos);
+}
+
+TEST_CASE("serving: a sync document that could not be written is written at a later reload") {
+  SegmentFiles segment("serve-rewrite"), follower_segment("serve-rewrite-follower");
+  ScratchDirectory directory("flagd-serve-rewrite"), follower_dir("flagd-serve-rewrite-follower");
+  const std::string flags_path = directory.path() + "/flags.json";
+  write(flags_path, kFlags);
+  // The document's directory does not exist yet: the first write fails, the publication stands.
+  const std::string run_dir = directory.path() + "/run";
+  const std::string document = run_dir + "/sync.json";
+  const std::uint16_t sync_port = flagd::test::free_loopback_port();
+  FleetDaemon daemon(segment.name, FleetPaths{directory.path()}, {"--flags", flags_path},
+                     {"--sync-port", std::to_string(sync_port), "--sync-document", document});
+  REQUIRE(eventually([&] { return daemon.published(); }));
+  CHECK(::access(document.c_str(), F_OK) != 0);
+
+  REQUIRE(::mkdir(run_dir.c_str(), 0755) == 0);
+  const std::uint64_t generation = daemon.generation();
+  ::kill(daemon.pid(), SIGHUP);  // the flags are unchanged: only the document is written
+  REQUIRE(eventually([&] { return ::access(document.c_str(), F_OK) == 0; }));
+  CHECK(daemon.generation() == generation);
+  CHECK(eventually([&] { return daemon.log().find("the sync document is written again") != std::string::npos; }));
+  std::string error;
+  const auto written = flagd::serve::FlagDocument::parse(flagd::test::read_file(document), error);
+  REQUIRE(written);
+  CHECK(written->payload(flagd::serve::Selector{}).find("\"kill-switch\"") != std::string::npos);
+
+  // flagd-serve picked it up: a daemon following its sync port has the flags.
+  FleetDaemon follower(follower_segment.name, FleetPaths{follower_dir.path()},
+                       {"--uri", "grpc://127.0.0.1:" + std::to_string(sync_port)});
+  REQUIRE(eventually([&] { return follower.published(); }));
+  CHECK(follower.reader().list().size() == 7);
+  daemon.stop();
 }

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include <string>
+#include <vector>
 
 namespace flagd::test {
 
@@ -13,8 +14,9 @@ struct HttpAnswer {
   std::string etag;
 };
 
+// `headers_to_add`: more request headers, each "Name: value".
 inline HttpAnswer http_request(const std::string& url, const std::string& body, const std::string& if_none_match = "",
-                               const char* method = "POST") {
+                               const char* method = "POST", const std::vector<std::string>& headers_to_add = {}) {
   HttpAnswer answer;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return answer;
@@ -34,6 +36,7 @@ inline HttpAnswer http_request(const std::string& url, const std::string& body, 
   };
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   if (!if_none_match.empty()) headers = curl_slist_append(headers, ("If-None-Match: " + if_none_match).c_str());
+  for (const std::string& header : headers_to_add) headers = curl_slist_append(headers, header.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
   if (std::string(method) == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
