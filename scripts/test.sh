@@ -18,7 +18,7 @@ build() {
   local targets=()
   while [ "$1" != "--" ]; do targets+=(--target "$1"); shift; done
   shift
-  echo "==> [$name] build"
+  echo "==> [$name] build (at ${SECONDS} s)"
   cmake -S . -B "build/$name" -DFLAGD_WERROR=ON "$@" >/dev/null
   if ! cmake --build "build/$name" -j"$jobs" "${targets[@]}" >"build/$name.log" 2>&1; then
     cat "build/$name.log"
@@ -30,7 +30,7 @@ build() {
 # check NAME CTEST_ARG...
 check() {
   local name=$1; shift
-  echo "==> [$name] tests"
+  echo "==> [$name] tests (at ${SECONDS} s)"
   (cd "build/$name" && ctest --output-on-failure --no-tests=error -j"$jobs" "$@")
 }
 
@@ -71,4 +71,4 @@ TSAN_OPTIONS=halt_on_error=1 check tsan -L concurrency
 
 ./scripts/fuzz.sh "${FLAGD_FUZZ_SECONDS:-60}"
 
-echo "==> all test suites passed"
+echo "==> all test suites passed (in ${SECONDS} s)"
