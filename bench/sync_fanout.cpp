@@ -118,8 +118,12 @@ struct StalledClient {
         grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args));
     context.set_wait_for_ready(true);
     reader = stub->SyncFlags(&context, v1::SyncFlagsRequest());
+    reader->WaitForInitialMetadata();  // sent with the server's first write: the stream is open
   }
-  ~StalledClient() { context.TryCancel(); }
+  ~StalledClient() {
+    context.TryCancel();
+    reader->Finish();
+  }
 };
 
 }  // namespace

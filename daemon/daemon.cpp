@@ -618,8 +618,9 @@ class Daemon {
     write_unwritten_sync_document();
   }
 
-  // The sync document the last publication could not write, tried again at every load: a cause
-  // removed (a full disk, a missing directory) is recovered without waiting for a flag change.
+  // The sync document the last publication could not write, tried again at each load that
+  // publishes or finds the flags unchanged: a cause removed (a full disk, a missing directory) is
+  // recovered without waiting for a flag change.
   void write_unwritten_sync_document() {
     if (!unwritten_sync_document_) return;
     const ReplacedFile what{"the sync document", "the sync document", "--sync-document",
@@ -630,7 +631,7 @@ class Daemon {
       unwritten_sync_document_.reset();
       sync_document_error_.clear();
     } else if (error != sync_document_error_) {  // logged when it starts or changes, not at each load
-      log::error(error + "; sync clients keep the flags before it (tried again at each reload)");
+      log::error(error + "; sync clients keep the flags before it (tried again at the next reload)");
       sync_document_error_ = error;
     }
     if (!warning.empty()) log::warning(warning);

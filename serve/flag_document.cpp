@@ -6,12 +6,6 @@
 
 namespace flagd::serve {
 
-namespace {
-
-constexpr std::size_t kMaxCachedSelectors = 64;
-
-}  // namespace
-
 std::optional<Selector> parse_selector(std::string_view text, std::string& error) {
   Selector s;
   if (text.empty()) return s;
@@ -32,6 +26,15 @@ std::optional<Selector> parse_selector(std::string_view text, std::string& error
     return std::nullopt;
   }
   return s;
+}
+
+bool selector_picks(const Selector& selector, std::optional<std::string_view> flag_set_id, std::string_view source) {
+  switch (selector.by) {
+    case Selector::By::All: return true;
+    case Selector::By::Source: return source == selector.value;
+    case Selector::By::FlagSetId: return selector.value.empty() ? !flag_set_id : flag_set_id == selector.value;
+  }
+  return false;
 }
 
 std::shared_ptr<const FlagDocument> FlagDocument::parse(std::string text, std::string& error) {
@@ -65,16 +68,6 @@ const std::string* FlagDocument::source_of(std::string_view key) const {
   return it == index_.end() ? nullptr : &flags_[it->second].source;
 }
 
-bool FlagDocument::picks(const Selector& selector, const Flag& flag) const {
-  switch (selector.by) {
-    case Selector::By::All: return true;
-    case Selector::By::Source: return flag.source == selector.value;
-    case Selector::By::FlagSetId:
-      return selector.value.empty() ? !flag.flag_set_id.has_value() : flag.flag_set_id == selector.value;
-  }
-  return false;
-}
-
 std::string FlagDocument::payload(const Selector& selector) const {
   if (selector.by == Selector::By::All) return text_;
   const std::pair<int, std::string> key{static_cast<int>(selector.by), selector.value};
@@ -85,7 +78,7 @@ std::string FlagDocument::payload(const Selector& selector) const {
   std::string out = "{\"flags\":{";
   bool first = true;
   for (const Flag& flag : flags_) {
-    if (!picks(selector, flag)) continue;
+    if (!selector_picks(selector, flag.flag_set_id, flag.source)) continue;
     if (!first) out += ',';
     first = false;
     out += flag.key_json;
@@ -94,7 +87,6 @@ std::string FlagDocument::payload(const Selector& selector) const {
   }
   out += "}}";
   const std::lock_guard lock(cache_mutex_);
-  // Clients choose their selectors: past a bound, payloads are made for each, not kept.
   if (cache_.size() < kMaxCachedSelectors) cache_.emplace(key, std::make_shared<const std::string>(out));
   return out;
 }

@@ -27,6 +27,14 @@ struct Selector {
 // The selector, or why it is not one (an unknown key).
 std::optional<Selector> parse_selector(std::string_view text, std::string& error);
 
+// Whether `selector` picks a flag of flag set `flag_set_id` (none: it has no flagSetId) from
+// `source`. The one definition of a selector's meaning: the sync document and OFREP both ask it.
+bool selector_picks(const Selector& selector, std::optional<std::string_view> flag_set_id, std::string_view source);
+
+// Clients choose their selectors: past this many, what a selector picks is made for each call,
+// not kept with the document.
+inline constexpr std::size_t kMaxCachedSelectors = 64;
+
 class FlagDocument {
  public:
   // Parses a document as sync_document() writes it; null and `error` if it is not one.
@@ -45,7 +53,6 @@ class FlagDocument {
     std::string source;
     std::optional<std::string> flag_set_id;
   };
-  bool picks(const Selector& selector, const Flag& flag) const;
 
   std::string text_;
   std::vector<Flag> flags_;

@@ -59,18 +59,21 @@ std::string error_body(const std::string* key, std::string_view code, std::strin
   return out;
 }
 
-std::string metadata_json(const std::vector<MetadataValue>& metadata) {
-  std::string out;
-  cli::append_metadata_json(out, metadata);
-  return out;
+// An evaluation error as flagd's OFREP reports it: FLAG_NOT_FOUND and PARSE_ERROR as they are,
+// any other as GENERAL; flagd's own details.
+std::string_view ofrep_error_code(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::FlagNotFound: return "FLAG_NOT_FOUND";
+    case ErrorCode::ParseError: return "PARSE_ERROR";
+    default: return "GENERAL";
+  }
 }
 
 std::string error_details(std::string_view key, ErrorCode code) {
   switch (code) {
-    case ErrorCode::FlagNotFound: return "flag '" + std::string(key) + "' not found";
-    case ErrorCode::TypeMismatch: return "flag '" + std::string(key) + "' has a variant of a type OFREP cannot carry";
-    case ErrorCode::ParseError: return "flag '" + std::string(key) + "' has a rule that cannot be evaluated";
-    default: return "flag '" + std::string(key) + "' could not be evaluated";
+    case ErrorCode::FlagNotFound: return "flag `" + std::string(key) + "` does not exist";
+    case ErrorCode::ParseError: return "error parsing the flag `" + std::string(key) + "`";
+    default: return "error processing the flag for evaluation";
   }
 }
 
@@ -91,31 +94,34 @@ struct Selection {
   std::shared_ptr<const FlagDocument> document;  // null until the daemon has written one
 };
 
-// Whether the selection picks flag `key`, answered `a`. "flagSetId=" picks the flags with no
-// flag set.
+// Whether the selection picks flag `key`, answered `a`. A source selector picks nothing until
+// there is a document to tell a flag's source.
 bool selects(const Selection& selection, std::string_view key, const cli::AnyAnswer& a) {
-  const Selector& selector = selection.selector;
-  switch (selector.by) {
-    case Selector::By::All: return true;
-    case Selector::By::FlagSetId: {
-      const auto id = flag_set_id(a.metadata);
-      return selector.value.empty() ? !id : id && *id == selector.value;
-    }
-    case Selector::By::Source: {
-      const std::string* source = selection.document ? selection.document->source_of(key) : nullptr;
-      return source && *source == selector.value;
-    }
-  }
-  return false;
+  if (selection.selector.by != Selector::By::Source)
+    return selector_picks(selection.selector, flag_set_id(a.metadata), "");
+  const std::string* source = selection.document ? selection.document->source_of(key) : nullptr;
+  return source && selector_picks(selection.selector, std::nullopt, *source);
 }
 
-// What flagd adds to the metadata of an answer for a selection: the flagSetId selected. (For
-// "flagSetId=" flagd writes the internal id it gives flags without one; nothing is written here.)
-std::string selection_metadata_json(const Selector& selector) {
-  if (selector.by != Selector::By::FlagSetId || selector.value.empty()) return "{}";
-  std::string out = "{\"flagSetId\":";
-  append_json_string(out, selector.value);
-  out += '}';
+// An answer's metadata as flagd writes it: the flag's (none for a flag not found) laid over the
+// selection's, which names the flagSetId or source selected. (For "flagSetId=" flagd writes the
+// internal id it gives flags without one; nothing is written here.)
+std::string metadata_json(const Selector& selector, const std::vector<MetadataValue>& flag = {}) {
+  const char* selected = selector.value.empty()                  ? nullptr
+                         : selector.by == Selector::By::FlagSetId ? "flagSetId"
+                         : selector.by == Selector::By::Source    ? "source"
+                                                                  : nullptr;
+  const bool flag_has_it = selected && std::any_of(flag.begin(), flag.end(), [&](const MetadataValue& m) {
+                             return m.key == selected;
+                           });
+  std::string out;
+  if (!selected || flag_has_it) {
+    cli::append_metadata_json(out, flag);
+    return out;
+  }
+  std::vector<MetadataValue> merged{{selected, selector.value}};
+  merged.insert(merged.end(), flag.begin(), flag.end());
+  cli::append_metadata_json(out, merged);
   return out;
 }
 
@@ -129,7 +135,7 @@ std::string selector_problem(std::string_view text, Selector& selector) {
 }
 
 // The 200 answer of an evaluated flag, as flagd's models.go writes it.
-std::string success_body(std::string_view key, const cli::AnyAnswer& a) {
+std::string success_body(std::string_view key, const cli::AnyAnswer& a, const Selector& selector) {
   std::string out = "{\"key\":";
   append_json_string(out, key);
   // A flag with no default variant that no rule matched has no value of its own: the client
@@ -143,15 +149,20 @@ std::string success_body(std::string_view key, const cli::AnyAnswer& a) {
   out += ",\"reason\":";
   append_json_string(out, to_string(a.reason));
   out += ",\"metadata\":";
-  cli::append_metadata_json(out, a.metadata);
+  out += metadata_json(selector, a.metadata);
   out += '}';
   return out;
 }
 
 bool is_disabled(const cli::AnyAnswer& a) { return a.error == ErrorCode::None && a.reason == Reason::Disabled; }
 
-std::string disabled_body(const std::string& key, const cli::AnyAnswer& a) {
-  return error_body(&key, "FLAG_NOT_FOUND", "flag '" + key + "' is disabled", metadata_json(a.metadata));
+std::string disabled_body(const std::string& key, const cli::AnyAnswer& a, const Selector& selector) {
+  return error_body(&key, "FLAG_NOT_FOUND", "flag `" + key + "` is disabled", metadata_json(selector, a.metadata));
+}
+
+// The answer of an evaluation that failed.
+std::string failed_body(const std::string& key, const cli::AnyAnswer& a, const Selector& selector) {
+  return error_body(&key, ofrep_error_code(a.error), error_details(key, a.error), metadata_json(selector, a.metadata));
 }
 
 HttpResponse json_response(int status, std::string body) {
@@ -163,17 +174,15 @@ HttpResponse json_response(int status, std::string body) {
 
 // The single-flag endpoint's answer for a flag evaluated under `selection`.
 HttpResponse single_answer(const std::string& key, const cli::AnyAnswer& a, const Selection& selection) {
+  const Selector& selector = selection.selector;
   if (a.error == ErrorCode::FlagNotFound || !selects(selection, key, a))
     return json_response(404, error_body(&key, "FLAG_NOT_FOUND", error_details(key, ErrorCode::FlagNotFound),
-                                         selection_metadata_json(selection.selector)));
+                                         metadata_json(selector)));
   // As flagd up to v0.15.7: @openfeature/ofrep-provider 0.1.3 reads a 404 as "use the code
   // default", and flagd v0.16's 200 without a value as a malformed answer.
-  if (is_disabled(a))
-    return json_response(404, disabled_body(key, a));
-  if (a.error != ErrorCode::None)
-    return json_response(400,
-                         error_body(&key, to_string(a.error), error_details(key, a.error), metadata_json(a.metadata)));
-  return json_response(200, success_body(key, a));
+  if (is_disabled(a)) return json_response(404, disabled_body(key, a, selector));
+  if (a.error != ErrorCode::None) return json_response(400, failed_body(key, a, selector));
+  return json_response(200, success_body(key, a, selector));
 }
 
 // Appends the bulk endpoint's item for a flag, unless the bulk leaves it out: a flag outside the
@@ -181,10 +190,7 @@ HttpResponse single_answer(const std::string& key, const cli::AnyAnswer& a, cons
 void append_bulk_item(std::string& out, const std::string& key, const cli::AnyAnswer& a, const Selection& selection) {
   if (a.error == ErrorCode::FlagNotFound || !selects(selection, key, a) || is_disabled(a)) return;
   if (out.back() != '[') out += ',';
-  if (a.error != ErrorCode::None)
-    out += error_body(&key, to_string(a.error), error_details(key, a.error), metadata_json(a.metadata));
-  else
-    out += success_body(key, a);
+  out += a.error != ErrorCode::None ? failed_body(key, a, selection.selector) : success_body(key, a, selection.selector);
 }
 
 // Appends the JSON object the context is read from: the request's members, then the static
@@ -242,7 +248,7 @@ HttpResponse bulk_answer(const Reader& reader, cli::RequestEvaluator& evaluator,
   for (const FlagSummary& flag : reader.list())
     append_bulk_item(body, flag.key, evaluator.evaluate_any(flag.key, context), selection);
   body += "],\"metadata\":";
-  body += selection_metadata_json(selection.selector);
+  body += metadata_json(selection.selector);
   body += '}';
   Sha256 digest;
   digest.update(body);
@@ -254,19 +260,6 @@ HttpResponse bulk_answer(const Reader& reader, cli::RequestEvaluator& evaluator,
   }
   r.body = std::move(body);
   return r;
-}
-
-// The last value of each key, in the order the keys first appear.
-StaticValues last_of_each_key(StaticValues pairs) {
-  StaticValues out;
-  for (auto& [key, value] : pairs) {
-    auto same = std::find_if(out.begin(), out.end(), [&key](const auto& p) { return p.first == key; });
-    if (same != out.end())
-      same->second = std::move(value);
-    else
-      out.emplace_back(std::move(key), std::move(value));
-  }
-  return out;
 }
 
 }  // namespace
@@ -301,7 +294,6 @@ bool if_none_match_names(std::string_view field, std::string_view etag) {
       ++at;
       continue;
     }
-    if (field[at] == '*') return true;
     if (field.substr(at).starts_with("W/")) at += 2;
     if (at >= field.size() || field[at] != '"') return false;
     const std::size_t close = field.find('"', at + 1);
@@ -326,7 +318,7 @@ struct OfrepService::Worker {
 OfrepService::OfrepService(std::string segment, std::vector<std::pair<std::string, std::string>> context_values,
                            std::function<std::shared_ptr<const FlagDocument>()> document)
     : segment_(std::move(segment)),
-      context_values_(last_of_each_key(std::move(context_values))),
+      context_values_(std::move(context_values)),
       document_(std::move(document)) {}
 OfrepService::~OfrepService() = default;
 

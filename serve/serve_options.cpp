@@ -47,6 +47,17 @@ bool whole(const std::string& value, unsigned long long low, unsigned long long 
   return !value.empty() && value[0] != '-' && *end == '\0' && errno == 0 && out >= low && out <= high;
 }
 
+// A key given again replaces its earlier value, as flagd's option map does: every consumer then
+// sees each key once.
+void set_context_value(std::vector<std::pair<std::string, std::string>>& values, std::string key, std::string value) {
+  for (auto& [k, v] : values)
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  values.emplace_back(std::move(key), std::move(value));
+}
+
 }  // namespace
 
 bool parse_serve_option(int argc, char** argv, int& i, ServeOptions& options, std::string& error) {
@@ -83,7 +94,7 @@ bool parse_serve_option(int argc, char** argv, int& i, ServeOptions& options, st
     if (error.empty() && (equals == std::string::npos || equals == 0))
       error = "--context-value takes KEY=VALUE, not \"" + value + "\"";
     else if (error.empty())
-      options.context_values.emplace_back(value.substr(0, equals), value.substr(equals + 1));
+      set_context_value(options.context_values, value.substr(0, equals), value.substr(equals + 1));
   } else if (take("--serve-max-connections")) {
     if (number("--serve-max-connections", 1, 1'000'000)) options.max_connections = n;
   } else if (take("--ofrep-max-body")) {

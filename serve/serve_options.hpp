@@ -24,7 +24,7 @@ struct ServeOptions {
   // TLS for both when given (flagd's --server-cert-path, --server-key-path).
   std::string server_cert_path, server_key_path;
   // flagd's --context-value KEY=VALUE: the static context sync clients are sent.
-  std::vector<std::pair<std::string, std::string>> context_values;
+  std::vector<std::pair<std::string, std::string>> context_values;  // each key once (the last given)
   // Limits.
   std::size_t max_connections = 1024;       // OFREP connections, and sync streams, each
   std::size_t max_request_bytes = 64 * 1024;

@@ -27,16 +27,18 @@ class SyncResponses {
   grpc::ByteBuffer response(const std::shared_ptr<const FlagDocument>& document, const Selector& selector);
 
   // Bytes of every response made and not yet released, wherever its references are.
-  std::size_t held_bytes() const noexcept { return held_->load(std::memory_order_relaxed); }
-  // Bytes of the responses kept for the newest document.
-  std::size_t newest_bytes() const noexcept { return newest_bytes_; }
+  std::size_t held_bytes() const noexcept { return all_->load(std::memory_order_relaxed); }
+  // Of those, the bytes of the newest document's responses.
+  std::size_t newest_bytes() const noexcept { return newest_held_->load(std::memory_order_relaxed); }
+
+  using Counter = std::shared_ptr<std::atomic<std::size_t>>;
 
  private:
   const google::protobuf::Struct sync_context_;
-  const std::shared_ptr<std::atomic<std::size_t>> held_ = std::make_shared<std::atomic<std::size_t>>(0);
+  const Counter all_ = std::make_shared<std::atomic<std::size_t>>(0);
+  Counter newest_held_ = std::make_shared<std::atomic<std::size_t>>(0);  // a new one per document
   std::shared_ptr<const FlagDocument> newest_;
   std::map<Selector, grpc::ByteBuffer> kept_;
-  std::size_t newest_bytes_ = 0;
 };
 
 }  // namespace flagd::serve

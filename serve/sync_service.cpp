@@ -117,14 +117,21 @@ class SyncStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     if (!writing_) write_waiting();
   }
 
-  // True while a write of a document older than `generation` has not completed.
+  // True while a write of a document older than `generation` has not completed, on a stream
+  // not already ending.
   bool writing_older_than(std::uint64_t generation) {
     const std::lock_guard lock(mutex_);
-    return writing_ && writing_generation_ < generation;
+    return writing_ && writing_generation_ < generation && !finishing_ && !cut_;
   }
 
   // Cancels the call: its write in flight is dropped, and with it what the transport holds.
-  void cut_off() { context_.TryCancel(); }
+  void cut_off() {
+    {
+      const std::lock_guard lock(mutex_);
+      cut_ = true;
+    }
+    context_.TryCancel();
+  }
 
   // Ends the stream once its write in flight is done.
   void end(const grpc::Status& status) {
@@ -184,6 +191,7 @@ class SyncStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   std::uint64_t writing_generation_ = 0;
   bool writing_ = false;
   bool finishing_ = false;
+  bool cut_ = false;  // cancelled by cut_off(), its end not yet seen
   std::optional<grpc::Status> end_status_;  // to finish with once the write in flight is done
 };
 
@@ -198,7 +206,7 @@ void SyncServer::Impl::offer_locked(SyncStream& stream, const std::shared_ptr<co
 void SyncServer::Impl::cut_off_slow_streams_locked() {
   const std::size_t held = responses.held_bytes();
   const std::size_t older = held - std::min(held, responses.newest_bytes());
-  if (older <= options.max_slow_client_bytes) return;
+  if (older <= options.max_slow_client_bytes || generation < 2) return;
   std::size_t cut = 0;
   for (SyncStream* stream : streams) {
     if (!stream->writing_older_than(generation - 1)) continue;

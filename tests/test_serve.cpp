@@ -268,6 +268,7 @@ TEST_CASE("OFREP: errors, a disabled flag, and the bulk endpoint's ETag") {
   simdjson::dom::element body = parser.parse(missing.body);
   CHECK(std::string_view(body["key"]) == "max-qtty");
   CHECK(std::string_view(body["errorCode"]) == "FLAG_NOT_FOUND");
+  CHECK(std::string_view(body["errorDetails"]) == "flag `max-qtty` does not exist");  // flagd's words
 
   // A body flagd cannot decode into {"context": ...}: not JSON, or JSON but not an object.
   for (const char* bad : {"{", "[1]", "5", R"("context")"}) {
@@ -335,7 +336,7 @@ TEST_CASE("OFREP: a context that is missing or not an object is the empty contex
   }
 }
 
-TEST_CASE("OFREP: the bulk endpoint with a trailing slash, and If-None-Match with lists, weak tags and *") {
+TEST_CASE("OFREP: the bulk endpoint with a trailing slash, and If-None-Match with lists and weak tags") {
   using flagd::serve::if_none_match_names;
   const std::string tag = "\"abc\"";
   CHECK(if_none_match_names(tag, tag));
@@ -343,7 +344,7 @@ TEST_CASE("OFREP: the bulk endpoint with a trailing slash, and If-None-Match wit
   CHECK(if_none_match_names("\"x\", \"abc\"", tag));
   CHECK(if_none_match_names("\"x\",W/\"abc\" ,\"y\"", tag));
   CHECK(if_none_match_names(" \t\"abc\"", tag));
-  CHECK(if_none_match_names("*", tag));
+  CHECK_FALSE(if_none_match_names("*", tag));  // a POST's 304 says "this answer": * names none
   CHECK(if_none_match_names("\"x\", \"a,b\"", "\"a,b\""));  // a comma inside a tag is part of it
   CHECK_FALSE(if_none_match_names("", tag));
   CHECK_FALSE(if_none_match_names("\"abcd\"", tag));
@@ -368,7 +369,7 @@ TEST_CASE("OFREP: the bulk endpoint with a trailing slash, and If-None-Match wit
 
   CHECK(served.bulk(context, "\"elsewhere\", " + first.etag).status == 304);
   CHECK(served.bulk(context, "W/" + first.etag).status == 304);
-  CHECK(served.bulk(context, "*").status == 304);
+  CHECK(served.bulk(context, "*").status == 200);
   const flagd::test::HttpAnswer other = served.bulk(context, "\"elsewhere\", W/\"more\"");
   CHECK(other.status == 200);
   CHECK(other.body == first.body);
@@ -440,7 +441,11 @@ std::vector<std::string> bulk_keys(simdjson::dom::element body) {
 }  // namespace
 
 TEST_CASE("OFREP: the flagd-selector's flag set is the flags a request can see") {
-  ServingDaemon served("serve-ofrep-selector");
+  // A second source with a flag of its own, in no flag set.
+  ScratchDirectory second_dir("flagd-serve-ofrep-second");
+  const std::string second = second_dir.path() + "/second.json";
+  write(second, R"({"flags":{"extra":{"state":"ENABLED","variants":{"on":true},"defaultVariant":"on"}}})");
+  ServingDaemon served("serve-ofrep-selector", {"--flags", second});
   // theme's own flagSetId is another than its file's.
   served.change(
       replace(kFlags, R"("metadata": {"owner": "ui"})", R"("metadata": {"owner": "ui", "flagSetId": "team-b"})"));
@@ -457,7 +462,7 @@ TEST_CASE("OFREP: the flagd-selector's flag set is the flags a request can see")
   // No selector: every flag.
   CHECK(ask(service, greeting, "").status == 200);
   CHECK(ask(service, theme, "").status == 200);
-  CHECK(bulk_keys(parser.parse(ask(service, bulk, "").body)).size() == 6);
+  CHECK(bulk_keys(parser.parse(ask(service, bulk, "").body)).size() == 7);
 
   flagd::serve::HttpResponse r = ask(service, greeting, "flagSetId=team-a");
   CHECK(r.status == 200);
@@ -479,18 +484,31 @@ TEST_CASE("OFREP: the flagd-selector's flag set is the flags a request can see")
   body = parser.parse(ask(service, bulk, "flagSetId=team-b").body);
   CHECK(bulk_keys(body) == std::vector<std::string>{"theme"});
 
-  // "flagSetId=": the flags with none, here none of them.
+  // "flagSetId=": the flags with none, here the second source's.
   body = parser.parse(ask(service, bulk, "flagSetId=").body);
-  CHECK(bulk_keys(body).empty());
+  CHECK(bulk_keys(body) == std::vector<std::string>{"extra"});
   CHECK(simdjson::minify(body["metadata"]) == "{}");
 
-  // By source (the path the daemon was given), named or bare: the flags of that file, or none.
+  // By source (the path the daemon was given), named or bare: the flags of that file only, and
+  // the source selected in the metadata, under the flag's own.
   for (const std::string& source : {"source=" + served.flags_path, served.flags_path}) {
     INFO(source);
-    CHECK(ask(service, greeting, source).status == 200);
-    CHECK(bulk_keys(parser.parse(ask(service, bulk, source).body)).size() == 6);
+    r = ask(service, greeting, source);
+    CHECK(r.status == 200);
+    CHECK(std::string_view(parser.parse(r.body)["metadata"]["source"]) == served.flags_path);
+    CHECK(ask(service, "/ofrep/v1/evaluate/flags/extra", source).status == 404);
+    body = parser.parse(ask(service, bulk, source).body);
+    CHECK(bulk_keys(body) ==
+          std::vector<std::string>{"greeting", "kill-switch", "max-qty", "ratio", "rollout", "theme"});
+    CHECK(simdjson::minify(body["metadata"]) == R"({"source":")" + served.flags_path + R"("})");
   }
-  CHECK(ask(service, greeting, "source=other.json").status == 404);
+  r = ask(service, "/ofrep/v1/evaluate/flags/extra", "source=" + second);
+  CHECK(r.status == 200);
+  CHECK(std::string_view(parser.parse(r.body)["metadata"]["source"]) == second);
+  CHECK(bulk_keys(parser.parse(ask(service, bulk, second).body)) == std::vector<std::string>{"extra"});
+  r = ask(service, greeting, "source=other.json");
+  CHECK(r.status == 404);
+  CHECK(simdjson::minify(parser.parse(r.body)["metadata"]) == R"({"source":"other.json"})");
   CHECK(bulk_keys(parser.parse(ask(service, bulk, "other.json").body)).empty());
 
   // An unknown key is refused as flagd refuses it.

@@ -13,7 +13,8 @@ namespace flagd {
 
 namespace {
 
-// CA bundles are a few hundred kilobytes; anything far larger is not one.
+// PEM files (CA bundles, certificate chains, keys) are at most a few hundred kilobytes; anything
+// far larger is not one.
 constexpr std::size_t kMaxPemFileBytes = std::size_t{16} << 20;
 
 }  // namespace
