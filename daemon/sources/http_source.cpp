@@ -1,21 +1,17 @@
 #include "http_source.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "backoff.hpp"
+#include "small_file.hpp"
 #include "source_thread.hpp"
 #include "curl_handle.hpp"
 #include "flagd/ascii_case.hpp"
@@ -63,31 +59,10 @@ std::string without_trailing_newline(std::string text) {
 
 // Reads the secret file whole. The error names the file and why, never what it holds.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    error = "cannot read " + path + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = "cannot read " + path + ": " + std::strerror(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > kMaxAuthorizationBytes) {
-      error = path + " is over " + std::to_string(kMaxAuthorizationBytes) + " bytes";
-      ::close(fd);
-      return std::nullopt;
-    }
-  }
-  ::close(fd);
-  return text;
+  std::string text, why;
+  if (read_small_file(path, kMaxAuthorizationBytes, text, why)) return text;
+  error = "cannot read " + path + ": " + why;
+  return std::nullopt;
 }
 
 class HttpSource final : public ThreadedSource {

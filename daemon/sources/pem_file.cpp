@@ -1,13 +1,9 @@
 #include "pem_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstddef>
-#include <cstring>
 
 #include "flagd/printable.hpp"
+#include "small_file.hpp"
 
 namespace flagd {
 
@@ -24,26 +20,8 @@ std::string read_pem_file(const std::string& path, std::string_view noun, std::s
     error = "cannot use " + std::string(noun) + " " + printable(path) + ": " + why;
     return std::string();
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::strerror(errno));
-  std::string pem;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      const int saved = errno;
-      ::close(fd);
-      return fail(std::strerror(saved));
-    }
-    if (got == 0) break;
-    pem.append(buffer, static_cast<std::size_t>(got));
-    if (pem.size() > kMaxPemFileBytes) {
-      ::close(fd);
-      return fail("larger than " + std::to_string(kMaxPemFileBytes) + " bytes");
-    }
-  }
-  ::close(fd);
+  std::string pem, why;
+  if (!read_small_file(path, kMaxPemFileBytes, pem, why)) return fail(why);
   const std::string end_line = std::string(label) + "-----";
   if (pem.find("-----BEGIN ") == std::string::npos || pem.find(end_line) == std::string::npos)
     return fail("it holds no PEM " + std::string(label) + " block");
