@@ -16,6 +16,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "cache_writer.hpp"
@@ -315,6 +316,39 @@ class Daemon {
       s.daemon_running = running ? 1 : 0;
       if (running) s.daemon_started_unix_ns = unix_now_ns();
     });
+    if (running) beat();
+  }
+
+  // The metrics file between loads, so that its heartbeat timestamp moves.
+  void refresh_metrics() { write_metrics(); }
+
+  // What the metrics' info series says of the published flags: their hash, and the distinct
+  // flagSetId and version values of their metadata (a set's, or a flag's own), so that a fleet
+  // can be checked for agreement.
+  void remember_published(const FlagSet& flags) {
+    published_sha256_ = to_hex(flags.sha256);
+    std::set<std::string> ids, versions;
+    for (const FlagDefinition& flag : flags.flags)
+      for (const MetadataItem& item : flag.metadata) {
+        if (item.kind != layout::MetadataKind::String) continue;
+        if (item.key == "flagSetId") ids.insert(item.text);
+        if (item.key == "version") versions.insert(item.text);
+      }
+    const auto joined = [](const std::set<std::string>& values) {
+      std::string out;
+      for (const std::string& v : values) out += (out.empty() ? "" : ",") + v;
+      return out;
+    };
+    published_flag_set_ids_ = joined(ids);
+    published_versions_ = joined(versions);
+  }
+
+  // The heartbeat readers judge the daemon by, from the main thread: it stops when that thread
+  // does, however the rest of the process fares.
+  void beat() {
+    last_beat_unix_ns_ = unix_now_ns();
+    writer().beat(last_beat_unix_ns_, static_cast<std::uint32_t>(options_.heartbeat_ms),
+                  static_cast<std::uint32_t>(::getpid()));
   }
 
   // On the main thread: what the next load judges. Pending documents move into the job. The
@@ -456,6 +490,7 @@ class Daemon {
     }
 
     const FlagSet& flags = job.result.loaded.flags;
+    remember_published(flags);
     write_sync_document(flags);
     writer().update_status([&](layout::DaemonStatus& s) {
       s.published_generation = outcome.generation;
@@ -575,6 +610,10 @@ class Daemon {
     DaemonMetrics m;
     m.segment = options_.segment;
     m.version = FLAGD_VERSION;
+    m.heartbeat_unix_seconds = static_cast<double>(last_beat_unix_ns_) / 1e9;
+    m.image_sha256 = published_sha256_;
+    m.flag_set_ids = published_flag_set_ids_;
+    m.flag_set_versions = published_versions_;
     m.reloads_published = published_;
     m.reloads_rejected = rejected_;
     m.reloads_unchanged = unchanged_;
@@ -651,6 +690,9 @@ class Daemon {
   bool expiring_known_ = false;         // false while the image is an earlier daemon's
   bool last_reload_ok_ = true;
   std::string metrics_error_;  // the last failure to write the metrics, logged once
+  std::uint64_t last_beat_unix_ns_ = 0;
+  // Of the published flags: their sets' flagSetId and version values, for the metrics' info.
+  std::string published_sha256_, published_flag_set_ids_, published_versions_;
   std::optional<std::string> unwritten_sync_document_;  // the last publication's, until it is written
   std::string sync_document_error_;                    // the last failure to write it, logged once
 };
@@ -758,6 +800,10 @@ int run_daemon(const DaemonOptions& options) {
   bool changed = false;  // a change to the files that no load has read yet
   Clock::time_point burst_started{}, reload_due{};
   std::optional<std::string> asked;  // a reload asked for while a load runs: it starts after it
+  // The heartbeat, and the metrics file rewritten between loads, on their periods.
+  const auto heartbeat = std::chrono::milliseconds(options.heartbeat_ms);
+  const auto metrics_interval = std::chrono::seconds(options.metrics_interval_s);
+  Clock::time_point next_beat = Clock::now() + heartbeat, metrics_due = Clock::now() + metrics_interval;
   bool serving = false;              // the start-up load is done (READY sent)
   // The start-up load waits for every remote source's first answer, so that a restarted daemon
   // does not publish its cached copies a moment before the sources' current documents; a source
@@ -789,6 +835,8 @@ int run_daemon(const DaemonOptions& options) {
       const int ms = static_cast<int>(std::clamp<long long>(left, 0, 3'600'000));
       timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
     };
+    wait_until(next_beat);
+    if (!options.metrics_file.empty()) wait_until(metrics_due);
     if (!started) wait_until(daemon.sources_answered() ? Clock::now() : start_due);
     if (started && changed && !worker.busy()) wait_until(reload_due);
     if (serve && !serve->running()) wait_until(serve->restart_due());
@@ -797,6 +845,14 @@ int run_daemon(const DaemonOptions& options) {
       log::error(std::string("waiting for signals failed: ") + std::strerror(errno));
       daemon.mark_running(false);
       return leave(worker, serve, 1);
+    }
+    if (const auto now = Clock::now(); now >= next_beat) {
+      daemon.beat();
+      next_beat = now + heartbeat;
+      if (!options.metrics_file.empty() && now >= metrics_due) {
+        daemon.refresh_metrics();
+        metrics_due = now + metrics_interval;
+      }
     }
 
     if ((fds[0].revents & POLLIN) != 0) {

@@ -30,6 +30,8 @@ struct DaemonOptions {
   std::string metrics_file;                    // node-exporter textfile to write after each load; "" none
   std::string cache_dir;                       // remote sources' last good documents; "" none
   int startup_wait_ms = 5000;                  // longest wait for the remote sources' first answers
+  int heartbeat_ms = 1000;                     // how often the daemon beats in the segment
+  int metrics_interval_s = 15;                 // how often the metrics file is rewritten, loads or not
   serve::ServeOptions serve;                   // sync and OFREP, by flagd-serve, when it serves()
 };
 

@@ -79,9 +79,15 @@ Segment and files:
   --watch-max-wait MS   the longest a reload waits after the first change of a burst, however
                         often the files keep changing (default: 1000; never less than the debounce)
   --metrics-file PATH   write metrics for Prometheus (node-exporter textfile format) to PATH
-                        after every load attempt, by rename: reloads by result, generation,
-                        time of the last published load, flags, expired flags, segment and image
-                        bytes, build info
+                        after every load attempt and every --metrics-interval, by rename:
+                        reloads by result, generation, time of the last published load, flags,
+                        expired flags, segment and image bytes, the heartbeat's time, the
+                        image's SHA-256, flagSetId and version, build info
+  --metrics-interval SECONDS
+                        how often the metrics file is rewritten between loads (default: 15)
+  --heartbeat-interval MS
+                        how often the daemon beats in the segment, which `flagctl status` and
+                        readers' status() judge it alive by (default: 1000)
   --help                this text
   --version             the version
 
@@ -205,6 +211,16 @@ int main(int argc, char** argv) {
     } else if (take("--metrics-file")) {
       if (value.empty()) return usage_error("--metrics-file needs a PATH");
       options.metrics_file = value;
+    } else if (take("--metrics-interval")) {
+      long seconds = 0;
+      if (!parse_whole(value, 1, 86400, seconds))
+        return usage_error("--metrics-interval takes a whole number of seconds from 1 to 86400");
+      options.metrics_interval_s = static_cast<int>(seconds);
+    } else if (take("--heartbeat-interval")) {
+      long ms = 0;
+      if (!parse_whole(value, 10, 60000, ms))
+        return usage_error("--heartbeat-interval takes a whole number of ms from 10 to 60000");
+      options.heartbeat_ms = static_cast<int>(ms);
     } else if (arg == "--watch") {
       options.watch = true;
     } else if (take("--watch-debounce")) {

@@ -92,6 +92,14 @@ std::string metrics_text(const DaemonMetrics& m) {
          std::to_string(m.load_warnings));
   metric(out, "flagd_segment_bytes", "gauge", "Size of the shared-memory segment.", seg, std::to_string(m.segment_bytes));
   metric(out, "flagd_image_bytes", "gauge", "Size of the published image.", seg, std::to_string(m.image_bytes));
+  std::snprintf(seconds, sizeof seconds, "%.3f", m.heartbeat_unix_seconds);
+  metric(out, "flagd_heartbeat_timestamp_seconds", "gauge",
+         "When the daemon last beat (Unix time): a file that stops moving is a daemon gone.", seg, seconds);
+  metric(out, "flagd_image_info", "gauge",
+         "The published flags: their SHA-256, and the flagSetId and version values of their metadata.",
+         seg + ",sha256=\"" + label(m.image_sha256) + "\",flag_set_id=\"" + label(m.flag_set_ids) +
+             "\",version=\"" + label(m.flag_set_versions) + "\"",
+         "1");
   source_metrics(out, seg, m.sources);
   metric(out, "flagd_build_info", "gauge", "The daemon's version.", "version=\"" + label(m.version) + "\"", "1");
   return out;

@@ -1,5 +1,6 @@
 // Metrics for Prometheus, as a node-exporter textfile (--metrics-file): written after every load
-// attempt, to a temporary file renamed over the old one, so the collector never reads half.
+// attempt and on a period (--metrics-interval), to a temporary file renamed over the old one, so
+// the collector never reads half, and a stale file shows in its heartbeat timestamp.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,10 @@ struct DaemonMetrics {
   std::uint64_t load_warnings = 0;
   std::uint64_t segment_bytes = 0;
   std::uint64_t image_bytes = 0;
+  double heartbeat_unix_seconds = 0;  // the daemon's last heartbeat
+  // The published flags: their SHA-256 (hex) and the flagSetId and version values of their
+  // metadata, each list comma-separated.
+  std::string image_sha256, flag_set_ids, flag_set_versions;
   std::vector<SourceMetrics> sources;
 };
 

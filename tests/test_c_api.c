@@ -82,6 +82,9 @@ int main(void) {
   flagd_clear_overrides(flags);
   EXPECT(flagd_get_string(flags, router, NULL, "none", text, sizeof text) == 9 && strcmp(text, "router-v2") == 0);
   EXPECT(flagd_generation(flags) == 1);
+  EXPECT(flagd_wait_for_change(flags, 0, 60000) == 1);  /* already past 0: no wait */
+  EXPECT(flagd_wait_for_change(flags, 1, 10) == 1);     /* nothing publishes: the timeout */
+  EXPECT(flagd_wait_for_change(NULL, 0, 10) == 0);
 
   /* Errors: a bad document, a segment that does not exist, a detached reader's defaults. */
   EXPECT(flagd_local_from_json("{\"flags\": 3}", error, sizeof error) == NULL);

@@ -88,7 +88,8 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
     const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status");
     CHECK(shown.find("last reload:   REJECTED") != std::string::npos);
     CHECK(shown.find("must be an object of variant values") != std::string::npos);
-    CHECK(shown.find("daemon:        running, pid " + std::to_string(daemon.pid)) != std::string::npos);
+    CHECK(shown.find("daemon:        alive, last heartbeat ") != std::string::npos);
+    CHECK(shown.find("pid " + std::to_string(daemon.pid)) != std::string::npos);
     CHECK(read_file(daemon.log).find("reload on SIGHUP rejected; still serving generation 2") != std::string::npos);
 
     // SIGKILL: the segment and its image stay; readers keep evaluating.
@@ -99,7 +100,9 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
     CHECK(reader->get_bool(added_later, true) == false);
     CHECK(reader->status().daemon_running);  // it could not say otherwise
     CHECK(run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status")
-              .find("not running (last pid " + std::to_string(first_pid)) != std::string::npos);
+              .find("NOT RUNNING: last heartbeat ") != std::string::npos);
+    CHECK(run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status")
+              .find("last pid " + std::to_string(first_pid) + ", which did not stop cleanly") != std::string::npos);
 
     // Restart with a fixed file: the generation continues and the attached reader sees it.
     std::ofstream(file) << flags_with("a");
@@ -167,7 +170,8 @@ TEST_CASE("the daemon publishes, reloads, keeps the last good image, survives ki
     const std::string shown = run_capture(std::string(FLAGCTL_BINARY) + " --segment " + segment + " status");
     CHECK(shown.find("last reload:   REJECTED") != std::string::npos);
     CHECK(shown.find(file + ":1:2: error") != std::string::npos);
-    CHECK(shown.find("daemon:        running, pid " + std::to_string(restarted.pid)) != std::string::npos);
+    CHECK(shown.find("daemon:        alive, last heartbeat ") != std::string::npos);
+    CHECK(shown.find("pid " + std::to_string(restarted.pid)) != std::string::npos);
     CHECK(read_file(restarted.log).find("start-up load rejected; still serving generation 1") != std::string::npos);
     const std::string counted = read_file(metrics);
     CHECK(counted.find("flagd_reloads_total{segment=\"" + segment + "\",result=\"rejected\"} 1") != std::string::npos);

@@ -111,13 +111,9 @@ std::string RequestEvaluator::answer(std::string_view request_line) {
   if (request["flag"].get(flag)) return error_line("request needs \"flag\": a string");
   if (request["type"].get(type_name))
     return error_line("request needs \"type\": boolean, string, integer, float or object");
-  Type type;
-  if (type_name == "boolean") type = Type::Boolean;
-  else if (type_name == "string") type = Type::String;
-  else if (type_name == "integer") type = Type::Integer;
-  else if (type_name == "float") type = Type::Float;
-  else if (type_name == "object") type = Type::Object;
-  else return error_line("unknown \"type\" \"" + std::string(type_name) + "\": boolean, string, integer, float or object");
+  const std::optional<Type> type = type_named(type_name);
+  if (!type)
+    return error_line("unknown \"type\" \"" + std::string(type_name) + "\": boolean, string, integer, float or object");
   simdjson::dom::element context;
   std::string context_json = "{}", error;
   if (!request["context"].get(context)) context_json = simdjson::minify(context);
@@ -125,15 +121,34 @@ std::string RequestEvaluator::answer(std::string_view request_line) {
   simdjson::dom::element fallback;
   std::string default_json;
   if (!request["default"].get(fallback)) default_json = simdjson::minify(fallback);
-  return evaluate(flag, type, default_json, context_.context());
+  return evaluate(flag, *type, default_json, context_.context());
 }
 
-std::string RequestEvaluator::get(std::string_view flag, std::string_view context_json) {
+GetAnswer RequestEvaluator::get(std::string_view flag, std::string_view type_name, std::string_view context_json) {
+  GetAnswer out;
+  const std::optional<Type> type = type_named(type_name);
+  if (!type_name.empty() && !type) {
+    out.usage_error = "unknown --type '" + std::string(type_name) + "': boolean, string, integer, float or object";
+    return out;
+  }
   std::string error;
-  if (!context_.parse(context_json.empty() ? std::string_view("{}") : context_json, error))
-    return error_line("--context: " + error);
-  const AnyAnswer a = evaluate_any(flag, context_.context());
-  return result_line(a.value_json, a.variant ? &*a.variant : nullptr, a.reason, a.error, a.metadata);
+  if (!context_.parse(context_json.empty() ? std::string_view("{}") : context_json, error)) {
+    out.usage_error = "--context: " + error;
+    return out;
+  }
+  const AnyAnswer a = type ? evaluate_typed(flag, *type, "", context_.context()) : evaluate_any(flag, context_.context());
+  out.line = result_line(a.value_json, a.variant ? &*a.variant : nullptr, a.reason, a.error, a.metadata);
+  out.error = a.error;
+  return out;
+}
+
+std::optional<RequestEvaluator::Type> RequestEvaluator::type_named(std::string_view name) {
+  if (name == "boolean") return Type::Boolean;
+  if (name == "string") return Type::String;
+  if (name == "integer") return Type::Integer;
+  if (name == "float") return Type::Float;
+  if (name == "object") return Type::Object;
+  return std::nullopt;
 }
 
 AnyAnswer RequestEvaluator::evaluate_any(std::string_view flag, const Context& context) {

@@ -23,6 +23,13 @@ struct AnyAnswer {
   std::vector<MetadataValue> metadata;
 };
 
+// What `flagctl get` prints, and what its exit status says.
+struct GetAnswer {
+  std::string line;         // the result line, as `flagctl eval` writes one
+  ErrorCode error = ErrorCode::None;
+  std::string usage_error;  // a type or context that is not one: nothing was evaluated
+};
+
 class RequestEvaluator {
  public:
   // `remember_unknown`: keep a handle for a key the image does not have, which finds the flag
@@ -34,16 +41,18 @@ class RequestEvaluator {
   // Answers one request line {"flag","type","context","default"} with one result line.
   std::string answer(std::string_view request_line);
 
-  // Evaluates `flag` as the type of its variants (of the variant chosen, when they are of several
-  // types), with that type's zero value as the default.
-  // `context_json` is the evaluation context (an object) or empty.
-  std::string get(std::string_view flag, std::string_view context_json);
+  // Evaluates `flag` as `type_name` (boolean, string, integer, float, object) or, when it is
+  // empty, as the type of its variants (of the variant chosen, when they are of several types),
+  // with that type's zero value as the default. `context_json` is the evaluation context (an
+  // object) or empty.
+  GetAnswer get(std::string_view flag, std::string_view type_name, std::string_view context_json);
 
   // The same as an answer, in `context`.
   AnyAnswer evaluate_any(std::string_view flag, const Context& context);
 
  private:
   enum class Type { Boolean, String, Integer, Float, Object };
+  static std::optional<Type> type_named(std::string_view name);
   Handle handle(std::string_view flag);
   std::string evaluate(std::string_view flag, Type type, std::string_view default_json, const Context& context);
   AnyAnswer evaluate_typed(std::string_view flag, Type type, std::string_view default_json, const Context& context);

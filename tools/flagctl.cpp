@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -13,10 +14,12 @@
 #include <vector>
 
 #include "eval_command.hpp"
+#include "status_command.hpp"
 #include "expired_command.hpp"
 #include "watch_command.hpp"
 #include "flag_loader.hpp"
 #include "flagd/reader.hpp"
+#include "json_value.hpp"
 #include "flagd/wall_clock.hpp"
 #include "image_builder.hpp"
 #include "flagd/printable.hpp"
@@ -26,7 +29,7 @@
 
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: flagctl [--segment NAME] COMMAND [ARGS]
+constexpr std::string_view kUsage = R"(usage: flagctl [--segment NAME] [--json] COMMAND [ARGS]
 
 Commands:
   validate FILE...                 check flag files; prints OK, or every error (exit 1)
@@ -34,13 +37,19 @@ Commands:
                                    flags past their metadata "expires" (ISO-8601 date or
                                    date-time), with their owner; --within also lists those
                                    expiring in DAYS days; exit 1 if any has expired (a CI check)
-  status                           the segment's generation, sources, last reload, daemon liveness
-  list                             the flags of the published image
+  status [--json]                  the segment's generation, sources, last reload, and whether
+                                   the daemon is alive (its heartbeat's age); exit 4 if it is not
+  list [--json]                    the flags of the published image
   watch [--count N] [--interval MS]
                                    print each publication and the flags it changed (~), added
                                    (+) and removed (-); polls the generation every MS (10) ms;
                                    stops after N publications, or on SIGINT/SIGTERM
-  get FLAG [--context JSON]        evaluate FLAG through the reader library, as an application would
+  get FLAG [--type TYPE] [--context JSON]
+                                   evaluate FLAG through the reader library, as an application
+                                   would: as TYPE (boolean, string, integer, float, object) or
+                                   else as the type of its variants; exit 1 if the answer is an
+                                   error (FLAG_NOT_FOUND, TYPE_MISMATCH, ...), 2 for a --context
+                                   that is not a JSON object
   eval --flags FILE [--flags FILE ...]
                                    evaluate without a daemon: reads JSON lines on stdin,
                                    {"flag": KEY, "type": "boolean|string|integer|float|object",
@@ -48,33 +57,24 @@ Commands:
                                    and writes one line per request,
                                    {"value", "variant", "reason", "errorCode", "flagMetadata"}
 
-Options:
-  --segment NAME   the segment to read (default: flagd)
-
-Environment:
-  FLAGD_SEGMENT_OWNER  the user (name or uid) who must own the segment (default: flagd, or the
-                       user running flagctl; root always)
+Options (before or after the command):
+  --segment NAME   the segment to read (default: $FLAGD_SEGMENT, else flagd)
+  --json           status and list as one JSON object
   --help, --version
 
-Exit codes: 0 success; 1 invalid files, missing segment, failed command, or (expired) a flag
-past its date; 2 bad command line; 3 (expired) files that do not load.
+Environment:
+  FLAGD_SEGMENT        the segment to read when --segment is not given
+  FLAGD_SEGMENT_OWNER  the user (name or uid) who must own the segment (default: flagd, or the
+                       user running flagctl; root always)
+
+Exit codes: 0 success; 1 invalid files, missing segment, failed command, (get) an error answer,
+or (expired) a flag past its date; 2 bad command line; 3 (expired) files that do not load;
+4 (status) no daemon alive.
 )";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "flagctl: %s\n(see flagctl --help)\n", message.c_str());
   return 2;
-}
-
-std::string format_time(std::uint64_t unix_ns) {
-  if (unix_ns == 0) return "never";
-  const auto seconds = static_cast<std::time_t>(unix_ns / 1'000'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03uZ", static_cast<unsigned>((unix_ns / 1'000'000) % 1000));
-  return std::string(text) + millis;
 }
 
 std::optional<flagd::Reader> attach_or_report(const std::string& segment) {
@@ -99,59 +99,10 @@ int validate(const std::vector<std::string>& files) {
   return 0;
 }
 
-int status(const std::string& segment) {
-  auto reader = attach_or_report(segment);
-  if (!reader) return 1;
-  const flagd::SegmentStatus s = reader->status();
-  // attach checked who owns the file; the daemon is judged by that user's evidence alone.
-  const std::optional<pid_t> holder = flagd::SegmentLock::serving_daemon(segment, s.owner_uid, s.daemon_pid, s.daemon_running);
-  std::printf("segment:       %s (layout %u, %llu bytes, two slots of %llu bytes)\n", segment.c_str(),
-              s.layout_version, static_cast<unsigned long long>(s.segment_bytes),
-              static_cast<unsigned long long>(s.slot_bytes));
-  std::printf("generation:    %llu, published %s\n", static_cast<unsigned long long>(s.image_generation),
-              format_time(s.image_published_unix_ns).c_str());
-  std::printf("image:         %u flags, %llu bytes, sha256 %s\n", s.image_flag_count,
-              static_cast<unsigned long long>(s.image_bytes), s.image_sha256.c_str());
-  std::printf("sources:\n");
-  for (const flagd::SourceStatus& source : flagd::decode_source_status(s.sources)) {
-    std::printf("  %s: %s", flagd::printable(source.uri).c_str(), std::string(flagd::source_state_name(source.state)).c_str());
-    if (!source.version.empty()) std::printf(", version %s", flagd::printable(source.version).c_str());
-    std::printf(", %llu bytes", static_cast<unsigned long long>(source.bytes));
-    if (source.fetch_latency_us != 0)
-      std::printf(", fetched in %.1f ms", static_cast<double>(source.fetch_latency_us) / 1000.0);
-    std::printf("\n    sha256 %s\n    last success %s, last attempt %s\n", source.sha256.empty() ? "-" : source.sha256.c_str(),
-                format_time(source.last_success_unix_ns).c_str(), format_time(source.last_attempt_unix_ns).c_str());
-    if (!source.error.empty()) std::printf("    error: %s\n", flagd::printable(source.error).c_str());
-  }
-  if (holder) {
-    std::printf("daemon:        running, pid %d, since %s\n", static_cast<int>(*holder),
-                format_time(s.daemon_started_unix_ns).c_str());
-  } else {
-    std::printf("daemon:        not running (last pid %u%s)\n", s.daemon_pid,
-                s.daemon_running ? ", which did not stop cleanly" : ", stopped cleanly");
-  }
-  std::printf("reloads:       %llu published, %llu rejected\n",
-              static_cast<unsigned long long>(s.reloads_ok), static_cast<unsigned long long>(s.reloads_failed));
-  std::printf("last reload:   %s at %s\n", s.last_reload_ok ? "published" : "REJECTED",
-              format_time(s.last_reload_unix_ns).c_str());
-  std::printf("expired flags: %u%s\n", s.expired_flags,
-              s.expired_flags != 0 ? " (still served; flagctl expired FILE... lists them)" : "");
-  std::printf("load warnings: %u\n", s.load_warnings);
-  if (s.load_warnings != 0)
-    std::printf("  first:       %s%s\n", flagd::printable(s.first_warning).c_str(),
-                s.load_warnings > 1 ? " (flagctl validate FILE... lists them all)" : "");
-  if (!s.last_error.empty()) {
-    // One diagnostic a line, each escaped within its line.
-    std::printf("last error:\n");
-    for (std::size_t at = 0; at < s.last_error.size();) {
-      const std::size_t end = std::min(s.last_error.find('\n', at), s.last_error.size());
-      std::printf("%s\n", flagd::printable(std::string_view(s.last_error).substr(at, end - at)).c_str());
-      at = end + 1;
-    }
-  }
-  if (s.superseded)
-    std::printf("superseded:    this segment was replaced and the new one could not be followed\n");
-  return 0;
+std::string fingerprint_hex(std::uint64_t fingerprint) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(fingerprint));
+  return text;
 }
 
 const char* kind_name(flagd::layout::ValueKind kind) {
@@ -166,11 +117,36 @@ const char* kind_name(flagd::layout::ValueKind kind) {
   return "?";
 }
 
-int list(const std::string& segment) {
+int list(const std::string& segment, bool json) {
   auto reader = attach_or_report(segment);
   if (!reader) return 1;
-  std::printf("# generation %llu\n", static_cast<unsigned long long>(reader->generation()));
-  for (const auto& flag : reader->list()) {
+  const flagd::FlagListing listing = reader->listing();
+  if (json) {
+    // {"generation":N,"flags":[{"key","kind","state","defaultVariant","variants","fingerprint"}]}
+    std::string out = "{\"generation\":" + std::to_string(listing.generation) + ",\"flags\":[";
+    for (const auto& flag : listing.flags) {
+      if (out.back() != '[') out += ',';
+      out += "{\"key\":";
+      flagd::append_json_string(out, flag.key);
+      out += ",\"kind\":";
+      flagd::append_json_string(out, kind_name(flag.kind));
+      out += flag.state == flagd::layout::FlagState::Enabled ? ",\"state\":\"ENABLED\"" : ",\"state\":\"DISABLED\"";
+      out += ",\"defaultVariant\":";
+      if (flag.default_variant) flagd::append_json_string(out, *flag.default_variant);
+      else out += "null";
+      out += ",\"variants\":[";
+      for (const auto& v : flag.variants) {
+        if (out.back() != '[') out += ',';
+        flagd::append_json_string(out, v);
+      }
+      out += "],\"fingerprint\":\"" + fingerprint_hex(flag.fingerprint) + "\"}";
+    }
+    out += "]}";
+    std::printf("%s\n", out.c_str());
+    return 0;
+  }
+  std::printf("# generation %llu\n", static_cast<unsigned long long>(listing.generation));
+  for (const auto& flag : listing.flags) {
     std::string variants;
     for (const auto& v : flag.variants) variants += (variants.empty() ? "" : ",") + flagd::printable(v);
     std::printf("%s\t%s\t%s\tdefault=%s\tvariants=%s\n", flagd::printable(flag.key).c_str(), kind_name(flag.kind),
@@ -180,23 +156,29 @@ int list(const std::string& segment) {
   return 0;
 }
 
+// Prints the answer line; exit 0 when the flag answered, 1 when the evaluation failed
+// (FLAG_NOT_FOUND, TYPE_MISMATCH, ...: the line says which), 2 for a bad --type or --context.
 int get(const std::string& segment, const std::vector<std::string>& args) {
-  std::string flag, context;
+  std::string flag, context, type;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--context" && i + 1 < args.size()) {
       context = args[++i];
+    } else if (args[i] == "--type" && i + 1 < args.size()) {
+      type = args[++i];
     } else if (flag.empty() && args[i].rfind("--", 0) != 0) {
       flag = args[i];
     } else {
-      return usage_error("get takes FLAG [--context JSON], not '" + args[i] + "'");
+      return usage_error("get takes FLAG [--type TYPE] [--context JSON], not '" + args[i] + "'");
     }
   }
   if (flag.empty()) return usage_error("get needs a FLAG");
   auto reader = attach_or_report(segment);
   if (!reader) return 1;
   flagd::cli::RequestEvaluator evaluator(*reader);
-  std::printf("%s\n", evaluator.get(flag, context).c_str());
-  return 0;
+  const flagd::cli::GetAnswer answer = evaluator.get(flag, type, context);
+  if (!answer.usage_error.empty()) return usage_error(answer.usage_error);
+  std::printf("%s\n", answer.line.c_str());
+  return answer.error == flagd::ErrorCode::None ? 0 : 1;
 }
 
 int eval(const std::vector<std::string>& args) {
@@ -243,41 +225,77 @@ int eval(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Options every command takes, before or after it: what they set, the rest of the words.
+struct CommonOptions {
+  std::string segment;
+  bool json = false;
+  bool help = false;
+  bool version = false;
+  std::string error;
+  std::vector<std::string> words;  // the command and its own arguments, in order
+};
+
+CommonOptions common_options(const std::vector<std::string>& args) {
+  CommonOptions o;
+  // The environment's segment, then the command line's.
+  const char* from_environment = std::getenv("FLAGD_SEGMENT");
+  o.segment = from_environment && *from_environment ? from_environment : std::string(flagd::kDefaultSegmentName);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    // After the command, --help is the command's (watch has its own); before it, flagctl's.
+    if ((a == "--help" || a == "-h") && o.words.empty()) {
+      o.help = true;
+    } else if (a == "--version" && o.words.empty()) {
+      o.version = true;
+    } else if (a == "--segment") {
+      if (i + 1 >= args.size()) o.error = "--segment needs a NAME";
+      else o.segment = args[++i];
+    } else if (a.rfind("--segment=", 0) == 0) {
+      o.segment = a.substr(10);
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (o.words.empty() && a.rfind("--", 0) == 0) {
+      o.error = "unknown option '" + a + "'";
+    } else {
+      o.words.push_back(a);
+    }
+    if (!o.error.empty()) break;
+  }
+  return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string segment(flagd::kDefaultSegmentName);
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::size_t i = 0;
-  for (; i < args.size() && args[i].rfind("--", 0) == 0; ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kUsage.data(), stdout);
-      return 0;
-    }
-    if (args[i] == "--version") {
-      std::printf("flagctl %s (segment layout %u)\n", FLAGD_VERSION, flagd::layout::kLayoutVersion);
-      return 0;
-    }
-    if (args[i] == "--segment" && i + 1 < args.size()) {
-      segment = args[++i];
-    } else if (args[i].rfind("--segment=", 0) == 0) {
-      segment = args[i].substr(10);
-    } else {
-      return usage_error("unknown option '" + args[i] + "'");
-    }
+  const CommonOptions o = common_options(std::vector<std::string>(argv + 1, argv + argc));
+  if (!o.error.empty()) return usage_error(o.error);
+  if (o.help) {
+    std::fputs(kUsage.data(), stdout);
+    return 0;
   }
-  if (i >= args.size()) return usage_error("a COMMAND is required");
-  if (const std::string problem = flagd::segment_name_problem(segment); !problem.empty())
+  if (o.version) {
+    std::printf("flagctl %s (segment layout %u)\n", FLAGD_VERSION, flagd::layout::kLayoutVersion);
+    return 0;
+  }
+  if (o.words.empty()) return usage_error("a COMMAND is required");
+  if (const std::string problem = flagd::segment_name_problem(o.segment); !problem.empty())
     return usage_error(problem);
-  const std::string command = args[i];
-  const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-  if (command == "validate") return validate(rest);
-  if (command == "status") return rest.empty() ? status(segment) : usage_error("status takes no arguments");
-  if (command == "list") return rest.empty() ? list(segment) : usage_error("list takes no arguments");
-  if (command == "get") return get(segment, rest);
-  if (command == "eval") return eval(rest);
-  if (command == "expired") return flagd::cli::expired_command(rest);
-  if (command == "watch") return flagd::cli::watch_command(segment, rest);
+  const std::string& command = o.words.front();
+  const std::vector<std::string> rest(o.words.begin() + 1, o.words.end());
+  const bool asks_help = std::any_of(rest.begin(), rest.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+  if (asks_help && command != "watch") {
+    std::fputs(kUsage.data(), stdout);
+    return 0;
+  }
+  const auto json_not_taken = [&] { return usage_error(command + " has no --json form"); };
+  if (command == "validate") return o.json ? json_not_taken() : validate(rest);
+  if (command == "status")
+    return rest.empty() ? flagd::cli::status_command(o.segment, o.json) : usage_error("status takes no arguments");
+  if (command == "list") return rest.empty() ? list(o.segment, o.json) : usage_error("list takes no arguments");
+  if (command == "get") return o.json ? json_not_taken() : get(o.segment, rest);  // its line is JSON already
+  if (command == "eval") return o.json ? json_not_taken() : eval(rest);
+  if (command == "expired") return o.json ? json_not_taken() : flagd::cli::expired_command(rest);
+  if (command == "watch") return o.json ? json_not_taken() : flagd::cli::watch_command(o.segment, rest);
   if (command == "help") {
     std::fputs(kUsage.data(), stdout);
     return 0;

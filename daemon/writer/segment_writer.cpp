@@ -3,6 +3,7 @@
 #include <cstring>
 #include <new>
 
+#include "flagd/change_signal.hpp"
 #include "flagd/shared_access.hpp"
 
 namespace flagd {
@@ -73,12 +74,21 @@ bool SegmentWriter::publish(std::span<const std::byte> image) noexcept {
   shared::copy_in(base_ + slot_offset, image.data(), image.size());
   end_write(sequence, odd);
   shared::store_release<std::uint64_t>(active, layout::pack_publish_word(target, slot_offset, header.flag_count));
+  change_signal::bump_and_wake(base_);
   return true;
 }
 
 void SegmentWriter::supersede() noexcept {
   std::byte* active = base_ + offsetof(SegmentPrefix, publish);
   shared::store_release<std::uint64_t>(active, layout::supersede_publish_word(shared::load<std::uint64_t>(active)));
+  change_signal::bump_and_wake(base_);  // waiters move to the new segment
+}
+
+void SegmentWriter::beat(std::uint64_t unix_ns, std::uint32_t period_ms, std::uint32_t pid) noexcept {
+  std::byte* line = base_ + offsetof(SegmentPrefix, heartbeat);
+  shared::store<std::uint32_t>(line + offsetof(layout::HeartbeatLine, period_ms), period_ms);
+  shared::store<std::uint32_t>(line + offsetof(layout::HeartbeatLine, daemon_pid), pid);
+  shared::store_release<std::uint64_t>(line + offsetof(layout::HeartbeatLine, beat_unix_ns), unix_ns);
 }
 
 std::uint64_t SegmentWriter::newest_generation() const noexcept {

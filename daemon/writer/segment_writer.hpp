@@ -45,6 +45,9 @@ class SegmentWriter {
   // Nothing is published into a superseded segment.
   void supersede() noexcept;
 
+  // The daemon's heartbeat: alive at `unix_ns`, beating every `period_ms`, as process `pid`.
+  void beat(std::uint64_t unix_ns, std::uint32_t period_ms, std::uint32_t pid) noexcept;
+
   // The generation of the newest complete image in either slot: a restarted daemon continues
   // after it, even if it crashed after filling a slot but before publishing it.
   std::uint64_t newest_generation() const noexcept;

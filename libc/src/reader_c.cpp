@@ -3,6 +3,7 @@
 #include "flagd/reader.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -176,6 +177,13 @@ flagd_handle flagd_resolve(flagd_reader* reader, const char* key) {
 }
 
 uint64_t flagd_generation(const flagd_reader* reader) { return reader != nullptr ? reader->reader().generation() : 0; }
+
+uint64_t flagd_wait_for_change(const flagd_reader* reader, uint64_t last_generation, uint64_t timeout_ms) {
+  if (reader == nullptr) return 0;
+  // Past a year the wait is as good as forever, and the nanoseconds cannot overflow.
+  const std::uint64_t bounded = timeout_ms < 31'536'000'000ULL ? timeout_ms : 31'536'000'000ULL;
+  return reader->reader().wait_for_change(last_generation, std::chrono::milliseconds(bounded));
+}
 
 int flagd_get_bool(const flagd_reader* reader, flagd_handle flag, const flagd_context* context, int fallback) {
   if (reader == nullptr) return fallback;

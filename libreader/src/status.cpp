@@ -114,10 +114,14 @@ std::optional<layout::ValueKind> Reader::kind_at(std::uint32_t index) const {
   return result == SectionResult::Ok ? kind : std::nullopt;
 }
 
-std::vector<FlagSummary> Reader::list() const {
-  std::vector<FlagSummary> flags;
+std::vector<FlagSummary> Reader::list() const { return listing().flags; }
+
+FlagListing Reader::listing() const {
+  FlagListing listing;
+  std::vector<FlagSummary>& flags = listing.flags;
   const auto result = detail::read_section(mapping(), [&](const SlotView& slot) {
     flags.clear();
+    listing.generation = slot.load<std::uint64_t>(offsetof(ImageHeader, generation));
     const std::uint32_t count = slot.load<std::uint32_t>(offsetof(ImageHeader, flag_count));
     const std::uint64_t fingerprints = slot.load<std::uint32_t>(offsetof(ImageHeader, fingerprints_offset));
     if (fingerprints != 0 && !slot.holds_words(fingerprints, std::uint64_t{count} * 8)) return false;
@@ -159,8 +163,8 @@ std::vector<FlagSummary> Reader::list() const {
     }
     return true;
   });
-  if (result != SectionResult::Ok) flags.clear();  // never a listing mixed from two images
-  return flags;
+  if (result != SectionResult::Ok) listing = {};  // never a listing mixed from two images
+  return listing;
 }
 
 SegmentStatus Reader::status() const {
@@ -191,6 +195,11 @@ SegmentStatus Reader::status() const {
     s.image_flag_count = 0;
     s.image_sha256.clear();
   }
+
+  const std::byte* beat = base + offsetof(layout::SegmentPrefix, heartbeat);
+  s.heartbeat_unix_ns = shared::load_acquire<std::uint64_t>(beat + offsetof(layout::HeartbeatLine, beat_unix_ns));
+  s.heartbeat_period_ms = shared::load<std::uint32_t>(beat + offsetof(layout::HeartbeatLine, period_ms));
+  s.heartbeat_pid = shared::load<std::uint32_t>(beat + offsetof(layout::HeartbeatLine, daemon_pid));
 
   // The daemon's status block has a seqlock of its own.
   const std::byte* block = base + offsetof(layout::SegmentPrefix, status);

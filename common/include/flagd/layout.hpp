@@ -10,12 +10,15 @@
 //   0      +--------------------------------------------------------------+
 //          | SegmentHeader      magic, layout version, own sizes, slot     |  written once, magic last
 //   64     +--------------------------------------------------------------+
-//          | PublishLine        active_slot: which slot readers start at   |  one store per publish
+//          | PublishLine        active_slot: which slot readers start at;  |  one store per publish,
+//          |                    changes: what change waiters sleep on      |  then the counter's
 //   128    +--------------------------------------------------------------+
 //          | SlotSequence[0]    seqlock counter of slot 0 (odd = writing)  |
 //   192    +--------------------------------------------------------------+
 //          | SlotSequence[1]    seqlock counter of slot 1                  |
 //   256    +--------------------------------------------------------------+
+//          | HeartbeatLine      the daemon's last beat, its period, pid    |  every period (1 s)
+//   320    +--------------------------------------------------------------+
 //          | DaemonStatus       pid, reload results, sources; own seqlock  |  never read on the hot path
 //   4096   +--------------------------------------------------------------+
 //          | slot 0             one compiled image (slot_bytes)            |
@@ -51,8 +54,8 @@ inline constexpr std::uint64_t kSegmentMagic = 0x31474553'44474c46ULL;  // "FLGD
 // 2: compiled targeting rules; 3: RuleNode::flags; 4, 5: fast forms; 6: word 0 says which boolean
 // flags have one, RuleRef gives its size as a power of two; 7: short tests, guard words after a
 // fast form; 8: the publish word's superseded bit; 9: value kinds Other and Mixed, the variant kind
-// table of a Mixed flag, metadata kind Json
-inline constexpr std::uint32_t kLayoutVersion = 9;
+// table of a Mixed flag, metadata kind Json; 10: the heartbeat line, the publish line's changes
+inline constexpr std::uint32_t kLayoutVersion = 10;
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSlotsOffset = 4096;
 inline constexpr std::uint32_t kSlotCount = 2;
@@ -85,11 +88,17 @@ static_assert(offsetof(SegmentHeader, slot_offset) == 32);
 // A superseded word keeps naming the last image, so the general path still answers from it, but
 // its flag_count of 0 sends every inline evaluation to the general path, which checks bit 0 and
 // moves the reader to the new segment: the hot path pays nothing for the check.
+//
+// `changes` counts publications and the segment's replacement, each stored after `active`: a
+// reader waiting for a change (Reader::wait_for_change) sleeps on it with a futex, which the
+// writer wakes. It shares the line with `active` because it is written only when `active` is.
 struct alignas(kCacheLine) PublishLine {
   std::uint64_t active;
-  std::uint8_t padding[kCacheLine - 8];
+  std::uint32_t changes;
+  std::uint8_t padding[kCacheLine - 12];
 };
 static_assert(sizeof(PublishLine) == kCacheLine);
+static_assert(offsetof(PublishLine, changes) == 8 && offsetof(PublishLine, changes) % 4 == 0, "a futex word");
 
 inline constexpr std::uint64_t kSlotAlignment = 128;
 inline constexpr std::uint64_t kPublishOffsetMask = 0xFF'FFFF'FF80ULL;
@@ -126,6 +135,17 @@ struct alignas(kCacheLine) SlotSequence {
 };
 static_assert(sizeof(SlotSequence) == kCacheLine);
 
+// The daemon's sign of life, stored every `period_ms` on a line of its own, so that beating never
+// touches a line an evaluation reads. Readers judge the daemon by the beat's age, which a killed
+// daemon cannot fake, unlike DaemonStatus::daemon_running, which it cannot clear.
+struct alignas(kCacheLine) HeartbeatLine {
+  std::uint64_t beat_unix_ns;  // wall clock of the last beat; 0: never
+  std::uint32_t period_ms;     // how often it beats
+  std::uint32_t daemon_pid;
+  std::uint8_t padding[kCacheLine - 16];
+};
+static_assert(sizeof(HeartbeatLine) == kCacheLine);
+
 inline constexpr std::size_t kSourcesTextBytes = 2048;
 inline constexpr std::size_t kErrorTextBytes = 1280;
 inline constexpr std::size_t kWarningTextBytes = 256;
@@ -151,9 +171,9 @@ struct alignas(kCacheLine) DaemonStatus {
   std::uint32_t load_warnings;
   std::uint32_t reserved;
   char first_warning[kWarningTextBytes];
-  std::uint8_t padding[4096 - 256 - 80 - kSourcesTextBytes - kErrorTextBytes - 8 - kWarningTextBytes];
+  std::uint8_t padding[4096 - 320 - 80 - kSourcesTextBytes - kErrorTextBytes - 8 - kWarningTextBytes];
 };
-static_assert(sizeof(DaemonStatus) == kSlotsOffset - 256);
+static_assert(sizeof(DaemonStatus) == kSlotsOffset - 320);
 static_assert(offsetof(DaemonStatus, sources) == 80);
 static_assert(offsetof(DaemonStatus, load_warnings) == 80 + kSourcesTextBytes + kErrorTextBytes);
 
@@ -161,12 +181,14 @@ struct SegmentPrefix {
   SegmentHeader header;
   PublishLine publish;
   SlotSequence sequence[kSlotCount];
+  HeartbeatLine heartbeat;
   DaemonStatus status;
 };
 static_assert(offsetof(SegmentPrefix, publish) == 64);
 static_assert(offsetof(SegmentPrefix, sequence) == 128);
 static_assert(sizeof(SlotSequence) == kPublishSlotBit, "word & kPublishSlotBit locates the counter");
-static_assert(offsetof(SegmentPrefix, status) == 256);
+static_assert(offsetof(SegmentPrefix, heartbeat) == 256);
+static_assert(offsetof(SegmentPrefix, status) == 320);
 static_assert(sizeof(SegmentPrefix) == kSlotsOffset);
 
 // ---------------------------------------------------------------------------------------------

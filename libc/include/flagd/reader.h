@@ -60,6 +60,11 @@ flagd_handle flagd_resolve(flagd_reader* reader, const char* key);
 /* The generation readers see now: cheap to poll for changes. */
 uint64_t flagd_generation(const flagd_reader* reader);
 
+/* Sleeps until the generation is past last_generation or timeout_ms has passed, and returns the
+ * generation then (last_generation on a timeout). The daemon wakes waiters at each publication;
+ * evaluations pay nothing for it. For a thread of its own, never for the hot path. */
+uint64_t flagd_wait_for_change(const flagd_reader* reader, uint64_t last_generation, uint64_t timeout_ms);
+
 /* ---- evaluation (context may be NULL: an empty one) -------------------------------------- */
 
 int flagd_get_bool(const flagd_reader* reader, flagd_handle flag, const flagd_context* context, int fallback);

@@ -16,7 +16,9 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -119,6 +121,25 @@ struct FlagSummary {
   std::uint64_t fingerprint = 0;
 };
 
+// The flags of one image and its generation, read together (Reader::listing).
+struct FlagListing {
+  std::uint64_t generation = 0;
+  std::vector<FlagSummary> flags;
+};
+
+// A flag that differs between two listings: added, removed, or changed in any part of its
+// definition (its fingerprint).
+struct FlagChange {
+  enum class Kind : std::uint8_t { Added, Removed, Changed };
+  std::string key;
+  Kind kind;
+  bool operator==(const FlagChange&) const = default;
+};
+
+// What changed from `before` to `after`, sorted by key. Between two listings of images that carry
+// no fingerprints (0), a flag present in both counts as changed.
+std::vector<FlagChange> changes_between(const FlagListing& before, const FlagListing& after);
+
 // What the daemon last recorded in the segment, and the segment's own shape.
 struct SegmentStatus {
   std::uint32_t layout_version = 0;
@@ -145,6 +166,24 @@ struct SegmentStatus {
   // loads them, among them), and the first, cut to fit.
   std::uint32_t load_warnings = 0;
   std::string first_warning;
+  // The daemon's heartbeat (layout::HeartbeatLine): when it last beat (0: never), how often it
+  // beats, and which process it is. A beat older than a few periods means the daemon is gone or
+  // stuck, whatever daemon_running says.
+  std::uint64_t heartbeat_unix_ns = 0;
+  std::uint32_t heartbeat_period_ms = 0;
+  std::uint32_t heartbeat_pid = 0;
+  // How long before `now_unix_ns` (wall clock) the daemon last beat; none if it never did.
+  std::optional<std::uint64_t> heartbeat_age_ns(std::uint64_t now_unix_ns) const noexcept {
+    if (heartbeat_unix_ns == 0) return std::nullopt;
+    return now_unix_ns > heartbeat_unix_ns ? now_unix_ns - heartbeat_unix_ns : 0;
+  }
+  // The daemon beat within three of its periods (and at least 3 s) before `now_unix_ns`: a
+  // daemon busy or descheduled for a moment is still alive; one killed or stuck is not.
+  bool daemon_alive(std::uint64_t now_unix_ns) const noexcept {
+    const std::optional<std::uint64_t> age = heartbeat_age_ns(now_unix_ns);
+    const std::uint64_t allowed = std::max<std::uint64_t>(3'000, std::uint64_t{3} * heartbeat_period_ms) * 1'000'000;
+    return age && *age <= allowed;
+  }
   // The daemon replaced this segment and the reader could not move to the new one (see
   // Reader::try_attach); it answers from the old segment's last image.
   bool superseded = false;
@@ -302,6 +341,18 @@ class Reader {
   // of shared memory, no syscall): a change since the last poll means a publication.
   std::uint64_t generation() const noexcept;
 
+  // Waits, without polling, until the generation is past `last_generation` or `timeout` has
+  // passed, and returns the generation then (equal to `last_generation` on a timeout). The
+  // daemon wakes waiters at each publication (a futex on the segment, change_signal.hpp); the
+  // evaluation path pays nothing for it. For a thread of its own that reacts to changes, never
+  // for the hot path: it sleeps. A reader not attached yet waits out the timeout (attach first).
+  //
+  //   for (std::uint64_t seen = reader.generation();;) {
+  //     seen = reader.wait_for_change(seen, std::chrono::seconds(10));
+  //     ...  // reload what depends on the flags; changes_between() says which changed
+  //   }
+  std::uint64_t wait_for_change(std::uint64_t last_generation, std::chrono::nanoseconds timeout) const noexcept;
+
   // Several flags read from one image: runs `reads` (evaluations through this reader), and again
   // if a publication happened while it ran, so that every value it read comes from one
   // generation. False only if the writer kept publishing through a bounded number of runs; the
@@ -346,6 +397,7 @@ class Reader {
   std::optional<layout::ValueKind> kind(Handle flag) const;
   std::optional<layout::ValueKind> kind(std::string_view key) const;  // without resolving a handle
   std::vector<FlagSummary> list() const;
+  FlagListing listing() const;  // list() and the generation it was read from
   SegmentStatus status() const;
 
  private:
