@@ -36,6 +36,7 @@
 #include "log.hpp"
 #include "metrics.hpp"
 #include "segment_lock.hpp"
+#include "publication_audit.hpp"
 #include "publisher.hpp"
 #include "replace_file.hpp"
 #include "serve_process.hpp"
@@ -72,6 +73,7 @@ struct LoadJob {
   std::uint64_t published_at = 0;
   bool compiled = false;
   std::string failure;               // why it could not be compiled, when the documents were valid
+  std::vector<FlagFacts> facts;      // of the compiled flags, for the publication's audit
 };
 
 // The thread that loads and compiles, so that the main thread keeps reading signals while a
@@ -202,7 +204,7 @@ class Daemon {
       : options_(options), segment_(std::move(segment)), publisher_(std::move(publisher)),
         cache_(options.cache_dir, options.segment),
         cache_writer_(cache_, options.sources, [](const std::string& e) { log::warning("cached copy: " + e); }),
-        inbox_(options.sources.size()) {
+        inbox_(options.sources.size()), audit_(options.segment, options.audit_log, options.access) {
     if (segment_.created()) {
       log::info("created segment '" + options_.segment + "' with two image slots of " +
                 std::to_string(writer().slot_bytes()) + " bytes");
@@ -381,6 +383,7 @@ class Daemon {
     job.expiring = flags_expired_by(job.result.loaded.flags, job.loaded_unix_seconds, kCentury).flags;
     job.published_at = unix_now_ns();
     job.compiled = publisher_.compile(job.result.loaded.flags, job.published_at, job.failure);
+    if (job.compiled) job.facts = flag_facts(job.result.loaded.flags);  // here, not on the main thread
   }
 
   // On the main thread, once load() is done: publishes a new generation, or keeps the published
@@ -518,6 +521,7 @@ class Daemon {
     log::info(job.why + ": published generation " + std::to_string(outcome.generation) + " (" +
               std::to_string(flags.flags.size()) + " flags, " + std::to_string(outcome.image_bytes) + " bytes)" +
               (refused ? "; refused sources keep their last good flags" : ""));
+    audit_.published(std::move(job.facts), flags, outcome.generation, job.published_at);
     return LoadOutcome::Published;
   }
 
@@ -695,6 +699,7 @@ class Daemon {
   std::string published_sha256_, published_flag_set_ids_, published_versions_;
   std::optional<std::string> unwritten_sync_document_;  // the last publication's, until it is written
   std::string sync_document_error_;                    // the last failure to write it, logged once
+  PublicationAudit audit_;  // what each publication changed: the log's lines, the --audit-log file
 };
 
 // Ends the daemon with `code`. A load still running on the worker is abandoned, not awaited (it

@@ -29,6 +29,7 @@ struct DaemonOptions {
   int watch_max_wait_ms = 1000;                // longest wait after a burst's first change (at least the debounce)
   std::string metrics_file;                    // node-exporter textfile to write after each load; "" none
   std::string cache_dir;                       // remote sources' last good documents; "" none
+  std::string audit_log;                       // a JSON line per publication, appended to it; "" none
   int startup_wait_ms = 5000;                  // longest wait for the remote sources' first answers
   int heartbeat_ms = 1000;                     // how often the daemon beats in the segment
   int metrics_interval_s = 15;                 // how often the metrics file is rewritten, loads or not

@@ -21,7 +21,7 @@ constexpr std::string_view kUsage = R"(usage: flagd [start] (--flags FILE | --ur
              [--image-capacity MIB] [--group NAME | --readable-by-all] [--allow-any-file-owner] [--strict]
              [--watch [--watch-debounce MS] [--watch-max-wait MS]] [--metrics-file PATH]
              [--poll-interval SECONDS] [--ca-file PATH] [--auth-header-file PATH | --auth-header-env VAR]
-             [--cache-dir DIR] [--startup-wait MS]
+             [--cache-dir DIR] [--startup-wait MS] [--audit-log FILE]
 
 Loads flag definitions (OpenFeature flagd JSON format) from files and remote sources, publishes
 their merge into the shared-memory segment NAME (default "flagd", /dev/shm/NAME), and serves it
@@ -88,6 +88,12 @@ Segment and files:
   --heartbeat-interval MS
                         how often the daemon beats in the segment, which `flagctl status` and
                         readers' status() judge it alive by (default: 1000)
+  --audit-log FILE      append one JSON line per publication to FILE: its generation, time,
+                        sources and their SHA-256, and what it changed in each flag (state,
+                        default variant, variants, rule, metadata); the first publication lists
+                        every flag, with "start": true. Created with the segment's mode and
+                        group; opened again when FILE is renamed or removed (logrotate). The log
+                        says the changes too, a line per flag (at most 20 per publication)
   --help                this text
   --version             the version
 
@@ -211,6 +217,9 @@ int main(int argc, char** argv) {
     } else if (take("--metrics-file")) {
       if (value.empty()) return usage_error("--metrics-file needs a PATH");
       options.metrics_file = value;
+    } else if (take("--audit-log")) {
+      if (value.empty()) return usage_error("--audit-log needs a FILE");
+      options.audit_log = value;
     } else if (take("--metrics-interval")) {
       long seconds = 0;
       if (!parse_whole(value, 1, 86400, seconds))
