@@ -1,5 +1,5 @@
-// `flagctl watch` against the real daemon: each publication, and the flags it changed, added and
-// removed.
+// `flagctl watch` against the real daemon: each publication, the flags it changed, added and
+// removed, and what changed in each; its help, and a segment that does not exist (yet).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -10,10 +10,12 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "flag_changes.hpp"
 #include "published_reader.hpp"
 #include "flagd/reader.hpp"
 #include "flagd/segment_name.hpp"
 #include "named_segment.hpp"
+#include "scratch_directory.hpp"
 
 namespace {
 
@@ -220,4 +222,121 @@ TEST_CASE("flagd --watch restarted with a file that no longer loads serves the l
   CHECK(restarted.wait() == 0);
   remove_segment(segment);
   REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
+}
+
+namespace {
+
+// flagctl with `args`, its stdout and stderr into `out`.
+flagd::test::Process flagctl(const std::vector<std::string>& args, const std::string& out) {
+  std::vector<std::string> all{FLAGCTL_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return flagd::test::Process::spawn(all, out, false, flagd::test::Process::Stdout::ToLog);
+}
+
+// The fingerprint of `key` in the image `reader` sees, as watch prints it.
+std::string fingerprint_of(const flagd::Reader& reader, const std::string& key) {
+  for (const flagd::FlagSummary& f : reader.list())
+    if (f.key == key) return flagd::fingerprint_hex(f.fingerprint);
+  return "(no flag '" + key + "')";
+}
+
+}  // namespace
+
+TEST_CASE("flagctl watch says what changed in each flag: state, default variant, metadata, rule, added, removed") {
+  flagd::test::SegmentFiles segment("watch-detail");
+  flagd::test::ScratchDirectory dir("flagd-watch-detail");
+  const std::string file = dir / "flags.json";
+  const auto write = [&](const std::string& flags) { std::ofstream(file) << R"({"flags": {)" << flags << "}}"; };
+  const auto toggle = [](const std::string& key, const std::string& state, const std::string& rest = "") {
+    return "\"" + key + R"(": {"state": ")" + state + R"(", "variants": {"on": true, "off": false}, "defaultVariant": "off")" +
+           rest + "}";
+  };
+  const std::string rule1 = R"(, "targeting": {"if": [{"==": [{"var": "tier"}, "gold"]}, "on", "off"]})";
+  const std::string rule2 = R"(, "targeting": {"if": [{"==": [{"var": "tier"}, "silver"]}, "on", "off"]})";
+  const std::string b_x = R"("b": {"state": "ENABLED", "variants": {"x": 1, "y": 2}, "defaultVariant": "x"})";
+  const std::string b_y = R"("b": {"state": "ENABLED", "variants": {"x": 1, "y": 2}, "defaultVariant": "y"})";
+  const std::string gone = R"("gone": {"state": "ENABLED", "variants": {"s": "t"}, "defaultVariant": "s"})";
+  const std::string added = R"("new": {"state": "ENABLED", "variants": {"s": "t"}, "defaultVariant": "s"})";
+  write(toggle("a", "ENABLED") + "," + b_x + "," + toggle("m", "ENABLED", R"(, "metadata": {"owner": "x"})") + "," +
+        toggle("r", "ENABLED", rule1) + "," + gone);
+
+  flagd::test::Process daemon =
+      flagd::test::Process::spawn({FLAGD_BINARY, "--flags", file, "--segment", segment.name}, dir / "daemon.log");
+  std::optional<flagd::Reader> reader = flagd::test::attach_when_published(segment.name);
+  REQUIRE(reader);
+  const std::string out = dir / "watch.out";
+  flagd::test::Process watch = flagctl({"--segment", segment.name, "watch", "--count", "2", "--interval", "1"}, out);
+  REQUIRE(flagd::test::eventually([&] { return flagd::test::read_file(out).find("generation 1: 5 flags") != std::string::npos; }));
+  const std::string r_before = fingerprint_of(*reader, "r");
+
+  write(toggle("a", "DISABLED") + "," + b_y + "," + toggle("m", "ENABLED", R"(, "metadata": {"owner": "y"})") + "," +
+        toggle("r", "ENABLED", rule1) + "," + gone);
+  ::kill(daemon.pid, SIGHUP);
+  REQUIRE(flagd::test::eventually([&] { return flagd::test::read_file(out).find("generation 2") != std::string::npos; }));
+  write(toggle("a", "DISABLED") + "," + b_y + "," + toggle("m", "ENABLED", R"(, "metadata": {"owner": "y"})") + "," +
+        toggle("r", "ENABLED", rule2) + "," + added);
+  ::kill(daemon.pid, SIGHUP);
+  REQUIRE(flagd::test::eventually([&] { return reader->generation() == 3; }));
+  CHECK(watch.wait() == 0);
+  const std::string r_after = fingerprint_of(*reader, "r");
+  REQUIRE(r_before != r_after);
+
+  const std::string text = flagd::test::read_file(out);
+  INFO(text);
+  CHECK(text.find("generation 2 (1 publication): 3 changed ~a ~b ~m, 0 added, 0 removed\n"
+                  "  flag 'a' changed: state ENABLED -> DISABLED\n"
+                  "  flag 'b' changed: default variant 'x' -> 'y'\n"
+                  "  flag 'm' changed: metadata ~owner (\"x\" -> \"y\")\n") != std::string::npos);
+  CHECK(text.find("generation 3 (1 publication): 1 changed ~r, 1 added +new, 1 removed -gone\n"
+                  "  flag 'r' changed: rule or values changed (fingerprint " + r_before + " -> " + r_after + ")\n"
+                  "  flag 'new' added: ENABLED, default variant 's'\n"
+                  "  flag 'gone' removed\n") != std::string::npos);
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
+}
+
+TEST_CASE("flagctl watch --help prints watch's help") {
+  flagd::test::ScratchDirectory dir("flagd-watch-help");
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"watch", "--help"},
+                                               std::vector<std::string>{"--segment", "any", "watch", "--count", "3", "-h"}}) {
+    flagd::test::Process help = flagctl(args, dir / "help.out");
+    CHECK(help.wait() == 0);
+    const std::string text = flagd::test::read_file(dir / "help.out");
+    CHECK(text.find("usage: flagctl [--segment NAME] watch [--count N] [--interval MS] [--wait SECONDS]") == 0);
+    CHECK(text.find("--wait SECONDS") != std::string::npos);
+  }
+  flagd::test::Process bad = flagctl({"watch", "--wait", "soon"}, dir / "bad.out");
+  CHECK(bad.wait() == 2);
+  CHECK(flagd::test::read_file(dir / "bad.out").find("--wait takes a whole number of seconds") != std::string::npos);
+}
+
+TEST_CASE("flagctl watch on a segment that does not exist fails at once, or waits as long as --wait says") {
+  flagd::test::SegmentFiles segment("watch-missing");
+  flagd::test::ScratchDirectory dir("flagd-watch-missing");
+
+  flagd::test::Process at_once = flagctl({"--segment", segment.name, "watch"}, dir / "at-once.out");
+  CHECK(at_once.wait() == 1);
+  const std::string said = flagd::test::read_file(dir / "at-once.out");
+  CHECK(said.find("flagctl: segment '" + segment.name) == 0);
+  CHECK(said.find("does not exist") != std::string::npos);
+  CHECK(said.find("watch --wait SECONDS waits for it") != std::string::npos);
+
+  flagd::test::Process gives_up = flagctl({"--segment", segment.name, "watch", "--wait", "1"}, dir / "gives-up.out");
+  CHECK(gives_up.wait() == 1);
+  const std::string waited = flagd::test::read_file(dir / "gives-up.out");
+  CHECK(waited.find("waiting up to 1 s for segment '" + segment.name + "'") == 0);
+  CHECK(waited.find("does not exist (is the flagd daemon running?); waited 1 s for it") != std::string::npos);
+
+  // Waiting, it attaches once a daemon makes the segment.
+  const std::string out = dir / "waits.out";
+  flagd::test::Process waits = flagctl({"--segment", segment.name, "watch", "--wait", "600", "--interval", "5"}, out);
+  REQUIRE(flagd::test::eventually([&] { return flagd::test::read_file(out).find("waiting up to 600 s") != std::string::npos; }));
+  std::ofstream(dir / "flags.json") << flag_file("one");
+  flagd::test::Process daemon =
+      flagd::test::Process::spawn({FLAGD_BINARY, "--flags", dir / "flags.json", "--segment", segment.name}, dir / "daemon.log");
+  CHECK(flagd::test::eventually([&] { return flagd::test::read_file(out).find("\ngeneration ") != std::string::npos; }));
+  ::kill(waits.pid, SIGTERM);
+  CHECK(waits.wait() == 0);
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
 }

@@ -40,10 +40,13 @@ Commands:
   status [--json]                  the segment's generation, sources, last reload, and whether
                                    the daemon is alive (its heartbeat's age); exit 4 if it is not
   list [--json]                    the flags of the published image
-  watch [--count N] [--interval MS]
-                                   print each publication and the flags it changed (~), added
-                                   (+) and removed (-); polls the generation every MS (10) ms;
-                                   stops after N publications, or on SIGINT/SIGTERM
+  watch [--count N] [--interval MS] [--wait SECONDS]
+                                   print each publication, the flags it changed (~), added (+)
+                                   and removed (-), and a line per flag with what changed (state,
+                                   default variant, variants, metadata; rule or values by
+                                   fingerprint); polls the generation every MS (10) ms; waits
+                                   SECONDS (0) for a missing segment; stops after N
+                                   publications, or on SIGINT/SIGTERM (watch --help: more)
   get FLAG [--type TYPE] [--context JSON]
                                    evaluate FLAG through the reader library, as an application
                                    would: as TYPE (boolean, string, integer, float, object) or
