@@ -9,6 +9,9 @@
 #include <ctime>
 #include <string>
 
+#include "flagd/printable.hpp"
+#include "flagd/wall_clock.hpp"
+
 namespace flagd::log {
 
 namespace {
@@ -35,16 +38,7 @@ void write(int priority, std::string_view level, std::string_view message) {
     std::fflush(stderr);
     return;
   }
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::string line = std::string(stamp) + "." + (millis < 100 ? (millis < 10 ? "00" : "0") : "") +
-                     std::to_string(millis) + "Z flagd[" + std::to_string(::getpid()) + "]: " +
+  std::string line = rfc3339_utc(unix_now_ns()) + " flagd[" + std::to_string(::getpid()) + "]: " +
                      std::string(level) + ": ";
   // One event, one line: an embedded newline, escaped, cannot split it or forge another.
   line += printable(message);

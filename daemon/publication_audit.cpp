@@ -4,30 +4,15 @@
 #include <ctime>
 #include <utility>
 
+#include "flagd/wall_clock.hpp"
 #include "json_value.hpp"
 #include "log.hpp"
 #include "sha256.hpp"
 
 namespace flagd {
 
-namespace {
-
-// RFC 3339 in UTC, to the millisecond: "2026-12-02T19:41:11.123Z".
-std::string rfc3339(std::uint64_t unix_ns) {
-  const auto seconds = static_cast<std::time_t>(unix_ns / 1'000'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  const unsigned millis = static_cast<unsigned>(unix_ns / 1'000'000 % 1000);
-  std::snprintf(text + n, sizeof text - n, ".%03uZ", millis);
-  return text;
-}
-
-}  // namespace
-
 std::string audit_line(const PublicationRecord& r) {
-  std::string out = "{\"generation\":" + std::to_string(r.generation) + ",\"time\":\"" + rfc3339(r.published_unix_ns) +
+  std::string out = "{\"generation\":" + std::to_string(r.generation) + ",\"time\":\"" + rfc3339_utc(r.published_unix_ns) +
                     "\",\"segment\":";
   append_json_string(out, r.segment);
   if (r.start) out += ",\"start\":true";

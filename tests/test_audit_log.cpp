@@ -18,6 +18,7 @@
 #include "child_process.hpp"
 #include "flag_changes.hpp"
 #include "flagd/reader.hpp"
+#include "flagd/wall_clock.hpp"
 #include "named_segment.hpp"
 #include "publication_audit.hpp"
 #include "published_reader.hpp"
@@ -52,16 +53,6 @@ std::string sha256_hex(const std::string& text) {
   return flagd::to_hex(digest.finish());
 }
 
-std::string rfc3339(std::uint64_t unix_ns) {
-  const auto seconds = static_cast<std::time_t>(unix_ns / 1'000'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03uZ", static_cast<unsigned>(unix_ns / 1'000'000 % 1000));
-  return std::string(text) + millis;
-}
 
 // A daemon on one flag file with --audit-log, and a reader of its segment.
 class AuditedDaemon {
@@ -191,7 +182,7 @@ TEST_CASE("flagd --audit-log: a JSON line per publication, and the log's lines p
     const simdjson::dom::element line = parser.parse(lines[i]);
     const std::uint64_t generation = i + 1;
     CHECK(std::uint64_t(line["generation"]) == generation);
-    CHECK(std::string_view(line["time"]) == rfc3339(daemon.published_ns(generation)));
+    CHECK(std::string_view(line["time"]) == flagd::rfc3339_utc(daemon.published_ns(generation)));
     CHECK(std::string_view(line["segment"]) == daemon.segment());
     CHECK((line["start"].error() == simdjson::SUCCESS) == (i == 0));
     if (i == 0) CHECK(bool(line["start"]));

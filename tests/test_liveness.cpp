@@ -209,3 +209,9 @@ TEST_CASE("flagctl: exit codes that say what went wrong, options anywhere, JSON 
   CHECK(ends_with_rc(d.flagctl(seg + " get route --json"), 2));  // its line is JSON already
   CHECK(ends_with_rc(d.flagctl("--bogus list"), 2));
 }
+
+TEST_CASE("times are spelt one way: RFC 3339 in UTC, to the millisecond") {
+  CHECK(flagd::rfc3339_utc(1'764'704'471'123'456'789ULL) == "2025-12-02T19:41:11.123Z");
+  CHECK(flagd::rfc3339_utc(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(flagd::rfc3339_utc(999'999'999ULL) == "1970-01-01T00:00:00.999Z");  // cut, not rounded
+}

@@ -179,17 +179,7 @@ std::string status_json(const std::string& segment, const SegmentStatus& s, cons
 
 }  // namespace
 
-std::string format_time(std::uint64_t unix_ns) {
-  if (unix_ns == 0) return "never";
-  const auto seconds = static_cast<std::time_t>(unix_ns / 1'000'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03uZ", static_cast<unsigned>((unix_ns / 1'000'000) % 1000));
-  return std::string(text) + millis;
-}
+std::string format_time(std::uint64_t unix_ns) { return unix_ns == 0 ? "never" : rfc3339_utc(unix_ns); }
 
 int status_command(const std::string& segment, bool json) {
   auto reader = Reader::attach(segment);
